@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+
+/** Each subcommand module exports a `register(program)`; add new ones to this list. */
+const modules: Array<{ register(program: Command): void }> = [];
+
+export function registerCommands(program: Command): void {
+  for (const m of modules) m.register(program);
+}

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const bin = join(__dirname, '..', '..', '..', 'bin', 'diffusion-studio.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+test('--help names the program and exits 0', () => {
+  const r = run('--help');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Usage: diffusion-studio/);
+});
+
+test('an unknown command is refused with a message and a non-zero exit, not a stack trace', () => {
+  const r = run('no-such-command');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /unknown command|too many arguments/i);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
