@@ -1,0 +1,9 @@
+/**
+ * The one protocol shared by the extension and the sidecar: message schemas (zod) and their inferred
+ * types, error codes, the SidecarClient, and the launcher. Reference: docs/SIDECAR.md.
+ */
+export * from './errors';
+export * from './jobs';
+export * from './messages';
+export * from './client';
+export * from './launch';
