@@ -70,9 +70,9 @@ export function buildTokenizer(captions: Iterable<string>, maxLength = MAX_LENGT
 export function encodePrompts(tok: Tokenizer, prompts: string[], maxLength = MAX_LENGTH, padId = 0): BigInt64Array {
   const out = new BigInt64Array(prompts.length * maxLength).fill(BigInt(padId));
   prompts.forEach((p, b) => {
-    let ids = tok.encode(p).ids;
+    let ids: number[] = tok.encode(p).ids;
     if (ids.length > maxLength) ids = [...ids.slice(0, maxLength - 1), ids[ids.length - 1]];
-    ids.forEach((id, j) => { out[b * maxLength + j] = BigInt(id); });
+    ids.forEach((id: number, j: number) => { out[b * maxLength + j] = BigInt(id); });
   });
   return out;
 }
