@@ -1,0 +1,58 @@
+/**
+ * The job-handler registry: one function per job kind, run inside the worker thread. A pipeline plugs
+ * in by adding one line to HANDLERS. Kinds whose pipeline is not built yet answer `not_available`.
+ *
+ * A handler receives validated parameters (model ids already resolved to absolute folders) and a
+ * context: report progress, check `isCancelled()` between steps (denoising or training) and throw
+ * `ctx.cancelled()` when it is set, write files atomically (temp name, then rename), return the files.
+ */
+import { SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
+
+export interface ProgressUpdate {
+  stage: string;
+  step: number;
+  total: number;
+  /** Estimated ms until the job ends; the server estimates it from the step rate when absent. */
+  etaMs?: number;
+  /** A small PNG of the current state. */
+  preview?: Uint8Array;
+  metrics?: Record<string, number>;
+}
+
+export interface JobContext {
+  jobId: string;
+  /** The providers chosen at start, e.g. ['cuda', 'cpu'] or ['cpu']. */
+  executionProviders: string[];
+  /** True once a client asked to cancel; read it between steps. */
+  isCancelled(): boolean;
+  /** The error to throw when isCancelled() is seen. */
+  cancelled(): SidecarError;
+  onProgress(update: ProgressUpdate): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+export type JobHandler<K extends JobKind> = (params: JobParamsMap[K], ctx: JobContext) => Promise<JobOutput>;
+
+const unavailable = new Set<unknown>();
+const notAvailable = (what: string): JobHandler<JobKind> => {
+  const handler = async () => {
+    throw new SidecarError('not_available', `${what} is not part of this build of the sidecar yet`);
+  };
+  unavailable.add(handler);
+  return handler;
+};
+
+/** One line per kind. */
+export const HANDLERS: { [K in JobKind]: JobHandler<K> } = {
+  generate: notAvailable('text-to-image generation'),
+  edit: notAvailable('image editing (Imagic)'),
+  distill: notAvailable('distillation'),
+};
+
+/** Which kinds this build can run, for hello's capabilities. */
+export function availableKinds(): Record<JobKind, boolean> {
+  return { generate: isAvailable('generate'), edit: isAvailable('edit'), distill: isAvailable('distill') };
+}
+function isAvailable(kind: JobKind): boolean {
+  return !unavailable.has(HANDLERS[kind]);
+}

@@ -1,0 +1,110 @@
+/**
+ * WorkerHost: the main thread's side of the job worker. It starts the worker (the bundled dist/worker.js,
+ * or worker.ts through tsx when the sidecar itself runs from source), hands it one job at a time, relays
+ * its progress, and turns a worker crash into a failed job (a fresh worker is started for the next job).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
+import type { FromWorker, RunJob, WorkerInit } from './worker-messages';
+
+export type WorkerProgress = Extract<FromWorker, { type: 'progress' }>;
+export type WorkerLog = Extract<FromWorker, { type: 'log' }>;
+
+export interface RunningJob {
+  /** Resolves with the job's output; rejects with a SidecarError (cancelled, job_failed, ...). */
+  result: Promise<JobOutput>;
+  /** Sets the shared cancel flag; the handler sees it at its next step. */
+  cancel(): void;
+}
+
+interface Current {
+  jobId: string;
+  resolve(o: JobOutput): void;
+  reject(e: SidecarError): void;
+  onProgress(p: WorkerProgress): void;
+  onLog(l: WorkerLog): void;
+}
+
+/** Where the worker script is: beside the bundle, or the TypeScript source under tsx. */
+export function workerScript(): { file: string; execArgv: string[] } {
+  if (__filename.endsWith('.ts')) return { file: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  const bundled = join(__dirname, 'worker.js');
+  if (!existsSync(bundled)) throw new Error(`the job worker ${bundled} is missing: run \`npm run build\``);
+  return { file: bundled, execArgv: [] };
+}
+
+export class WorkerHost {
+  private worker?: Worker;
+  private current?: Current;
+
+  constructor(private readonly init: WorkerInit) {}
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  run(
+    jobId: string,
+    kind: JobKind,
+    params: unknown,
+    on: { progress(p: WorkerProgress): void; log(l: WorkerLog): void },
+  ): RunningJob {
+    if (this.current) throw new Error(`worker busy with ${this.current.jobId}`);
+    const cancelFlag = new SharedArrayBuffer(4);
+    const result = new Promise<JobOutput>((resolve, reject) => {
+      this.current = { jobId, resolve, reject, onProgress: on.progress, onLog: on.log };
+    });
+    const msg: RunJob = { type: 'run', jobId, kind, params, cancelFlag };
+    this.ensureWorker().postMessage(msg);
+    return { result, cancel: () => Atomics.store(new Int32Array(cancelFlag), 0, 1) };
+  }
+
+  /** Stops the worker thread (a running job fails with `reason`). */
+  async terminate(reason = 'the sidecar is shutting down'): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    this.finish((c) => c.reject(new SidecarError('cancelled', reason, c.jobId)));
+    if (w) await w.terminate();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const { file, execArgv } = workerScript();
+    const w = new Worker(file, { workerData: this.init, execArgv });
+    w.on('message', (m: FromWorker) => this.onMessage(m));
+    w.on('error', (err) => this.onCrash(w, `the job worker crashed: ${err.message}`));
+    w.on('exit', (code) => this.onCrash(w, `the job worker exited unexpectedly (code ${code})`));
+    this.worker = w;
+    return w;
+  }
+
+  private onMessage(m: FromWorker): void {
+    const c = this.current;
+    if (m.type === 'ready' || !c || m.jobId !== c.jobId) return;
+    switch (m.type) {
+      case 'progress':
+        return c.onProgress(m);
+      case 'log':
+        return c.onLog(m);
+      case 'done':
+        return this.finish((cur) => cur.resolve(m.output));
+      case 'failed':
+        return this.finish((cur) => cur.reject(new SidecarError(m.code, m.message, cur.jobId)));
+    }
+  }
+
+  private onCrash(w: Worker, reason: string): void {
+    if (this.worker !== w) return; // an old worker we already replaced or terminated
+    this.worker = undefined;
+    void w.terminate();
+    this.finish((c) => c.reject(new SidecarError('job_failed', reason, c.jobId)));
+  }
+
+  private finish(settle: (c: Current) => void): void {
+    const c = this.current;
+    this.current = undefined;
+    if (c) settle(c);
+  }
+}

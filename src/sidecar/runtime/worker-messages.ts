@@ -1,0 +1,34 @@
+/**
+ * Messages between the sidecar's main thread and its job worker thread (internal; not the public
+ * protocol). The cancel flag is a SharedArrayBuffer so the worker sees it while its own event loop is
+ * blocked inside onnxruntime's run(): Int32 slot 0 becomes 1 on cancel.
+ */
+import type { ErrorCode, JobKind, JobOutput } from '../../protocol';
+
+export interface WorkerInit {
+  executionProviders: string[];
+}
+
+export interface RunJob {
+  type: 'run';
+  jobId: string;
+  kind: JobKind;
+  params: unknown;
+  cancelFlag: SharedArrayBuffer;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | {
+      type: 'progress';
+      jobId: string;
+      stage: string;
+      step: number;
+      total: number;
+      etaMs?: number;
+      preview?: string;
+      metrics?: Record<string, number>;
+    }
+  | { type: 'log'; jobId: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'done'; jobId: string; output: JobOutput }
+  | { type: 'failed'; jobId: string; code: ErrorCode; message: string };

@@ -1,0 +1,53 @@
+/**
+ * Checks of input files that the sidecar makes before a job is queued, so a bad input fails at once with
+ * a message naming the file and the problem, instead of deep inside a pipeline.
+ */
+import { stat } from 'node:fs/promises';
+import sharp from 'sharp';
+import { SidecarError } from '../../protocol';
+
+export const IMAGE_LIMITS = {
+  maxBytes: 100 * 1024 * 1024,
+  /** Larger images would be resized down anyway; decoding them costs memory for nothing. */
+  maxPixels: 8192 * 8192,
+  minSide: 8,
+  maxAspect: 16,
+};
+
+export interface ImageFacts {
+  width: number;
+  height: number;
+  format: string;
+}
+
+/** Reads the whole image (so truncation is caught), or throws image_invalid saying what is wrong. */
+export async function checkImage(path: string): Promise<ImageFacts> {
+  const bad = (why: string) => new SidecarError('image_invalid', `image ${path}: ${why}`);
+  const st = await stat(path).catch(() => undefined);
+  if (!st) throw bad('no such file');
+  if (!st.isFile()) throw bad('not a file');
+  if (st.size === 0) throw bad('the file is empty (0 bytes)');
+  if (st.size > IMAGE_LIMITS.maxBytes) throw bad(`the file is too large (${st.size} bytes; at most ${IMAGE_LIMITS.maxBytes})`);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(path, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw bad(`not a readable image (${(err as Error).message})`);
+  }
+  const { width = 0, height = 0, format = 'unknown' } = meta;
+  if (width * height > IMAGE_LIMITS.maxPixels) {
+    throw bad(`${width}x${height} is too large (at most ${IMAGE_LIMITS.maxPixels} pixels)`);
+  }
+  if (Math.min(width, height) < IMAGE_LIMITS.minSide) {
+    throw bad(`${width}x${height} is too small (each side at least ${IMAGE_LIMITS.minSide} pixels)`);
+  }
+  if (Math.max(width, height) / Math.min(width, height) > IMAGE_LIMITS.maxAspect) {
+    throw bad(`${width}x${height} has an aspect ratio beyond ${IMAGE_LIMITS.maxAspect}:1`);
+  }
+  try {
+    await sharp(path, { failOn: 'truncated' }).raw().toBuffer();
+  } catch (err) {
+    throw bad(`the ${format} data is damaged or truncated (${(err as Error).message})`);
+  }
+  return { width, height, format };
+}

@@ -1,0 +1,188 @@
+/**
+ * JobQueue: every job of one sidecar, one device, one job running at a time. Interactive jobs
+ * (generate, edit) run before background ones (distill); within a priority, first come first served.
+ * It owns the job records (state, progress, output) and tells the server what happened through
+ * listeners; it knows nothing of sockets.
+ */
+import {
+  SidecarError,
+  type JobInfo,
+  type JobKind,
+  type JobOutput,
+  type JobState,
+  type Priority,
+} from '../../protocol';
+import type { RunningJob, WorkerHost, WorkerLog, WorkerProgress } from '../runtime/worker-host';
+
+export interface QueueListener {
+  /** A job changed state (queued, running, succeeded, failed, cancelled). */
+  job(info: JobInfo, owner: string): void;
+  progress(p: WorkerProgress & { etaMs?: number }, owner: string): void;
+  log(l: WorkerLog, owner: string): void;
+  result(jobId: string, output: JobOutput, owner: string): void;
+  failed(jobId: string, error: SidecarError, owner: string): void;
+}
+
+interface JobRecord {
+  info: JobInfo;
+  owner: string;
+  params: unknown;
+  seq: number;
+  running?: RunningJob;
+  stageStart?: { stage: string; at: number; step: number };
+}
+
+export const DEFAULT_PRIORITY: Record<JobKind, Priority> = {
+  generate: 'interactive',
+  edit: 'interactive',
+  distill: 'background',
+};
+
+export class JobQueue {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly waiting: JobRecord[] = [];
+  private running?: JobRecord;
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: WorkerHost,
+    private readonly listener: QueueListener,
+    private readonly limits = { maxQueued: 1000, keepFinished: 500 },
+  ) {}
+
+  /** Queues a job; throws SidecarError when the queue is full or shutting down. */
+  submit(kind: JobKind, params: unknown, owner: string, priority = DEFAULT_PRIORITY[kind]): JobInfo {
+    if (this.closed) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
+    if (this.waiting.length >= this.limits.maxQueued) {
+      throw new SidecarError('queue_full', `the queue already holds ${this.waiting.length} jobs; try again later`);
+    }
+    const seq = ++this.seq;
+    const jobId = `job-${seq}`;
+    const rec: JobRecord = {
+      info: { jobId, kind, state: 'queued', priority, createdAt: Date.now() },
+      owner,
+      params,
+      seq,
+    };
+    this.jobs.set(jobId, rec);
+    this.waiting.push(rec);
+    this.waiting.sort(byPriority);
+    this.listener.job(this.info(rec), owner);
+    setImmediate(() => this.pump()); // after the caller has replied with the job id
+    return this.info(rec);
+  }
+
+  /** Cancels a queued job at once, or a running one at its next step. Returns the state after. */
+  cancel(jobId: string): JobState {
+    const rec = this.jobs.get(jobId);
+    if (!rec) throw new SidecarError('job_not_found', `no job with id ${jobId}`);
+    if (rec.info.state === 'queued') {
+      this.waiting.splice(this.waiting.indexOf(rec), 1);
+      this.end(rec, new SidecarError('cancelled', `job ${jobId} was cancelled before it started`, jobId));
+    } else if (rec.info.state === 'running') {
+      rec.running?.cancel();
+    }
+    return rec.info.state;
+  }
+
+  get(jobId: string): JobInfo {
+    const rec = this.jobs.get(jobId);
+    if (!rec) throw new SidecarError('job_not_found', `no job with id ${jobId}`);
+    return this.info(rec);
+  }
+
+  list(): JobInfo[] {
+    return [...this.jobs.values()].map((r) => this.info(r));
+  }
+
+  /** Refuses new jobs, cancels the queued and the running one; resolves when nothing runs. */
+  async shutdown(graceMs = 3000): Promise<number> {
+    this.closed = true;
+    let n = 0;
+    for (const rec of [...this.waiting]) {
+      this.cancel(rec.info.jobId);
+      n++;
+    }
+    const run = this.running;
+    if (run) {
+      n++;
+      run.running?.cancel();
+      const ended = run.running?.result.catch(() => undefined);
+      await Promise.race([ended, new Promise((r) => setTimeout(r, graceMs))]);
+    }
+    return n;
+  }
+
+  private pump(): void {
+    if (this.running || this.host.busy) return;
+    const rec = this.waiting.shift();
+    if (!rec) return;
+    this.running = rec;
+    rec.info.state = 'running';
+    rec.info.startedAt = Date.now();
+    this.listener.job(this.info(rec), rec.owner);
+    rec.running = this.host.run(rec.info.jobId, rec.info.kind, rec.params, {
+      progress: (p) => this.onProgress(rec, p),
+      log: (l) => this.listener.log(l, rec.owner),
+    });
+    rec.running.result.then(
+      (output) => this.end(rec, output),
+      (err: SidecarError) => this.end(rec, err),
+    );
+  }
+
+  private onProgress(rec: JobRecord, p: WorkerProgress): void {
+    Object.assign(rec.info, { stage: p.stage, step: p.step, total: p.total });
+    const now = Date.now();
+    if (rec.stageStart?.stage !== p.stage) rec.stageStart = { stage: p.stage, at: now, step: p.step };
+    this.listener.progress({ ...p, etaMs: p.etaMs ?? etaOf(rec.stageStart, p, now) }, rec.owner);
+  }
+
+  private end(rec: JobRecord, outcome: JobOutput | SidecarError): void {
+    const failed = outcome instanceof SidecarError;
+    rec.info.state = failed ? (outcome.code === 'cancelled' ? 'cancelled' : 'failed') : 'succeeded';
+    rec.info.finishedAt = Date.now();
+    if (failed) rec.info.error = { code: outcome.code, message: outcome.message };
+    else rec.info.output = outcome;
+    rec.params = undefined;
+    rec.running = undefined;
+    if (this.running === rec) this.running = undefined;
+    this.listener.job(this.info(rec), rec.owner);
+    if (failed) this.listener.failed(rec.info.jobId, outcome, rec.owner);
+    else this.listener.result(rec.info.jobId, outcome, rec.owner);
+    this.forgetOld();
+    setImmediate(() => this.pump());
+  }
+
+  private info(rec: JobRecord): JobInfo {
+    const info = { ...rec.info };
+    if (info.state === 'queued') info.position = this.waiting.indexOf(rec);
+    return info;
+  }
+
+  /** Keeps memory flat over long sessions: only the most recent finished jobs are remembered. */
+  private forgetOld(): void {
+    let finished = 0;
+    for (const r of this.jobs.values()) if (r.info.finishedAt !== undefined) finished++;
+    for (const [id, r] of this.jobs) {
+      if (finished <= this.limits.keepFinished) break;
+      if (r.info.finishedAt !== undefined) {
+        this.jobs.delete(id);
+        finished--;
+      }
+    }
+  }
+}
+
+function byPriority(a: JobRecord, b: JobRecord): number {
+  const rank = (r: JobRecord) => (r.info.priority === 'interactive' ? 0 : 1);
+  return rank(a) - rank(b) || a.seq - b.seq;
+}
+
+/** Remaining time from the rate of the current stage (steps done since the stage began). */
+function etaOf(start: { at: number; step: number }, p: WorkerProgress, now: number): number | undefined {
+  const done = p.step - start.step;
+  if (done <= 0 || p.total <= 0) return undefined;
+  return Math.round(((now - start.at) / done) * (p.total - p.step));
+}

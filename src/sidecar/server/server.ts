@@ -1,0 +1,211 @@
+/**
+ * SidecarServer: the authenticated WebSocket server. It checks each upgrade (auth.ts), validates each
+ * frame (validate.ts), answers requests, queues jobs (queue.ts) that run on the worker thread, and
+ * routes job events to the client that submitted the job (state changes go to everyone).
+ */
+import { createServer as createHttp, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  PROTOCOL_VERSION,
+  SidecarError,
+  type Capabilities,
+  type JobKind,
+  type Request,
+  type ServerMessage,
+} from '../../protocol';
+import { availableKinds } from '../runtime/handlers';
+import type { ProviderChoice } from '../runtime/providers';
+import { WorkerHost } from '../runtime/worker-host';
+import { checkBind, verifyUpgrade } from './auth';
+import { checkImage } from './inputs';
+import { ModelRegistry } from './models';
+import { JobQueue, type QueueListener } from './queue';
+import { parseRequest } from './validate';
+
+export interface SidecarServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  secret: string;
+  tls?: { cert: Buffer; key: Buffer };
+  provider: ProviderChoice;
+  models: ModelRegistry;
+  version: string;
+  /** Called after a client's shutdown request has been answered and the server closed. */
+  onShutdown?: () => void;
+}
+
+const MAX_PAYLOAD = 2 * 1024 * 1024;
+
+export class SidecarServer {
+  private readonly clients = new Map<string, WebSocket>();
+  private readonly queue: JobQueue;
+  private readonly host: WorkerHost;
+  private nextClient = 1;
+  private stopping = false;
+
+  private constructor(
+    private readonly http: Server,
+    private readonly wss: WebSocketServer,
+    private readonly opts: SidecarServerOptions,
+  ) {
+    this.host = new WorkerHost({ executionProviders: opts.provider.executionProviders });
+    this.queue = new JobQueue(this.host, this.listener());
+    http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    wss.on('connection', (ws) => this.onConnection(ws));
+  }
+
+  static async start(opts: SidecarServerOptions): Promise<SidecarServer> {
+    checkBind(opts.host, opts.tls !== undefined);
+    const http = opts.tls ? createHttps({ cert: opts.tls.cert, key: opts.tls.key }) : createHttp();
+    // Plain HTTP requests get nothing: the sidecar is a WebSocket endpoint only.
+    http.on('request', (_req, res) => res.writeHead(426, { 'Content-Type': 'text/plain' }).end('WebSocket only\n'));
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(opts.port, opts.host, () => resolve());
+    });
+    return new SidecarServer(http, wss, opts);
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    return `${this.opts.tls ? 'wss' : 'ws'}://${host}:${this.port}`;
+  }
+
+  capabilities(): Capabilities {
+    const p = this.opts.provider;
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      sidecarVersion: this.opts.version,
+      executionProvider: p.provider,
+      deviceName: p.deviceName,
+      ortVersion: p.ortVersion,
+      ...(p.note ? { providerNote: p.note } : {}),
+      jobKinds: availableKinds(),
+      models: this.opts.models.list(),
+      pid: process.pid,
+    };
+  }
+
+  /** Cancels all work, closes every connection and the listening socket. */
+  async close(): Promise<number> {
+    if (this.stopping) return 0;
+    this.stopping = true;
+    const cancelled = await this.queue.shutdown();
+    await this.host.terminate();
+    for (const ws of this.clients.values()) ws.close(1001, 'sidecar shutting down');
+    this.wss.close();
+    await new Promise<void>((r) => this.http.close(() => r()));
+    for (const ws of this.clients.values()) ws.terminate();
+    return cancelled;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const verdict = verifyUpgrade(req, this.opts.secret);
+    if (!verdict.ok) {
+      const text = verdict.status === 401 ? 'Unauthorized' : 'Forbidden';
+      socket.end(`HTTP/1.1 ${verdict.status} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${verdict.reason}\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const clientId = `client-${this.nextClient++}`;
+    this.clients.set(clientId, ws);
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? null : data.toString();
+      if (text === null) {
+        this.send(clientId, { v: PROTOCOL_VERSION, type: 'error', code: 'bad_json', message: 'binary frames are not accepted; send JSON text' });
+        return;
+      }
+      void this.onText(clientId, text);
+    });
+    ws.on('close', () => this.clients.delete(clientId));
+    ws.on('error', () => this.clients.delete(clientId));
+  }
+
+  private async onText(clientId: string, text: string): Promise<void> {
+    const parsed = parseRequest(text);
+    if (!parsed.ok) return this.send(clientId, parsed.error);
+    const req = parsed.request;
+    try {
+      const result = await this.handle(clientId, req);
+      this.send(clientId, { v: PROTOCOL_VERSION, type: 'reply', id: req.id, request: req.type, result });
+      // The reply goes out first; then the connections close.
+      if (req.type === 'shutdown') void this.close().then(() => this.opts.onShutdown?.());
+    } catch (err) {
+      const e = err instanceof SidecarError ? err : new SidecarError('internal', (err as Error)?.message ?? String(err));
+      this.send(clientId, { v: PROTOCOL_VERSION, type: 'error', id: req.id, code: e.code, message: e.message });
+    }
+  }
+
+  private async handle(clientId: string, req: Request): Promise<unknown> {
+    switch (req.type) {
+      case 'hello':
+        return this.capabilities();
+      case 'listModels':
+        return { models: this.opts.models.list() };
+      case 'ping':
+        return { time: Date.now(), rss: process.memoryUsage.rss() };
+      case 'cancel':
+        return { jobId: req.jobId, state: this.queue.cancel(req.jobId) };
+      case 'jobStatus':
+        return { jobs: req.jobId ? [this.queue.get(req.jobId)] : this.queue.list() };
+      case 'shutdown':
+        return { cancelledJobs: this.queue.list().filter((j) => j.state === 'queued' || j.state === 'running').length };
+      case 'generate':
+      case 'edit':
+      case 'distill': {
+        const params = await this.prepare(req.type, req.params);
+        const job = this.queue.submit(req.type, params, clientId, req.priority);
+        return { jobId: job.jobId, job };
+      }
+    }
+  }
+
+  /** Input checks before queueing (fast failures), then model ids resolved to absolute folders. */
+  private async prepare(kind: JobKind, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
+    const out = { ...params };
+    if (typeof params.image === 'string') await checkImage(params.image);
+    if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
+    else out.model = this.opts.models.resolve(String(params.model), kind);
+    if (!availableKinds()[kind]) {
+      throw new SidecarError('not_available', `${kind} jobs are not part of this build of the sidecar yet`);
+    }
+    return out;
+  }
+
+  private listener(): QueueListener {
+    const v = PROTOCOL_VERSION;
+    return {
+      job: (job) => this.broadcast({ v, type: 'job', job }),
+      progress: (p, owner) => {
+        const { type: _t, ...rest } = p;
+        this.send(owner, { v, type: 'progress', ...rest });
+      },
+      log: (l, owner) => this.send(owner, { v, type: 'log', level: l.level, message: l.message, jobId: l.jobId }),
+      result: (jobId, output, owner) => this.send(owner, { v, type: 'result', jobId, ...output }),
+      failed: (jobId, e, owner) => this.send(owner, { v, type: 'error', jobId, code: e.code, message: e.message }),
+    };
+  }
+
+  private send(clientId: string, m: ServerMessage): void {
+    const ws = this.clients.get(clientId);
+    if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+  }
+
+  private broadcast(m: ServerMessage): void {
+    const text = JSON.stringify(m);
+    for (const ws of this.clients.values()) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+}
