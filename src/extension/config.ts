@@ -1,0 +1,71 @@
+/** Typed access to the `diffusionStudio.*` settings and the folders they name. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { GuidanceSettings } from '../../webview-ui/shared/messages';
+
+export const SECTION = 'diffusionStudio';
+export const SCHEDULERS = ['ddim', 'ddpm', 'euler', 'euler_a', 'dpmpp_2m'] as const;
+
+export interface Settings extends GuidanceSettings {
+  modelsFolders: string[];
+  outputFolder: string;
+  distillFolder: string;
+  imageCount: number;
+  editEtas: number[];
+  device: 'auto' | 'cuda' | 'cpu';
+  nodePath: string;
+  sidecarUrl: string;
+  sidecarSecret: string;
+  recentPrompts: number;
+}
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const get = <T>(key: string, fallback: T): T => c.get<T>(key) ?? fallback;
+  return {
+    model: get('model', 'emoji-base'),
+    guidanceScale: get('guidanceScale', 5),
+    steps: get('steps', 20),
+    scheduler: get('scheduler', 'ddim'),
+    seedMode: get<'random' | 'fixed'>('seedMode', 'random'),
+    seed: get('seed', 42),
+    negativePrompt: get('negativePrompt', ''),
+    size: get('size', 0),
+    modelsFolders: get<string[]>('modelsFolders', []),
+    outputFolder: get('outputFolder', 'diffusion-studio'),
+    distillFolder: get('distillFolder', 'diffusion-studio/models'),
+    imageCount: get('imageCount', 1),
+    editEtas: get<number[]>('editEtas', [0, 0.4, 0.7, 1, 1.2]),
+    device: get<'auto' | 'cuda' | 'cpu'>('device', 'auto'),
+    nodePath: get('sidecar.nodePath', ''),
+    sidecarUrl: get('sidecar.url', ''),
+    sidecarSecret: get('sidecar.secret', ''),
+    recentPrompts: get('recentPrompts', 10),
+  };
+}
+
+/** Writes one guidance setting where the user keeps it (workspace if set there, else user settings). */
+export async function writeSetting(key: keyof GuidanceSettings, value: unknown): Promise<void> {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const where = c.inspect(key);
+  const target =
+    where?.workspaceFolderValue !== undefined
+      ? vscode.ConfigurationTarget.WorkspaceFolder
+      : where?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+  await c.update(key, value, target);
+}
+
+/** The folder relative settings are resolved against: the first workspace folder, else the home folder. */
+export function baseFolder(): string {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.env.HOME ?? process.cwd();
+}
+
+export function resolveFolder(p: string): string {
+  const expanded = p.startsWith('~/') ? path.join(process.env.HOME ?? '', p.slice(2)) : p;
+  return path.resolve(baseFolder(), expanded);
+}
+
+export const outputFolder = (s: Settings = readSettings()) => resolveFolder(s.outputFolder);
+export const distillFolder = (s: Settings = readSettings()) => resolveFolder(s.distillFolder);

@@ -1,0 +1,66 @@
+/**
+ * Entry point. activate() only wires things: it builds the services and registers commands, views,
+ * the task provider and the status bar, every registration into context.subscriptions. Nothing starts
+ * the sidecar here: it starts on first need.
+ */
+import * as vscode from 'vscode';
+import { registerCommands, type Services } from './commands';
+import { SECTION } from './config';
+import { JobService } from './jobs';
+import { ModelCatalog } from './models';
+import { PromptHistory } from './prompts';
+import { ResultsPanel } from './results/resultsPanel';
+import { SettingsViewProvider } from './settingsView';
+import { SidecarManager } from './sidecar';
+import { StatusBar } from './statusBar';
+import { DISTILL_TASK_TYPE, DistillTaskProvider } from './tasks/distillTask';
+
+/** What activate() returns (vscode.extensions.getExtension(...).exports): used by tests and tools. */
+export interface DiffusionStudioApi {
+  sidecar: SidecarManager;
+  jobs: JobService;
+  models: ModelCatalog;
+  results: ResultsPanel;
+  distill: DistillTaskProvider;
+}
+
+let services: Services | undefined;
+
+export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
+  const sub = (d: vscode.Disposable) => context.subscriptions.push(d);
+  const log = vscode.window.createOutputChannel('Diffusion Studio');
+  sub(log);
+  const sidecar = new SidecarManager(context.extensionPath, log);
+  const models = new ModelCatalog(sidecar);
+  const jobs = new JobService(sidecar, models);
+  const prompts = new PromptHistory(context.globalState);
+  const distill = new DistillTaskProvider(sidecar, models);
+  const results = new ResultsPanel(context.extensionUri, jobs, {
+    rerun: (item) => jobs.rerun(item).then(undefined, (e: Error) => vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`)),
+    edit: (item) => vscode.commands.executeCommand('diffusionStudio.editImage', vscode.Uri.file(item.path)),
+  });
+  services = { extensionUri: context.extensionUri, sidecar, jobs, models, prompts, results, distill, log };
+  for (const d of [sidecar, models, jobs, results]) sub(d);
+  for (const d of registerCommands(services)) sub(d);
+  const settingsView = new SettingsViewProvider(context.extensionUri, models, jobs, (prompt) =>
+    vscode.commands.executeCommand('diffusionStudio.generate', prompt.trim() || undefined),
+  );
+  sub(settingsView);
+  sub(vscode.window.registerWebviewViewProvider(SettingsViewProvider.viewId, settingsView));
+  sub(vscode.tasks.registerTaskProvider(DISTILL_TASK_TYPE, distill));
+  sub(new StatusBar(sidecar, jobs));
+  sub(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.modelsFolders`) || e.affectsConfiguration(`${SECTION}.distillFolder`)) models.invalidate();
+    }),
+  );
+  // A restarted sidecar may list other models (e.g. a new GPU runtime, another remote host).
+  sub(sidecar.onDidRestart(() => models.invalidate()));
+  return { sidecar, jobs, models, results, distill };
+}
+
+/** Stops the sidecar and waits for it, so no process outlives the extension host. */
+export async function deactivate(): Promise<void> {
+  await services?.sidecar.stop();
+  services = undefined;
+}

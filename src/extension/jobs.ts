@@ -1,0 +1,183 @@
+/**
+ * JobService: submits generate and edit jobs to the sidecar, follows their progress, and keeps this
+ * session's results (the gallery). The results panel, the status bar and the commands all read from
+ * here; nothing else talks to the sidecar about images.
+ */
+import { randomInt } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { EditParams, GenerateParams, JobHandle, ProgressEvent, ResultEvent } from '../protocol';
+import type { GalleryItem, JobView } from '../../webview-ui/shared/messages';
+import { outputFolder, readSettings, type Settings } from './config';
+import type { ModelCatalog } from './models';
+import type { SidecarManager } from './sidecar';
+
+/** A gallery item before a webview turned its path into a loadable URI. */
+export type ResultItem = Omit<GalleryItem, 'src'>;
+
+export interface GenerateOverrides extends Partial<Omit<GenerateParams, 'prompt'>> {
+  prompt: string;
+}
+
+export class JobService implements vscode.Disposable {
+  readonly items: ResultItem[] = [];
+  readonly jobs = new Map<string, JobView>();
+  private readonly handles = new Map<string, JobHandle>();
+  private readonly jobEmitter = new vscode.EventEmitter<JobView>();
+  readonly onDidUpdateJob = this.jobEmitter.event;
+  private readonly itemsEmitter = new vscode.EventEmitter<ResultItem[]>();
+  readonly onDidAddItems = this.itemsEmitter.event;
+  private nextItem = 1;
+
+  constructor(
+    private readonly sidecar: SidecarManager,
+    private readonly models: ModelCatalog,
+  ) {}
+
+  /** Parameters of a generation from the current settings, with `over` taking precedence. */
+  async generateParams(over: GenerateOverrides, s: Settings = readSettings()): Promise<GenerateParams> {
+    const model = over.model ?? s.model;
+    const student = (await this.models.list()).find((m) => m.id === model);
+    // A distilled student samples with the step count it was distilled for.
+    const steps = over.steps ?? student?.distilledSteps ?? s.steps;
+    const params: GenerateParams = {
+      model,
+      prompt: over.prompt,
+      steps,
+      guidanceScale: over.guidanceScale ?? s.guidanceScale,
+      scheduler: (over.scheduler ?? s.scheduler) as GenerateParams['scheduler'],
+      seed: over.seed ?? (s.seedMode === 'fixed' ? s.seed : randomInt(0, 2 ** 32 - 1)),
+      count: over.count ?? s.imageCount,
+      outputDir: over.outputDir ?? outputFolder(s),
+      previewEvery: Math.max(1, Math.round(steps / 10)),
+    };
+    const negative = over.negativePrompt ?? s.negativePrompt;
+    if (negative) params.negativePrompt = negative;
+    const size = over.width ?? (s.size > 0 ? s.size : undefined);
+    if (size) {
+      params.width = size;
+      params.height = over.height ?? size;
+    }
+    return params;
+  }
+
+  async generate(over: GenerateOverrides): Promise<ResultItem[]> {
+    const params = await this.generateParams(over);
+    const client = await this.sidecar.ensure();
+    const handle = await client.generate(params, { onProgress: (e) => this.onProgress(e) });
+    return this.follow(handle, 'generate', truncate(params.prompt, 60), params);
+  }
+
+  async edit(image: string, prompt: string, over: Partial<EditParams> = {}): Promise<ResultItem[]> {
+    const s = readSettings();
+    const params: EditParams = {
+      model: s.model,
+      image,
+      prompt,
+      etas: s.editEtas,
+      guidanceScale: s.guidanceScale,
+      seed: s.seedMode === 'fixed' ? s.seed : randomInt(0, 2 ** 32 - 1),
+      outputDir: outputFolder(s),
+      previewEvery: 10,
+      ...over,
+    };
+    const client = await this.sidecar.ensure();
+    const handle = await client.edit(params, { onProgress: (e) => this.onProgress(e) });
+    return this.follow(handle, 'edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params);
+  }
+
+  /** Re-runs the job that made `item`, with that image's own seed. */
+  async rerun(item: ResultItem): Promise<ResultItem[]> {
+    const p = item.params;
+    const seed = typeof p.seed === 'number' ? p.seed : undefined;
+    if (item.kind === 'edit') {
+      return this.edit(String(p.image), String(p.prompt), { seed, etas: typeof p.eta === 'number' ? [p.eta] : undefined });
+    }
+    const { prompt, outputDir: _o, previewEvery: _p, ...rest } = p as unknown as GenerateParams;
+    return this.generate({ ...rest, prompt: String(prompt), seed, count: 1 });
+  }
+
+  /** Cancels the given job, or the running one; resolves false when there was nothing to cancel. */
+  async cancel(jobId?: string): Promise<boolean> {
+    const id = jobId ?? [...this.handles.keys()].pop();
+    const h = id ? this.handles.get(id) : undefined;
+    if (!h) return false;
+    await h.cancel();
+    return true;
+  }
+
+  get running(): JobView[] {
+    return [...this.jobs.values()].filter((j) => j.state === 'queued' || j.state === 'running');
+  }
+
+  find(id: string): ResultItem | undefined {
+    return this.items.find((i) => i.id === id);
+  }
+
+  private async follow(handle: JobHandle, kind: 'generate' | 'edit', title: string, params: object): Promise<ResultItem[]> {
+    this.handles.set(handle.jobId, handle);
+    this.update({ jobId: handle.jobId, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
+    void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', true);
+    try {
+      const result = await handle.done;
+      const items = this.toItems(result, kind, title, params);
+      this.items.push(...items);
+      this.update({ ...this.jobs.get(handle.jobId)!, stage: 'done', state: 'succeeded', preview: undefined });
+      this.itemsEmitter.fire(items);
+      return items;
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const state = e.code === 'cancelled' ? 'cancelled' : 'failed';
+      this.update({ ...this.jobs.get(handle.jobId)!, state, error: e.message, preview: undefined });
+      throw err;
+    } finally {
+      this.handles.delete(handle.jobId);
+      void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', this.handles.size > 0);
+    }
+  }
+
+  private onProgress(e: ProgressEvent): void {
+    const job = this.jobs.get(e.jobId);
+    if (!job) return;
+    this.update({
+      ...job,
+      state: 'running',
+      stage: e.stage,
+      step: e.step,
+      total: e.total,
+      etaMs: e.etaMs,
+      preview: e.preview ? `data:image/png;base64,${e.preview}` : job.preview,
+    });
+  }
+
+  private update(job: JobView): void {
+    this.jobs.set(job.jobId, job);
+    this.jobEmitter.fire(job);
+  }
+
+  private toItems(result: ResultEvent, kind: 'generate' | 'edit', title: string, params: object): ResultItem[] {
+    return result.files
+      .filter((f) => f.kind === 'image')
+      .map((f) => {
+        const meta = { ...params, ...(f.metadata ?? {}) } as Record<string, unknown>;
+        const eta = meta.eta;
+        return {
+          id: `r${this.nextItem++}`,
+          kind,
+          path: f.path,
+          title: kind === 'edit' && typeof eta === 'number' ? `eta ${eta}` : title,
+          params: meta,
+          jobId: result.jobId,
+        };
+      });
+  }
+
+  dispose(): void {
+    this.jobEmitter.dispose();
+    this.itemsEmitter.dispose();
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}

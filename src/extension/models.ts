@@ -1,0 +1,100 @@
+/**
+ * The model list: what the sidecar reports (embedded and its own user models) plus the model folders
+ * found in `diffusionStudio.modelsFolders` and the distillation folder, so a student produced by a
+ * distillation task appears as soon as it is written.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ModelInfo } from '../protocol';
+import type { ModelChoice } from '../../webview-ui/shared/messages';
+import { distillFolder, readSettings, resolveFolder } from './config';
+import type { SidecarManager } from './sidecar';
+
+export class ModelCatalog implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private cache?: ModelChoice[];
+
+  constructor(private readonly sidecar: SidecarManager) {}
+
+  /** Call after something may have added or removed a model (a finished distillation, a setting). */
+  invalidate(): void {
+    this.cache = undefined;
+    this.changed.fire();
+  }
+
+  async list(): Promise<ModelChoice[]> {
+    if (this.cache) return this.cache;
+    const fromSidecar = await this.sidecar
+      .ensure()
+      .then((c) => c.listModels())
+      .then((r) => r.models.map(toChoice))
+      .catch(() => [] as ModelChoice[]);
+    const s = readSettings();
+    const folders = [...s.modelsFolders.map(resolveFolder), distillFolder(s)];
+    const scanned = (await Promise.all(folders.map(scanFolder))).flat();
+    const seen = new Set(fromSidecar.map((m) => m.id));
+    const seenPaths = new Set<string>();
+    const all = [...fromSidecar];
+    for (const m of scanned) {
+      if (seen.has(m.id) || seenPaths.has(m.id)) continue;
+      seenPaths.add(m.id);
+      all.push(m);
+    }
+    this.cache = all;
+    return all;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+function toChoice(m: ModelInfo): ModelChoice {
+  return { id: m.id, name: m.name, distilledSteps: m.distilledSteps, guidanceRange: m.guidanceRange, resolution: m.resolution };
+}
+
+/** A model folder is one holding model_index.json; look at the folder itself and its children. */
+async function scanFolder(folder: string): Promise<ModelChoice[]> {
+  const out: ModelChoice[] = [];
+  if (await isModel(folder)) out.push(await describe(folder));
+  const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(folder, e.name);
+    if (e.isDirectory() && (await isModel(p))) out.push(await describe(p));
+  }
+  return out;
+}
+
+const isModel = (p: string) =>
+  fs.access(path.join(p, 'model_index.json')).then(
+    () => true,
+    () => false,
+  );
+
+/** Reads what a student says about itself, from whichever metadata file the distillation wrote. */
+async function describe(folder: string): Promise<ModelChoice> {
+  const choice: ModelChoice = { id: folder, name: path.basename(folder) };
+  for (const file of ['distillation.json', 'model_index.json']) {
+    const meta = await fs
+      .readFile(path.join(folder, file), 'utf8')
+      .then((t) => JSON.parse(t) as Record<string, unknown>)
+      .catch(() => undefined);
+    if (!meta) continue;
+    const src = (meta.distillation as Record<string, unknown> | undefined) ?? meta;
+    const steps = src.distilledSteps ?? src.studentSteps ?? src.steps;
+    if (choice.distilledSteps === undefined && typeof steps === 'number') choice.distilledSteps = steps;
+    const range = src.guidanceRange;
+    if (!choice.guidanceRange && Array.isArray(range) && range.length === 2) choice.guidanceRange = [Number(range[0]), Number(range[1])];
+  }
+  return choice;
+}
+
+/** Label for quick picks and the side panel. */
+export function modelLabel(m: ModelChoice): string {
+  const bits = [m.name];
+  if (m.distilledSteps) bits.push(`${m.distilledSteps}-step student`);
+  if (m.guidanceRange) bits.push(`guidance ${m.guidanceRange[0]}-${m.guidanceRange[1]} as input`);
+  return bits.join(' · ');
+}

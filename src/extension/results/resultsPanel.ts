@@ -1,0 +1,139 @@
+/**
+ * The results webview: live progress of running jobs (with the sidecar's step previews) and a gallery
+ * of this session's images with their actions. One panel per window; it can see only the bundled
+ * webview assets and the output folder.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isWebviewMessage, type FromWebview, type GalleryItem, type ToWebview } from '../../../webview-ui/shared/messages';
+import { outputFolder } from '../config';
+import type { JobService, ResultItem } from '../jobs';
+import { webviewHtml } from '../webviewHtml';
+
+export class ResultsPanel implements vscode.Disposable {
+  static readonly viewType = 'diffusionStudio.results';
+  private panel?: vscode.WebviewPanel;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private ready = false;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly jobs: JobService,
+    private readonly actions: { edit(item: ResultItem): Thenable<unknown>; rerun(item: ResultItem): Thenable<unknown> },
+  ) {
+    this.subscriptions.push(
+      jobs.onDidUpdateJob((job) => this.post({ type: 'job', job })),
+      jobs.onDidAddItems((items) => {
+        this.allowFolders(items.map((i) => path.dirname(i.path)));
+        this.post({ type: 'items', items: items.map((i) => this.toGallery(i)) });
+      }),
+    );
+  }
+
+  /** Opens (or reveals) the panel without taking focus from the editor unless asked. */
+  show(preserveFocus = true): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, preserveFocus);
+      return;
+    }
+    const roots = [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.file(outputFolder())];
+    // Images of an edit may sit next to their input, outside the output folder: allow those folders too.
+    for (const item of this.jobs.items) roots.push(vscode.Uri.file(path.dirname(item.path)));
+    const panel = vscode.window.createWebviewPanel(
+      ResultsPanel.viewType,
+      'Diffusion Results',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: dedupe(roots) },
+    );
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'results', 'Diffusion Results');
+    panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m), undefined, this.subscriptions);
+    panel.onDidDispose(() => {
+      this.panel = undefined;
+      this.ready = false;
+    });
+    this.panel = panel;
+  }
+
+  /** Widens localResourceRoots to folders results were written to (the output folder may have changed). */
+  private allowFolders(folders: string[]): void {
+    if (!this.panel) return;
+    const roots = [...(this.panel.webview.options.localResourceRoots ?? [])];
+    const missing = folders.filter((f) => !roots.some((r) => r.fsPath === f));
+    if (missing.length === 0) return;
+    this.panel.webview.options = { ...this.panel.webview.options, localResourceRoots: dedupe([...roots, ...missing.map((f) => vscode.Uri.file(f))]) };
+  }
+
+  get visible(): boolean {
+    return this.panel !== undefined;
+  }
+
+  private post(m: ToWebview): void {
+    if (this.panel && this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  private toGallery(i: ResultItem): GalleryItem {
+    const src = this.panel ? this.panel.webview.asWebviewUri(vscode.Uri.file(i.path)).toString() : '';
+    return { ...i, src };
+  }
+
+  private async onMessage(m: unknown): Promise<void> {
+    if (!isWebviewMessage(m)) return;
+    if (m.type === 'ready') {
+      this.ready = true;
+      this.post({ type: 'init', items: this.jobs.items.map((i) => this.toGallery(i)), jobs: [...this.jobs.jobs.values()] });
+      return;
+    }
+    if (m.type === 'cancel') {
+      await this.jobs.cancel(m.jobId);
+      return;
+    }
+    if (m.type === 'update' || m.type === 'generate') return;
+    const item = this.jobs.find(m.id);
+    if (item) await this.itemAction(m, item).then(undefined, (e: Error) => vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`));
+  }
+
+  private async itemAction(m: Extract<FromWebview, { id: string }>, item: ResultItem): Promise<void> {
+    const uri = vscode.Uri.file(item.path);
+    switch (m.type) {
+      case 'open':
+        await vscode.commands.executeCommand('vscode.open', uri, vscode.ViewColumn.One);
+        return;
+      case 'reveal':
+        await vscode.commands.executeCommand('revealInExplorer', uri);
+        return;
+      case 'copyParams':
+        await vscode.env.clipboard.writeText(formatParams(item.params));
+        void vscode.window.setStatusBarMessage('Diffusion Studio: parameters copied', 3000);
+        return;
+      case 'rerun':
+        await this.actions.rerun(item);
+        return;
+      case 'edit':
+        await this.actions.edit(item);
+        return;
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.subscriptions) d.dispose();
+  }
+}
+
+/** "key: value" lines, the prompt first, as a user pastes them into a note or an issue. */
+export function formatParams(params: Record<string, unknown>): string {
+  const { prompt, negativePrompt, ...rest } = params;
+  const lines = [`prompt: ${String(prompt ?? '')}`];
+  if (negativePrompt) lines.push(`negative prompt: ${String(negativePrompt)}`);
+  for (const [k, v] of Object.entries(rest)) {
+    if (k === 'previewEvery' || k === 'outputDir' || v === undefined) continue;
+    lines.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  return lines.join('\n');
+}
+
+function dedupe(uris: vscode.Uri[]): vscode.Uri[] {
+  const seen = new Set<string>();
+  return uris.filter((u) => !seen.has(u.toString()) && seen.add(u.toString()));
+}

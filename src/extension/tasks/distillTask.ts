@@ -1,0 +1,168 @@
+/**
+ * The `diffusion-distill` task type: a distillation run configured in tasks.json, executed by the
+ * sidecar, shown in a terminal (CustomExecution over a Pseudoterminal). Stopping the task cancels the
+ * job, which saves a checkpoint; running the task again resumes from it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DistillParams, JobHandle, ProgressEvent } from '../../protocol';
+import { distillFolder, resolveFolder } from '../config';
+import type { ModelCatalog } from '../models';
+import type { SidecarManager } from '../sidecar';
+
+export const DISTILL_TASK_TYPE = 'diffusion-distill';
+
+export interface DistillTaskDefinition extends vscode.TaskDefinition {
+  type: typeof DISTILL_TASK_TYPE;
+  mode: 'progressive' | 'guided';
+  teacher: string;
+  teacherSteps?: number;
+  targetSteps?: number;
+  iterations?: number;
+  outputFolder?: string;
+  guidanceRange?: [number, number];
+}
+
+/** The student's folder: the task's outputFolder, or <distillFolder>/<teacher>-<mode>-<steps>. */
+export function studentFolder(def: DistillTaskDefinition): string {
+  if (def.outputFolder) return resolveFolder(def.outputFolder);
+  const teacher = path.basename(def.teacher).replace(/[^\w.-]+/g, '_');
+  return path.join(distillFolder(), `${teacher}-${def.mode}-${def.targetSteps ?? 4}`);
+}
+
+export function distillParams(def: DistillTaskDefinition): DistillParams {
+  const outputDir = studentFolder(def);
+  const params: DistillParams = { teacher: def.teacher, outputDir, method: def.mode, studentSteps: def.targetSteps ?? 4 };
+  if (def.teacherSteps) params.teacherSteps = def.teacherSteps;
+  if (def.iterations) params.iterationsPerRound = def.iterations;
+  if (def.guidanceRange) params.guidanceRange = def.guidanceRange;
+  // A folder already there holds an earlier, stopped run: continue it rather than start over.
+  if (fs.existsSync(outputDir)) params.resume = true;
+  return params;
+}
+
+/** Checks a definition from tasks.json; returns the problem in words, or undefined when usable. */
+export function checkDefinition(def: vscode.TaskDefinition): string | undefined {
+  if (def.mode !== 'progressive' && def.mode !== 'guided') return `"mode" must be "progressive" or "guided" (got ${JSON.stringify(def.mode)})`;
+  if (typeof def.teacher !== 'string' || !def.teacher) return '"teacher" must name a model';
+  for (const k of ['teacherSteps', 'targetSteps', 'iterations']) {
+    const v = def[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) return `"${k}" must be a positive integer (got ${JSON.stringify(v)})`;
+  }
+  return undefined;
+}
+
+export class DistillTaskProvider implements vscode.TaskProvider {
+  constructor(
+    private readonly sidecar: SidecarManager,
+    private readonly models: ModelCatalog,
+  ) {}
+
+  /** Offers one ready-made task: guided distillation of the configured model to 4 steps. */
+  provideTasks(): vscode.Task[] {
+    const teacher = vscode.workspace.getConfiguration('diffusionStudio').get<string>('model') ?? 'emoji-base';
+    return [this.makeTask({ type: DISTILL_TASK_TYPE, mode: 'guided', teacher, targetSteps: 4 })];
+  }
+
+  resolveTask(task: vscode.Task): vscode.Task | undefined {
+    return this.makeTask(task.definition as DistillTaskDefinition, task.name);
+  }
+
+  makeTask(def: DistillTaskDefinition, name?: string): vscode.Task {
+    const label = name ?? `distill ${path.basename(def.teacher)} (${def.mode}) to ${def.targetSteps ?? 4} steps`;
+    const task = new vscode.Task(
+      def,
+      vscode.TaskScope.Workspace,
+      label,
+      'Diffusion Studio',
+      new vscode.CustomExecution(async (resolved) => new DistillTerminal(resolved as DistillTaskDefinition, this.sidecar, this.models)),
+    );
+    task.group = vscode.TaskGroup.Build;
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
+    return task;
+  }
+}
+
+/** The task's terminal: writes progress lines and turns "stop" into a checkpointing cancel. */
+export class DistillTerminal implements vscode.Pseudoterminal {
+  private readonly writeEmitter = new vscode.EventEmitter<string>();
+  private readonly closeEmitter = new vscode.EventEmitter<number>();
+  readonly onDidWrite = this.writeEmitter.event;
+  readonly onDidClose = this.closeEmitter.event;
+  private job?: JobHandle;
+  private stopped = false;
+  private lastStage = '';
+
+  constructor(
+    private readonly def: DistillTaskDefinition,
+    private readonly sidecar: SidecarManager,
+    private readonly models: ModelCatalog,
+  ) {}
+
+  open(): void {
+    void this.run().then(
+      (code) => this.closeEmitter.fire(code),
+      (err: Error) => {
+        this.line(`\x1b[31merror: ${err.message}\x1b[0m`);
+        this.closeEmitter.fire(1);
+      },
+    );
+  }
+
+  close(): void {
+    if (this.stopped || !this.job) return;
+    this.stopped = true;
+    this.line('stopping: the sidecar saves a checkpoint; run the task again to resume');
+    void this.job.cancel().catch(() => undefined);
+  }
+
+  private async run(): Promise<number> {
+    const problem = checkDefinition(this.def);
+    if (problem) throw new Error(`this ${DISTILL_TASK_TYPE} task is not usable: ${problem}`);
+    const params = distillParams(this.def);
+    this.line(`\x1b[1mDiffusion Studio: ${params.method} distillation of ${params.teacher} to ${params.studentSteps} steps\x1b[0m`);
+    this.line(`student: ${params.outputDir}${params.resume ? ' (resuming the earlier run)' : ''}`);
+    const client = await this.sidecar.ensure();
+    this.job = await client.distill(params, { onProgress: (e) => this.progress(e), priority: 'background' });
+    try {
+      const result = await this.job.done;
+      this.line('');
+      for (const f of result.files.filter((x) => x.kind === 'model')) this.line(`model: ${f.path}`);
+      this.line('\x1b[32mdone: the student is in the model list\x1b[0m');
+      this.models.invalidate();
+      return 0;
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      this.line('');
+      if (e.code === 'cancelled' || this.stopped) {
+        this.line('stopped; checkpoint saved. Run the task again to resume.');
+        return 130;
+      }
+      throw err;
+    }
+  }
+
+  private progress(e: ProgressEvent): void {
+    const metrics = Object.entries(e.metrics ?? {})
+      .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`)
+      .join('  ');
+    const eta = e.etaMs !== undefined ? `  ETA ${formatDuration(e.etaMs)}` : '';
+    const text = `${e.stage}  step ${e.step}/${e.total}${metrics ? `  ${metrics}` : ''}${eta}`;
+    // A new stage starts a new line; steps of one stage rewrite the same line.
+    if (e.stage !== this.lastStage && this.lastStage) this.writeEmitter.fire('\r\n');
+    this.lastStage = e.stage;
+    this.writeEmitter.fire(`\r\x1b[K${text}`);
+  }
+
+  private line(text: string): void {
+    this.writeEmitter.fire(`${text}\r\n`);
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

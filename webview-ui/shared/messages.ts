@@ -1,0 +1,100 @@
+/**
+ * The one message union between the extension and its webviews (results panel, guidance side panel).
+ * Both sides switch on `type`; the extension validates what arrives from a webview with
+ * `isWebviewMessage` before acting on it (a webview is a browser page: treat its messages as input).
+ */
+
+/** One image in the results gallery. */
+export interface GalleryItem {
+  /** Unique within the session. */
+  id: string;
+  kind: 'generate' | 'edit';
+  /** Absolute path of the PNG on the extension host's machine. */
+  path: string;
+  /** URI the webview can load (asWebviewUri). */
+  src: string;
+  /** Short caption, e.g. the prompt, or "eta 0.7". */
+  title: string;
+  /** The parameters that made it (prompt, seed, steps, scale, scheduler, model, eta ...). */
+  params: Record<string, unknown>;
+  /** Job that produced it (items of one edit sweep share it and are shown side by side). */
+  jobId: string;
+}
+
+/** A job as the results panel shows it while it runs. */
+export interface JobView {
+  jobId: string;
+  kind: 'generate' | 'edit' | 'distill';
+  title: string;
+  stage: string;
+  step: number;
+  total: number;
+  etaMs?: number;
+  /** data: URL of the sidecar's preview PNG. */
+  preview?: string;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  error?: string;
+}
+
+/** The guidance settings the side panel edits (mirrors diffusionStudio.* settings). */
+export interface GuidanceSettings {
+  model: string;
+  guidanceScale: number;
+  steps: number;
+  scheduler: string;
+  seedMode: 'random' | 'fixed';
+  seed: number;
+  negativePrompt: string;
+  size: number;
+}
+
+export interface ModelChoice {
+  id: string;
+  name: string;
+  /** Steps a distilled student was distilled for. */
+  distilledSteps?: number;
+  /** A guided student takes the scale as an input: one UNet evaluation per step instead of two. */
+  guidanceRange?: [number, number];
+  resolution?: number;
+}
+
+// ------------------------------------------------------------------ extension -> webview
+
+export type ToWebview =
+  | { type: 'init'; items: GalleryItem[]; jobs: JobView[] }
+  | { type: 'job'; job: JobView }
+  | { type: 'items'; items: GalleryItem[] }
+  | { type: 'settings'; settings: GuidanceSettings; models: ModelChoice[]; schedulers: string[]; busy: boolean };
+
+// ------------------------------------------------------------------ webview -> extension
+
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'open'; id: string }
+  | { type: 'reveal'; id: string }
+  | { type: 'copyParams'; id: string }
+  | { type: 'rerun'; id: string }
+  | { type: 'edit'; id: string }
+  | { type: 'cancel'; jobId: string }
+  | { type: 'update'; key: keyof GuidanceSettings; value: string | number }
+  | { type: 'generate'; prompt: string };
+
+const ITEM_ACTIONS = new Set(['open', 'reveal', 'copyParams', 'rerun', 'edit']);
+const SETTING_KEYS = new Set<keyof GuidanceSettings>([
+  'model', 'guidanceScale', 'steps', 'scheduler', 'seedMode', 'seed', 'negativePrompt', 'size',
+]);
+
+/** Runtime check of a message from a webview (shape only; values are checked where they are used). */
+export function isWebviewMessage(m: unknown): m is FromWebview {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  if (o.type === 'ready') return true;
+  if (typeof o.type !== 'string') return false;
+  if (ITEM_ACTIONS.has(o.type)) return typeof o.id === 'string';
+  if (o.type === 'cancel') return typeof o.jobId === 'string';
+  if (o.type === 'generate') return typeof o.prompt === 'string' && o.prompt.length <= 10_000;
+  if (o.type === 'update') {
+    return SETTING_KEYS.has(o.key as keyof GuidanceSettings) && (typeof o.value === 'string' || typeof o.value === 'number');
+  }
+  return false;
+}
