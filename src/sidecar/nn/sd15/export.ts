@@ -1,0 +1,78 @@
+/**
+ * Writes an SD 1.5-architecture UNet with seeded random weights as a folder that both engines read:
+ *   config.json              the architecture, for scripts/gpu/torch_unet.py
+ *   weights.safetensors      float32 weights in PyTorch's layout with diffusers' names
+ *   inputs.safetensors       a seeded batch: sample, timestep, encoder_hidden_states
+ *   fp32/model.onnx (+ model.onnx_data)   and   fp16/model.onnx (+ model.onnx_data)
+ * Weights live in external data (the fp32 UNet is 3.4 GB, beyond protobuf's 2 GB).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveModel } from '../../graph/onnx';
+import { Rng } from '../../graph/init';
+import { buildSd15Unet, torchConfig, type Sd15UnetConfig } from '../sd15-unet';
+import { convertToFloat16 } from './fp16';
+import { torchStateDict, writeSafetensors } from './weights';
+
+export type Precision = 'fp32' | 'fp16';
+
+export interface ExportOptions {
+  seed?: number;
+  precisions?: Precision[];
+  /** Batch of the sample inputs written (2 = one guided step: unconditional + conditional). */
+  batch?: number;
+  timestep?: number;
+  /** Skip weights.safetensors (PyTorch then cannot load the same weights). */
+  skipTorchWeights?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface ExportResult {
+  dir: string;
+  parameters: number;
+  models: Partial<Record<Precision, string>>;
+  seconds: Record<string, number>;
+}
+
+export function exportSd15Unet(cfg: Sd15UnetConfig, dir: string, o: ExportOptions = {}): ExportResult {
+  const log = o.log ?? (() => {});
+  const seconds: Record<string, number> = {};
+  const timed = <T>(label: string, fn: () => T): T => {
+    const t0 = performance.now();
+    const r = fn();
+    seconds[label] = (performance.now() - t0) / 1000;
+    log(`${label}: ${seconds[label].toFixed(1)} s`);
+    return r;
+  };
+  mkdirSync(dir, { recursive: true });
+  const built = timed('build', () => buildSd15Unet(cfg, { seed: o.seed ?? 0 }));
+  const g = built.graph;
+  let parameters = 0;
+  for (const name of g.trainable) parameters += g.initializers.get(name)!.data.length;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(torchConfig(cfg), null, 2) + '\n');
+  if (!o.skipTorchWeights) timed('weights.safetensors', () => writeSafetensors(join(dir, 'weights.safetensors'), torchStateDict(g)));
+  writeInputs(join(dir, 'inputs.safetensors'), cfg, o.batch ?? 2, o.timestep ?? 500, (o.seed ?? 0) + 1);
+  const models: ExportResult['models'] = {};
+  const precisions = o.precisions ?? ['fp32', 'fp16'];
+  for (const p of (['fp32', 'fp16'] as const).filter((x) => precisions.includes(x))) {
+    if (p === 'fp16') timed('fp16 conversion', () => convertToFloat16(g, built.float32Nodes));
+    mkdirSync(join(dir, p), { recursive: true });
+    const path = join(dir, p, 'model.onnx');
+    timed(`save ${p}`, () => saveModel(g, path, { externalData: 'model.onnx_data' }));
+    models[p] = path;
+  }
+  return { dir, parameters, models, seconds };
+}
+
+/** Seeded inputs: latents ~ N(0, 1), text embeddings ~ N(0, 1), one timestep for the whole batch. */
+export function writeInputs(path: string, cfg: Sd15UnetConfig, batch: number, timestep: number, seed: number): void {
+  const rng = new Rng(seed);
+  const s = cfg.sampleSize;
+  const sample = rng.fillNormal(new Float32Array(batch * cfg.inChannels * s * s));
+  const context = rng.fillNormal(new Float32Array(batch * cfg.sequenceLength * cfg.crossAttentionDim));
+  writeSafetensors(path, [
+    ['sample', { dtype: 'float32', dims: [batch, cfg.inChannels, s, s], data: sample }],
+    ['timestep', { dtype: 'int64', dims: [batch], data: new BigInt64Array(batch).fill(BigInt(timestep)) }],
+    ['encoder_hidden_states', { dtype: 'float32', dims: [batch, cfg.sequenceLength, cfg.crossAttentionDim], data: context }],
+  ]);
+}
