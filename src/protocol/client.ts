@@ -121,6 +121,7 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
       };
       const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }) => {
         cleanup();
+        ws.on('error', () => undefined); // terminate() while connecting reports an error we already have
         ws.terminate();
         reject(
           new SidecarError(

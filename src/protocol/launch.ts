@@ -55,7 +55,7 @@ export async function launchSidecar(opts: LaunchOptions): Promise<LaunchedSideca
   });
   try {
     const banner = await readBanner(child, opts.startTimeoutMs ?? 60_000, stderrLines);
-    const client = await SidecarClient.connect({ ...opts.client, url: banner.url, secret });
+    const client = await SidecarClient.connect({ ...opts.client, url: localUrl(banner), secret });
     return { process: child, banner, secret, client };
   } catch (err) {
     child.kill('SIGKILL');
@@ -89,4 +89,10 @@ function readBanner(child: ChildProcess, timeoutMs: number, stderr: string[]): P
       resolve(parsed.data);
     });
   });
+}
+
+/** A sidecar bound to every interface (0.0.0.0, ::) is reached from this machine through loopback. */
+export function localUrl(banner: ServeBanner): string {
+  if (banner.host !== '0.0.0.0' && banner.host !== '::') return banner.url;
+  return `${banner.tls ? 'wss' : 'ws'}://127.0.0.1:${banner.port}`;
 }
