@@ -1,0 +1,66 @@
+/**
+ * The denoiser: a two-level UNet (Ronneberger et al., 2015; Ho et al., 2020) on 8x8x4 latents, widths
+ * kept equal (c) at 8x8 and 4x4. Each level has a ResBlock that adds the timestep embedding, then a
+ * transformer-style block: cross-attention to the text tokens (Rombach et al., 2022, eq. 3), then
+ * self-attention. Predicts v (Salimans & Ho, 2022): v = alpha_t * eps - sigma_t * x0.
+ */
+import { Graph, type Tensor } from '../graph';
+import { attention, conv2d, groupNorm, layerNorm, linear } from './layers';
+import type { FamilyConfig } from './config';
+
+/** Sinusoidal timestep embedding (Vaswani et al., 2017), [sin | cos] halves, then a 2-layer MLP. */
+function timeEmbedding(g: Graph, cfg: FamilyConfig, t: Tensor): Tensor {
+  const half = cfg.unetChannels / 2;
+  const freqs = Array.from({ length: half }, (_, i) => Math.exp(-Math.log(10000) * i / half));
+  const angles = g.mul(g.unsqueeze(g.cast(t, 'float32'), [1]), g.constant(freqs, 'float32', [1, half]));
+  const e = g.concat([g.sin(angles), g.cos(angles)], 1);
+  return linear(g, 't2', g.silu(linear(g, 't1', e, cfg.unetChannels, cfg.unetTimeDim)), cfg.unetTimeDim, cfg.unetTimeDim);
+}
+
+/** ResBlock: GN, SiLU, conv, + time projection; GN, SiLU, conv; residual (1x1 conv if widths differ). */
+function resBlock(g: Graph, name: string, x: Tensor, temb: Tensor, cin: number, cout: number, tdim: number): Tensor {
+  return g.scope(name, () => {
+    let h = conv2d(g, 'c1', g.silu(groupNorm(g, 'n1', x, cin)), cin, cout, 3);
+    h = g.add(h, g.unsqueeze(linear(g, 't', temb, tdim, cout), [2, 3]));
+    h = conv2d(g, 'c2', g.silu(groupNorm(g, 'n2', h, cout)), cout, cout, 3);
+    const skip = cin === cout ? x : conv2d(g, 'skip', x, cin, cout, 1);
+    return g.add(skip, h);
+  });
+}
+
+/** Cross-attention to ctx then self-attention, both pre-norm and residual, on [B, C, H, W]. */
+function attnBlock(g: Graph, name: string, h: Tensor, ctx: Tensor, c: number, cfg: FamilyConfig): Tensor {
+  return g.scope(name, () => {
+    const [, , hh, ww] = h.shape as number[];
+    let x = g.transpose(g.reshape(h, [0, c, hh * ww]), [0, 2, 1]); // [B, HW, C]
+    x = g.add(x, attention(g, 'x', layerNorm(g, 'n1', x, c), ctx, c, cfg.textDim, cfg.unetHeads));
+    const y = layerNorm(g, 'n2', x, c);
+    x = g.add(x, attention(g, 's', y, y, c, c, cfg.unetHeads));
+    return g.reshape(g.transpose(x, [0, 2, 1]), [0, c, hh, ww]);
+  });
+}
+
+/** sample [B, 4, 8, 8], timestep int64 [B], context [B, L, D] -> v prediction [B, 4, 8, 8]. */
+export function unet(g: Graph, cfg: FamilyConfig, x: Tensor, t: Tensor, ctx: Tensor): Tensor {
+  const c = cfg.unetChannels, td = cfg.unetTimeDim;
+  const te = timeEmbedding(g, cfg, t);
+  const h0 = conv2d(g, 'conv_in', x, cfg.latentChannels, c, 3);
+  const h1 = attnBlock(g, 'a1', resBlock(g, 'd1', h0, te, c, c, td), ctx, c, cfg);
+  const h2 = attnBlock(g, 'a2', resBlock(g, 'd2', conv2d(g, 'down', h1, c, c, 3, 2), te, c, c, td), ctx, c, cfg);
+  let h = attnBlock(g, 'am', resBlock(g, 'm', h2, te, c, c, td), ctx, c, cfg);
+  h = attnBlock(g, 'au2', resBlock(g, 'u2', g.concat([h, h2], 1), te, 2 * c, c, td), ctx, c, cfg);
+  h = conv2d(g, 'up', g.upsample2x(h), c, c, 3);
+  h = attnBlock(g, 'au1', resBlock(g, 'u1', g.concat([h, h1], 1), te, 2 * c, c, td), ctx, c, cfg);
+  return conv2d(g, 'conv_out', g.silu(groupNorm(g, 'n_out', h, c)), c, cfg.latentChannels, 3);
+}
+
+/** unet/model.onnx: sample, timestep (int64), encoder_hidden_states -> out_sample. */
+export function unetGraph(cfg: FamilyConfig, seed = 0): Graph {
+  const g = new Graph({ seed });
+  const s = cfg.imageSize / 4;
+  const x = g.input('sample', 'float32', ['batch', cfg.latentChannels, s, s]);
+  const t = g.input('timestep', 'int64', ['batch']);
+  const ctx = g.input('encoder_hidden_states', 'float32', ['batch', cfg.length, cfg.textDim]);
+  g.output(unet(g, cfg, x, t, ctx), 'out_sample');
+  return g;
+}
