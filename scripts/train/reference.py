@@ -80,8 +80,8 @@ class ImageEncoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.c1 = nn.Conv2d(3, 32, 3, 2, 1); self.c2 = nn.Conv2d(32, 64, 3, 2, 1)
-        self.c3 = nn.Conv2d(64, 128, 3, 2, 1); self.c4 = nn.Conv2d(128, 128, 3, 1, 1)
-        self.proj = nn.Linear(128, D_EMBED, bias=False)
+        self.c3 = nn.Conv2d(64, 96, 3, 2, 1); self.c4 = nn.Conv2d(96, 96, 3, 1, 1)
+        self.proj = nn.Linear(96, D_EMBED, bias=False)
 
     def forward(self, x):
         x = silu(self.c1(x)); x = silu(self.c2(x)); x = silu(self.c3(x)); x = silu(self.c4(x))

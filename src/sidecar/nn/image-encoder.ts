@@ -7,14 +7,14 @@ import { Graph, type Tensor } from '../graph';
 import { conv2d, linear, spatialMean } from './layers';
 import type { FamilyConfig } from './config';
 
-/** pixel_values [B, 3, S, S] in [-1, 1] -> { features [B, 128] (pooled), imageEmbeds [B, E] }. */
+/** pixel_values [B, 3, S, S] in [-1, 1] -> { features [B, 96] (pooled), imageEmbeds [B, E] }. */
 export function imageEncoder(g: Graph, cfg: FamilyConfig, x: Tensor): { features: Tensor; imageEmbeds: Tensor } {
   let h = g.silu(conv2d(g, 'c1', x, 3, 32, 3, 2));
   h = g.silu(conv2d(g, 'c2', h, 32, 64, 3, 2));
-  h = g.silu(conv2d(g, 'c3', h, 64, 128, 3, 2));
-  h = g.silu(conv2d(g, 'c4', h, 128, 128, 3, 1));
+  h = g.silu(conv2d(g, 'c3', h, 64, 96, 3, 2));
+  h = g.silu(conv2d(g, 'c4', h, 96, 96, 3, 1));
   const features = spatialMean(g, h);
-  return { features, imageEmbeds: linear(g, 'proj', features, 128, cfg.embedDim, false) };
+  return { features, imageEmbeds: linear(g, 'proj', features, 96, cfg.embedDim, false) };
 }
 
 /** The shipped image_encoder/model.onnx: pixel_values -> image_embeds, features. */
