@@ -23,7 +23,7 @@ export type JobKind = z.infer<typeof JobKind>;
 export const Priority = z.enum(['interactive', 'background']);
 export type Priority = z.infer<typeof Priority>;
 
-export const SCHEDULERS = ['ddim', 'ddpm', 'euler', 'euler_a', 'dpmpp_2m'] as const;
+export const SCHEDULERS = ['ddim', 'ddpm', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras'] as const;
 
 /** Text to image (classifier-free guidance). Sizes are pixels; the pipeline checks divisibility. */
 export const GenerateParams = z.strictObject({
@@ -39,7 +39,12 @@ export const GenerateParams = z.strictObject({
   seed: int(0, 2 ** 32 - 1).optional(),
   /** Number of images. */
   count: int(1, 64).optional(),
+  /** Images per UNet batch (default: all, at most 8). */
+  batchSize: int(1, 64).optional(),
   scheduler: z.enum(SCHEDULERS).optional(),
+  /** Image-to-image: the starting picture, and how much of it to repaint (0 < strength <= 1). */
+  initImage: pathLike.optional(),
+  strength: num(0, 1).refine((x) => x > 0, { message: 'must be greater than 0' }).optional(),
   /** Folder the PNGs are written to (created if missing); existing files are never overwritten. */
   outputDir: pathLike.optional(),
   /** Send a small PNG preview with progress events every N steps (0 = never). */

@@ -176,7 +176,7 @@ export class SidecarServer {
   private async prepare(kind: JobKind, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
     const out = { ...params };
-    if (typeof params.image === 'string') await checkImage(params.image);
+    for (const key of ['image', 'initImage']) if (typeof params[key] === 'string') await checkImage(String(params[key]));
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
     if (!availableKinds()[kind]) {
