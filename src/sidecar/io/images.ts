@@ -1,0 +1,45 @@
+/**
+ * Between tensors and image files. The VAE speaks [B, 3, H, W] float32 in [-1, 1]; files are 8-bit RGB.
+ * sharp wants interleaved Uint8 (a Float32Array raw input would be read as 16-bit and come out black).
+ */
+import sharp from 'sharp';
+import { ModelFolderError } from './errors';
+
+/** Image b of a decoded batch as 8-bit interleaved RGB: x in [-1, 1] -> round(255 (x + 1) / 2), clamped. */
+export function tensorToRgb(data: Float32Array, b: number, height: number, width: number): Uint8Array {
+  const plane = height * width;
+  const base = b * 3 * plane;
+  const rgb = new Uint8Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < plane; p++) {
+      const v = (data[base + c * plane + p] + 1) * 127.5;
+      rgb[p * 3 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+    }
+  }
+  return rgb;
+}
+
+export async function rgbToPng(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** Reads an image file into [1, 3, height, width] float32 in [-1, 1], resized to cover and centre-cropped. */
+export async function readImageTensor(file: string, width: number, height: number): Promise<Float32Array> {
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await sharp(file)
+      .resize(width, height, { fit: 'cover' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ModelFolderError(file, `cannot be read as an image (${(err as Error).message})`);
+  }
+  const plane = width * height;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[c * plane + p] = raw.data[p * raw.info.channels + c] / 127.5 - 1;
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+/**
+ * Model folders in the diffusers ONNX layout:
+ *
+ *   model_index.json                 required; may hold "base": "<relative dir>" (a distilled student)
+ *   text_encoder/model.onnx          input_ids -> last_hidden_state
+ *   unet/model.onnx [+ model.onnx_data, config.json]
+ *   vae_decoder/model.onnx [+ config.json with scaling_factor]
+ *   vae_encoder/model.onnx           optional: only image-to-image needs it
+ *   tokenizer/                       tokenizer.json, or vocab.json + merges.txt
+ *   scheduler/scheduler_config.json
+ *   distill.json                     optional: what a student was distilled for
+ *
+ * A student folder may hold only unet/ (and its own scheduler/ or tokenizer/ if they differ): every
+ * component it lacks comes from its base. This module checks files and JSON only; tensor names, shapes
+ * and dtypes are checked when the sessions open (pipelines/model-sessions.ts).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/config';
+import { ModelFolderError } from './errors';
+
+/** SD 1.x/2.x latent scale (the VAE's `scaling_factor`) when no config says otherwise. */
+export const DEFAULT_SCALING_FACTOR = 0.18215;
+
+export interface DistillInfo {
+  /** 'guided' (guidance scale is a UNet input) or 'progressive'. */
+  kind?: string;
+  /** The number of sampling steps the student was distilled for. */
+  steps?: number;
+  /** The guidance scales a guided student was trained on, [min, max]. */
+  guidance_range?: [number, number];
+  /** The scheduler the student was distilled with (default ddim). */
+  scheduler?: string;
+  [key: string]: unknown;
+}
+
+export interface ModelFolder {
+  /** The folder's name (its basename), shown in `models` and written as `Model:` into PNGs. */
+  readonly name: string;
+  /** Absolute path of the folder itself. */
+  readonly dir: string;
+  /** The folder this student takes its other components from, if any. */
+  readonly base: ModelFolder | null;
+  /** Absolute paths of the component files, resolved through `base`. */
+  readonly files: {
+    readonly textEncoder: string;
+    readonly unet: string;
+    readonly vaeDecoder: string;
+    readonly vaeEncoder: string | null;
+    readonly tokenizerDir: string;
+    readonly schedulerConfig: string;
+  };
+  readonly schedulerConfig: SchedulerConfig;
+  /** Latents are multiplied by this after encoding and divided by it before decoding. */
+  readonly scalingFactor: number;
+  /** Pixels per latent cell (8 for SD), from the VAE config's block_out_channels, or null if unknown. */
+  readonly vaeScaleFactor: number | null;
+  /** The UNet's native latent size (unet/config.json sample_size), or null if unknown. */
+  readonly sampleSize: number | null;
+  readonly distill: DistillInfo | null;
+}
+
+export function loadModelFolder(dir: string, seen: string[] = []): ModelFolder {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new ModelFolderError(abs, 'is not a folder');
+  if (seen.includes(abs)) throw new ModelFolderError(join(abs, 'model_index.json'), `"base" loops back to ${abs}`);
+  const index = readJsonObject(join(abs, 'model_index.json'));
+  const base = typeof index.base === 'string' ? loadModelFolder(resolve(abs, index.base), [...seen, abs]) : null;
+  if (index.base !== undefined && typeof index.base !== 'string') {
+    throw new ModelFolderError(join(abs, 'model_index.json'), '"base" must be a relative folder path');
+  }
+  const own = (rel: string) => (existsSync(join(abs, rel)) ? join(abs, rel) : null);
+  const pick = (rel: string, fromBase: string | null | undefined): string => {
+    const p = own(rel) ?? fromBase;
+    if (!p) throw new ModelFolderError(join(abs, rel), 'is missing' + (base ? ` (and the base ${base.dir} has none)` : ''));
+    return p;
+  };
+  const files = {
+    textEncoder: pick('text_encoder/model.onnx', base?.files.textEncoder),
+    unet: pick('unet/model.onnx', base?.files.unet),
+    vaeDecoder: pick('vae_decoder/model.onnx', base?.files.vaeDecoder),
+    vaeEncoder: own('vae_encoder/model.onnx') ?? base?.files.vaeEncoder ?? null,
+    tokenizerDir: pick('tokenizer', base?.files.tokenizerDir),
+    schedulerConfig: pick('scheduler/scheduler_config.json', base?.files.schedulerConfig),
+  };
+  const vaeConfig = firstJson([join(abs, 'vae_decoder/config.json'), join(abs, 'vae/config.json')]);
+  const unetConfig = firstJson([join(abs, 'unet/config.json')]);
+  const distillPath = join(abs, 'distill.json');
+  return {
+    name: basename(abs),
+    dir: abs,
+    base,
+    files,
+    schedulerConfig: parseSchedulerConfig(readJsonObject(files.schedulerConfig), files.schedulerConfig),
+    scalingFactor: positive(vaeConfig?.scaling_factor) ?? base?.scalingFactor ?? DEFAULT_SCALING_FACTOR,
+    vaeScaleFactor: vaeScale(vaeConfig) ?? base?.vaeScaleFactor ?? null,
+    sampleSize: positive(unetConfig?.sample_size) ?? base?.sampleSize ?? null,
+    distill: existsSync(distillPath) ? (readJsonObject(distillPath) as DistillInfo) : null,
+  };
+}
+
+export function readJsonObject(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new ModelFolderError(path, 'is missing');
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ModelFolderError(path, `is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ModelFolderError(path, 'must hold a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function firstJson(paths: string[]): Record<string, unknown> | null {
+  const p = paths.find((x) => existsSync(x));
+  return p ? readJsonObject(p) : null;
+}
+
+function positive(v: unknown): number | null {
+  return typeof v === 'number' && v > 0 ? v : null;
+}
+
+/** diffusers: vae_scale_factor = 2 ** (len(block_out_channels) - 1). */
+function vaeScale(config: Record<string, unknown> | null): number | null {
+  const blocks = config?.block_out_channels;
+  return Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : null;
+}
+
+const hashCache = new Map<string, string>();
+
+/**
+ * The A1111-style short model hash: the first 10 hex digits of SHA-256 over the UNet file and its
+ * external data (the part that makes a model what it is). Cached per file size and modification time.
+ */
+export async function modelHash(folder: ModelFolder): Promise<string> {
+  const parts = [folder.files.unet, join(folder.files.unet, '..', 'model.onnx_data')].filter((p) => existsSync(p));
+  const key = parts.map((p) => `${p}:${statSync(p).size}:${statSync(p).mtimeMs}`).join('|');
+  const cached = hashCache.get(key);
+  if (cached) return cached;
+  const h = createHash('sha256');
+  for (const p of parts) {
+    for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+  }
+  const hex = h.digest('hex').slice(0, 10);
+  hashCache.set(key, hex);
+  return hex;
+}

@@ -1,0 +1,48 @@
+/**
+ * Writing results without ever overwriting a file: every write is an exclusive create (open with 'wx'),
+ * and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking first and then writing would
+ * race with another process; the exclusive create cannot.
+ */
+import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+
+/** Writes `data` at `path` or the first free numbered variant of it; returns the path written. */
+export async function writeExclusive(path: string, data: Buffer): Promise<string> {
+  mkdirSync(dirname(path), { recursive: true });
+  const ext = extname(path);
+  const stem = path.slice(0, path.length - ext.length);
+  for (let n = 0; n < 100000; n++) {
+    const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
+    try {
+      const fh = await open(candidate, 'wx');
+      try {
+        await fh.writeFile(data);
+      } finally {
+        await fh.close();
+      }
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`no free file name next to ${path}`);
+}
+
+/** A short file-name-safe version of a prompt: lowercase words joined by '-', at most 40 characters. */
+export function slug(prompt: string): string {
+  const s = prompt.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+  return s || 'image';
+}
+
+/**
+ * Where image k of a request goes: `out` ending in .png is a file name (numbered when taken or when
+ * several images are made); anything else is a folder, where files are named <seed>-<prompt slug>.png.
+ */
+export function outputPath(out: string, prompt: string, seed: number, index: number, count: number): string {
+  if (extname(out).toLowerCase() === '.png') {
+    const abs = resolve(out);
+    return count > 1 && index > 0 ? abs.replace(/\.png$/i, `-${index}.png`) : abs;
+  }
+  return join(resolve(out), `${seed}-${slug(prompt)}.png`);
+}

@@ -1,0 +1,125 @@
+/**
+ * Prompt tokenizers for model folders. Two layouts are accepted in `tokenizer/`:
+ * - `tokenizer.json` (+ `tokenizer_config.json`): any Hugging Face tokenizer, loaded as is (the embedded
+ *   models use this);
+ * - `vocab.json` + `merges.txt` (+ `tokenizer_config.json`): CLIP's byte-level BPE as Stable Diffusion
+ *   ships it, mapped onto the same tokenizer.json form CLIPTokenizerFast uses (NFC, collapse whitespace,
+ *   lowercase; CLIP's split pattern; byte-level alphabet; BPE with `</w>` word ends; bos ... eos).
+ * tokenizers.js does no padding or truncation, so `encode` does both: ids are cut to model_max_length
+ * keeping the final end token, then padded with the pad token (CLIP pads with <|endoftext|>).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ModelFolderError } from './errors';
+
+export interface PromptTokenizer {
+  /** Tokens per prompt (model_max_length), the text encoder's sequence length. */
+  readonly maxLength: number;
+  readonly padId: number;
+  /** ids for each prompt, truncated and padded: [prompts.length * maxLength], ready for an int64 tensor. */
+  encode(prompts: readonly string[]): BigInt64Array;
+  /** The token ids of one prompt before padding (for tests and diagnostics). */
+  ids(prompt: string): number[];
+}
+
+/** CLIP's pre-tokenizer split (openai/CLIP simple_tokenizer.py), as CLIPTokenizerFast writes it. */
+const CLIP_SPLIT = "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+
+export function loadTokenizer(dir: string, fallbackMaxLength = 77): PromptTokenizer {
+  const configPath = join(dir, 'tokenizer_config.json');
+  const config = existsSync(configPath) ? readJson(configPath) : {};
+  let json: Record<string, unknown>;
+  if (existsSync(join(dir, 'tokenizer.json'))) {
+    json = readJson(join(dir, 'tokenizer.json'));
+  } else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) {
+    json = clipTokenizerJson(readJson(join(dir, 'vocab.json')) as Record<string, number>, readMerges(join(dir, 'merges.txt')), config);
+  } else {
+    throw new ModelFolderError(dir, 'has neither tokenizer.json nor vocab.json + merges.txt');
+  }
+  let tok: Tokenizer;
+  try {
+    tok = new Tokenizer(json, config);
+  } catch (err) {
+    throw new ModelFolderError(dir, `the tokenizer could not be loaded: ${(err as Error).message}`);
+  }
+  const declared = Number(config.model_max_length);
+  // Hub configs without a limit say 1e30; fall back to the text encoder's length then.
+  const maxLength = Number.isInteger(declared) && declared > 1 && declared < 100000 ? declared : fallbackMaxLength;
+  const padId = tokenId(json, config.pad_token) ?? tokenId(json, config.eos_token) ?? 0;
+  const ids = (prompt: string): number[] => tok.encode(prompt).ids;
+  return {
+    maxLength,
+    padId,
+    ids,
+    encode(prompts) {
+      const out = new BigInt64Array(prompts.length * maxLength).fill(BigInt(padId));
+      prompts.forEach((p, b) => {
+        let t = ids(p);
+        if (t.length > maxLength) t = [...t.slice(0, maxLength - 1), t[t.length - 1]];
+        t.forEach((id, j) => (out[b * maxLength + j] = BigInt(id)));
+      });
+      return out;
+    },
+  };
+}
+
+function readJson(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new ModelFolderError(path, `is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function readMerges(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#version'));
+}
+
+/** A special token's id: tokenizer_config gives the token as a string or an AddedToken object. */
+function tokenId(json: Record<string, unknown>, token: unknown): number | undefined {
+  const content = typeof token === 'string' ? token : (token as { content?: string } | undefined)?.content;
+  if (!content) return undefined;
+  const added = (json.added_tokens as Array<{ id: number; content: string }> | undefined)?.find((t) => t.content === content);
+  if (added) return added.id;
+  const vocab = (json.model as { vocab?: Record<string, number> } | undefined)?.vocab;
+  return vocab && !Array.isArray(vocab) ? vocab[content] : undefined;
+}
+
+function clipTokenizerJson(vocab: Record<string, number>, merges: string[], config: Record<string, unknown>): Record<string, unknown> {
+  const bos = String((config.bos_token as { content?: string })?.content ?? config.bos_token ?? '<|startoftext|>');
+  const eos = String((config.eos_token as { content?: string })?.content ?? config.eos_token ?? '<|endoftext|>');
+  for (const t of [bos, eos]) if (vocab[t] === undefined) throw new ModelFolderError('vocab.json', `lacks the special token ${t}`);
+  const special = (t: string) => ({ SpecialToken: { id: t, type_id: 0 } });
+  const addedToken = (content: string) => ({
+    id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true,
+  });
+  return {
+    version: '1.0',
+    added_tokens: [addedToken(bos), addedToken(eos)],
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
+    },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: CLIP_SPLIT }, behavior: 'Removed', invert: true },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [special(bos), { Sequence: { id: 'A', type_id: 0 } }, special(eos)],
+      pair: [special(bos), { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, special(eos)],
+      special_tokens: Object.fromEntries([bos, eos].map((t) => [t, { id: t, ids: [vocab[t]], tokens: [t] }])),
+    },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: eos, continuing_subword_prefix: '', end_of_word_suffix: '</w>',
+      fuse_unk: false, byte_fallback: false, vocab, merges,
+    },
+  };
+}
