@@ -9,8 +9,9 @@ raw little-endian data).
 
   torch_unet.py run   --dir D [--device cpu|cuda] [--dtype fp32|fp16]
       loads D/config.json + D/weights.safetensors, runs D/inputs.safetensors, writes D/torch_out.safetensors
-  torch_unet.py bench --dir D --device cuda --dtype fp16 [--batch 2 --size 64 --iters 20 --warmup 3]
-      times the forward pass; prints one JSON line (ms per step, peak memory)
+  torch_unet.py bench --dir D --device cuda --dtype fp16 [--iters 20 --warmup 3]
+      times the forward pass on D/inputs.safetensors; writes D/torch_<dtype>_<device>.safetensors and
+      prints one JSON line (ms per step, peak memory)
 """
 import argparse
 import json
@@ -294,29 +295,35 @@ def cmd_run(a):
 
 
 def cmd_bench(a):
+    """Times the forward pass on D/inputs.safetensors (the batch the ONNX side runs) and saves the output."""
     dtype = torch.float16 if a.dtype == "fp16" else torch.float32
+    t0 = time.perf_counter()
     cfg, model = build(a.dir, a.device, dtype)
+    load_s = time.perf_counter() - t0
     if a.device == "cuda":
         torch.backends.cudnn.benchmark = True
-    gen = torch.Generator().manual_seed(0)
-    sample = torch.randn(a.batch, cfg["in_channels"], a.size, a.size, generator=gen).to(a.device, dtype)
-    ctx = torch.randn(a.batch, a.tokens, cfg["cross_attention_dim"], generator=gen).to(a.device, dtype)
-    t = torch.full((a.batch,), 500, dtype=torch.int64, device=a.device)
+    x = load_safetensors(f"{a.dir}/inputs.safetensors")
+    sample = x["sample"].to(a.device, dtype)
+    t = x["timestep"].to(a.device)
+    ctx = x["encoder_hidden_states"].to(a.device, dtype)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     times = []
     with torch.no_grad():
         for i in range(a.warmup + a.iters):
             sync()
             t0 = time.perf_counter()
-            model(sample, t, ctx)
+            out = model(sample, t, ctx)
             sync()
             if i >= a.warmup:
                 times.append((time.perf_counter() - t0) * 1000)
     times.sort()
+    save_safetensors(f"{a.dir}/torch_{a.dtype}_{a.device}.safetensors", {"out_sample": out.float().cpu()})
     peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
-    print(json.dumps({"engine": "pytorch", "torch": torch.__version__, "device": a.device, "dtype": a.dtype,
-                      "batch": a.batch, "size": a.size, "median_ms": times[len(times) // 2], "min_ms": times[0],
-                      "iters": a.iters, "peak_mib": peak, "sdpa": hasattr(F, "scaled_dot_product_attention")}))
+    print(json.dumps({"command": "bench", "engine": "pytorch", "torch": torch.__version__, "device": a.device,
+                      "precision": a.dtype, "batch": int(sample.shape[0]), "size": int(sample.shape[-1]),
+                      "load_s": load_s, "median_ms": times[len(times) // 2], "min_ms": times[0], "iters": a.iters,
+                      "peak_mib": peak, "sdpa": hasattr(F, "scaled_dot_product_attention"),
+                      "gpu": torch.cuda.get_device_name(0) if a.device == "cuda" else None}))
 
 
 def main(argv):
@@ -326,9 +333,6 @@ def main(argv):
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16"])
     p.add_argument("--out", default="torch_out.safetensors")
-    p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--size", type=int, default=64, help="latent height and width")
-    p.add_argument("--tokens", type=int, default=77)
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     a = p.parse_args(argv)

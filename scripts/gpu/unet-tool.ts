@@ -1,0 +1,90 @@
+/**
+ * The Node side of the GPU check (bundled by scripts/gpu/build-bundle.mjs into dist/gpu/unet-tool.js,
+ * run through `npx tsx` here). Each command prints one JSON line on stdout; logs go to stderr.
+ *   env                                      ORT version, backends, the sidecar's provider choice for 'cuda'
+ *   export --config small|sd15 --dir D [--attention matmul|mha] [--precisions fp32,fp16] [--no-torch-weights]
+ *   bench  --dir D --precision fp32|fp16 [--model D/fp16/model.onnx] --ep cpu|cuda [--iters 20 --warmup 3]
+ *          [--ref D/torch_out.safetensors] [--label text]
+ *   train  --ep cpu|cuda [--iters 5 --warmup 2]    one training step of the engine (small UNet, MSE, SGD)
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { SD15_UNET, small, type Sd15UnetConfig } from '../../src/sidecar/nn/sd15-unet';
+import { exportSd15Unet, type Precision } from '../../src/sidecar/nn/sd15/export';
+import { chooseProvider } from '../../src/sidecar/runtime/providers';
+import { compare, loadInputs, openSession, readOutput, timeRuns, writeOutput, type Provider } from './ort-unet';
+import { timeTrainStep } from './train-step';
+
+const log = (msg: string) => process.stderr.write(`[unet-tool] ${msg}\n`);
+const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values: a } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string', default: 'small' }, dir: { type: 'string' }, attention: { type: 'string', default: 'matmul' },
+      precisions: { type: 'string', default: 'fp32,fp16' }, 'no-torch-weights': { type: 'boolean', default: false },
+      precision: { type: 'string', default: 'fp32' }, model: { type: 'string' }, ep: { type: 'string', default: 'cpu' },
+      iters: { type: 'string', default: '20' }, warmup: { type: 'string', default: '3' }, ref: { type: 'string' },
+      label: { type: 'string' }, seed: { type: 'string', default: '0' }, threads: { type: 'string', default: '1' },
+    },
+  });
+  const dir = () => a.dir ?? fail('--dir is required');
+  switch (command) {
+    case 'env': return env();
+    case 'export': {
+      const cfg: Sd15UnetConfig = { ...configNamed(a.config!), attention: attentionNamed(a.attention!) };
+      const precisions = a.precisions!.split(',').map((p) => precisionNamed(p));
+      const r = exportSd15Unet(cfg, dir(), { seed: Number(a.seed), precisions, skipTorchWeights: a['no-torch-weights'], log });
+      return emit({ command, config: a.config, attention: cfg.attention, parameters: r.parameters, models: r.models, seconds: r.seconds });
+    }
+    case 'bench': {
+      const precision = precisionNamed(a.precision!);
+      const model = a.model ?? join(dir(), precision, 'model.onnx');
+      const ep = a.ep === 'cuda' ? 'cuda' : a.ep === 'cpu' ? 'cpu' : fail(`--ep must be cpu or cuda, not ${a.ep}`);
+      const t0 = performance.now();
+      const session = await openSession(model, ep as Provider, Number(a.threads));
+      const loadS = (performance.now() - t0) / 1000;
+      const { timing, out, dims } = await timeRuns(session, loadInputs(dir(), precision), Number(a.iters), Number(a.warmup));
+      writeOutput(join(dir(), `ort_${precision}_${ep}.safetensors`), out, dims);
+      const diff = a.ref ? compare(out, readOutput(a.ref)) : undefined;
+      await session.release();
+      return emit({ command, engine: 'onnxruntime-node', ort: ort.env.versions?.node, label: a.label, model, ep, precision, session_s: loadS, ...timing, diff });
+    }
+    case 'train': {
+      const ep = a.ep === 'cuda' ? 'cuda' : 'cpu';
+      const r = await timeTrainStep(ep, Number(a.iters ?? 5), Number(a.warmup ?? 2), log);
+      return emit({ command, ep, ...r });
+    }
+    default:
+      fail(`unknown command "${command}" (env, export, bench, train)`);
+  }
+}
+
+async function env(): Promise<void> {
+  const backends = (ort as unknown as { listSupportedBackends?: () => unknown }).listSupportedBackends?.();
+  const choice = await chooseProvider('cuda');
+  emit({ command: 'env', node: process.version, ort: ort.env.versions, backends, provider: choice });
+}
+
+function configNamed(name: string): Sd15UnetConfig {
+  if (name === 'sd15') return SD15_UNET;
+  if (name === 'small') return small();
+  return fail(`--config must be small or sd15, not ${name}`);
+}
+function attentionNamed(name: string): Sd15UnetConfig['attention'] {
+  return name === 'matmul' || name === 'mha' ? name : fail(`--attention must be matmul or mha, not ${name}`);
+}
+function precisionNamed(name: string): Precision {
+  return name === 'fp32' || name === 'fp16' ? name : fail(`precision must be fp32 or fp16, not ${name}`);
+}
+function fail(msg: string): never {
+  throw new Error(msg);
+}
+
+main(process.argv.slice(2)).catch((e: Error) => {
+  log(`error: ${e.message}`);
+  process.exit(1);
+});
