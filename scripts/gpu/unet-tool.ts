@@ -17,7 +17,7 @@ import { compare, loadInputs, openSession, readOutput, timeRuns, writeOutput, ty
 import { timeTrainStep } from './train-step';
 
 const log = (msg: string) => process.stderr.write(`[unet-tool] ${msg}\n`);
-const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const emit = (o: object): void => { process.stdout.write(JSON.stringify(o) + "\n"); };
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
