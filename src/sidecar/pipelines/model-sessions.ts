@@ -85,12 +85,12 @@ export async function openModel(folder: ModelFolder, req: SessionRequest, needEn
 
 function checkUnet(s: ort.InferenceSession, path: string, hidden: TensorMeta): UnetSignature {
   const known = ['sample', 'timestep', 'encoder_hidden_states', 'guidance_scale'];
-  const extra = s.inputNames.filter((n) => !known.includes(n));
-  if (extra.length) throw new ModelFolderError(path, `has inputs the pipeline cannot feed: ${extra.join(', ')} (expected ${known.join(', ')})`);
   const sample = input(s, path, 'sample', ['float32', 'float16'], 4);
   const t = input(s, path, 'timestep', ['int64', 'int32', 'float32', 'float16']);
   const ctx = input(s, path, 'encoder_hidden_states', ['float32', 'float16'], 3);
   output(s, path, 'out_sample', ['float32', 'float16'], 4);
+  const extra = s.inputNames.filter((n) => !known.includes(n));
+  if (extra.length) throw new ModelFolderError(path, `has inputs the pipeline cannot feed: ${extra.join(', ')} (expected ${known.join(', ')})`);
   const width = [ctx.shape[2], hidden.shape[2]];
   if (typeof width[0] === 'number' && typeof width[1] === 'number' && width[0] !== width[1]) {
     throw new ModelFolderError(path, `encoder_hidden_states has width ${width[0]} but the text encoder gives ${width[1]}`);

@@ -136,7 +136,7 @@ async function prepareLatents(
   const per = shape[0] * shape[1] * shape[2];
   // Each image's initial noise comes from its own seed, so a batch gives the same images as single runs.
   const noise = new Float32Array(per * seeds.length);
-  seeds.forEach((seed, k) => noise.set(new SeededRandom(seed ^ 0x5eed).fillNormal(new Float32Array(per)), k * per));
+  seeds.forEach((seed, k) => noise.set(new SeededRandom((seed ^ 0x5eed) >>> 0).fillNormal(new Float32Array(per)), k * per));
   if (!s.initImage) return { latents: noise.map((x) => x * scheduler.initNoiseSigma), startStep: 0 };
   // Image-to-image (SDEdit, Meng et al. 2022): start at step steps - floor(steps * strength).
   const startStep = s.steps - Math.max(1, Math.floor(s.steps * s.strength));

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModelFolder, modelHash, DEFAULT_SCALING_FACTOR } from '../../../src/sidecar/io/model-folder';
+import { discoverModels, resolveModel } from '../../../src/sidecar/io/model-discovery';
+import { writeExclusive, outputPath } from '../../../src/sidecar/io/outputs';
+
+const fixtures = join(__dirname, '..', '..', 'fixtures');
+const tinySd = join(fixtures, 'tiny-sd');
+
+function copyFixture(): string {
+  const root = mkdtempSync(join(tmpdir(), 'mf-'));
+  cpSync(tinySd, join(root, 'tiny-sd'), { recursive: true });
+  return join(root, 'tiny-sd');
+}
+
+test('loads an SD-layout folder: components, scheduler config, VAE scale, sample size', () => {
+  const m = loadModelFolder(tinySd);
+  assert.equal(m.name, 'tiny-sd');
+  assert.equal(m.files.unet, join(tinySd, 'unet', 'model.onnx'));
+  assert.equal(m.files.vaeEncoder, join(tinySd, 'vae_encoder', 'model.onnx'));
+  assert.equal(m.schedulerConfig.beta_schedule, 'scaled_linear');
+  assert.equal(m.schedulerConfig.steps_offset, 1);
+  assert.equal(m.scalingFactor, 0.18215);
+  assert.equal(m.vaeScaleFactor, 8);
+  assert.equal(m.sampleSize, 8);
+  assert.equal(m.base, null);
+});
+
+test('a student with only unet/ takes the rest from its base and reads distill.json', () => {
+  const m = loadModelFolder(join(fixtures, 'tiny-sd-guided'));
+  assert.equal(m.base?.name, 'tiny-sd');
+  assert.equal(m.files.unet, join(fixtures, 'tiny-sd-guided', 'unet', 'model.onnx'));
+  assert.equal(m.files.textEncoder, join(tinySd, 'text_encoder', 'model.onnx'));
+  assert.equal(m.files.tokenizerDir, join(tinySd, 'tokenizer'));
+  assert.equal(m.distill?.steps, 4);
+  assert.deepEqual(m.distill?.guidance_range, [1, 12]);
+});
+
+test('missing and malformed files are named in the error', () => {
+  const dir = copyFixture();
+  rmSync(join(dir, 'text_encoder'), { recursive: true });
+  assert.throws(() => loadModelFolder(dir), new RegExp(`${join(dir, 'text_encoder', 'model.onnx')}: is missing`));
+  const dir2 = copyFixture();
+  writeFileSync(join(dir2, 'scheduler', 'scheduler_config.json'), '{"beta_schedule": "quadratic"}');
+  assert.throws(() => loadModelFolder(dir2), /scheduler_config.json: beta_schedule/);
+  const dir3 = copyFixture();
+  writeFileSync(join(dir3, 'model_index.json'), '[1, 2');
+  assert.throws(() => loadModelFolder(dir3), /model_index.json: is not valid JSON/);
+  assert.throws(() => loadModelFolder(join(dir3, 'nope')), /nope: is not a folder/);
+});
+
+test('scaling factor from vae_decoder/config.json, else vae/config.json, else 0.18215', () => {
+  const dir = copyFixture();
+  writeFileSync(join(dir, 'vae_decoder', 'config.json'), JSON.stringify({ scaling_factor: 0.13025, block_out_channels: [1, 2, 3] }));
+  assert.equal(loadModelFolder(dir).scalingFactor, 0.13025);
+  assert.equal(loadModelFolder(dir).vaeScaleFactor, 4);
+  rmSync(join(dir, 'vae_decoder', 'config.json'));
+  assert.equal(loadModelFolder(dir).scalingFactor, DEFAULT_SCALING_FACTOR);
+  cpSync(join(tinySd, 'vae_decoder', 'config.json'), join(dir, 'vae', 'config.json'));
+  writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify({ scaling_factor: 0.5 }));
+  assert.equal(loadModelFolder(dir).scalingFactor, 0.5);
+});
+
+test('discovery lists model folders under each root; names resolve; unknown names list what exists', () => {
+  const found = discoverModels([fixtures]);
+  assert.deepEqual(found.map((f) => f.name).sort(), ['tiny-sd', 'tiny-sd-guided']);
+  assert.ok(found.every((f) => f.problem === null));
+  assert.equal(resolveModel('tiny-sd', [fixtures]).dir, tinySd);
+  assert.throws(() => resolveModel('nope', [fixtures]), /no such model folder or model name \(known models: tiny-sd, tiny-sd-guided/);
+});
+
+test('the default embedded model gets its own message while it is missing', () => {
+  if (existsSync(join(__dirname, '..', '..', '..', 'models', 'emoji-base'))) return; // trained: nothing to check
+  assert.throws(() => resolveModel('emoji-base', []), /embedded model emoji-base is not trained yet/);
+});
+
+test('model hash: 10 hex digits over the UNet and its external data', async () => {
+  const h = await modelHash(loadModelFolder(tinySd));
+  assert.match(h, /^[0-9a-f]{10}$/);
+  const dir = copyFixture();
+  const data = readFileSync(join(dir, 'unet', 'model.onnx_data'));
+  data[100] ^= 1;
+  writeFileSync(join(dir, 'unet', 'model.onnx_data'), data);
+  assert.notEqual(await modelHash(loadModelFolder(dir)), h);
+});
+
+test('writeExclusive never overwrites: a taken name gets the next number', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'out-'));
+  const p = join(dir, 'sub', 'img.png');
+  assert.equal(await writeExclusive(p, Buffer.from('one')), p);
+  assert.equal(await writeExclusive(p, Buffer.from('two')), join(dir, 'sub', 'img-1.png'));
+  assert.equal(await writeExclusive(p, Buffer.from('three')), join(dir, 'sub', 'img-2.png'));
+  assert.equal(readFileSync(p, 'utf8'), 'one');
+  assert.equal(outputPath(dir, 'A Red cat!', 7, 0, 1), join(dir, '7-a-red-cat.png'));
+  assert.equal(outputPath(join(dir, 'x.png'), 'p', 7, 1, 2), join(dir, 'x-1.png'));
+});
