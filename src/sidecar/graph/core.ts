@@ -53,6 +53,8 @@ export class GraphCore {
   private readonly constCache = new Map<string, Tensor>();
   private readonly prefixes: string[] = [];
   private readonly constNodes = new Map<string, TensorValue>();
+  /** Output of a whole-tensor Shape node -> the tensor it measures. */
+  private readonly shapeSources = new Map<string, string>();
 
   constructor(opts: GraphOptions = {}) {
     this.opset = opts.opset ?? 21;
@@ -151,7 +153,7 @@ export class GraphCore {
     const infos = this.infer(op, inputs, attrs, n, names[0]);
     const node: Node = { op, domain: opts.domain ?? '', name: this.fresh(`n_${names[0]}`), inputs: inputs.map((t) => t?.name ?? ''), outputs: names, attrs };
     this.nodes.push(node);
-    if (op === 'Constant' && attrs.value && typeof attrs.value === 'object' && 'data' in attrs.value) this.constNodes.set(names[0], attrs.value);
+    this.noteSpecial(node);
     return names.map((name, i) => (name === '' ? { name, ...infos[i] } : this.declareOutput(name, infos[i])));
   }
 
@@ -169,6 +171,10 @@ export class GraphCore {
       constant: (i: number) => {
         const v = inputs[i] && this.constValue(inputs[i]!.name);
         return v ? toNumbers(v) : undefined;
+      },
+      shapeOf: (i: number) => {
+        const src = inputs[i] && this.shapeSources.get(inputs[i]!.name);
+        return src ? (this.info.get(src)?.shape ?? undefined) : undefined;
       },
     };
     try {
@@ -188,6 +194,22 @@ export class GraphCore {
     return out;
   }
 
+  /** Turns an initializer into a graph input of the same name (e.g. parameters fed by a trainer); returns its value. */
+  promoteToInput(name: string): TensorValue {
+    const v = this.initializers.get(name);
+    if (!v) throw new Error(`no initializer named "${name}" in graph ${this.name}`);
+    this.initializers.delete(name);
+    this.inputs.push(name);
+    return v;
+  }
+
+  /** Records a shape known by construction (e.g. Reshape to Shape(x) has x's shape); returns the refined tensor. */
+  refine(t: Tensor, shape: Shape): Tensor {
+    const info = { dtype: t.dtype, shape };
+    this.info.set(t.name, info);
+    return { name: t.name, ...info };
+  }
+
   /** Registers a value defined elsewhere (used by the importer). */
   define(name: string, info: ValueInfo): void {
     this.used.add(name);
@@ -199,8 +221,18 @@ export class GraphCore {
     for (const o of node.outputs) this.used.add(o);
     this.used.add(node.name);
     this.nodes.push(node);
-    if (node.op === 'Constant' && node.attrs.value && typeof node.attrs.value === 'object' && 'data' in node.attrs.value) {
-      this.constNodes.set(node.outputs[0], node.attrs.value as TensorValue);
-    }
+    this.noteSpecial(node);
+  }
+
+  /** The tensor measured by the Shape node that produced `name`, if any. */
+  shapeSource(name: string): string | undefined {
+    return this.shapeSources.get(name);
+  }
+
+  /** Remembers Constant values and Shape sources, which later shape inference can use. */
+  private noteSpecial(node: Node): void {
+    const v = node.attrs.value;
+    if (node.op === 'Constant' && v && typeof v === 'object' && 'data' in v) this.constNodes.set(node.outputs[0], v);
+    if (node.op === 'Shape' && node.attrs.start === undefined && node.attrs.end === undefined) this.shapeSources.set(node.outputs[0], node.inputs[0]);
   }
 }

@@ -142,7 +142,7 @@ export class Graph extends GraphCore {
     return this.node('Resize', [x, null, this.constant(scales, 'float32')], attrs)[0];
   }
   upsample2x(x: Tensor): Tensor { return this.resizeNearest(x, [1, 1, 2, 2]); }
-  pad(x: Tensor, pads: number[], value = 0): Tensor {
+  pad(x: Tensor, pads: readonly number[] | Tensor, value = 0): Tensor {
     return this.node('Pad', [x, this.ints(pads), this.scalar(value, x)], { mode: 'constant' })[0];
   }
   constantOfShape(dims: Tensor, value: number, dtype: DType = 'float32'): Tensor {

@@ -188,7 +188,13 @@ function probeInput(probe: Graph, g: Graph, name: string) {
   const t = g.tensor(name);
   const v = g.constValue(name);
   if (v && v.data.length <= 64) return probe.initializer(name, v);
-  probe.define(name, { dtype: t.dtype, shape: t.shape });
+  const source = g.shapeSource(name);
+  if (source && g.has(source) && !probe.has(source)) {
+    const src = g.tensor(source);
+    probe.define(src.name, { dtype: src.dtype, shape: src.shape });
+    return probe.node('Shape', [src], {}, { names: [name] })[0];
+  }
+  if (!probe.has(name)) probe.define(name, { dtype: t.dtype, shape: t.shape });
   return t;
 }
 

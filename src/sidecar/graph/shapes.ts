@@ -11,6 +11,8 @@ export interface InferContext {
   attrs: Record<string, AttrValue>;
   /** The constant value of input i (shape, axes, pads ...) when it is known at build time. */
   constant(i: number): number[] | undefined;
+  /** When input i is the output of Shape(t) (whole shape), t's static shape. */
+  shapeOf(i: number): Shape | undefined;
   opset: number;
 }
 type Rule = (c: InferContext) => ValueInfo[];
@@ -36,7 +38,8 @@ export function broadcast(shapes: Shape[]): Shape {
   for (let i = 0; i < rank; i++) {
     let d: Dim = 1;
     for (const s of shapes as Dim[][]) {
-      const e = s[i - rank + s.length] ?? 1;
+      const j = i - rank + s.length;
+      const e: Dim = j < 0 ? 1 : s[j];
       if (e === 1) continue;
       if (d === 1) d = e;
       else if (typeof d === 'number' && typeof e === 'number' && d !== e) fail(`cannot broadcast ${shapes.map(shapeStr).join(' with ')}`);
@@ -108,6 +111,8 @@ function spatial(c: InferContext): ValueInfo[] {
 
 function reshape(c: InferContext): ValueInfo[] {
   const x = inp(c, 0), target = c.constant(1);
+  const src = c.shapeOf(1);
+  if (!target && src) return [{ dtype: x.dtype, shape: src }];
   if (!target) return [{ dtype: x.dtype, shape: c.inputs[1]?.shape?.[0] !== undefined && typeof c.inputs[1].shape[0] === 'number' ? Array(c.inputs[1].shape[0]).fill(null) : null }];
   const out: Dim[] = target.map((d, i) => (d === 0 && !int(c, 'allowzero', 0) ? (x.shape?.[i] ?? null) : d));
   const neg = out.indexOf(-1);
@@ -199,7 +204,7 @@ function unsqueeze(c: InferContext): ValueInfo[] {
 }
 
 function expand(c: InferContext): ValueInfo[] {
-  const x = inp(c, 0), shape = c.constant(1);
+  const x = inp(c, 0), shape = c.constant(1) ?? c.shapeOf(1);
   return [{ dtype: x.dtype, shape: shape ? broadcast([x.shape, shape]) : null }];
 }
 
@@ -273,7 +278,16 @@ const RULES: Record<string, Rule> = {
   Shape: (c) => [{ dtype: 'int64', shape: [rankOf(inp(c, 0).shape) ?? null] }],
   Size: () => [{ dtype: 'int64', shape: [] }],
   NonZero: (c) => [{ dtype: 'int64', shape: [rankOf(inp(c, 0).shape) ?? null, null] }],
-  ConstantOfShape: (c) => [{ dtype: (c.attrs.value as { dtype: DType } | undefined)?.dtype ?? 'float32', shape: c.constant(0) ?? null }],
+  ConstantOfShape: (c) => [{ dtype: (c.attrs.value as { dtype: DType } | undefined)?.dtype ?? 'float32', shape: c.constant(0) ?? c.shapeOf(0) ?? null }],
+  Constant: (c) => {
+    const v = c.attrs.value as { dtype: DType; dims: number[] } | undefined;
+    if (v && 'dims' in v) return [{ dtype: v.dtype, shape: [...v.dims] }];
+    if ('value_float' in c.attrs) return [{ dtype: 'float32', shape: [] }];
+    if ('value_int' in c.attrs) return [{ dtype: 'int64', shape: [] }];
+    if ('value_ints' in c.attrs) return [{ dtype: 'int64', shape: [(c.attrs.value_ints as number[]).length] }];
+    if ('value_floats' in c.attrs) return [{ dtype: 'float32', shape: [(c.attrs.value_floats as { floats: number[] }).floats.length] }];
+    return [{ dtype: 'float32', shape: null }];
+  },
   Range: (c) => [{ dtype: inp(c, 0).dtype, shape: [null] }],
   ScatterND: same, ScatterElements: same, CumSum: same, Trilu: same,
 };
