@@ -1,0 +1,116 @@
+/**
+ * `diffusion-studio generate "<prompt>"`: text-to-image (or image-to-image with --init-image) with the
+ * same pipeline the extension uses. Prints the files written (or, with --json, the files and their
+ * parameters); a progress bar goes to stderr when it is a terminal.
+ */
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { ModelFolderError } from '../../io/errors';
+import { textToImage, GenerationCancelledError, type TextToImageRequest } from '../../pipelines/text-to-image';
+import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
+import { UserError } from '../errors';
+
+interface GenerateOptions {
+  negative?: string;
+  steps?: string;
+  guidance?: string;
+  scheduler?: string;
+  seed?: string;
+  count?: string;
+  model: string;
+  out: string;
+  width?: string;
+  height?: string;
+  initImage?: string;
+  strength?: string;
+  modelsDir: string[];
+  device: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('generate images from a text prompt (PNG files with the parameters embedded)')
+    .argument('<prompt>', 'what the image should show')
+    .option('--negative <text>', 'negative prompt: what the image should not show')
+    .option('--steps <n>', 'denoising steps (default: the model\'s, else 20)')
+    .option('--guidance <scale>', 'classifier-free guidance scale (default: the model\'s, else 7.5; 1 = off)')
+    .option('--scheduler <name>', 'ddpm, ddim, euler, euler-a, dpm++2m or dpm++2m-karras (default: the model\'s, else dpm++2m)')
+    .option('--seed <n>', 'seed of the first image, 0..4294967295 (image k uses seed + k; default random)')
+    .option('--count <n>', 'number of images', '1')
+    .option('--model <name|dir>', 'model name (see `models`) or model folder', 'emoji-base')
+    .option('--out <file|dir>', 'output folder, or a file name ending in .png', 'outputs')
+    .option('--width <px>', 'image width (default: the model\'s native size)')
+    .option('--height <px>', 'image height (default: the model\'s native size)')
+    .option('--init-image <file>', 'image-to-image: start from this picture')
+    .option('--strength <s>', 'image-to-image: how much to repaint, 0 < s <= 1', '0.75')
+    .option('--models-dir <dir>', 'another folder of models (repeatable; also $DIFFUSION_STUDIO_MODELS)', collect, [])
+    .option('--device <d>', 'auto, cpu or cuda', 'auto')
+    .option('--json', 'print the result as JSON')
+    .action((prompt: string, opts: GenerateOptions) => generate(prompt, opts));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim())) throw new UserError(`${flag} must be a whole number, got "${v}"`);
+  return Number(v);
+}
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} must be a number, got "${v}"`);
+  return n;
+}
+
+async function generate(prompt: string, opts: GenerateOptions): Promise<void> {
+  const device = opts.device as DeviceRequest;
+  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UserError(`--device must be auto, cpu or cuda, got "${opts.device}"`);
+  const request: TextToImageRequest = {
+    model: opts.model,
+    prompt,
+    negativePrompt: opts.negative,
+    steps: int('--steps', opts.steps),
+    guidanceScale: num('--guidance', opts.guidance),
+    scheduler: opts.scheduler,
+    seed: int('--seed', opts.seed),
+    count: int('--count', opts.count),
+    width: int('--width', opts.width),
+    height: int('--height', opts.height),
+    out: opts.out,
+    initImage: opts.initImage,
+    strength: opts.initImage ? num('--strength', opts.strength) : undefined,
+    modelRoots: opts.modelsDir,
+  };
+  const provider = await chooseProvider(device);
+  const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'generating [{bar}] {value}/{total} steps, image {image}' }) : null;
+  try {
+    const result = await textToImage(request, {
+      executionProviders: provider.executionProviders,
+      onProgress: (p) => {
+        if (!bar) return;
+        if (p.step === 1) bar.start(p.totalSteps, 0, { image: `${p.image + 1}/${p.count}` });
+        bar.update(p.step, { image: `${p.image + 1}/${p.count}` });
+        if (p.step === p.totalSteps) bar.stop();
+      },
+    });
+    if (opts.json) console.log(JSON.stringify({ files: result.files, metadata: result.metadata, timings: result.timings }, null, 2));
+    else for (const f of result.files) console.log(f);
+  } catch (err) {
+    bar?.stop();
+    throw asUserError(err);
+  }
+}
+
+/** Problems the user can fix become UserErrors (message, no stack); anything else stays a bug. */
+export function asUserError(err: unknown): unknown {
+  if (err instanceof ModelFolderError || err instanceof RangeError || err instanceof GenerationCancelledError) {
+    return new UserError(err.message);
+  }
+  return err;
+}
