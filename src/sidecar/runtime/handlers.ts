@@ -7,6 +7,7 @@
  * `ctx.cancelled()` when it is set, write files atomically (temp name, then rename), return the files.
  */
 import { SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
+import { generateHandler } from './generate-handler';
 
 export interface ProgressUpdate {
   stage: string;
@@ -44,7 +45,7 @@ const notAvailable = (what: string): JobHandler<JobKind> => {
 
 /** One line per kind. */
 export const HANDLERS: { [K in JobKind]: JobHandler<K> } = {
-  generate: notAvailable('text-to-image generation'),
+  generate: generateHandler,
   edit: notAvailable('image editing (Imagic)'),
   distill: notAvailable('distillation'),
 };

@@ -27,12 +27,20 @@ interface Current {
   onLog(l: WorkerLog): void;
 }
 
-/** Where the worker script is: beside the bundle, or the TypeScript source under tsx. */
-export function workerScript(): { file: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) return { file: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+/**
+ * How to start the worker: the bundled dist/worker.js beside this bundle, or, when the sidecar runs from
+ * source under tsx, worker.ts through tsx's require hook (Node 20 does not apply `--import tsx` from a
+ * worker's execArgv, so a two-line CommonJS bootstrap registers it).
+ */
+export function workerEntry(): { entry: string; eval: boolean } {
+  if (__filename.endsWith('.ts')) {
+    const hook = require.resolve('tsx/cjs');
+    const file = join(__dirname, 'worker.ts');
+    return { entry: `require(${JSON.stringify(hook)});\nrequire(${JSON.stringify(file)});`, eval: true };
+  }
   const bundled = join(__dirname, 'worker.js');
   if (!existsSync(bundled)) throw new Error(`the job worker ${bundled} is missing: run \`npm run build\``);
-  return { file: bundled, execArgv: [] };
+  return { entry: bundled, eval: false };
 }
 
 export class WorkerHost {
@@ -71,8 +79,8 @@ export class WorkerHost {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const { file, execArgv } = workerScript();
-    const w = new Worker(file, { workerData: this.init, execArgv });
+    const { entry, eval: isCode } = workerEntry();
+    const w = new Worker(entry, { workerData: this.init, eval: isCode });
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (err) => this.onCrash(w, `the job worker crashed: ${err.message}`));
     w.on('exit', (code) => this.onCrash(w, `the job worker exited unexpectedly (code ${code})`));

@@ -1,64 +1,65 @@
 /**
- * The models a sidecar offers: the embedded ones shipped in the extension's models/ folder plus any
- * folders given with --models. A request names a model by id (folder name) or by path; both resolve
- * here to an absolute folder, checked for the files its job needs before the job is queued.
+ * The models a sidecar offers, found by the same discovery the pipelines use (io/model-discovery: the
+ * embedded models/ folder, --models folders, $DIFFUSION_STUDIO_MODELS). A request names a model by
+ * name or by folder; both resolve here to an absolute folder, checked for the files its job needs
+ * (through a student's `base`) before the job is queued, so a missing file fails at once.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
 import { SidecarError, type JobKind, type ModelInfo } from '../../protocol';
+import { ModelFolderError } from '../io/errors';
+import { discoverModels, modelRoots, resolveModel } from '../io/model-discovery';
+import type { ModelFolder } from '../io/model-folder';
 
-/** The files each kind of job needs inside a model folder (diffusers ONNX layout). */
-const REQUIRED: Record<JobKind, string[]> = {
-  generate: ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx'],
-  edit: ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx'],
-  distill: ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx'],
-};
-
-/** The extension's own models/ folder: beside dist/ in a package, at the repository root from source. */
-export function embeddedModelsDir(): string | undefined {
-  const candidates = [join(__dirname, '..', 'models'), join(__dirname, '..', '..', '..', 'models')];
-  return candidates.find((d) => existsSync(d) && statSync(d).isDirectory());
-}
-
-function isModelFolder(dir: string): boolean {
-  return existsSync(join(dir, 'model_index.json')) || existsSync(join(dir, 'unet', 'model.onnx'));
+/** Typed error for a model-folder problem: absent things are model_not_found, the rest model_invalid. */
+export function modelError(err: ModelFolderError): SidecarError {
+  const absent = /is missing|is not a folder|no such model/.test(err.message);
+  return new SidecarError(absent ? 'model_not_found' : 'model_invalid', err.message);
 }
 
 export class ModelRegistry {
-  constructor(
-    private readonly embeddedDir: string | undefined,
-    private readonly userDirs: string[] = [],
-  ) {}
+  constructor(private readonly userDirs: string[] = []) {}
+
+  get roots(): string[] {
+    return modelRoots(this.userDirs);
+  }
 
   list(): ModelInfo[] {
-    const out: ModelInfo[] = [];
-    const add = (dir: string, source: ModelInfo['source']) => {
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
-      const folders = isModelFolder(dir) ? [dir] : readdirSync(dir).map((n) => join(dir, n)).filter(isModelFolder);
-      for (const f of folders) out.push({ id: basename(f), name: basename(f), path: resolve(f), source });
-    };
-    if (this.embeddedDir) add(this.embeddedDir, 'embedded');
-    for (const d of this.userDirs) add(d, 'user');
-    return out;
+    const embedded = this.roots[0];
+    return discoverModels(this.roots)
+      .filter((m) => m.folder)
+      .map((m) => info(m.folder!, m.dir.startsWith(embedded) ? 'embedded' : 'user'));
   }
 
-  /** Id or path -> absolute folder holding what `kind` needs; else model_not_found naming the problem. */
+  /** Name or path -> absolute folder holding what `kind` needs; else a typed error naming the problem. */
   resolve(model: string, kind: JobKind): string {
-    const known = this.list().find((m) => m.id === model);
-    const dir = known ? known.path : resolve(model);
-    if (!existsSync(dir)) {
-      const ids = this.list().map((m) => m.id);
-      throw new SidecarError(
-        'model_not_found',
-        `model "${model}" is neither a known model id (${ids.length ? ids.join(', ') : 'none installed'}) nor an existing folder`,
-      );
+    let folder: ModelFolder;
+    try {
+      folder = resolveModel(model, this.roots);
+    } catch (err) {
+      if (err instanceof ModelFolderError) throw modelError(err);
+      throw err;
     }
-    if (!statSync(dir).isDirectory()) throw new SidecarError('model_not_found', `model path ${dir} is not a folder`);
-    for (const rel of REQUIRED[kind]) {
-      const file = join(dir, rel);
-      if (!existsSync(file)) throw new SidecarError('model_not_found', `model folder ${dir} is missing ${rel}`);
-      if (statSync(file).size === 0) throw new SidecarError('model_invalid', `model file ${file} is empty (0 bytes)`);
+    const f = folder.files;
+    const needed = [f.textEncoder, f.unet, f.vaeDecoder, ...(kind === 'edit' ? [f.vaeEncoder] : [])];
+    for (const file of needed) {
+      if (!file) throw new SidecarError('model_not_found', `model ${folder.dir} has no vae_encoder/model.onnx (editing needs it)`);
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (!st) throw new SidecarError('model_not_found', `model file ${file} is missing`);
+      if (st.size === 0) throw new SidecarError('model_invalid', `model file ${file} is empty (0 bytes)`);
     }
-    return dir;
+    return folder.dir;
   }
+}
+
+function info(folder: ModelFolder, source: ModelInfo['source']): ModelInfo {
+  const d = folder.distill;
+  return {
+    id: folder.name,
+    name: folder.name,
+    path: folder.dir,
+    source,
+    ...(folder.sampleSize && folder.vaeScaleFactor ? { resolution: folder.sampleSize * folder.vaeScaleFactor } : {}),
+    ...(d?.steps ? { distilledSteps: d.steps } : {}),
+    ...(d?.guidance_range ? { guidanceRange: d.guidance_range } : {}),
+  };
 }

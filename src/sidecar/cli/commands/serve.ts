@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { PROTOCOL_VERSION, SECRET_ENV, newSecret, type ServeBanner } from '../../../protocol';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
 import { checkBind } from '../../server/auth';
-import { ModelRegistry, embeddedModelsDir } from '../../server/models';
+import { ModelRegistry } from '../../server/models';
 import { SidecarServer } from '../../server/server';
 import { UserError } from '../errors';
 
@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--device <d>', 'execution provider: auto, cpu or cuda', 'auto')
-    .option('--models <dir>', 'extra model folder, or folder of model folders (repeatable)', collect, [])
+    .option('--models <dir>', 'extra model folder, or folder of model folders (repeatable; also $DIFFUSION_STUDIO_MODELS)', collect, [])
     .option('--watch-stdin', 'exit when stdin closes (for a parent that keeps a pipe open)')
     .option('--no-watch-parent', 'keep running when the parent process exits')
     .action((opts: ServeOptions) => serve(opts));
@@ -69,7 +69,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       secret,
       tls,
       provider,
-      models: new ModelRegistry(embeddedModelsDir(), opts.models),
+      models: new ModelRegistry(opts.models),
       version,
       onShutdown: () => exit(0, 'shutdown requested by a client'),
     });
