@@ -5,9 +5,10 @@ import * as grad from './grad';
 import * as generate from './generate';
 import * as models from './models';
 import * as info from './info';
+import * as evalCommand from './eval';
 
 /** Each subcommand module exports a `register(program)`; add new ones to this list. */
-const modules: Array<{ register(program: Command): void }> = [serve, gpuSetup, grad, generate, models, info];
+const modules: Array<{ register(program: Command): void }> = [serve, gpuSetup, grad, generate, models, info, evalCommand];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);

@@ -1,0 +1,89 @@
+/**
+ * `diffusion-studio eval --model <dir>`: FID-analogue, CLIP-score analogue and object accuracy of a
+ * model folder of the embedded family (pipelines/eval/evaluate.ts). Seeded: two runs print the same
+ * numbers. Needs the training data package (emoji-datasource-google) for the real images and captions.
+ */
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { ModelFolderError } from '../../io/errors';
+import { isSchedulerName, type SchedulerName } from '../../schedulers/index';
+import { evaluate, type EvalReport } from '../../pipelines/eval/evaluate';
+import { UserError } from '../errors';
+
+interface EvalCliOptions {
+  model: string;
+  steps: string;
+  guidance: string;
+  scheduler: string;
+  seed: string;
+  count: string;
+  batch: string;
+  json?: boolean;
+  samples?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('measure a model of the embedded family: FID-analogue, CLIP-score analogue, object accuracy')
+    .option('--model <name|dir>', 'model name or folder', 'emoji-base')
+    .option('--steps <n>', 'denoising steps', '20')
+    .option('--guidance <scale>', 'classifier-free guidance scale', '3')
+    .option('--scheduler <name>', 'scheduler (ddim, euler, dpm++2m, ...)', 'ddim')
+    .option('--seed <n>', 'seed of the first image (image k uses seed + k)', '0')
+    .option('--count <n>', 'generated images, one per prompt (at least 1000 for the FID)', '1024')
+    .option('--batch <n>', 'images per UNet batch', '64')
+    .option('--samples', 'include every prompt and its nearest caption in the JSON')
+    .option('--json', 'print the report as JSON')
+    .action((opts: EvalCliOptions) => run(opts));
+}
+
+function whole(flag: string, v: string, min: number): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new UserError(`${flag} must be a whole number >= ${min}, got "${v}"`);
+  return Number(v);
+}
+
+function number(flag: string, v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || x < 0) throw new UserError(`${flag} must be a number >= 0, got "${v}"`);
+  return x;
+}
+
+async function run(opts: EvalCliOptions): Promise<void> {
+  if (!isSchedulerName(opts.scheduler)) throw new UserError(`--scheduler: unknown scheduler "${opts.scheduler}"`);
+  const count = whole('--count', opts.count, 2);
+  const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'eval |{bar}| {value}/{total} images' }) : null;
+  bar?.start(count, 0);
+  let report: EvalReport;
+  try {
+    report = await evaluate({
+      model: opts.model,
+      steps: whole('--steps', opts.steps, 1),
+      guidance: number('--guidance', opts.guidance),
+      scheduler: opts.scheduler as SchedulerName,
+      seed: whole('--seed', opts.seed, 0),
+      count,
+      batch: whole('--batch', opts.batch, 1),
+      onProgress: (done) => bar?.update(done),
+    });
+  } catch (err) {
+    if (err instanceof ModelFolderError) throw new UserError(err.message);
+    if (err instanceof Error && /Cannot find module 'emoji-datasource-google/.test(err.message)) {
+      throw new UserError('eval needs the training data package: npm install emoji-datasource-google');
+    }
+    throw err;
+  } finally {
+    bar?.stop();
+  }
+  if (!opts.samples) report = { ...report, samples: [] };
+  if (opts.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  console.log(`model            ${report.model}`);
+  console.log(`images           ${report.images} (${report.steps} ${report.scheduler} steps, guidance ${report.guidance}, seed ${report.seed})`);
+  console.log(`FID-analogue     ${report.fid.toFixed(3)}`);
+  console.log(`CLIP-score       ${report.clipScore.toFixed(4)} (real images: ${report.real.clipScore.toFixed(4)})`);
+  console.log(`object accuracy  ${(100 * report.objectAccuracy).toFixed(1)}% (real images: ${(100 * report.real.objectAccuracy).toFixed(1)}%)`);
+  console.log(`time             ${report.seconds.toFixed(1)} s`);
+}

@@ -1,0 +1,178 @@
+/**
+ * `diffusion-studio eval`: how good is a model folder at drawing the emoji it was trained on?
+ *
+ *   1. prompts       the canonical caption ("a swan") of `count` emoji spread evenly over the set
+ *   2. generate      one seeded image per prompt (sample.ts), batch by batch
+ *   3. embed         generated and real images through the family's image encoder; captions through
+ *                    its text encoder (CLIP-style joint space, cosine similarity)
+ *   4. metrics       FID-analogue: Fréchet distance between generated and real image features;
+ *                    CLIP-score analogue: mean cosine(image, its prompt); object accuracy: share of
+ *                    generated images whose nearest caption, among the canonical captions of ALL
+ *                    emoji in the set, is their own. The same numbers on the real images are reported
+ *                    as the ceiling the encoders allow.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { resolveModel, modelRoots, packageRoot } from '../../io/model-discovery';
+import { openModel, type OpenModel } from '../model-sessions';
+import { getSession } from '../../runtime/sessions';
+import { readFloats } from '../tensors';
+import type { SchedulerName } from '../../schedulers/index';
+import { loadEmojiDataset, imageToCHW, type EmojiDataset } from '../../train/data/emoji';
+import { fitGaussian, frechetDistance } from './frechet';
+import { sampleImages } from './sample';
+
+export interface EvalOptions {
+  model: string;
+  steps: number;
+  guidance: number;
+  scheduler: SchedulerName;
+  seed: number;
+  /** Generated images (one per prompt); at least 1000 for a meaningful Fréchet distance. */
+  count: number;
+  batch: number;
+  modelRoots?: string[];
+  onProgress?(done: number, total: number): void;
+}
+
+export interface EvalReport {
+  model: string;
+  images: number;
+  steps: number;
+  guidance: number;
+  scheduler: string;
+  seed: number;
+  /** Fréchet distance between generated and real image-encoder features (lower is better). */
+  fid: number;
+  /** Mean cosine of each generated image's embedding with its prompt's (higher is better). */
+  clipScore: number;
+  /** Share of generated images whose nearest canonical caption names the prompted object. */
+  objectAccuracy: number;
+  /** The same two measures on the real images of the prompted emoji: what the encoders allow. */
+  real: { clipScore: number; objectAccuracy: number };
+  seconds: number;
+  /** Per-prompt outcome, for inspection. */
+  samples: Array<{ prompt: string; nearest: string; cosine: number }>;
+}
+
+/** The family's image encoder: the folder's own, else its base's (students share the base's). */
+function imageEncoderPath(model: OpenModel): string {
+  const own = join(model.folder.dir, 'image_encoder', 'model.onnx');
+  if (existsSync(own)) return own;
+  const base = join(dirname(dirname(model.folder.files.textEncoder)), 'image_encoder', 'model.onnx');
+  if (existsSync(base)) return base;
+  throw new Error(`${model.folder.dir} has no image_encoder/model.onnx (nor does its base): eval needs the family's image encoder`);
+}
+
+function normaliseRows(x: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length / dim; i++) {
+    let n = 0;
+    for (let j = 0; j < dim; j++) n += x[i * dim + j] ** 2;
+    n = Math.sqrt(n) || 1;
+    for (let j = 0; j < dim; j++) out[i * dim + j] = x[i * dim + j] / n;
+  }
+  return out;
+}
+
+async function embedImages(session: ort.InferenceSession, images: Float32Array, size: number, batch: number): Promise<{ embeds: Float32Array; features: Float32Array; eDim: number; fDim: number }> {
+  const per = 3 * size * size;
+  const n = images.length / per;
+  const embeds: Float32Array[] = [], features: Float32Array[] = [];
+  let eDim = 0, fDim = 0;
+  for (let i = 0; i < n; i += batch) {
+    const m = Math.min(batch, n - i);
+    const out = await session.run({ pixel_values: new ort.Tensor('float32', images.slice(i * per, (i + m) * per), [m, 3, size, size]) });
+    eDim = out.image_embeds.dims[1];
+    fDim = out.features.dims[1];
+    embeds.push(readFloats(out.image_embeds));
+    features.push(readFloats(out.features));
+  }
+  const cat = (xs: Float32Array[]) => { const o = new Float32Array(xs.reduce((a, x) => a + x.length, 0)); let p = 0; for (const x of xs) { o.set(x, p); p += x.length; } return o; };
+  return { embeds: normaliseRows(cat(embeds), eDim), features: cat(features), eDim, fDim };
+}
+
+async function embedTexts(model: OpenModel, prompts: string[], batch: number): Promise<{ embeds: Float32Array; dim: number }> {
+  const parts: Float32Array[] = [];
+  let dim = 0;
+  for (let i = 0; i < prompts.length; i += batch) {
+    const chunk = prompts.slice(i, i + batch);
+    const ids = model.tokenizer.encode(chunk);
+    const out = await model.textEncoder.run({ input_ids: new ort.Tensor('int64', ids, [chunk.length, model.tokenizer.maxLength]) });
+    if (!out.text_embeds) throw new Error(`${model.folder.files.textEncoder} has no text_embeds output: eval needs the family's CLIP-style text encoder`);
+    dim = out.text_embeds.dims[1];
+    parts.push(readFloats(out.text_embeds));
+  }
+  const all = new Float32Array(prompts.length * dim);
+  parts.forEach((p, k) => all.set(p, k * batch * dim));
+  return { embeds: normaliseRows(all, dim), dim };
+}
+
+/** For image rows: the index of the nearest caption and the cosine with caption `own[i]`. */
+function nearest(img: Float32Array, txt: Float32Array, dim: number, own: number[]): { idx: number[]; cos: number[] } {
+  const nImg = img.length / dim, nTxt = txt.length / dim;
+  const idx: number[] = [], cos: number[] = [];
+  for (let i = 0; i < nImg; i++) {
+    let best = -Infinity, arg = -1;
+    for (let t = 0; t < nTxt; t++) {
+      let d = 0;
+      for (let j = 0; j < dim; j++) d += img[i * dim + j] * txt[t * dim + j];
+      if (d > best) { best = d; arg = t; }
+      if (t === own[i]) cos[i] = d;
+    }
+    idx.push(arg);
+  }
+  return { idx, cos };
+}
+
+function realImages(ds: EmojiDataset, which: number[]): Float32Array {
+  const per = 3 * ds.size * ds.size;
+  const out = new Float32Array(which.length * per);
+  which.forEach((i, k) => imageToCHW(ds, i, out, k * per));
+  return out;
+}
+
+export async function evaluate(o: EvalOptions): Promise<EvalReport> {
+  const t0 = performance.now();
+  const folder = resolveModel(o.model, modelRoots(o.modelRoots ?? []));
+  const model = await openModel(folder, {});
+  const imageEncoder = await getSession(imageEncoderPath(model), {});
+  // 1. Prompts.
+  const ds = await loadEmojiDataset(join(packageRoot(), '.cache', 'data'));
+  const n = Math.min(o.count, ds.items.length);
+  const chosen = Array.from({ length: n }, (_, k) => Math.floor(k * ds.items.length / n));
+  const captions = ds.items.map((it) => it.captions[0]);
+  const prompts = chosen.map((i) => captions[i]);
+  // 2. Generate.
+  const generated: Float32Array[] = [];
+  let size = ds.size;
+  for (let i = 0; i < n; i += o.batch) {
+    const chunk = prompts.slice(i, i + o.batch);
+    const r = await sampleImages(model, chunk, { steps: o.steps, guidance: o.guidance, scheduler: o.scheduler, seed: o.seed + i });
+    generated.push(r.images);
+    size = r.size;
+    o.onProgress?.(i + chunk.length, n);
+  }
+  const genPixels = new Float32Array(generated.reduce((a, x) => a + x.length, 0));
+  generated.reduce((p, x) => { genPixels.set(x, p); return p + x.length; }, 0);
+  // 3. Embed.
+  const gen = await embedImages(imageEncoder, genPixels, size, o.batch);
+  const real = await embedImages(imageEncoder, realImages(ds, ds.items.map((_, i) => i)), ds.size, o.batch);
+  const text = await embedTexts(model, captions, 256);
+  // 4. Metrics.
+  const fid = frechetDistance(fitGaussian(gen.features, n, gen.fDim), fitGaussian(real.features, ds.items.length, real.fDim));
+  const g = nearest(gen.embeds, text.embeds, text.dim, chosen);
+  const realChosen = new Float32Array(n * real.eDim);
+  chosen.forEach((i, k) => realChosen.set(real.embeds.subarray(i * real.eDim, (i + 1) * real.eDim), k * real.eDim));
+  const r = nearest(realChosen, text.embeds, text.dim, chosen);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const hit = (idx: number[]) => idx.filter((t, k) => ds.items[t].object === ds.items[chosen[k]].object).length / n;
+  return {
+    model: folder.dir, images: n, steps: o.steps, guidance: o.guidance, scheduler: o.scheduler, seed: o.seed,
+    fid, clipScore: mean(g.cos), objectAccuracy: hit(g.idx),
+    real: { clipScore: mean(r.cos), objectAccuracy: hit(r.idx) },
+    seconds: (performance.now() - t0) / 1000,
+    samples: prompts.map((p, k) => ({ prompt: p, nearest: captions[g.idx[k]], cosine: g.cos[k] })),
+  };
+}
