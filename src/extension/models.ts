@@ -26,20 +26,20 @@ export class ModelCatalog implements vscode.Disposable {
 
   async list(): Promise<ModelChoice[]> {
     if (this.cache) return this.cache;
-    const fromSidecar = await this.sidecar
+    const infos = await this.sidecar
       .ensure()
       .then((c) => c.listModels())
-      .then((r) => r.models.map(toChoice))
-      .catch(() => [] as ModelChoice[]);
+      .then((r) => r.models)
+      .catch(() => [] as ModelInfo[]);
     const s = readSettings();
     const folders = [...s.modelsFolders.map(resolveFolder), distillFolder(s)];
     const scanned = (await Promise.all(folders.map(scanFolder))).flat();
-    const seen = new Set(fromSidecar.map((m) => m.id));
-    const seenPaths = new Set<string>();
-    const all = [...fromSidecar];
+    // A folder the sidecar already lists (it was given the same --models folders) appears once.
+    const known = new Set(infos.flatMap((m) => [m.id, path.resolve(m.path)]));
+    const all = infos.map(toChoice);
     for (const m of scanned) {
-      if (seen.has(m.id) || seenPaths.has(m.id)) continue;
-      seenPaths.add(m.id);
+      if (known.has(m.id)) continue;
+      known.add(m.id);
       all.push(m);
     }
     this.cache = all;
@@ -76,7 +76,7 @@ const isModel = (p: string) =>
 /** Reads what a student says about itself, from whichever metadata file the distillation wrote. */
 async function describe(folder: string): Promise<ModelChoice> {
   const choice: ModelChoice = { id: folder, name: path.basename(folder) };
-  for (const file of ['distillation.json', 'model_index.json']) {
+  for (const file of ['distill.json', 'distillation.json', 'model_index.json']) {
     const meta = await fs
       .readFile(path.join(folder, file), 'utf8')
       .then((t) => JSON.parse(t) as Record<string, unknown>)
@@ -85,7 +85,7 @@ async function describe(folder: string): Promise<ModelChoice> {
     const src = (meta.distillation as Record<string, unknown> | undefined) ?? meta;
     const steps = src.distilledSteps ?? src.studentSteps ?? src.steps;
     if (choice.distilledSteps === undefined && typeof steps === 'number') choice.distilledSteps = steps;
-    const range = src.guidanceRange;
+    const range = src.guidanceRange ?? src.guidance_range;
     if (!choice.guidanceRange && Array.isArray(range) && range.length === 2) choice.guidanceRange = [Number(range[0]), Number(range[1])];
   }
   return choice;

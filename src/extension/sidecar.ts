@@ -3,11 +3,12 @@
  * connects to the remote one named in the settings), writes its log to the output channel, restarts
  * it after a crash with a notification, and stops it with the extension.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { launchSidecar, SidecarClient, type Capabilities } from '../protocol';
-import { readSettings } from './config';
+import { distillFolder, readSettings, resolveFolder, type Settings } from './config';
 
 export type SidecarState = 'stopped' | 'starting' | 'ready' | 'crashed';
 
@@ -58,7 +59,7 @@ export class SidecarManager implements vscode.Disposable {
     this.setState('starting');
     const s = readSettings();
     try {
-      const client = s.sidecarUrl ? await this.connectRemote(s.sidecarUrl, s.sidecarSecret) : await this.launchLocal(s.device, s.nodePath);
+      const client = s.sidecarUrl ? await this.connectRemote(s.sidecarUrl, s.sidecarSecret) : await this.launchLocal(s);
       client.on('log', (e) => this.log.appendLine(`[${e.level}]${e.jobId ? ` (${e.jobId})` : ''} ${e.message}`));
       client.once('close', (err) => this.onConnectionLost(client, err.message));
       this.capabilities = await client.hello({ name: 'vscode-diffusion-studio', version: vscode.version });
@@ -76,14 +77,18 @@ export class SidecarManager implements vscode.Disposable {
     }
   }
 
-  private async launchLocal(device: string, nodePath: string): Promise<SidecarClient> {
+  private async launchLocal(s: Settings): Promise<SidecarClient> {
     // The extension host's own runtime runs the sidecar; under Electron it must be told to act as Node.
-    const node = nodePath || process.execPath;
+    const node = s.nodePath || process.execPath;
+    const args = s.device === 'auto' ? [] : ['--device', s.device];
+    for (const folder of [...s.modelsFolders.map(resolveFolder), distillFolder(s)]) {
+      if (fs.existsSync(folder)) args.push('--models', folder);
+    }
     const cli = path.join(this.extensionPath, 'dist', 'cli.js');
     this.log.appendLine(`[extension] starting the sidecar: ${node} ${cli} serve`);
     const launched = await launchSidecar({
       command: [node, cli],
-      args: device === 'auto' ? [] : ['--device', device],
+      args,
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       cwd: this.extensionPath,
       onStderr: (line) => this.log.appendLine(line),

@@ -1,0 +1,38 @@
+// The workspace the end-to-end tests open: a sample image to edit, settings pointing the extension at
+// the test models, and a short distillation task in tasks.json.
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The model the tests generate with: the embedded model when trained, else the tiny test fixture. */
+export function testModel(repo) {
+  const fixtures = path.join(repo, 'test', 'fixtures');
+  return { folders: [fixtures], model: 'tiny-sd', teacher: 'tiny-sd' };
+}
+
+export function prepareWorkspace(repo, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+  mkdirSync(path.join(dir, 'images'), { recursive: true });
+  // A real emoji (Noto, Apache-2.0) to right-click and edit.
+  const cat = path.join(repo, 'node_modules', 'emoji-datasource-google', 'img', 'google', '64', '1f431.png');
+  if (existsSync(cat)) cpSync(cat, path.join(dir, 'images', 'cat.png'));
+  const m = testModel(repo);
+  const settings = {
+    'diffusionStudio.modelsFolders': m.folders,
+    'diffusionStudio.model': m.model,
+    'diffusionStudio.steps': 4,
+    'diffusionStudio.outputFolder': 'generated',
+    'diffusionStudio.distillFolder': 'students',
+    'diffusionStudio.editEtas': [0, 0.7, 1],
+    'files.exclude': { '**/.vscode': true },
+  };
+  writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
+  const tasks = {
+    version: '2.0.0',
+    tasks: [
+      { label: 'e2e distill', type: 'diffusion-distill', mode: 'guided', teacher: m.teacher, targetSteps: 2, iterations: 4, outputFolder: 'students/e2e-student' },
+    ],
+  };
+  writeFileSync(path.join(dir, '.vscode', 'tasks.json'), JSON.stringify(tasks, null, 2));
+  return dir;
+}

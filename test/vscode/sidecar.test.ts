@@ -1,0 +1,48 @@
+/// <reference types="mocha" />
+/** The sidecar's lifecycle: started on first need, restarted after being killed, stopped on request. */
+import * as assert from 'node:assert/strict';
+import { api, isAlive, waitFor } from './helpers';
+
+describe('sidecar lifecycle', () => {
+  it('starts on first need and reports its capabilities', async () => {
+    const { sidecar } = await api();
+    const client = await sidecar.ensure();
+    assert.equal(sidecar.state, 'ready');
+    assert.ok(sidecar.pid && isAlive(sidecar.pid), 'no live sidecar process');
+    assert.ok(['cpu', 'cuda'].includes(sidecar.capabilities!.executionProvider));
+    const { rttMs } = await client.ping();
+    assert.ok(rttMs < 1000, `ping took ${rttMs} ms`);
+  });
+
+  it('is restarted after it is killed, and answers again', async () => {
+    const { sidecar } = await api();
+    await sidecar.ensure();
+    const oldPid = sidecar.pid!;
+    const restarted = new Promise<{ reason: string }>((resolve) => {
+      const d = sidecar.onDidRestart((e) => {
+        d.dispose();
+        resolve(e);
+      });
+    });
+    process.kill(oldPid, 'SIGKILL');
+    const { reason } = await restarted;
+    assert.match(reason, /clos|exit|heartbeat/i);
+    assert.equal(sidecar.state, 'ready');
+    const newPid = sidecar.pid!;
+    assert.notEqual(newPid, oldPid);
+    assert.ok(!isAlive(oldPid), 'the killed sidecar is still alive');
+    const client = await sidecar.ensure();
+    await client.ping();
+  });
+
+  it('stops its process when asked, and starts again on the next need', async () => {
+    const { sidecar } = await api();
+    await sidecar.ensure();
+    const pid = sidecar.pid!;
+    await sidecar.stop();
+    assert.equal(sidecar.state, 'stopped');
+    await waitFor('the sidecar process to exit', () => !isAlive(pid) || undefined, 5000);
+    await sidecar.ensure();
+    assert.ok(sidecar.pid && sidecar.pid !== pid && isAlive(sidecar.pid));
+  });
+});
