@@ -293,7 +293,7 @@ const RULES: Record<string, Rule> = {
 };
 
 const UNARY = ['Neg', 'Sqrt', 'Exp', 'Log', 'Sigmoid', 'Tanh', 'Erf', 'Relu', 'Sin', 'Cos', 'Abs', 'Reciprocal', 'Identity',
-  'Softmax', 'LogSoftmax', 'Gelu', 'Dropout', 'Clip', 'Floor', 'Ceil', 'Round', 'Not', 'Sign', 'LeakyRelu', 'Elu', 'Softplus', 'HardSigmoid', 'Mish'];
+  'Softmax', 'LogSoftmax', 'Gelu', 'Dropout', 'EyeLike', 'Clip', 'Floor', 'Ceil', 'Round', 'Not', 'Sign', 'LeakyRelu', 'Elu', 'Softplus', 'HardSigmoid', 'Mish'];
 for (const op of UNARY) RULES[op] = same;
 
 /** Infers the outputs of one node; throws with a message naming the mismatch. */

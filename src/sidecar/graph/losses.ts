@@ -1,0 +1,31 @@
+/** Losses as graph pieces; each returns a scalar (shape []) tensor. */
+import type { Graph, Operand, Tensor } from './graph';
+
+/** Mean over every element. */
+export function mean(g: Graph, x: Tensor): Tensor {
+  return g.reduceMean(x, [], false);
+}
+
+/** Mean squared error, mean over every element: the epsilon-prediction loss of DDPM (Ho et al. 2020, eq. 14). */
+export function mseLoss(g: Graph, pred: Tensor, target: Tensor): Tensor {
+  const d = g.sub(pred, target);
+  return mean(g, g.mul(d, d));
+}
+
+/** Rows scaled to unit L2 norm. */
+export function l2normalize(g: Graph, x: Tensor, axis = -1, eps = 1e-6): Tensor {
+  return g.div(x, g.sqrt(g.add(g.reduceSum(g.mul(x, x), [axis], true), eps)));
+}
+
+/**
+ * Symmetric InfoNCE (CLIP, Radford et al. 2021; van den Oord et al. 2018): for a batch of matching
+ * pairs (a_i, b_i) with embeddings [B, D], logits = s * norm(a) norm(b)^T and the loss is the mean of
+ * the cross-entropies of rows and columns against the diagonal. `scale` is a number or a scalar tensor
+ * (CLIP learns log s: pass g.exp(logScale)).
+ */
+export function infoNceLoss(g: Graph, a: Tensor, b: Tensor, scale: Operand = 1 / 0.07): Tensor {
+  const logits = g.mul(g.matmul(l2normalize(g, a), g.transpose(l2normalize(g, b), [1, 0])), scale);
+  const eye = g.unary('EyeLike', logits);
+  const ce = (axis: number) => g.neg(mean(g, g.reduceSum(g.mul(g.logSoftmax(logits, axis), eye), [axis], false)));
+  return g.mul(g.add(ce(1), ce(0)), 0.5);
+}

@@ -1,0 +1,141 @@
+/**
+ * The trainer: runs a training-step graph (graph/train-step.ts) step after step, keeping parameters and
+ * optimiser state as ort.Tensors fed straight back, with seeded per-step randomness, progress,
+ * atomic safetensors checkpoints and exact resume.
+ */
+import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { createSession, type SessionOptions } from '../graph/session';
+import { toOnnx } from '../graph/onnx';
+import { rngFor, type Rng } from '../graph/init';
+import type { Graph } from '../graph/graph';
+import { STEP_INPUT, unflatten, type TrainStep } from '../graph/train-step';
+import type { TensorValue } from '../graph/types';
+import { readSafetensors, writeSafetensors } from './safetensors';
+import { ProgressClock, type TrainProgress } from './progress';
+
+export interface TrainerOptions extends SessionOptions {
+  /** Seeds the per-step random streams handed to the batch function (default 0). */
+  seed?: number;
+}
+
+/** Makes the feeds of step `step` (0-based). `rng` depends only on (seed, step), so a resumed run sees the same data. */
+export type BatchFn = (step: number, rng: Rng) => Record<string, ort.Tensor> | Promise<Record<string, ort.Tensor>>;
+
+export interface FitOptions {
+  /** Train until this many steps are done in total (resumed steps count). */
+  steps: number;
+  batch: BatchFn;
+  onProgress?: (p: TrainProgress) => void;
+  /** Write a checkpoint here every `checkpointEvery` steps and at the end. */
+  checkpoint?: string;
+  checkpointEvery?: number;
+  /** Stops after the current step (a checkpoint is written if configured). */
+  signal?: AbortSignal;
+}
+
+export class Trainer {
+  /** Steps completed. */
+  step = 0;
+  private state = new Map<string, ort.Tensor>();
+
+  private constructor(readonly spec: TrainStep, private readonly session: ort.InferenceSession, readonly seed: number) {
+    for (const s of spec.state) this.state.set(s.input, new ort.Tensor('float32', s.init.slice(), [s.init.length]));
+  }
+
+  static async create(spec: TrainStep, o: TrainerOptions = {}): Promise<Trainer> {
+    return new Trainer(spec, await createSession(toOnnx(spec.graph), o), o.seed ?? 0);
+  }
+
+  /** Runs one step on `batch`; returns the scalar outputs (loss, lr, grad_norm ...). */
+  async trainStep(batch: Record<string, ort.Tensor>): Promise<Record<string, number>> {
+    for (const name of this.spec.dataInputs) if (!batch[name]) throw new Error(`training batch lacks input "${name}" (needs ${this.spec.dataInputs.join(', ')})`);
+    const feeds: Record<string, ort.Tensor> = { ...batch, [STEP_INPUT]: new ort.Tensor('float32', Float32Array.of(this.step + 1), []) };
+    for (const [k, v] of this.state) feeds[k] = v;
+    const out = await this.session.run(feeds);
+    for (const s of this.spec.state) this.state.set(s.input, out[s.output]);
+    this.step++;
+    const scalars: Record<string, number> = {};
+    for (const name of this.spec.outputs) if (out[name].size === 1) scalars[name] = Number(out[name].data[0]);
+    if (!Number.isFinite(scalars.loss)) throw new Error(`training diverged at step ${this.step}: loss is ${scalars.loss}`);
+    return scalars;
+  }
+
+  /** Trains to `o.steps` total steps; returns the losses of the steps run here. */
+  async fit(o: FitOptions): Promise<number[]> {
+    const clock = new ProgressClock(o.steps), losses: number[] = [];
+    while (this.step < o.steps && !o.signal?.aborted) {
+      const r = await this.trainStep(await o.batch(this.step, rngFor(this.seed, `step:${this.step}`)));
+      losses.push(r.loss);
+      o.onProgress?.(clock.tick(this.step, r.loss, r.lr));
+      if (o.checkpoint && o.checkpointEvery && this.step % o.checkpointEvery === 0) this.saveCheckpoint(o.checkpoint);
+    }
+    if (o.checkpoint) this.saveCheckpoint(o.checkpoint);
+    return losses;
+  }
+
+  /** The flat state vector of a slot ('params', 'adam_m', 'adam_v', 'ema', ...). */
+  slot(name: string): Float32Array {
+    const t = this.state.get(name);
+    if (!t) throw new Error(`no training state named ${name} (have ${[...this.state.keys()].join(', ')})`);
+    return t.data as Float32Array;
+  }
+
+  /** Named parameter tensors (views of the current state). */
+  params(): Map<string, TensorValue> {
+    return unflatten(this.spec.layout, this.slot('params'));
+  }
+
+  /** Named EMA parameters, if the step keeps an EMA. */
+  emaParams(): Map<string, TensorValue> {
+    return unflatten(this.spec.layout, this.slot('ema'));
+  }
+
+  /** Copies trained values into a graph's initializers of the same names (e.g. for export). */
+  applyTo(g: Graph, which: 'params' | 'ema' = 'params'): void {
+    for (const [name, v] of which === 'ema' ? this.emaParams() : this.params()) {
+      if (!g.initializers.has(name)) throw new Error(`graph ${g.name} has no initializer ${name}`);
+      g.initializers.set(name, { ...v, data: (v.data as Float32Array).slice() });
+    }
+  }
+
+  /**
+   * Checkpoint: parameters by name (loadable as weights), the other state slots as flat tensors under
+   * `state.<slot>`, and the step and seed as metadata. Atomic.
+   */
+  saveCheckpoint(path: string, metadata: Record<string, string> = {}): void {
+    const tensors = new Map<string, TensorValue>(this.params());
+    for (const s of this.spec.state.slice(1)) tensors.set(`state.${s.input}`, { dtype: 'float32', dims: [s.init.length], data: this.slot(s.input) });
+    writeSafetensors(path, tensors, { ...metadata, step: String(this.step), seed: String(this.seed), format: 'diffusion-studio-trainer-1' });
+  }
+
+  /** Restores a checkpoint written by saveCheckpoint (same parameter layout). Returns its metadata. */
+  loadCheckpoint(path: string): Record<string, string> {
+    const { tensors, metadata } = readSafetensors(path);
+    const flat = new Float32Array(this.slot('params').length);
+    for (const l of this.spec.layout) {
+      const v = tensors.get(l.name);
+      if (!v || v.data.length !== l.size) throw new Error(`checkpoint ${path} lacks parameter ${l.name} of shape [${l.dims}]`);
+      flat.set(v.data as Float32Array, l.offset);
+    }
+    this.state.set('params', new ort.Tensor('float32', flat, [flat.length]));
+    for (const s of this.spec.state.slice(1)) {
+      const v = tensors.get(`state.${s.input}`);
+      if (!v || v.data.length !== s.init.length) throw new Error(`checkpoint ${path} lacks optimiser state ${s.input}`);
+      this.state.set(s.input, new ort.Tensor('float32', v.data as Float32Array, [s.init.length]));
+    }
+    this.step = Number(metadata.step ?? 0);
+    return metadata;
+  }
+
+  /** Resumes from `path` when it exists; returns whether it did. */
+  resumeIfPresent(path: string): boolean {
+    if (!existsSync(path)) return false;
+    this.loadCheckpoint(path);
+    return true;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
