@@ -2,10 +2,12 @@
  * The Node side of the GPU check (bundled by scripts/gpu/build-bundle.mjs into dist/gpu/unet-tool.js,
  * run through `npx tsx` here). Each command prints one JSON line on stdout; logs go to stderr.
  *   env                                      ORT version, backends, the sidecar's provider choice for 'cuda'
- *   export --config small|sd15 --dir D [--attention matmul|mha] [--precisions fp32,fp16] [--no-torch-weights]
+ *   export --config small|sd15 --dir D [--attention matmul|mha] [--precisions fp32,fp16] [--also-mha] [--no-torch-weights]
  *   bench  --dir D --precision fp32|fp16 [--model D/fp16/model.onnx] --ep cpu|cuda [--iters 20 --warmup 3]
  *          [--ref D/torch_out.safetensors] [--label text]
  *   train  --ep cpu|cuda [--iters 5 --warmup 2]    one training step of the engine (small UNet, MSE, SGD)
+ *   generate --model models/emoji-base --ep cpu|cuda --out D [--iters steps]   the embedded model, 2 images
+ *   table  --results OUT/results.jsonl              the device check's summary table
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -15,6 +17,8 @@ import { exportSd15Unet, type Precision } from '../../src/sidecar/nn/sd15/export
 import { chooseProvider } from '../../src/sidecar/runtime/providers';
 import { compare, loadInputs, openSession, readOutput, timeRuns, writeOutput, type Provider } from './ort-unet';
 import { timeTrainStep } from './train-step';
+import { renderTable } from './table';
+import { textToImage } from '../../src/sidecar/pipelines/text-to-image';
 
 const log = (msg: string) => process.stderr.write(`[unet-tool] ${msg}\n`);
 const emit = (o: object): void => { process.stdout.write(JSON.stringify(o) + "\n"); };
@@ -26,9 +30,10 @@ async function main(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string', default: 'small' }, dir: { type: 'string' }, attention: { type: 'string', default: 'matmul' },
       precisions: { type: 'string', default: 'fp32,fp16' }, 'no-torch-weights': { type: 'boolean', default: false },
+      'also-mha': { type: 'boolean', default: false },
       precision: { type: 'string', default: 'fp32' }, model: { type: 'string' }, ep: { type: 'string', default: 'cpu' },
       iters: { type: 'string', default: '20' }, warmup: { type: 'string', default: '3' }, ref: { type: 'string' },
-      label: { type: 'string' }, seed: { type: 'string', default: '0' }, threads: { type: 'string', default: '1' },
+      label: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string', default: '0' }, threads: { type: 'string', default: '1' },
     },
   });
   const dir = () => a.dir ?? fail('--dir is required');
@@ -37,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
     case 'export': {
       const cfg: Sd15UnetConfig = { ...configNamed(a.config!), attention: attentionNamed(a.attention!) };
       const precisions = a.precisions!.split(',').map((p) => precisionNamed(p));
-      const r = exportSd15Unet(cfg, dir(), { seed: Number(a.seed), precisions, skipTorchWeights: a['no-torch-weights'], log });
+      const r = exportSd15Unet(cfg, dir(), { seed: Number(a.seed), precisions, skipTorchWeights: a['no-torch-weights'], fusedAttentionVariant: a['also-mha'], log });
       return emit({ command, config: a.config, attention: cfg.attention, parameters: r.parameters, models: r.models, seconds: r.seconds });
     }
     case 'bench': {
@@ -48,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
       const session = await openSession(model, ep as Provider, Number(a.threads));
       const loadS = (performance.now() - t0) / 1000;
       const { timing, out, dims } = await timeRuns(session, loadInputs(dir(), precision), Number(a.iters), Number(a.warmup));
-      writeOutput(join(dir(), `ort_${precision}_${ep}.safetensors`), out, dims);
+      writeOutput(join(dir(), `ort_${precision}_${a.label ?? 'run'}_${ep}.safetensors`), out, dims);
       const diff = a.ref ? compare(out, readOutput(a.ref)) : undefined;
       await session.release();
       return emit({ command, engine: 'onnxruntime-node', ort: ort.env.versions?.node, label: a.label, model, ep, precision, session_s: loadS, ...timing, diff });
@@ -58,8 +63,21 @@ async function main(argv: string[]): Promise<void> {
       const r = await timeTrainStep(ep, Number(a.iters ?? 5), Number(a.warmup ?? 2), log);
       return emit({ command, ep, ...r });
     }
+    case 'generate': {
+      // The embedded model through the product's own pipeline (guidance, scheduler, VAE, PNG).
+      const ep = a.ep === 'cuda' ? 'cuda' : 'cpu';
+      const steps = Number(a.iters);
+      const r = await textToImage(
+        { model: a.model ?? fail('--model is required'), prompt: 'a smiling cat face', steps, seed: 1, count: 2, guidanceScale: 5, out: a.out ?? fail('--out is required') },
+        { executionProviders: ep === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] },
+      );
+      return emit({ command, ep, model: a.model, label: a.label, steps, images: r.files.length, seconds: r.timings.totalMs / 1000, ort_seconds: r.timings.ortMs / 1000, files: r.files });
+    }
+    case 'table':
+      process.stdout.write(renderTable(a.results ?? fail('--results is required')) + '\n');
+      return;
     default:
-      fail(`unknown command "${command}" (env, export, bench, train)`);
+      fail(`unknown command "${command}" (env, export, bench, train, generate, table)`);
   }
 }
 

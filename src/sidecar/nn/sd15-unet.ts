@@ -13,7 +13,7 @@
  * keeps the architecture and shrinks widths so it runs in CPU tests.
  */
 import { Graph, type Tensor } from '../graph/graph';
-import { init } from '../graph/init';
+import { init, type Init } from '../graph/init';
 
 export interface Sd15UnetConfig {
   inChannels: number;
@@ -85,25 +85,38 @@ export interface BuiltUnet {
   float32Nodes: Set<string>;
 }
 
-/** Builds the UNet with seeded random weights (PyTorch's default initialisers). */
-export function buildSd15Unet(cfg: Sd15UnetConfig, opts: { seed?: number; opset?: number } = {}): BuiltUnet {
+/**
+ * Builds the UNet with seeded random weights (PyTorch's default initialisers), or with the weights of
+ * an already built UNet (`weightsFrom`, e.g. the same model with the other attention variant).
+ */
+export function buildSd15Unet(cfg: Sd15UnetConfig, opts: { seed?: number; opset?: number; weightsFrom?: Graph } = {}): BuiltUnet {
   checkConfig(cfg);
   const g = new Graph({ opset: opts.opset ?? 21, seed: opts.seed ?? 0, name: 'sd15_unet' });
   if (cfg.attention === 'mha') g.extraOpsets.set('com.microsoft', 1);
-  const u = new UnetBuilder(g, cfg);
+  const u = new UnetBuilder(g, cfg, opts.weightsFrom !== undefined);
   const s = cfg.sampleSize;
   const sample = g.input('sample', 'float32', ['batch', cfg.inChannels, s, s]);
   const timestep = g.input('timestep', 'int64', ['batch']);
   const context = g.input('encoder_hidden_states', 'float32', ['batch', cfg.sequenceLength, cfg.crossAttentionDim]);
   g.output(u.forward(sample, timestep, context), 'out_sample');
+  if (opts.weightsFrom) shareWeights(g, opts.weightsFrom);
   return { graph: g, config: cfg, float32Nodes: u.float32Nodes };
+}
+
+/** Points every parameter of `g` at the same-named value of `from` (no copy); shapes must agree. */
+function shareWeights(g: Graph, from: Graph): void {
+  for (const name of g.trainable) {
+    const v = from.initializers.get(name), mine = g.initializers.get(name)!;
+    if (!v || v.dims.join() !== mine.dims.join()) throw new Error(`weightsFrom has no parameter ${name} of shape [${mine.dims}]`);
+    g.initializers.set(name, v);
+  }
 }
 
 class UnetBuilder {
   readonly float32Nodes = new Set<string>();
   private readonly temb: number;
 
-  constructor(private readonly g: Graph, private readonly c: Sd15UnetConfig) {
+  constructor(private readonly g: Graph, private readonly c: Sd15UnetConfig, private readonly placeholders = false) {
     this.temb = c.blockOutChannels[0] * 4;
   }
 
@@ -171,11 +184,16 @@ class UnetBuilder {
   }
 
   // ---- layers with diffusers' parameter names ---------------------------------------------------
+  /** A parameter; with `placeholders` its values are zeros, to be replaced by another graph's (cheap). */
+  private param(name: string, dims: number[], initFn: Init): Tensor {
+    return this.g.param(name, dims, this.placeholders ? init.zeros() : initFn);
+  }
+
   private linear(name: string, x: Tensor, cin: number, cout: number, bias = true): Tensor {
     const { g } = this;
     return g.scope(name, () => {
-      const w = g.param('weight', [cin, cout], init.torchDefault(cin));
-      return g.linear(x, w, bias ? g.param('bias', [cout], init.torchDefault(cin)) : undefined);
+      const w = this.param('weight', [cin, cout], init.torchDefault(cin));
+      return g.linear(x, w, bias ? this.param('bias', [cout], init.torchDefault(cin)) : undefined);
     });
   }
 
@@ -183,8 +201,8 @@ class UnetBuilder {
     const { g } = this;
     const fanIn = cin * k * k;
     return g.scope(name, () => {
-      const w = g.param('weight', [cout, cin, k, k], init.torchDefault(fanIn));
-      const b = g.param('bias', [cout], init.torchDefault(fanIn));
+      const w = this.param('weight', [cout, cin, k, k], init.torchDefault(fanIn));
+      const b = this.param('bias', [cout], init.torchDefault(fanIn));
       const p = (k - 1) / 2;
       return g.conv(x, w, b, { strides: [stride, stride], pads: [p, p, p, p] });
     });
@@ -194,7 +212,7 @@ class UnetBuilder {
     const { g } = this;
     const G = this.c.normNumGroups;
     return g.scope(name, () => {
-      const scale = g.param('weight', [ch], init.ones()), bias = g.param('bias', [ch], init.zeros());
+      const scale = this.param('weight', [ch], init.ones()), bias = this.param('bias', [ch], init.zeros());
       // GroupNorm (Wu & He, 2018) as PyTorch exports it: [B, G, -1] -> InstanceNorm -> back, then the
       // per-channel affine. Reshapes use 0 for the batch so every other dim stays static.
       const back = (x.shape as number[]).slice(1);
@@ -206,7 +224,7 @@ class UnetBuilder {
 
   private layerNorm(name: string, x: Tensor, ch: number): Tensor {
     const { g } = this;
-    return g.scope(name, () => g.layerNorm(x, g.param('weight', [ch], init.ones()), g.param('bias', [ch], init.zeros())));
+    return g.scope(name, () => g.layerNorm(x, this.param('weight', [ch], init.ones()), this.param('bias', [ch], init.zeros())));
   }
 
   /** ResnetBlock2D (He et al., 2016, with GroupNorm and the timestep added after the first conv). */

@@ -26,16 +26,15 @@ test('ONNX UNet (matmul and fused attention, fp32 and fp16) matches PyTorch with
   const dir = mkdtempSync(join(tmpdir(), 'sd15-unet-'));
   try {
     const cfg = small();
-    const r = exportSd15Unet(cfg, dir, { seed: 7 });
+    const r = exportSd15Unet(cfg, dir, { seed: 7, fusedAttentionVariant: true });
     const py = spawnSync(PY, ['scripts/gpu/torch_unet.py', 'run', '--dir', dir], { encoding: 'utf8' });
     assert.equal(py.status, 0, `torch_unet.py failed (strict weight loading checks every name and shape):\n${py.stderr}`);
     const ref = readOutput(join(dir, 'torch_out.safetensors'));
     assert.ok(ref.every(Number.isFinite) && Math.max(...ref.map(Math.abs)) > 0.1, 'reference output is degenerate');
 
-    const mha = exportSd15Unet({ ...cfg, attention: 'mha' }, join(dir, 'mha'), { seed: 7, skipTorchWeights: true });
     const cases = [
       ['matmul fp32', r.models.fp32!, 'fp32', TOL_FP32], ['matmul fp16', r.models.fp16!, 'fp16', TOL_FP16],
-      ['mha fp32', mha.models.fp32!, 'fp32', TOL_FP32], ['mha fp16', mha.models.fp16!, 'fp16', TOL_FP16],
+      ['fused attention fp16 (shared weights)', r.models['fp16-mha']!, 'fp16', TOL_FP16],
     ] as const;
     for (const [label, model, precision, tol] of cases) {
       const { out, dims } = await timeRuns(await openSession(model, 'cpu'), loadInputs(dir, precision), 1, 0);

@@ -4,10 +4,12 @@
  *   weights.safetensors      float32 weights in PyTorch's layout with diffusers' names
  *   inputs.safetensors       a seeded batch: sample, timestep, encoder_hidden_states
  *   fp32/model.onnx (+ model.onnx_data)   and   fp16/model.onnx (+ model.onnx_data)
+ *   fp16-mha/model.onnx (+ data)           with fusedAttentionVariant: fused attention, same weights
  * Weights live in external data (the fp32 UNet is 3.4 GB, beyond protobuf's 2 GB).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Graph } from '../../graph/graph';
 import { saveModel } from '../../graph/onnx';
 import { Rng } from '../../graph/init';
 import { buildSd15Unet, torchConfig, type Sd15UnetConfig } from '../sd15-unet';
@@ -22,6 +24,8 @@ export interface ExportOptions {
   /** Batch of the sample inputs written (2 = one guided step: unconditional + conditional). */
   batch?: number;
   timestep?: number;
+  /** Also write fp16-mha/: the same weights with com.microsoft MultiHeadAttention (fp16 only). */
+  fusedAttentionVariant?: boolean;
   /** Skip weights.safetensors (PyTorch then cannot load the same weights). */
   skipTorchWeights?: boolean;
   log?: (msg: string) => void;
@@ -30,7 +34,7 @@ export interface ExportOptions {
 export interface ExportResult {
   dir: string;
   parameters: number;
-  models: Partial<Record<Precision, string>>;
+  models: Partial<Record<Precision | 'fp16-mha', string>>;
   seconds: Record<string, number>;
 }
 
@@ -54,12 +58,22 @@ export function exportSd15Unet(cfg: Sd15UnetConfig, dir: string, o: ExportOption
   writeInputs(join(dir, 'inputs.safetensors'), cfg, o.batch ?? 2, o.timestep ?? 500, (o.seed ?? 0) + 1);
   const models: ExportResult['models'] = {};
   const precisions = o.precisions ?? ['fp32', 'fp16'];
-  for (const p of (['fp32', 'fp16'] as const).filter((x) => precisions.includes(x))) {
-    if (p === 'fp16') timed('fp16 conversion', () => convertToFloat16(g, built.float32Nodes));
-    mkdirSync(join(dir, p), { recursive: true });
-    const path = join(dir, p, 'model.onnx');
-    timed(`save ${p}`, () => saveModel(g, path, { externalData: 'model.onnx_data' }));
-    models[p] = path;
+  const save = (graph: Graph, name: string) => {
+    mkdirSync(join(dir, name), { recursive: true });
+    const path = join(dir, name, 'model.onnx');
+    timed(`save ${name}`, () => saveModel(graph, path, { externalData: 'model.onnx_data' }));
+    return path;
+  };
+  if (precisions.includes('fp32')) models.fp32 = save(g, 'fp32');
+  if (precisions.includes('fp16')) {
+    // The fused-attention variant shares the float32 weights (and so their one fp16 conversion).
+    const fused = o.fusedAttentionVariant && cfg.attention !== 'mha' ? buildSd15Unet({ ...cfg, attention: 'mha' }, { weightsFrom: g }) : undefined;
+    timed('fp16 conversion', () => convertToFloat16(g, built.float32Nodes));
+    models.fp16 = save(g, 'fp16');
+    if (fused) {
+      convertToFloat16(fused.graph, fused.float32Nodes);
+      models['fp16-mha'] = save(fused.graph, 'fp16-mha');
+    }
   }
   return { dir, parameters, models, seconds };
 }

@@ -42,7 +42,18 @@ export function halfToFloat(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/** Conversions already done, by source array: graphs that share weights convert them once. */
+const converted = new WeakMap<object, TensorValue>();
+
 export function toFloat16Value(v: TensorValue): TensorValue {
+  const hit = converted.get(v.data);
+  if (hit) return hit;
+  const half = convert(v);
+  converted.set(v.data, half);
+  return half;
+}
+
+function convert(v: TensorValue): TensorValue {
   const src = v.data as Float32Array;
   const out = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]);
@@ -66,16 +77,16 @@ export function convertToFloat16(g: Graph, keepFloat32: ReadonlySet<string> = ne
     const value = n.attrs.value;
     if (n.op === 'Constant' && value && typeof value === 'object' && 'dtype' in value && value.dtype === 'float32') n.attrs.value = toFloat16Value(value);
   }
-  let converted = 0;
+  let count = 0;
   for (const [name, v] of g.initializers) {
     if (v.dtype !== 'float32' || !halfInit.has(name)) continue;
     if (keepInit.has(name)) throw new Error(`initializer ${name} is used both in float32 and in float16 parts of the graph`);
     g.initializers.set(name, toFloat16Value(v));
-    converted++;
+    count++;
   }
   for (const name of [...g.inputs, ...g.outputs]) {
     const info = g.info.get(name);
     if (info?.dtype === 'float32') g.info.set(name, { ...info, dtype: 'float16' });
   }
-  return converted;
+  return count;
 }
