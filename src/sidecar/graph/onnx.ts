@@ -51,7 +51,8 @@ export function toModelProto(g: Graph, external?: (name: string, v: TensorValue)
     attribute: Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)),
   }));
   const inputSet = new Set(g.inputs);
-  const initializer = [...g.initializers].filter(([n]) => !inputSet.has(n)).map(([n, v]) => external?.(n, v) ?? tensorToProto(n, v));
+  const used = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs]); // unused constants are dropped
+  const initializer = [...g.initializers].filter(([n]) => !inputSet.has(n) && used.has(n)).map(([n, v]) => external?.(n, v) ?? tensorToProto(n, v));
   const opsets = [{ domain: '', version: g.opset }, ...[...g.extraOpsets].map(([domain, version]) => ({ domain, version }))];
   return {
     ir_version: IR_VERSION, producer_name: 'diffusion-studio', opset_import: opsets,
