@@ -1,0 +1,57 @@
+/**
+ * The on-disk cache of Imagic's two trained stages, so that changing eta, the seed, the guidance or
+ * the sampler re-samples in seconds without re-training:
+ *
+ *   <dir>/<key1>/embedding.safetensors           stage 1: e_target and e_opt
+ *   <dir>/<key1>/<key2>/unet.safetensors         stage 2: the fine-tuned weights or LoRA adapters
+ *
+ * key1 = SHA-256 of (input file hash, prompt, model hash, size, stage-1 settings); key2 adds the
+ * stage-2 settings. Files are written to a temporary name and renamed (atomic: a crash or a cancel
+ * never leaves half a file under a final name). Default folder: $DIFFUSION_STUDIO_CACHE/imagic, else
+ * $XDG_CACHE_HOME/diffusion-studio/imagic, else ~/.cache/diffusion-studio/imagic.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { readSafetensors, writeSafetensors } from '../../nn/sd15/weights';
+import type { TensorValue } from '../../graph/types';
+
+export function defaultCacheDir(env = process.env): string {
+  if (env.DIFFUSION_STUDIO_CACHE) return join(env.DIFFUSION_STUDIO_CACHE, 'imagic');
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'diffusion-studio', 'imagic');
+}
+
+export function cacheKey(parts: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}
+
+export class StageCache {
+  constructor(readonly dir: string) {}
+
+  embeddingPath(key1: string): string {
+    return join(this.dir, key1, 'embedding.safetensors');
+  }
+
+  unetPath(key1: string, key2: string): string {
+    return join(this.dir, key1, key2, 'unet.safetensors');
+  }
+
+  /** The cached tensors at `path`, or null when absent or unreadable (a damaged entry is dropped and retrained). */
+  read(path: string): Map<string, TensorValue> | null {
+    if (!existsSync(path)) return null;
+    try {
+      return readSafetensors(path);
+    } catch {
+      rmSync(path, { force: true });
+      return null;
+    }
+  }
+
+  write(path: string, tensors: Map<string, TensorValue>): void {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeSafetensors(tmp, tensors);
+    renameSync(tmp, path);
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Imagic (Kawar et al. 2023): edit a real picture towards a target text, for any model folder in the
+ * diffusers ONNX layout with a float32 UNet. Read top to bottom:
+ *
+ *   1. check inputs   model, sessions (with the VAE encoder), settings scaled to the model's size
+ *   2. prepare        the picture -> the model's size (sharp) -> VAE latent x0
+ *   3. encode text    e_target = last_hidden_state of the prompt; e_uncond of "" for guidance
+ *   4. stage 1        model frozen, optimise e from e_target to reconstruct x0 -> e_opt   (cached)
+ *   5. stage 2        e_opt frozen, fine-tune the UNet (all weights or LoRA) on x0         (cached)
+ *   6. stage 3        e = eta e_target + (1 - eta) e_opt, guided sampling with the tuned UNet, PNGs
+ *
+ * Runs on the calling thread (ONNX Runtime blocks it); the sidecar runs it in its worker.
+ */
+import * as ort from 'onnxruntime-node';
+import { basename } from 'node:path';
+import { createSession } from '../../graph';
+import type { TensorValue } from '../../graph/types';
+import { modelHash } from '../../io/model-folder';
+import { DEFAULT_MODEL, modelRoots, resolveModel } from '../../io/model-discovery';
+import { formatParameters, type GenerationParameters } from '../../io/png-metadata';
+import { prepareImage, rgbToTensor, type PreparedImage } from '../../io/prepare-image';
+import { alphaBarFor } from '../../schedulers/noise-schedule';
+import { openModel, type OpenModel } from '../model-sessions';
+import { resolveSettings, type ResolvedSettings } from '../request';
+import { floatTensor, readFloats } from '../tensors';
+import { StageCache, cacheKey, defaultCacheDir } from './cache';
+import { buildLossGraph, countParameters } from './loss-graph';
+import { sampleEtas, tunedUnet } from './sample';
+import { DEFAULT_ETA, checkEtas, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
+import { trainStage } from './train-stage';
+import { contactSheet, writeContactSheet, writeEtaImages } from './write';
+
+export type { ImagicRequest } from './settings';
+export { ImagicCancelledError } from './train-stage';
+export { SWEEP_ETAS, DEFAULT_ETA } from './settings';
+
+export type ImagicStage = 'prepare' | 'embedding' | 'finetune' | 'sample' | 'save';
+
+export interface ImagicProgress {
+  stage: ImagicStage;
+  step: number;
+  total: number;
+  /** The stage's training loss at this step (stages 1 and 2). */
+  loss?: number;
+  /** True when the stage's result came from the cache (one event, step = total). */
+  cached?: boolean;
+}
+
+export interface ImagicOptions {
+  onProgress?(p: ImagicProgress): void;
+  /** Checked before every training and sampling step; true stops the job with ImagicCancelledError. */
+  isCancelled?(): boolean;
+  executionProviders?: readonly string[];
+}
+
+export interface ImagicResult {
+  /** One PNG per eta, in the order of `etas`. */
+  files: string[];
+  contactSheet: string | null;
+  etas: number[];
+  metadata: GenerationParameters[];
+  /** The prepared input (model size, 8-bit RGB) and each output, for reports. */
+  input: PreparedImage;
+  outputs: Uint8Array[];
+  train: TrainSettings & { embeddingCached: boolean; finetuneCached: boolean; embeddingLoss: number[]; finetuneLoss: number[] };
+  timings: { prepareMs: number; embeddingMs: number; finetuneMs: number; sampleMs: number; totalMs: number };
+}
+
+export async function runImagic(request: ImagicRequest, options: ImagicOptions = {}): Promise<ImagicResult> {
+  const t0 = performance.now();
+  const progress = options.onProgress ?? (() => {});
+  const providers = options.executionProviders ?? ['cpu'];
+  // 1. Check inputs.
+  if (typeof request.prompt !== 'string' || !request.prompt.trim()) throw new RangeError('the edit needs a target prompt (what the picture should show)');
+  const etas = checkEtas(request.etas ?? [DEFAULT_ETA]);
+  const folder = resolveModel(request.model ?? DEFAULT_MODEL, modelRoots(request.modelRoots ?? []));
+  const model = await openModel(folder, { executionProviders: providers }, true);
+  const vaeScale = folder.vaeScaleFactor ?? 8;
+  const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
+  const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale: request.guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
+  const unetParameters = countParameters(folder.files.unet);
+  const train = trainSettings(request, unetParameters);
+  const hash = await modelHash(folder);
+  // 2. Prepare the picture and encode it.
+  progress({ stage: 'prepare', step: 0, total: 1 });
+  const input = await prepareImage(request.image, s.width, s.height);
+  const latent = await encodeImage(model, input);
+  const text = await encodeText(model, [s.prompt, s.negativePrompt]);
+  progress({ stage: 'prepare', step: 1, total: 1 });
+  const t1 = performance.now();
+  // 3.-5. The two trained stages, each from the cache when it holds them.
+  const cache = new StageCache(request.cacheDir ?? defaultCacheDir());
+  const useCache = request.cache !== false;
+  const key1 = cacheKey({ v: 1, image: input.sourceHash, prompt: s.prompt, model: hash, size: [s.width, s.height], e: [train.embeddingSteps, train.embeddingLearningRate, train.trainBatch, train.trainSeed] });
+  const key2 = cacheKey({ v: 1, f: [train.finetuneSteps, train.finetuneLearningRate, train.tune, train.loraRank, train.trainBatch, train.trainSeed] });
+  const common = { model, latent, train, options };
+  const stage1 = await cached(useCache, cache, cache.embeddingPath(key1), 'embedding', progress,
+    () => optimiseEmbedding(common, text.target));
+  const eOpt = stage1.tensors.get('e_opt')!;
+  const t2 = performance.now();
+  const stage2 = await cached(useCache, cache, cache.unetPath(key1, key2), 'finetune', progress,
+    () => fineTune(common, eOpt));
+  const t3 = performance.now();
+  // 6. Interpolate, sample, write.
+  const unet = await tunedUnet(folder.files.unet, train.tune, stage2.tensors, train.loraRank, providers);
+  const pixels = await sampleEtas(model, unet, { target: text.target.data as Float32Array, optimised: eOpt.data as Float32Array, uncond: text.uncond.data as Float32Array, dims: text.target.dims },
+    { etas, steps: s.steps, guidanceScale: s.guidanceScale, scheduler: s.scheduler, seed: s.seed },
+    { onStep: (step, total) => progress({ stage: 'sample', step, total }), isCancelled: options.isCancelled });
+  const t4 = performance.now();
+  const paramsFor = (eta: number) => parameters(s, folder.name, hash, request.image, input, train, eta);
+  const written = await writeEtaImages(pixels, etas, paramsFor, s.out);
+  const sheetWanted = request.contactSheet ?? etas.length > 1;
+  const sheet = sheetWanted
+    ? await writeContactSheet(await contactSheet(input.rgb, written.rgb, etas.map((e) => `eta ${e.toFixed(1)}`), input), s.out, s.seed, s.prompt, formatParameters({ ...paramsFor(etas[0]), extra: { ...paramsFor(etas[0]).extra, 'Imagic eta': etas.join(' ') } }))
+    : null;
+  progress({ stage: 'save', step: 1, total: 1 });
+  return {
+    files: written.files, contactSheet: sheet, etas, metadata: written.metadata, input, outputs: written.rgb,
+    train: { ...train, embeddingCached: stage1.cached, finetuneCached: stage2.cached, embeddingLoss: stage1.losses, finetuneLoss: stage2.losses },
+    timings: { prepareMs: t1 - t0, embeddingMs: t2 - t1, finetuneMs: t3 - t2, sampleMs: t4 - t3, totalMs: performance.now() - t0 },
+  };
+}
+
+interface Common {
+  model: OpenModel;
+  latent: TensorValue;
+  train: TrainSettings;
+  options: ImagicOptions;
+}
+
+/** Stage 1 (Kawar et al. eq. 2): e_opt = argmin_e L(x0, e; theta) from e_target, model frozen. */
+async function optimiseEmbedding(c: Common, target: TensorValue): Promise<{ tensors: Map<string, TensorValue>; losses: number[] }> {
+  const e = { data: Float32Array.from(target.data as Float32Array), dims: [1, ...target.dims.slice(1)] };
+  const losses = await runStage(c, 'embedding', new Map([['encoder_hidden_states', e]]), e, c.train.embeddingSteps, c.train.embeddingLearningRate);
+  return { tensors: new Map([['e_opt', { dtype: 'float32', dims: e.dims, data: e.data }]]), losses };
+}
+
+/** Stage 2 (eq. 3 of the paper's fine-tuning): theta_tuned = argmin_theta L(x0, e_opt; theta). */
+async function fineTune(c: Common, eOpt: TensorValue): Promise<{ tensors: Map<string, TensorValue>; losses: number[] }> {
+  const built = buildLossGraph(c.model.folder.files.unet, c.train.tune, c.train.loraRank);
+  const params = new Map([...built.weights].map(([k, v]) => [k, { data: Float32Array.from(v.data as Float32Array), dims: v.dims }]));
+  const losses = await runStage(c, 'finetune', params, { data: eOpt.data as Float32Array, dims: eOpt.dims }, c.train.finetuneSteps, c.train.finetuneLearningRate, built);
+  const tensors = new Map<string, TensorValue>([...params].map(([k, v]) => [k, { dtype: 'float32', dims: v.dims, data: v.data }]));
+  return { tensors, losses };
+}
+
+async function runStage(
+  c: Common,
+  stage: 'embedding' | 'finetune',
+  params: Map<string, { data: Float32Array; dims: number[] }>,
+  embedding: { data: Float32Array; dims: number[] },
+  steps: number,
+  lr: number,
+  built = buildLossGraph(c.model.folder.files.unet, 'embedding'),
+): Promise<number[]> {
+  if (steps === 0) return [];
+  const session = await createSession(built.graph, { providers: [...(c.options.executionProviders ?? ['cpu'])] });
+  const seed = (c.train.trainSeed * 2 + (stage === 'embedding' ? 1 : 2)) >>> 0;
+  try {
+    return await trainStage({
+      session, wrt: built.wrt, params, embedding,
+      latent: { data: c.latent.data as Float32Array, dims: c.latent.dims },
+      alphaBar: alphaBarFor(c.model.folder.schedulerConfig),
+      prediction: c.model.folder.schedulerConfig.prediction_type,
+      timestepType: c.model.unetSig.timestepType, timestepShape: c.model.unetSig.timestepShape,
+      steps, lr, batch: c.train.trainBatch, seed,
+    }, { onStep: (step, total, loss) => c.options.onProgress?.({ stage, step, total, loss }), isCancelled: c.options.isCancelled });
+  } finally {
+    await session.release();
+  }
+}
+
+async function cached(
+  useCache: boolean, cache: StageCache, path: string, stage: 'embedding' | 'finetune',
+  progress: (p: ImagicProgress) => void,
+  compute: () => Promise<{ tensors: Map<string, TensorValue>; losses: number[] }>,
+): Promise<{ tensors: Map<string, TensorValue>; losses: number[]; cached: boolean }> {
+  const hit = useCache ? cache.read(path) : null;
+  if (hit) {
+    progress({ stage, step: 1, total: 1, cached: true });
+    return { tensors: hit, losses: [], cached: true };
+  }
+  const r = await compute();
+  if (useCache) cache.write(path, r.tensors);
+  return { ...r, cached: false };
+}
+
+/** x0 = scaling_factor * VAE-encoder(image): the latent the UNet learns to reconstruct. */
+async function encodeImage(model: OpenModel, img: PreparedImage): Promise<TensorValue> {
+  const enc = model.vaeEncoder!;
+  const out = (await enc.run({ sample: floatTensor(model.vaeEncoderFloat, rgbToTensor(img), [1, 3, img.height, img.width]) })).latent_sample;
+  const data = readFloats(out).map((x) => x * model.folder.scalingFactor);
+  return { dtype: 'float32', dims: [...out.dims], data };
+}
+
+/** last_hidden_state of [prompt, negative] (the negative is the unconditional text of guidance). */
+async function encodeText(model: OpenModel, prompts: [string, string]): Promise<{ target: TensorValue; uncond: TensorValue }> {
+  const ids = model.tokenizer.encode(prompts);
+  const len = model.tokenizer.maxLength;
+  const input = model.textIdsType === 'int64' ? new ort.Tensor('int64', ids, [2, len]) : new ort.Tensor('int32', Int32Array.from(ids, Number), [2, len]);
+  const out = (await model.textEncoder.run({ input_ids: input })).last_hidden_state;
+  const all = readFloats(out);
+  const per = all.length / 2;
+  const dims = [1, out.dims[1], out.dims[2]];
+  return { target: { dtype: 'float32', dims, data: all.slice(0, per) }, uncond: { dtype: 'float32', dims, data: all.slice(per) } };
+}
+
+function parameters(s: ResolvedSettings, model: string, hash: string, image: string, input: PreparedImage, t: TrainSettings, eta: number): GenerationParameters {
+  return {
+    prompt: s.prompt, negativePrompt: s.negativePrompt, steps: s.steps, sampler: s.scheduler, cfgScale: s.guidanceScale,
+    seed: s.seed, width: s.width, height: s.height, model, modelHash: hash,
+    extra: {
+      'Imagic eta': eta,
+      'Imagic source': basename(image),
+      'Imagic source hash': input.sourceHash.slice(0, 10),
+      'Imagic embedding steps': `${t.embeddingSteps} at lr ${t.embeddingLearningRate}`,
+      'Imagic fine-tune': `${t.tune === 'lora' ? `LoRA r${t.loraRank}` : 'full'}, ${t.finetuneSteps} steps at lr ${t.finetuneLearningRate}`,
+    },
+  };
+}
