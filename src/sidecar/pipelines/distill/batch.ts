@@ -1,0 +1,83 @@
+/**
+ * One training batch of a phase: rows (x, prompt, eps, t, s) drawn from the step's own seeded stream,
+ * the teacher's target for each, and the feeds of the student's training graph.
+ *
+ *   stage 1 (Meng et al. 2023, eq. 5):   target = teacher's guided output at (z_t, t, s), t on the
+ *                                        teacher's grid, s ~ U(range)
+ *   round  (Salimans & Ho 2022, Alg. 2): t = grid_N[i], i ~ U{0..N-1}; t' = grid_2N[2i+1];
+ *                                        t'' = grid_N[i+1]; target from two teacher DDIM steps
+ * Both regress with the truncated-SNR weight at t.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Rng } from '../../graph/init';
+import { GUIDANCE_INPUT } from '../../nn/guided-unet';
+import type { PredictionType } from '../../schedulers/config';
+import type { DistillData } from './data';
+import type { Phase } from './plan';
+import { noised, truncatedSnrWeight, twoStepTarget, type NoiseLevels } from './targets';
+import type { Teacher, TeacherBatch } from './teacher';
+
+export interface BatchContext {
+  phase: Phase;
+  data: DistillData;
+  teacher: Teacher;
+  levels: NoiseLevels;
+  kind: PredictionType;
+  batchSize: number;
+  /** Guidance scales: drawn from [lo, hi] per row (lo = hi for a fixed scale). */
+  scaleRange: [number, number];
+  /** Whether the student has the guidance_scale input. */
+  studentGuided: boolean;
+}
+
+export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<string, ort.Tensor>> {
+  const B = c.batchSize;
+  const per = c.data.latentShape.reduce((a, b) => a * b, 1);
+  const row = c.data.contextShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(B * per);
+  const cond = new Float32Array(B * row);
+  const M = c.data.latents.length / per;
+  for (let r = 0; r < B; r++) {
+    const m = rng.int(M);
+    const caps = c.data.captions[m];
+    const p = caps[rng.int(caps.length)];
+    x.set(c.data.latents.subarray(m * per, (m + 1) * per), r * per);
+    cond.set(c.data.embeddings.subarray(p * row, (p + 1) * row), r * row);
+  }
+  const eps = rng.fillNormal(new Float32Array(B * per));
+  const [lo, hi] = c.scaleRange;
+  const scales = Array.from({ length: B }, () => lo + (hi - lo) * rng.next());
+  const { t, t1, t2 } = timesteps(c, rng);
+  const zt = noised(x, eps, t.map((v) => c.levels.at(v)));
+  const tb: TeacherBatch = { z: zt, t, cond, uncond: c.data.uncond, scales, latentShape: c.data.latentShape, contextShape: c.data.contextShape };
+  const target = c.phase.kind === 'stage1'
+    ? await c.teacher.predict(tb)
+    : twoStepTarget(c.kind, zt, await c.teacher.twoSteps(c.kind, c.levels, tb, t1, t2), t.map((v) => c.levels.at(v)), t2.map((v) => c.levels.at(v)));
+  const feeds: Record<string, ort.Tensor> = {
+    sample: new ort.Tensor('float32', zt, [B, ...c.data.latentShape]),
+    timestep: c.teacher.timestepTensor(t),
+    encoder_hidden_states: new ort.Tensor('float32', cond, [B, ...c.data.contextShape]),
+    target: new ort.Tensor('float32', target, [B, ...c.data.latentShape]),
+    weight: new ort.Tensor('float32', Float32Array.from(t, (v) => truncatedSnrWeight(c.kind, c.levels.at(v))), [B]),
+  };
+  if (c.studentGuided) feeds[GUIDANCE_INPUT] = new ort.Tensor('float32', Float32Array.from(scales), [B]);
+  return feeds;
+}
+
+/** Per row: the student's timestep t and, for a round, the teacher's midpoint t' and end point t''. */
+function timesteps(c: BatchContext, rng: Rng): { t: number[]; t1: number[]; t2: number[] } {
+  const B = c.batchSize;
+  if (c.phase.kind === 'stage1') {
+    const grid = c.levels.grid(c.phase.teacherSteps);
+    const t = Array.from({ length: B }, () => grid[rng.int(grid.length - 1)]);
+    return { t, t1: t, t2: t };
+  }
+  const student = c.levels.grid(c.phase.steps);
+  const teacher = c.levels.grid(c.phase.teacherSteps);
+  const idx = Array.from({ length: B }, () => rng.int(c.phase.steps));
+  return {
+    t: idx.map((i) => student[i]),
+    t1: idx.map((i) => teacher[2 * i + 1]),
+    t2: idx.map((i) => student[i + 1]),
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * What the student trains on: prompts (encoded once by the base's text encoder) and clean latents x
+ * to noise into z_t = alpha_t x + sigma_t eps (Algorithm 2, line 3).
+ *
+ * Two sources (decision, docs/DISTILLATION.md):
+ *   - 'emoji': the embedded family's own training set (Noto emoji with captions) encoded by the base's
+ *     VAE encoder: real data, as in the papers;
+ *   - 'teacher': for any other model, latents the teacher itself samples (8 guided DDIM steps) from the
+ *     prompts given (or a small built-in list). The targets are defined for any z_t; these only decide
+ *     where the student is trained.
+ */
+import * as ort from 'onnxruntime-node';
+import type { ModelFolder } from '../../io/model-folder';
+import { loadTokenizer } from '../../io/tokenizer';
+import { sessionOptions } from '../../graph/session';
+import { rngFor } from '../../graph/init';
+import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
+import { ddimStep, type NoiseLevels } from './targets';
+import type { Teacher } from './teacher';
+
+export interface DistillData {
+  /** One row's latent dims [C, H, W] and text context dims [L, D]. */
+  latentShape: number[];
+  contextShape: number[];
+  /** The empty prompt's embedding [L * D]. */
+  uncond: Float32Array;
+  prompts: string[];
+  /** Embeddings of `prompts`, [P * L * D]. */
+  embeddings: Float32Array;
+  /** Clean latents [M * C * H * W] and, for each, the indices of prompts that describe it. */
+  latents: Float32Array;
+  captions: number[][];
+}
+
+export const DEFAULT_PROMPTS = [
+  'a cat', 'a dog', 'a red apple', 'a house', 'a tree', 'a smiling face', 'a cup of coffee', 'a flower',
+  'a car', 'a bird', 'a boat', 'a star', 'a heart', 'a pizza', 'a rocket', 'a fish',
+];
+
+/** Embeddings of `prompts` through the folder's tokenizer and text encoder, in batches. */
+export async function encodeTexts(folder: ModelFolder, prompts: string[]): Promise<{ data: Float32Array; dims: number[] }> {
+  const s = await ort.InferenceSession.create(folder.files.textEncoder, sessionOptions());
+  try {
+    const ids = s.inputMetadata.find((m) => m.name === 'input_ids');
+    const out = s.outputMetadata.find((m) => m.name === 'last_hidden_state');
+    const len = out?.isTensor && typeof out.shape[1] === 'number' ? out.shape[1] : ids?.isTensor && typeof ids.shape[1] === 'number' ? ids.shape[1] : 77;
+    const tok = loadTokenizer(folder.files.tokenizerDir, len);
+    const chunks: Float32Array[] = [];
+    let dims: number[] = [];
+    for (let i = 0; i < prompts.length; i += 64) {
+      const part = prompts.slice(i, i + 64);
+      const enc = tok.encode(part);
+      const input = ids?.isTensor && ids.type === 'int32'
+        ? new ort.Tensor('int32', Int32Array.from(enc, Number), [part.length, tok.maxLength])
+        : new ort.Tensor('int64', enc, [part.length, tok.maxLength]);
+      const r = (await s.run({ input_ids: input })).last_hidden_state;
+      dims = [...r.dims];
+      chunks.push(Float32Array.from(r.data as Float32Array));
+    }
+    const data = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
+    let o = 0;
+    for (const c of chunks) {
+      data.set(c, o);
+      o += c.length;
+    }
+    return { data, dims: [prompts.length, ...dims.slice(1)] };
+  } finally {
+    await s.release();
+  }
+}
+
+/** The emoji set: captions and VAE-encoded images (scaled by the VAE's scaling factor). */
+export async function emojiData(folder: ModelFolder, limit = Infinity): Promise<DistillData> {
+  const ds = await loadEmojiDataset('.cache/data', 32);
+  const n = Math.min(ds.items.length, limit);
+  const prompts: string[] = [];
+  const captions: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    captions.push(ds.items[i].captions.map((c) => prompts.push(c) - 1));
+  }
+  const text = await encodeTexts(folder, ['', ...prompts]);
+  const row = text.dims[1] * text.dims[2];
+  if (!folder.files.vaeEncoder) throw new Error(`${folder.dir} has no vae_encoder: the emoji data cannot be encoded`);
+  const enc = await ort.InferenceSession.create(folder.files.vaeEncoder, sessionOptions());
+  const chunks: Float32Array[] = [];
+  let latentShape: number[] = [];
+  const hw = ds.size * ds.size * 3;
+  for (let i = 0; i < n; i += 64) {
+    const m = Math.min(64, n - i);
+    const pixels = new Float32Array(m * hw);
+    for (let k = 0; k < m; k++) imageToCHW(ds, i + k, pixels, k * hw);
+    const r = (await enc.run({ sample: new ort.Tensor('float32', pixels, [m, 3, ds.size, ds.size]) })).latent_sample;
+    latentShape = [...r.dims.slice(1)];
+    chunks.push(Float32Array.from(r.data as Float32Array, (v) => v * folder.scalingFactor));
+  }
+  await enc.release();
+  const per = latentShape.reduce((a, b) => a * b, 1);
+  const latents = new Float32Array(n * per);
+  chunks.forEach((c, k) => latents.set(c, k * 64 * per));
+  return {
+    latentShape, contextShape: text.dims.slice(1), uncond: text.data.slice(0, row),
+    prompts, embeddings: text.data.slice(row), latents, captions,
+  };
+}
+
+/**
+ * Teacher samples as data: `count` latents, prompt k % P each, by 8 deterministic DDIM steps of the
+ * teacher at guidance `scale`, starting from seeded noise.
+ */
+export async function teacherData(
+  folder: ModelFolder, teacher: Teacher, levels: NoiseLevels, kind: 'epsilon' | 'v_prediction' | 'sample',
+  o: { prompts: string[]; count: number; latentShape: number[]; scale: number; seed: number },
+): Promise<DistillData> {
+  const text = await encodeTexts(folder, ['', ...o.prompts]);
+  const row = text.dims[1] * text.dims[2];
+  const per = o.latentShape.reduce((a, b) => a * b, 1);
+  const latents = new Float32Array(o.count * per);
+  const grid = levels.grid(8);
+  const rng = rngFor(o.seed, 'teacher-data');
+  for (let first = 0; first < o.count; first += 8) {
+    const rows = Math.min(8, o.count - first);
+    const idx = Array.from({ length: rows }, (_, k) => (first + k) % o.prompts.length);
+    const cond = new Float32Array(rows * row);
+    idx.forEach((p, k) => cond.set(text.data.subarray((p + 1) * row, (p + 2) * row), k * row));
+    let z = rng.fillNormal(new Float32Array(rows * per));
+    for (let i = 0; i + 1 < grid.length; i++) {
+      const t = Array(rows).fill(grid[i]);
+      const out = await teacher.predict({ z, t, cond, uncond: text.data.subarray(0, row), scales: Array(rows).fill(o.scale), latentShape: o.latentShape, contextShape: text.dims.slice(1) });
+      z = ddimStep(kind, out, z, t.map((v) => levels.at(v)), t.map(() => levels.at(grid[i + 1])));
+    }
+    latents.set(z, first * per);
+  }
+  return {
+    latentShape: o.latentShape, contextShape: text.dims.slice(1), uncond: text.data.slice(0, row),
+    prompts: o.prompts, embeddings: text.data.slice(row), latents,
+    captions: Array.from({ length: o.count }, (_, m) => [m % o.prompts.length]),
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The distillation job: `runDistillation(request, { onProgress, isCancelled })`. Read top to bottom:
+ *
+ *   1. resolve   check the request, find the teacher, plan the phases, open or create `out`
+ *   2. data      prompts and clean latents (data.ts)
+ *   3. phases    for each phase not yet done: student = copy of its teacher (+ w input for guided),
+ *                train (batch.ts targets, one training-step graph per step), checkpoint every
+ *                `checkpointEvery` steps and on cancel, then write the round's model folder
+ *   4. result    the folders written, the losses, the time
+ *
+ * The job's state lives in `out/distill-state.json` (phases done) and `out/checkpoint/phase-<k>.safetensors`
+ * (the trainer's parameters and AdamW moments, atomic): a resumed job skips finished phases and
+ * continues the running one from its last checkpoint with the same random streams.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { rngFor } from '../../graph/init';
+import { modelRoots, resolveModel } from '../../io/model-discovery';
+import { modelHash, type ModelFolder } from '../../io/model-folder';
+import { writeAtomic } from '../../graph/onnx';
+import { Trainer } from '../../train/trainer';
+import { makeBatch } from './batch';
+import { emojiData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
+import { writeStudentFolder } from './export';
+import { planPhases, resolveRequest, DistillRequestError, type DistillRequest, type Phase, type ResolvedRequest } from './plan';
+import { exportStudent, studentTrainStep, type StudentSpec } from './student';
+import { NoiseLevels } from './targets';
+import { Teacher } from './teacher';
+
+export interface DistillProgress {
+  /** 'stage1' or 'round', the phase's index (1-based) and how many phases in all. */
+  phase: Phase['kind'];
+  round: number;
+  rounds: number;
+  /** Steps the phase's student samples with. */
+  studentSteps: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  stepsPerSec: number;
+  /** Seconds until the whole job ends at the current rate. */
+  etaSec: number;
+}
+
+export interface DistillOptions {
+  onProgress?(p: DistillProgress): void;
+  /** Checked before every training step; when true, the job checkpoints and throws DistillCancelledError. */
+  isCancelled?(): boolean;
+  onLog?(message: string): void;
+  threads?: number;
+}
+
+export interface DistillResult {
+  /** Absolute folders of the students written, one per phase, in order. */
+  students: Array<{ dir: string; steps: number; kind: Phase['kind'] }>;
+  /** Mean loss of the last 10% of each phase's steps run in this call. */
+  finalLoss: number[];
+  seconds: number;
+}
+
+export class DistillCancelledError extends Error {
+  constructor(readonly checkpoint: string) {
+    super(`distillation cancelled; resume with --resume (checkpoint ${checkpoint})`);
+    this.name = 'DistillCancelledError';
+  }
+}
+
+interface JobState {
+  format: 'diffusion-studio-distill-1';
+  mode: string;
+  teacher: string;
+  toSteps: number;
+  fromSteps: number;
+  phasesDone: number;
+}
+
+export async function runDistillation(request: DistillRequest, options: DistillOptions = {}): Promise<DistillResult> {
+  const t0 = performance.now();
+  // 1. Resolve.
+  const r = resolveRequest(request);
+  const teacher = resolveModel(r.teacher, modelRoots(r.modelRoots ?? []));
+  const base = rootOf(teacher);
+  const phases = planPhases(r);
+  const out = resolve(r.out);
+  const state = openState(out, r, teacher);
+  const levels = new NoiseLevels(teacher.schedulerConfig);
+  const kind = teacher.schedulerConfig.prediction_type;
+  const log = options.onLog ?? (() => {});
+  // 2. Data.
+  const first = await Teacher.open(teacher.files.unet, options.threads);
+  const data = await loadData(r, teacher, base, first, levels);
+  await first.release();
+  log(`data: ${data.latents.length / data.latentShape.reduce((a, b) => a * b, 1)} latents, ${data.prompts.length} prompts`);
+  // 3. Phases.
+  const result: DistillResult = { students: [], finalLoss: [], seconds: 0 };
+  const hash = await modelHash(teacher);
+  const remaining = (k: number) => phases.slice(k).reduce((a, p) => a + p.iterations, 0);
+  for (let k = 0; k < phases.length; k++) {
+    const phase = phases[k];
+    const dir = join(out, phase.name);
+    if (k < state.phasesDone || existsSync(join(dir, 'distill.json'))) {
+      result.students.push({ dir, steps: phase.steps, kind: phase.kind });
+      continue;
+    }
+    const prevUnet = k === 0 ? teacher.files.unet : join(out, phases[k - 1].name, 'unet', 'model.onnx');
+    const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank };
+    const losses = await trainPhase({ r, phase, k, phases, spec, data, levels, kind, out, remaining: remaining(k + 1), options });
+    result.finalLoss.push(tailMean(losses));
+    writeStudentFolder({
+      dir, graph: losses.graph, weights: losses.weights, base, teacher, guided: r.mode === 'guided',
+      distill: distillInfo(r, phase, teacher, base, hash, dir, tailMean(losses)),
+    });
+    state.phasesDone = k + 1;
+    saveState(out, state);
+    rmSync(checkpointPath(out, k), { force: true });
+    result.students.push({ dir, steps: phase.steps, kind: phase.kind });
+    log(`phase ${k + 1}/${phases.length} (${phase.name}) done: ${dir}`);
+  }
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}
+
+interface PhaseArgs {
+  r: ResolvedRequest;
+  phase: Phase;
+  k: number;
+  phases: Phase[];
+  spec: StudentSpec;
+  data: DistillData;
+  levels: NoiseLevels;
+  kind: ModelFolder['schedulerConfig']['prediction_type'];
+  out: string;
+  /** Iterations of the phases after this one (for the ETA). */
+  remaining: number;
+  options: DistillOptions;
+}
+
+type PhaseLosses = number[] & { graph: ReturnType<typeof exportStudent>; weights: ReturnType<Trainer['params']> };
+
+async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
+  const { r, phase, k } = a;
+  const { step, student } = studentTrainStep(a.spec, { lr: r.learningRate, clipNorm: 1, weightDecay: 0 });
+  const trainer = await Trainer.create(step, { seed: r.seed, threads: a.options.threads });
+  const ckpt = checkpointPath(a.out, k);
+  if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
+  const teacher = await Teacher.open(a.spec.unetPath, a.options.threads);
+  const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
+  const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided };
+  const losses: number[] = [];
+  const started = performance.now();
+  const startStep = trainer.step;
+  try {
+    while (trainer.step < phase.iterations) {
+      if (a.options.isCancelled?.()) {
+        trainer.saveCheckpoint(ckpt, { phase: String(k) });
+        throw new DistillCancelledError(ckpt);
+      }
+      const feeds = await makeBatch(ctx, rngFor(r.seed, `phase:${k}:step:${trainer.step}`));
+      const res = await trainer.trainStep(feeds);
+      losses.push(res.loss);
+      if (trainer.step % r.checkpointEvery === 0 && trainer.step < phase.iterations) trainer.saveCheckpoint(ckpt, { phase: String(k) });
+      const rate = (trainer.step - startStep) / ((performance.now() - started) / 1000);
+      a.options.onProgress?.({
+        phase: phase.kind, round: k + 1, rounds: a.phases.length, studentSteps: phase.steps,
+        step: trainer.step, totalSteps: phase.iterations, loss: res.loss, stepsPerSec: rate,
+        etaSec: (phase.iterations - trainer.step + a.remaining) / Math.max(rate, 1e-9),
+      });
+    }
+    const weights = new Map([...trainer.params()].map(([n, v]) => [n, { ...v, data: (v.data as Float32Array).slice() }]));
+    return Object.assign(losses, { graph: exportStudent(a.spec, weights), weights });
+  } finally {
+    await teacher.release();
+    await trainer.dispose();
+  }
+}
+
+async function loadData(r: ResolvedRequest, teacher: ModelFolder, base: ModelFolder, t: Teacher, levels: NoiseLevels): Promise<DistillData> {
+  const source = r.data ?? (!r.prompts && base.name.startsWith('emoji') ? 'emoji' : 'teacher');
+  if (source === 'emoji') return emojiData(base);
+  const side = teacher.sampleSize ?? 64;
+  const [lo, hi] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
+  return teacherData(base, t, levels, teacher.schedulerConfig.prediction_type, {
+    prompts: r.prompts ?? DEFAULT_PROMPTS, count: 64, latentShape: [4, side, side], scale: (lo + hi) / 2, seed: r.seed,
+  });
+}
+
+/** The folder that holds the text encoder, VAE and tokenizer (a student's base, else the model itself). */
+function rootOf(m: ModelFolder): ModelFolder {
+  return m.base ? rootOf(m.base) : m;
+}
+
+function checkpointPath(out: string, k: number): string {
+  return join(out, 'checkpoint', `phase-${k}.safetensors`);
+}
+
+function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobState {
+  const path = join(out, 'distill-state.json');
+  const fresh: JobState = { format: 'diffusion-studio-distill-1', mode: r.mode, teacher: teacher.dir, toSteps: r.toSteps, fromSteps: r.fromSteps, phasesDone: 0 };
+  if (!existsSync(path)) {
+    if (existsSync(out) && !r.resume) {
+      throw new DistillRequestError(`${out} already exists; choose a new --out folder (or --resume a job there)`);
+    }
+    mkdirSync(join(out, 'checkpoint'), { recursive: true });
+    saveState(out, fresh);
+    return fresh;
+  }
+  if (!r.resume) throw new DistillRequestError(`${out} holds a distillation job; pass --resume to continue it, or choose a new --out folder`);
+  const s = JSON.parse(readFileSync(path, 'utf8')) as JobState;
+  for (const key of ['mode', 'teacher', 'toSteps', 'fromSteps'] as const) {
+    if (s[key] !== fresh[key]) throw new DistillRequestError(`cannot resume: the job in ${out} has ${key} ${String(s[key])}, this request ${String(fresh[key])}`);
+  }
+  return s;
+}
+
+function saveState(out: string, s: JobState): void {
+  writeAtomic(join(out, 'distill-state.json'), [Buffer.from(`${JSON.stringify(s, null, 2)}\n`)]);
+}
+
+function tailMean(xs: number[]): number {
+  const tail = xs.slice(Math.floor(xs.length * 0.9));
+  return tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN;
+}
+
+function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, base: ModelFolder, hash: string, dir: string, loss: number): Record<string, unknown> {
+  return {
+    kind: r.mode,
+    steps: phase.steps,
+    scheduler: 'ddim',
+    ...(r.mode === 'guided' ? { guidance_range: r.guidanceRange } : { guidance_scale: r.guidanceScale }),
+    phase: phase.kind,
+    teacher_steps: phase.teacherSteps,
+    teacher: { name: teacher.name, dir: relative(dir, teacher.dir), hash },
+    base: base.name,
+    training: {
+      iterations: phase.iterations, batch_size: r.batchSize, learning_rate: r.learningRate, optimizer: 'adamw',
+      clip_norm: 1, lora_rank: r.loraRank, seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
+      data: r.data ?? 'auto', final_loss: Number.isFinite(loss) ? loss : null,
+    },
+    created: new Date().toISOString(),
+  };
+}

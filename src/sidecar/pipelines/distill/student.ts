@@ -1,0 +1,107 @@
+/**
+ * The student UNet: the teacher's ONNX graph imported through the engine (so any UNet the autodiff can
+ * differentiate works), optionally given the guidance input (nn/guided-unet.ts), optionally trained
+ * through low-rank adapters only (large models). Builds its training-step graph (weighted MSE on the
+ * raw output, AdamW, gradient clipping) and writes the trained weights back into an inference graph.
+ */
+import { loadModel, type Graph } from '../../graph';
+import { buildTrainStep, type TrainStep } from '../../graph/train-step';
+import type { TensorValue } from '../../graph/types';
+import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
+import { addLora } from '../imagic/lora';
+
+export interface StudentSpec {
+  /** The ONNX file the student starts from (the teacher's, or the previous round's). */
+  unetPath: string;
+  /** Give the UNet a guidance_scale input if it has none (guided distillation, stage 1). */
+  addGuidance: boolean;
+  /** Train LoRA adapters of this rank instead of every weight (0 = full fine-tuning). */
+  loraRank: number;
+}
+
+export interface StudentGraph {
+  graph: Graph;
+  /** Names of the trained tensors. */
+  trainable: string[];
+  guided: boolean;
+  /** For LoRA: weight name -> [A, B] (merged into the weight on export). */
+  lora: Map<string, [string, string]>;
+}
+
+/** Imported initializers that are weights: float32 with more than one element (not builder constants). */
+function importedWeights(g: Graph): string[] {
+  return [...g.initializers].filter(([name, v]) => v.dtype === 'float32' && v.data.length > 1 && !/^const(_\d+)?$/.test(name)).map(([n]) => n);
+}
+
+/** The student's inference graph (fresh from the file; guidance added the same way every time). */
+export function studentGraph(spec: StudentSpec): StudentGraph {
+  const g = loadModel(spec.unetPath);
+  for (const t of importedWeights(g)) {
+    if (g.initializers.get(t)!.dtype !== 'float32') throw new Error(`${spec.unetPath}: only float32 UNets can be distilled (${t} is not)`);
+  }
+  const weights = importedWeights(g);
+  const guided = g.inputs.includes(GUIDANCE_INPUT);
+  if (spec.addGuidance && !guided) addGuidanceInput(g);
+  const added = [...g.trainable];
+  if (spec.loraRank > 0) {
+    const adapters = addLora(g, spec.loraRank);
+    return { graph: g, trainable: [...added, ...adapters.names], guided: guided || spec.addGuidance, lora: adapters.layers };
+  }
+  return { graph: g, trainable: [...weights, ...added], guided: guided || spec.addGuidance, lora: new Map() };
+}
+
+/**
+ * The training step: loss = mean_b weight_b * mean((out_b - target_b)^2), the truncated-SNR weighted
+ * regression of targets.ts; inputs are the UNet's own plus `target` [B, C, H, W] and `weight` [B].
+ */
+export function studentTrainStep(spec: StudentSpec, o: { lr: number; clipNorm: number; weightDecay: number }): { step: TrainStep; student: StudentGraph } {
+  const student = studentGraph(spec);
+  const g = student.graph;
+  const out = g.tensor(g.outputs[0]);
+  g.outputs.length = 0;
+  const target = g.input('target', 'float32', out.shape);
+  const weight = g.input('weight', 'float32', ['batch']);
+  const d = g.sub(out, target);
+  const perRow = g.reduceMean(g.mul(d, d), [1, 2, 3], false);
+  const loss = g.reduceMean(g.mul(perRow, weight), [0], false);
+  const step = buildTrainStep(g, {
+    loss,
+    optimizer: { type: 'adamw', lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+    params: student.trainable,
+    clipNorm: o.clipNorm,
+  });
+  return { step, student };
+}
+
+/**
+ * Trained values into the inference graph: every trained tensor by name, and for LoRA each weight
+ * W <- W + A B (alpha = rank, so the scale alpha / r is 1), so the saved model has no adapter nodes.
+ */
+export function exportStudent(spec: StudentSpec, trained: Map<string, TensorValue>): Graph {
+  const plain = studentGraph({ ...spec, loraRank: 0 });
+  const g = plain.graph;
+  for (const [name, v] of trained) {
+    if (g.initializers.has(name)) g.initializers.set(name, { dtype: 'float32', dims: [...v.dims], data: (v.data as Float32Array).slice() });
+  }
+  if (spec.loraRank > 0) {
+    const { lora } = studentGraph(spec);
+    for (const [w, [a, b]] of lora) mergeLora(g, w, trained.get(a)!, trained.get(b)!);
+  }
+  return g;
+}
+
+function mergeLora(g: Graph, w: string, a: TensorValue, b: TensorValue): void {
+  const W = g.initializers.get(w)!;
+  const [n, m] = W.dims;
+  const r = a.dims[1];
+  const out = Float32Array.from(W.data as Float32Array);
+  const A = a.data as Float32Array, B = b.data as Float32Array;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < r; k++) {
+      const aik = A[i * r + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < m; j++) out[i * m + j] += aik * B[k * m + j];
+    }
+  }
+  g.initializers.set(w, { dtype: 'float32', dims: [n, m], data: out });
+}

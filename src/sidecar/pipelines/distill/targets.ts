@@ -1,0 +1,150 @@
+/**
+ * The numerical heart of distillation: the variance-preserving noise levels, deterministic DDIM steps,
+ * and the targets the student regresses on.
+ *
+ * Glossary (Salimans & Ho 2022, "Progressive Distillation for Fast Sampling of Diffusion Models"):
+ *   z_t = alpha_t x + sigma_t eps      the noisy latent at timestep t (alpha_t^2 + sigma_t^2 = 1)
+ *   alpha_t = sqrt(aBar_t), sigma_t = sqrt(1 - aBar_t), SNR_t = alpha_t^2 / sigma_t^2
+ *   x_hat, eps_hat                    the model's clean-sample and noise estimates
+ *   DDIM step t -> s (eq. 3 of Algorithm 2): z_s = alpha_s x_hat + sigma_s eps_hat
+ *   t' = t - 0.5/N, t'' = t - 1/N     the teacher's two half steps inside one student step
+ *
+ * Everything is float64 internally; latents are float32 arrays holding a whole batch, with one noise
+ * level per row (each row of a training batch has its own timestep).
+ */
+import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
+import { alphaBarFor, spacedTimesteps } from '../../schedulers/noise-schedule';
+
+/** One noise level: alpha_t and sigma_t. */
+export interface Level {
+  alpha: number;
+  sigma: number;
+}
+
+/** The noise schedule of a model, addressed by training timestep, plus the "after the last step" level. */
+export class NoiseLevels {
+  readonly alphaBar: Float64Array;
+  /** The level after the final step: aBar = 1 with set_alpha_to_one, else aBar_0 (diffusers' DDIM). */
+  readonly final: Level;
+
+  constructor(readonly config: SchedulerConfig) {
+    this.alphaBar = alphaBarFor(config);
+    const a = config.set_alpha_to_one ? 1 : this.alphaBar[0];
+    this.final = { alpha: Math.sqrt(a), sigma: Math.sqrt(1 - a) };
+  }
+
+  /** The level at training timestep t; t = -1 means "after the last step" (see `final`). */
+  at(t: number): Level {
+    if (t < 0) return this.final;
+    const a = this.alphaBar[t];
+    if (a === undefined) throw new Error(`timestep ${t} is outside 0..${this.alphaBar.length - 1}`);
+    return { alpha: Math.sqrt(a), sigma: Math.sqrt(1 - a) };
+  }
+
+  /**
+   * The sampling grid for n steps, as the DDIM scheduler walks it, with -1 appended for "after the
+   * last step". Trailing spacing makes the n-step grid the even entries of the 2n-step grid, which is
+   * what lets a student step stand for exactly two teacher steps.
+   */
+  grid(n: number): number[] {
+    const ts = spacedTimesteps(this.config.num_train_timesteps, n, 'trailing', 0, true);
+    return [...ts, -1];
+  }
+}
+
+/** x_hat and eps_hat from a model output in the model's parameterisation (one level for all rows). */
+export function splitPrediction(kind: PredictionType, out: number, z: number, l: Level): { x: number; eps: number } {
+  switch (kind) {
+    case 'v_prediction': // v = alpha eps - sigma x (Salimans & Ho 2022, section 4)
+      return { x: l.alpha * z - l.sigma * out, eps: l.sigma * z + l.alpha * out };
+    case 'epsilon':
+      return { x: (z - l.sigma * out) / l.alpha, eps: out };
+    case 'sample':
+      return { x: out, eps: (z - l.alpha * out) / l.sigma };
+  }
+}
+
+/** The output a model of this parameterisation should give at z to mean clean sample x. */
+export function predictionFor(kind: PredictionType, x: number, z: number, l: Level): number {
+  switch (kind) {
+    case 'v_prediction':
+      return (l.alpha * z - x) / l.sigma;
+    case 'epsilon':
+      return (z - l.alpha * x) / l.sigma;
+    case 'sample':
+      return x;
+  }
+}
+
+/**
+ * Deterministic DDIM (Song et al. 2021, eq. 12 with eta = 0) for a batch: row r goes from level
+ * `from[r]` to level `to[r]`.
+ */
+export function ddimStep(kind: PredictionType, out: Float32Array, z: Float32Array, from: Level[], to: Level[]): Float32Array {
+  const per = z.length / from.length;
+  const next = new Float32Array(z.length);
+  for (let k = 0; k < z.length; k++) {
+    const r = Math.floor(k / per);
+    const { x, eps } = splitPrediction(kind, out[k], z[k], from[r]);
+    next[k] = to[r].alpha * x + to[r].sigma * eps;
+  }
+  return next;
+}
+
+/**
+ * Algorithm 2's target: the clean sample x~ that makes ONE DDIM step from z_t (level t) land on the
+ * teacher's z_t'' (level t''):
+ *   x~ = (z_t'' - (sigma_t'' / sigma_t) z_t) / (alpha_t'' - (sigma_t'' / sigma_t) alpha_t)
+ * returned in the student's parameterisation, so the loss can be taken on the raw output.
+ */
+export function twoStepTarget(kind: PredictionType, zt: Float32Array, zt2: Float32Array, t: Level[], t2: Level[]): Float32Array {
+  const per = zt.length / t.length;
+  const target = new Float32Array(zt.length);
+  for (let k = 0; k < zt.length; k++) {
+    const r = Math.floor(k / per);
+    const ratio = t2[r].sigma / t[r].sigma;
+    const x = (zt2[k] - ratio * zt[k]) / (t2[r].alpha - ratio * t[r].alpha);
+    target[k] = predictionFor(kind, x, zt[k], t[r]);
+  }
+  return target;
+}
+
+/**
+ * The paper's "truncated SNR" weighting, max(SNR_t, 1) on ||x_hat - x~||^2 (Salimans & Ho 2022,
+ * section 4), moved onto the student's own output: x_hat - x~ = -sigma (v_hat - v~) for v, so the
+ * weight on the v error is max(SNR, 1) sigma^2 = max(alpha^2, sigma^2); for eps it is
+ * max(SNR, 1) sigma^2 / alpha^2 = max(1, 1/SNR); for x it is max(SNR, 1) itself.
+ */
+export function truncatedSnrWeight(kind: PredictionType, l: Level): number {
+  const a2 = l.alpha * l.alpha;
+  const s2 = l.sigma * l.sigma;
+  switch (kind) {
+    case 'v_prediction':
+      return Math.max(a2, s2);
+    case 'epsilon':
+      return Math.max(1, s2 / a2);
+    case 'sample':
+      return Math.max(a2 / s2, 1);
+  }
+}
+
+/** Forward process per row: z_t = alpha_t x + sigma_t eps (Ho et al. 2020, eq. 4). */
+export function noised(x: Float32Array, eps: Float32Array, levels: Level[]): Float32Array {
+  const per = x.length / levels.length;
+  return Float32Array.from(x, (v, k) => {
+    const l = levels[Math.floor(k / per)];
+    return l.alpha * v + l.sigma * eps[k];
+  });
+}
+
+/**
+ * Classifier-free guidance in diffusers' convention (Ho & Salimans 2021): out = out_u + s (out_c - out_u),
+ * s = 1 + w, which is Meng et al.'s (1 + w) out_c - w out_u. Linear, so it holds for eps, v or x.
+ */
+export function guide(uncond: Float32Array, cond: Float32Array, scales: number[]): Float32Array {
+  const per = cond.length / scales.length;
+  return Float32Array.from(cond, (c, k) => {
+    const u = uncond[k];
+    return u + scales[Math.floor(k / per)] * (c - u);
+  });
+}
