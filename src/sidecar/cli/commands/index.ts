@@ -6,9 +6,10 @@ import * as generate from './generate';
 import * as models from './models';
 import * as info from './info';
 import * as evalCommand from './eval';
+import * as edit from './edit';
 
 /** Each subcommand module exports a `register(program)`; add new ones to this list. */
-const modules: Array<{ register(program: Command): void }> = [serve, gpuSetup, grad, generate, models, info, evalCommand];
+const modules: Array<{ register(program: Command): void }> = [serve, gpuSetup, grad, generate, models, info, evalCommand, edit];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);
