@@ -3,6 +3,8 @@
  * sharp wants interleaved Uint8 (a Float32Array raw input would be read as 16-bit and come out black).
  */
 import sharp from 'sharp';
+import { deflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk, textChunk } from './png-metadata';
 import { ModelFolderError } from './errors';
 
 /** Image b of a decoded batch as 8-bit interleaved RGB: x in [-1, 1] -> round(255 (x + 1) / 2), clamped. */
@@ -42,4 +44,23 @@ export async function readImageTensor(file: string, width: number, height: numbe
     for (let c = 0; c < 3; c++) out[c * plane + p] = raw.data[p * raw.info.channels + c] / 127.5 - 1;
   }
   return out;
+}
+
+/**
+ * PNG encoding in-process (PNG spec: signature, IHDR, IDAT = zlib stream of scanlines each preceded by
+ * filter type 0, IEND), with text chunks placed right after IHDR. Synchronous and without a trip
+ * through sharp's thread pool: for the small images the embedded models make, that hop cost more than
+ * the encoding (see docs/BENCHMARKS.md).
+ */
+export function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string> = {}): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: truecolour RGB
+  const stride = width * 3;
+  const raw = Buffer.alloc((stride + 1) * height);
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  const chunks = [pngChunk('IHDR', ihdr), ...Object.entries(text).map(([k, v]) => textChunk(k, v))];
+  return Buffer.concat([PNG_SIGNATURE, ...chunks, pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
 }

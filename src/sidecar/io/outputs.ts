@@ -3,9 +3,9 @@
  * and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking first and then writing would
  * race with another process; the exclusive create cannot.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 
 /** Writes `data` at `path` or the first free numbered variant of it; returns the path written. */
 export async function writeExclusive(path: string, data: Buffer): Promise<string> {
@@ -13,6 +13,8 @@ export async function writeExclusive(path: string, data: Buffer): Promise<string
   const ext = extname(path);
   const stem = path.slice(0, path.length - ext.length);
   for (let n = 0; n < 100000; n++) {
+    // After the first clash, jump past the highest number already used (one readdir, not one open per file).
+    if (n === 1) n = highestNumber(path) + 1;
     const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
     try {
       const fh = await open(candidate, 'wx');
@@ -27,6 +29,19 @@ export async function writeExclusive(path: string, data: Buffer): Promise<string
     }
   }
   throw new Error(`no free file name next to ${path}`);
+}
+
+/** The largest n among the files `<stem>-<n><ext>` next to `path` (0 when there are none). */
+function highestNumber(path: string): number {
+  const ext = extname(path);
+  const stem = basename(path, ext);
+  let max = 0;
+  for (const name of readdirSync(dirname(path))) {
+    if (!name.startsWith(`${stem}-`) || !name.endsWith(ext)) continue;
+    const middle = name.slice(stem.length + 1, name.length - ext.length);
+    if (/^\d+$/.test(middle)) max = Math.max(max, Number(middle));
+  }
+  return max;
 }
 
 /** A short file-name-safe version of a prompt: lowercase words joined by '-', at most 40 characters. */

@@ -28,7 +28,7 @@ export interface GenerationParameters {
   extra?: Record<string, string | number>;
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export function formatParameters(p: GenerationParameters): string {
   const fields: Array<[string, string | number]> = [
@@ -78,7 +78,8 @@ export function parseParameters(text: string): ParsedParameters {
   };
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data, CRC-32 over type and data. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'latin1');
@@ -87,11 +88,12 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-function textChunk(keyword: string, text: string): Buffer {
+/** A tEXt chunk (Latin-1 text) or, for other text, an uncompressed UTF-8 iTXt chunk. */
+export function textChunk(keyword: string, text: string): Buffer {
   const latin1 = [...text].every((c) => c.charCodeAt(0) < 256);
-  if (latin1) return chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]));
+  if (latin1) return pngChunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]));
   // iTXt: keyword, 0, compression flag 0, method 0, empty language tag + 0, empty translated keyword + 0, UTF-8.
-  return chunk('iTXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]));
+  return pngChunk('iTXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]));
 }
 
 /** Returns a copy of `png` with a text chunk inserted right after IHDR. */

@@ -70,7 +70,7 @@ export async function openModel(folder: ModelFolder, req: SessionRequest, needEn
   const seq = hidden.shape[1];
   return {
     folder,
-    tokenizer: loadTokenizer(f.tokenizerDir, typeof seq === 'number' ? seq : 77),
+    tokenizer: cachedTokenizer(f.tokenizerDir, typeof seq === 'number' ? seq : 77),
     textEncoder,
     textIdsType: ids.type as 'int64' | 'int32',
     textFloatType: hidden.type as FloatType,
@@ -81,6 +81,16 @@ export async function openModel(folder: ModelFolder, req: SessionRequest, needEn
     vaeEncoder,
     vaeEncoderFloat,
   };
+}
+
+const tokenizers = new Map<string, PromptTokenizer>();
+
+/** Tokenizers are pure functions of their files: build each once per process. */
+function cachedTokenizer(dir: string, fallbackLength: number): PromptTokenizer {
+  const key = `${dir}\0${fallbackLength}`;
+  let t = tokenizers.get(key);
+  if (!t) tokenizers.set(key, (t = loadTokenizer(dir, fallbackLength)));
+  return t;
 }
 
 function checkUnet(s: ort.InferenceSession, path: string, hidden: TensorMeta): UnetSignature {

@@ -14,11 +14,11 @@
  * worker thread.
  */
 import * as ort from 'onnxruntime-node';
-import { rgbToPng, readImageTensor, tensorToRgb } from '../io/images';
+import { encodePng, readImageTensor, tensorToRgb } from '../io/images';
 import { modelHash } from '../io/model-folder';
 import { modelRoots, resolveModel, DEFAULT_MODEL } from '../io/model-discovery';
 import { outputPath, writeExclusive } from '../io/outputs';
-import { formatParameters, insertTextChunk, type GenerationParameters } from '../io/png-metadata';
+import { formatParameters, type GenerationParameters } from '../io/png-metadata';
 import { createScheduler, SeededRandom, type NormalSource, type Scheduler } from '../schedulers/index';
 import { applyGuidance, usesGuidanceBatch } from './guidance';
 import { openModel, type OpenModel } from './model-sessions';
@@ -96,7 +96,7 @@ export async function textToImage(request: TextToImageRequest, options: Generate
     const images = await decode(model, final, n, latentShape, timer);
     for (let k = 0; k < n; k++) {
       const params = parametersFor(s, scheduler.displayName, seeds[k], folder.name, hash);
-      const png = insertTextChunk(await rgbToPng(images.rgb[k], images.width, images.height), 'parameters', formatParameters(params));
+      const png = encodePng(images.rgb[k], images.width, images.height, { parameters: formatParameters(params) });
       files.push(await writeExclusive(outputPath(s.out, s.prompt, seeds[k], first + k, s.count), png));
       metadata.push(params);
     }
@@ -238,7 +238,7 @@ async function decode(model: OpenModel, latents: Float32Array, n: number, shape:
 /** The first image's current sample, brought to the VP scale the VAE expects, decoded. */
 async function previewPng(model: OpenModel, latent: Float32Array, shape: number[], timer: Timer): Promise<Uint8Array> {
   const img = await decode(model, latent, 1, shape, timer);
-  return rgbToPng(img.rgb[0], img.width, img.height);
+  return encodePng(img.rgb[0], img.width, img.height);
 }
 
 function parametersFor(s: ResolvedSettings, sampler: string, seed: number, model: string, hash: string): GenerationParameters {

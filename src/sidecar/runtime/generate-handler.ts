@@ -37,7 +37,12 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
         strength: params.strength,
         previewEvery: params.previewEvery,
       },
-      { isCancelled: ctx.isCancelled, onProgress: progressReporter(params, ctx), executionProviders: ctx.executionProviders },
+      {
+        isCancelled: ctx.isCancelled,
+        onProgress: progressReporter(params, ctx),
+        executionProviders: ctx.executionProviders,
+        intraOpNumThreads: ctx.intraOpNumThreads,
+      },
     );
     if (ctx.isCancelled()) throw ctx.cancelled();
     ctx.onProgress({ stage: 'save', step: 1, total: 1 });

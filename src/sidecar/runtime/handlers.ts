@@ -8,6 +8,7 @@
  */
 import { SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
 import { generateHandler } from './generate-handler';
+import { distillHandler } from '../pipelines/distill/handler';
 
 export interface ProgressUpdate {
   stage: string;
@@ -24,6 +25,11 @@ export interface JobContext {
   jobId: string;
   /** The providers chosen at start, e.g. ['cuda', 'cpu'] or ['cpu']. */
   executionProviders: string[];
+  /**
+   * Threads for one ONNX Runtime operator: all cores but one, so the server's own thread (pings,
+   * cancels, progress) always has a core (DIFFUSION_STUDIO_THREADS overrides).
+   */
+  intraOpNumThreads: number;
   /** True once a client asked to cancel; read it between steps. */
   isCancelled(): boolean;
   /** The error to throw when isCancelled() is seen. */
@@ -47,7 +53,7 @@ const notAvailable = (what: string): JobHandler<JobKind> => {
 export const HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   generate: generateHandler,
   edit: notAvailable('image editing (Imagic)'),
-  distill: notAvailable('distillation'),
+  distill: distillHandler,
 };
 
 /** Which kinds this build can run, for hello's capabilities. */

@@ -3,6 +3,7 @@
  * on, so every job runs here and the main thread stays free to answer clients. One job at a time: the
  * main thread sends the next one only after 'done' or 'failed'.
  */
+import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
 import { HANDLERS, type JobContext, type JobHandler } from './handlers';
@@ -33,12 +34,18 @@ async function runJob(m: RunJob): Promise<void> {
 }
 
 function context(jobId: string, flag: Int32Array): JobContext {
+  const isCancelled = () => Atomics.load(flag, 0) === 1;
+  // Steps reported after the flag was set: the measure of "cancel takes effect within one step".
+  let stepsAfterCancel = 0;
   return {
     jobId,
     executionProviders: init.executionProviders,
-    isCancelled: () => Atomics.load(flag, 0) === 1,
-    cancelled: () => new SidecarError('cancelled', `job ${jobId} was cancelled`, jobId),
-    onProgress: (u) =>
+    intraOpNumThreads: threads(),
+    isCancelled,
+    cancelled: () =>
+      new SidecarError('cancelled', `job ${jobId} was cancelled; it stopped ${stepsAfterCancel} step(s) after the request`, jobId),
+    onProgress: (u) => {
+      if (isCancelled()) stepsAfterCancel++;
       post({
         type: 'progress',
         jobId,
@@ -48,16 +55,23 @@ function context(jobId: string, flag: Int32Array): JobContext {
         ...(u.etaMs !== undefined ? { etaMs: u.etaMs } : {}),
         ...(u.preview ? { preview: Buffer.from(u.preview).toString('base64') } : {}),
         ...(u.metrics ? { metrics: u.metrics } : {}),
-      }),
+      });
+    },
     log: (level, message) => post({ type: 'log', jobId, level, message }),
   };
+}
+
+function threads(): number {
+  const env = Number(process.env.DIFFUSION_STUDIO_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return Math.max(1, availableParallelism() - 1);
 }
 
 /** Typed errors keep their code; a pipeline's UserError is a problem with the request; the rest failed. */
 function describe(err: unknown, cancelled: boolean): { code: SidecarError['code']; message: string } {
   if (err instanceof SidecarError) return { code: err.code, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
-  if (cancelled) return { code: 'cancelled', message: 'the job was cancelled' };
+  if (cancelled) return { code: 'cancelled', message: `the job was cancelled (${message})` };
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && isErrorCode(code)) return { code, message };
   if (err instanceof Error && err.name === 'UserError') return { code: 'invalid_params', message };

@@ -13,6 +13,7 @@ import { alphaBarFor, spacedTimesteps } from './noise-schedule';
 import {
   clipInPlace,
   splitPredictionVp,
+  type Latents,
   type NormalSource,
   type Scheduler,
   type SchedulerName,
@@ -34,8 +35,8 @@ abstract class VpScheduler implements Scheduler {
     this.timesteps = spacedTimesteps(this.config.num_train_timesteps, n, spacing, this.config.steps_offset, true);
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array): Latents {
+    return sample.slice();
   }
 
   /** aBar at step i's timestep, and at the timestep the step lands on. */
@@ -47,14 +48,14 @@ abstract class VpScheduler implements Scheduler {
   }
 
   /** Ho et al. 2020, eq. 4: x_t = sqrt(aBar_t) x0 + sqrt(1 - aBar_t) eps. */
-  addNoise(original: Float32Array, noise: Float32Array, i: number): Float32Array {
+  addNoise(original: Float32Array, noise: Float32Array, i: number): Latents {
     const aBar = this.alphaBar[this.timesteps[i]];
     const a = Math.sqrt(aBar);
     const b = Math.sqrt(1 - aBar);
     return Float32Array.from(original, (x, k) => a * x + b * noise[k]);
   }
 
-  abstract step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Float32Array;
+  abstract step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents;
 }
 
 export class DdimScheduler extends VpScheduler {
@@ -67,7 +68,7 @@ export class DdimScheduler extends VpScheduler {
   }
 
   /** Song et al. 2021, eq. 12 (with eq. 16's sigma). */
-  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Float32Array {
+  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
     const final = this.config.set_alpha_to_one ? 1 : this.alphaBar[0];
     const { at, prev } = this.alphaBars(i, final);
     // 1. x0 and eps from the model output ("predicted x0" of eq. 12).
@@ -94,7 +95,7 @@ export class DdpmScheduler extends VpScheduler {
    * mean sqrt(aBar_t') beta / (1 - aBar_t) x0 + sqrt(alpha) (1 - aBar_t') / (1 - aBar_t) x_t and variance
    * (1 - aBar_t') / (1 - aBar_t) beta ("fixed_small"), with alpha = aBar_t / aBar_t', beta = 1 - alpha.
    */
-  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Float32Array {
+  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
     const { at, prev } = this.alphaBars(i, 1);
     const alpha = at / prev;
     const beta = 1 - alpha;

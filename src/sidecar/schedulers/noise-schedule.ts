@@ -51,10 +51,21 @@ export function rescaleZeroTerminalSnr(alphaBar: Float64Array): Float64Array {
   return Float64Array.from(s, (v) => ((v - last) * first) / (first - last)).map((v) => v * v);
 }
 
-/** alphaBar for a config, with the zero-SNR rescale applied when asked for. */
+const alphaBarCache = new Map<string, Float64Array>();
+
+/**
+ * alphaBar for a config, with the zero-SNR rescale applied when asked for. Memoised (a scheduler is made
+ * per batch); the caller gets its own copy, free to modify.
+ */
 export function alphaBarFor(config: SchedulerConfig): Float64Array {
-  const alphaBar = cumulativeAlphas(betasFor(config));
-  return config.rescale_betas_zero_snr ? rescaleZeroTerminalSnr(alphaBar) : alphaBar;
+  const key = JSON.stringify([config.num_train_timesteps, config.beta_start, config.beta_end, config.beta_schedule, config.rescale_betas_zero_snr]);
+  let a = alphaBarCache.get(key);
+  if (!a) {
+    a = cumulativeAlphas(betasFor(config));
+    if (config.rescale_betas_zero_snr) a = rescaleZeroTerminalSnr(a);
+    alphaBarCache.set(key, a);
+  }
+  return a.slice();
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   spacedTimesteps,
 } from './noise-schedule';
 import { addScaledNoise, requireNoise } from './ddim';
-import { predictX0Ve, type NormalSource, type Scheduler, type SchedulerName } from './types';
+import { predictX0Ve, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
 
 abstract class VeScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
@@ -58,12 +58,12 @@ abstract class VeScheduler implements Scheduler {
   /** Clears multistep state; called by setTimesteps. */
   protected reset(): void {}
 
-  scaleModelInput(sample: Float32Array, i: number): Float32Array {
+  scaleModelInput(sample: Float32Array, i: number): Latents {
     const c = 1 / Math.sqrt(this.sigmaAt(i) ** 2 + 1);
     return Float32Array.from(sample, (x) => x * c);
   }
 
-  addNoise(original: Float32Array, noise: Float32Array, i: number): Float32Array {
+  addNoise(original: Float32Array, noise: Float32Array, i: number): Latents {
     const s = this.sigmaAt(i);
     return Float32Array.from(original, (x, k) => x + s * noise[k]);
   }
@@ -76,11 +76,11 @@ abstract class VeScheduler implements Scheduler {
     return s;
   }
 
-  protected denoised(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
+  protected denoised(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
     return predictX0Ve(this.config.prediction_type, modelOutput, sample, this.sigmaAt(i));
   }
 
-  abstract step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Float32Array;
+  abstract step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents;
 }
 
 /** Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 1 without churn). */
@@ -88,7 +88,7 @@ export class EulerScheduler extends VeScheduler {
   readonly name = 'euler' as const;
   readonly displayName = 'Euler';
 
-  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
+  step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
     const x0 = this.denoised(modelOutput, i, sample);
     const sigma = this.sigmas[i];
     const dt = this.sigmas[i + 1] - sigma;
@@ -105,7 +105,7 @@ export class EulerAncestralScheduler extends VeScheduler {
   readonly name = 'euler-a' as const;
   readonly displayName = 'Euler a';
 
-  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Float32Array {
+  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
     const x0 = this.denoised(modelOutput, i, sample);
     const sigma = this.sigmas[i];
     const next = this.sigmas[i + 1];
@@ -130,7 +130,7 @@ export class EulerAncestralScheduler extends VeScheduler {
 export class DpmSolverMultistepScheduler extends VeScheduler {
   readonly name: 'dpm++2m' | 'dpm++2m-karras';
   readonly displayName: string;
-  private previousX0: Float32Array | null = null;
+  private previousX0: Latents | null = null;
 
   constructor(config: SchedulerConfig, karras = config.use_karras_sigmas) {
     super(config, karras);
@@ -142,7 +142,7 @@ export class DpmSolverMultistepScheduler extends VeScheduler {
     this.previousX0 = null;
   }
 
-  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
+  step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
     const x0 = this.denoised(modelOutput, i, sample);
     const sigma = this.sigmas[i];
     const next = this.sigmas[i + 1];

@@ -31,12 +31,15 @@ export interface Scheduler {
   /** Chooses the timesteps for `numInferenceSteps` steps and clears any multistep state. */
   setTimesteps(numInferenceSteps: number): void;
   /** The UNet's input at step i (sigma schedulers divide by sqrt(sigma^2 + 1); others return `sample`). */
-  scaleModelInput(sample: Float32Array, i: number): Float32Array;
+  scaleModelInput(sample: Float32Array, i: number): Latents;
   /** One denoising update: from the sample at step i and the model's output there, the sample at step i+1. */
-  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Float32Array;
+  step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents;
   /** Forward process: `original` noised to the level of step i (used by image-to-image). */
-  addNoise(original: Float32Array, noise: Float32Array, i: number): Float32Array;
+  addNoise(original: Float32Array, noise: Float32Array, i: number): Latents;
 }
+
+/** What schedulers return: a fresh float32 array of their own (never a view into the caller's memory). */
+export type Latents = Float32Array<ArrayBuffer>;
 
 /**
  * x0 (the model's estimate of the clean sample) and eps from the model output, in the variance-preserving
@@ -81,7 +84,7 @@ export function predictX0Ve(
   output: Float32Array,
   sample: Float32Array,
   sigma: number,
-): Float32Array {
+): Latents {
   const x0 = new Float32Array(sample.length);
   const c = sigma * sigma + 1;
   for (let k = 0; k < sample.length; k++) {

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SidecarError } from '../../../src/protocol';
+import { FIXTURE, startSidecar } from './helpers';
+
+test('kill -9 of the sidecar during a job: the client reports it within 1 s, no partial file under a final name', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'ds-crash-'));
+  const s = await startSidecar();
+  try {
+    // A finished job first: its file must survive the crash.
+    const first = await (await s.client.generate({ model: FIXTURE, prompt: 'kept', steps: 1, outputDir: out })).done;
+    let running: () => void = () => undefined;
+    const midway = new Promise<void>((r) => (running = r));
+    const job = await s.client.generate(
+      { model: FIXTURE, prompt: 'doomed', steps: 1000, width: 256, height: 256, count: 4, outputDir: out },
+      { onProgress: (p) => p.step > 5 && running() },
+    );
+    await midway;
+    const t0 = performance.now();
+    s.process.kill('SIGKILL');
+    const [jobErr, closeErr] = await Promise.all([job.done.then(() => undefined, (e: SidecarError) => e), s.client.closed]);
+    const ms = performance.now() - t0;
+    console.log(`# kill -9 noticed after ${ms.toFixed(0)} ms: ${jobErr?.message}`);
+    assert.ok(ms < 1000, `noticed after ${ms.toFixed(0)} ms`);
+    assert.ok(jobErr instanceof SidecarError && jobErr.code === 'connection_lost', String(jobErr));
+    assert.match(jobErr.message, new RegExp(`job ${job.jobId} failed: the sidecar connection closed`));
+    assert.equal(closeErr.code, 'connection_lost');
+    await assert.rejects(s.client.ping(), (e: SidecarError) => e.code === 'connection_lost');
+    const names = readdirSync(out);
+    assert.deepEqual(names.filter((n) => n.endsWith('.png')), [first.files[0].path.split('/').pop()], 'only the finished job\'s file');
+  } finally {
+    s.process.kill('SIGKILL');
+    rmSync(out, { recursive: true, force: true });
+  }
+});

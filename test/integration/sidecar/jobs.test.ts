@@ -1,0 +1,111 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { SidecarError, type LaunchedSidecar, type ProgressEvent } from '../../../src/protocol';
+import { FIXTURE, connect, startSidecar, stopSidecar } from './helpers';
+
+let s: LaunchedSidecar;
+const out = mkdtempSync(join(tmpdir(), 'ds-jobs-'));
+/** A job long enough to measure against: 1000 steps at 256x256 on the tiny fixture (seconds on a CPU). */
+const LONG = { model: FIXTURE, prompt: 'a long job', steps: 1000, width: 256, height: 256, outputDir: out };
+
+before(async () => {
+  s = await startSidecar();
+});
+after(async () => {
+  await stopSidecar(s);
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('a generate job ends in PNG files plus metadata, and other clients see its state changes', async () => {
+  const watcher = await connect(s);
+  const states: string[] = [];
+  watcher.on('job', (e) => states.push(e.job.state));
+  const progress: ProgressEvent[] = [];
+  const job = await s.client.generate({ model: FIXTURE, prompt: 'a red circle', steps: 3, seed: 7, count: 2, outputDir: out }, { onProgress: (p) => progress.push(p) });
+  assert.equal(job.info.state, 'queued');
+  const r = await job.done;
+  assert.equal(r.files.length, 2);
+  for (const [k, f] of r.files.entries()) {
+    assert.equal(f.kind, 'image');
+    assert.equal(f.metadata?.seed, 7 + k);
+    const meta = await sharp(f.path).metadata();
+    assert.equal(meta.format, 'png');
+    assert.equal(meta.width, f.width);
+    assert.match(String(meta.comments?.find((c) => c.keyword === 'parameters')?.text), /Steps: 3/);
+  }
+  assert.equal(r.metadata.prompt, 'a red circle');
+  const denoise = progress.filter((p) => p.stage === 'denoise');
+  assert.deepEqual(denoise.map((p) => p.step), [1, 2, 3]);
+  assert.ok(denoise.every((p) => p.total === 3));
+  const status = await watcher.jobStatus(job.jobId);
+  assert.equal(status.jobs[0].state, 'succeeded');
+  assert.deepEqual(status.jobs[0].output?.files.map((f) => f.path), r.files.map((f) => f.path));
+  await new Promise((res) => setTimeout(res, 50));
+  assert.deepEqual(states, ['queued', 'running', 'succeeded']);
+  assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.partial')), [], 'no staging folder left');
+  watcher.close();
+});
+
+test('during a long job the sidecar answers ping in under 50 ms, and cancel takes effect within one step', async () => {
+  let lastStep = 0;
+  let firstStep: () => void = () => undefined;
+  const started = new Promise<void>((r) => (firstStep = r));
+  const job = await s.client.generate(LONG, {
+    onProgress: (p) => {
+      lastStep = p.step;
+      firstStep();
+    },
+  });
+  await started;
+  const rtts: number[] = [];
+  const until = performance.now() + 1500;
+  while (performance.now() < until) {
+    rtts.push((await s.client.ping()).rttMs);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const stepAtCancel = lastStep;
+  const t0 = performance.now();
+  await s.client.cancel(job.jobId);
+  const err = await job.done.then(() => undefined, (e: SidecarError) => e);
+  const cancelMs = performance.now() - t0;
+  assert.ok(err instanceof SidecarError && err.code === 'cancelled', String(err));
+  rtts.sort((a, b) => a - b);
+  const max = rtts[rtts.length - 1];
+  const p50 = rtts[Math.floor(rtts.length / 2)];
+  const after = Number(/stopped (\d+) step\(s\) after the request/.exec(err.message)?.[1]);
+  console.log(`# ping during a job: n=${rtts.length} median=${p50.toFixed(1)} ms max=${max.toFixed(1)} ms; cancel took ${cancelMs.toFixed(0)} ms, ${after} step(s) after the flag was set`);
+  assert.ok(stepAtCancel > 0 && lastStep < 1000, 'the job was mid-way when cancelled');
+  assert.ok(max < 50, `ping round trip ${max.toFixed(1)} ms`);
+  // The step in flight when the flag is set may finish; the check before the next one stops the job.
+  assert.ok(after <= 1, `the job ran ${after} steps after the cancel flag was set`);
+  assert.equal((await s.client.jobStatus(job.jobId)).jobs[0].state, 'cancelled');
+  assert.equal(readdirSync(out).filter((n) => n.includes('a-long-job')).length, 0, 'a cancelled job leaves no image');
+});
+
+test('a queued job cancelled before it starts never runs; unknown job ids are typed errors', async () => {
+  const blocker = await s.client.generate(LONG);
+  const queued = await s.client.generate({ ...LONG, steps: 1 });
+  assert.equal(queued.info.position, 0);
+  assert.equal((await s.client.cancel(queued.jobId)).state, 'cancelled');
+  await assert.rejects(queued.done, (e: SidecarError) => e.code === 'cancelled');
+  await s.client.cancel(blocker.jobId);
+  await assert.rejects(blocker.done, (e: SidecarError) => e.code === 'cancelled');
+  assert.equal((await s.client.jobStatus(queued.jobId)).jobs[0].startedAt, undefined);
+  await assert.rejects(s.client.cancel('job-999999'), (e: SidecarError) => e.code === 'job_not_found');
+  await assert.rejects(s.client.jobStatus('nope'), (e: SidecarError) => e.code === 'job_not_found');
+});
+
+test('edit and distill answer not_available until their pipelines exist', async () => {
+  const img = join(out, 'in.png');
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).png().toFile(img);
+  await assert.rejects(s.client.edit({ model: FIXTURE, image: img, prompt: 'a dog' }), (e: SidecarError) => e.code === 'not_available');
+  await assert.rejects(
+    s.client.distill({ teacher: FIXTURE, outputDir: join(out, 'student'), method: 'progressive' }),
+    (e: SidecarError) => e.code === 'not_available',
+  );
+  assert.equal(existsSync(join(out, 'student')), false);
+});
