@@ -8,6 +8,7 @@
  */
 import { SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
 import { generateHandler } from './generate-handler';
+import { editHandler } from '../pipelines/imagic/job';
 import { distillHandler } from '../pipelines/distill/handler';
 
 export interface ProgressUpdate {
@@ -52,7 +53,7 @@ const notAvailable = (what: string): JobHandler<JobKind> => {
 /** One line per kind. */
 export const HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   generate: generateHandler,
-  edit: notAvailable('image editing (Imagic)'),
+  edit: editHandler,
   distill: distillHandler,
 };
 

@@ -1,0 +1,69 @@
+/**
+ * The sidecar's `edit` job: protocol EditParams -> runImagic inside the worker. Files are written into
+ * a hidden staging folder and published (never over an existing file) only when the job succeeds, as
+ * the generate job does (runtime/generate-handler.ts, whose publish/sweep helpers are reused).
+ * Progress carries the stage name ('prepare', 'embedding', 'finetune', 'sample', 'save') and, while
+ * training, the loss as a metric.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SidecarError, type EditParams, type OutputFile } from '../../../protocol';
+import { ModelFolderError } from '../../io/errors';
+import { ImageInputError } from '../../io/prepare-image';
+import { publish, sweepStaging } from '../../runtime/generate-handler';
+import type { JobContext, JobHandler } from '../../runtime/handlers';
+import { ImagicCancelledError, runImagic, type ImagicRequest } from './imagic';
+
+export function imagicRequest(p: EditParams, out: string): ImagicRequest {
+  return {
+    model: p.model, image: p.image, prompt: p.prompt, etas: p.etas,
+    embeddingSteps: p.embeddingSteps, finetuneSteps: p.finetuneSteps,
+    embeddingLearningRate: p.embeddingLearningRate, finetuneLearningRate: p.finetuneLearningRate,
+    steps: p.steps, guidanceScale: p.guidanceScale, seed: p.seed, out,
+  };
+}
+
+export const editHandler: JobHandler<'edit'> = async (params, ctx) => {
+  const outDir = resolve(params.outputDir ?? 'outputs');
+  const staging = join(outDir, `.partial-${process.pid}-${ctx.jobId}`);
+  await sweepStaging(outDir);
+  await mkdir(staging, { recursive: true });
+  try {
+    const r = await runImagic(imagicRequest(params, staging), {
+      executionProviders: ctx.executionProviders,
+      isCancelled: ctx.isCancelled,
+      onProgress: (p) => ctx.onProgress({ stage: p.stage, step: p.step, total: p.total, ...(p.loss !== undefined ? { metrics: { loss: p.loss } } : {}) }),
+    });
+    if (ctx.isCancelled()) throw ctx.cancelled();
+    const files: OutputFile[] = [];
+    for (let k = 0; k < r.files.length; k++) {
+      const m = r.metadata[k];
+      files.push({ path: await publish(r.files[k], outDir), kind: 'image', width: m.width, height: m.height, metadata: { ...m, eta: r.etas[k] } });
+    }
+    if (r.contactSheet) files.push({ path: await publish(r.contactSheet, outDir), kind: 'image', metadata: { contactSheet: true, etas: r.etas } });
+    return {
+      files,
+      metadata: {
+        prompt: r.metadata[0]?.prompt, seed: r.metadata[0]?.seed, etas: r.etas, tune: r.train.tune,
+        embeddingCached: r.train.embeddingCached, finetuneCached: r.train.finetuneCached,
+        executionProviders: ctx.executionProviders, ...r.timings,
+      },
+    };
+  } catch (err) {
+    throw typedError(err, ctx);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+};
+
+function typedError(err: unknown, ctx: JobContext): unknown {
+  if (err instanceof SidecarError) return err;
+  if (err instanceof ImagicCancelledError || ctx.isCancelled()) return ctx.cancelled();
+  if (err instanceof ImageInputError) return new SidecarError('image_invalid', `image ${err.message}`);
+  if (err instanceof ModelFolderError) {
+    const absent = /is missing|is not a folder|no such model/.test(err.message);
+    return new SidecarError(absent ? 'model_not_found' : 'model_invalid', `model ${err.message}`);
+  }
+  if (err instanceof RangeError) return new SidecarError('invalid_params', err.message);
+  return err;
+}
