@@ -1,34 +1,41 @@
 /**
- * Writing results without ever overwriting a file: every write is an exclusive create (open with 'wx'),
- * and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking first and then writing would
- * race with another process; the exclusive create cannot.
+ * Writing results without ever overwriting a file: every final name is claimed exclusively (link(2)
+ * fails on an existing name), and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking
+ * first and then writing would race with another process; the exclusive claim cannot.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { link, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
-/** Writes `data` at `path` or the first free numbered variant of it; returns the path written. */
+/**
+ * Writes `data` at `path` or the first free numbered variant of it; returns the path written. The bytes
+ * go to a hidden temporary file first and are then hard-linked under the final name: link() fails
+ * when the name exists (exclusive, like 'wx') and is atomic, so a crash never leaves half an image under
+ * a final name.
+ */
 export async function writeExclusive(path: string, data: Buffer): Promise<string> {
   mkdirSync(dirname(path), { recursive: true });
   const ext = extname(path);
   const stem = path.slice(0, path.length - ext.length);
-  for (let n = 0; n < 100000; n++) {
-    // After the first clash, jump past the highest number already used (one readdir, not one open per file).
-    if (n === 1) n = highestNumber(path) + 1;
-    const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
-    try {
-      const fh = await open(candidate, 'wx');
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(tmp, data, { flag: 'wx' });
+  try {
+    for (let n = 0; n < 100000; n++) {
+      // After the first clash, jump past the highest number already used (one readdir, not one try per file).
+      if (n === 1) n = highestNumber(path) + 1;
+      const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
       try {
-        await fh.writeFile(data);
-      } finally {
-        await fh.close();
+        await link(tmp, candidate);
+        return candidate;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      return candidate;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    throw new Error(`no free file name next to ${path}`);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
-  throw new Error(`no free file name next to ${path}`);
 }
 
 /** The largest n among the files `<stem>-<n><ext>` next to `path` (0 when there are none). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFolder, modelHash, DEFAULT_SCALING_FACTOR } from '../../../src/sidecar/io/model-folder';
@@ -94,6 +94,7 @@ test('writeExclusive never overwrites: a taken name gets the next number', async
   assert.equal(await writeExclusive(p, Buffer.from('two')), join(dir, 'sub', 'img-1.png'));
   assert.equal(await writeExclusive(p, Buffer.from('three')), join(dir, 'sub', 'img-2.png'));
   assert.equal(readFileSync(p, 'utf8'), 'one');
+  assert.deepEqual(readdirSync(join(dir, 'sub')).sort(), ['img-1.png', 'img-2.png', 'img.png']); // no temporary files left
   assert.equal(outputPath(dir, 'A Red cat!', 7, 0, 1), join(dir, '7-a-red-cat.png'));
   assert.equal(outputPath(join(dir, 'x.png'), 'p', 7, 1, 2), join(dir, 'x-1.png'));
 });
