@@ -39,7 +39,7 @@ for (const [name, make, L, D] of [
     const b = await (await createSession(toOnnx(student))).run(feeds(3, L, D, true));
     assert.deepEqual([...(b.out_sample.data as Float32Array)], [...(a.out_sample.data as Float32Array)]);
     // A non-zero last layer makes the output depend on the scale.
-    for (const p of student.trainable) if (p.startsWith('guidance_embedding')) student.initializers.get(p)!.data.fill(0.01);
+    for (const p of student.trainable) if (p.startsWith('guidance_embedding')) (student.initializers.get(p)!.data as Float32Array).fill(0.01);
     const c = await (await createSession(toOnnx(student))).run(feeds(3, L, D, true));
     assert.notDeepEqual([...(c.out_sample.data as Float32Array)], [...(a.out_sample.data as Float32Array)]);
   });
