@@ -1,0 +1,126 @@
+// Imagic end to end on the tiny SD-layout fixture: PNGs with the parameters chunk, the input file
+// untouched, the cache skipping both trained stages when only eta or the seed change, cancellation
+// at any stage leaving nothing behind, and the sidecar's edit job.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { readTextChunks, parseParameters } from '../../../src/sidecar/io/png-metadata';
+import { runImagic, ImagicCancelledError, type ImagicProgress, type ImagicRequest } from '../../../src/sidecar/pipelines/imagic/imagic';
+import { editHandler } from '../../../src/sidecar/pipelines/imagic/job';
+import { SidecarError } from '../../../src/protocol';
+import type { JobContext, ProgressUpdate } from '../../../src/sidecar/runtime/handlers';
+
+const fixtures = join(__dirname, '..', '..', 'fixtures');
+const model = join(fixtures, 'tiny-sd');
+const image = join(fixtures, 'images', 'photo.webp');
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const tmp = () => mkdtempSync(join(tmpdir(), 'imagic-'));
+
+function request(over: Partial<ImagicRequest>): ImagicRequest {
+  return { model, image, prompt: 'a red cat', etas: [0, 1], seed: 5, steps: 4, embeddingSteps: 6, finetuneSteps: 6, ...over };
+}
+
+/** Progress events, and how many training steps each stage actually ran. */
+function recorder() {
+  const events: ImagicProgress[] = [];
+  const trained = () => ({
+    embedding: events.filter((e) => e.stage === 'embedding' && !e.cached).length,
+    finetune: events.filter((e) => e.stage === 'finetune' && !e.cached).length,
+  });
+  return { events, trained, onProgress: (p: ImagicProgress) => events.push(p) };
+}
+
+test('an edit writes one PNG per eta and a contact sheet, with parameters embedded; the input is untouched', async () => {
+  const before = sha(image);
+  const out = tmp();
+  const rec = recorder();
+  const r = await runImagic(request({ out, cacheDir: tmp() }), { onProgress: rec.onProgress });
+  assert.equal(sha(image), before, 'the input file must not change');
+  assert.equal(r.files.length, 2);
+  assert.deepEqual(rec.trained(), { embedding: 6, finetune: 6 });
+  for (const [k, f] of r.files.entries()) {
+    const meta = await sharp(f).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.format], [64, 64, 'png']);
+    const p = parseParameters(readTextChunks(readFileSync(f)).parameters);
+    assert.equal(p.prompt, 'a red cat');
+    assert.equal(p.fields['Imagic eta'], String(r.etas[k]));
+    assert.equal(p.fields.Seed, '5');
+    assert.equal(p.fields['Imagic source'], 'photo.webp');
+    assert.equal(p.fields['Imagic source hash'], before.slice(0, 10));
+  }
+  assert.ok(r.contactSheet && existsSync(r.contactSheet));
+  assert.ok(readTextChunks(readFileSync(r.contactSheet)).parameters.includes('Imagic eta: 0 1'));
+  const sheet = await sharp(r.contactSheet).metadata();
+  assert.equal(sheet.width, 3 * 128, 'input + two etas, 128 px cells');
+});
+
+test('changing eta or the seed re-samples from the cache without training; outputs never overwrite', async () => {
+  const cacheDir = tmp();
+  const out = tmp();
+  const first = recorder();
+  await runImagic(request({ out, cacheDir, etas: [0.5] }), { onProgress: first.onProgress });
+  assert.deepEqual(first.trained(), { embedding: 6, finetune: 6 });
+  const second = recorder();
+  const r = await runImagic(request({ out, cacheDir, etas: [0.5, 0.9], seed: 6 }), { onProgress: second.onProgress });
+  assert.deepEqual(second.trained(), { embedding: 0, finetune: 0 });
+  assert.deepEqual(second.events.filter((e) => e.cached).map((e) => e.stage), ['embedding', 'finetune']);
+  assert.ok(r.train.embeddingCached && r.train.finetuneCached);
+  const again = recorder();
+  const r2 = await runImagic(request({ out, cacheDir, etas: [0.5] }), { onProgress: again.onProgress });
+  assert.deepEqual(again.trained(), { embedding: 0, finetune: 0 });
+  assert.match(r2.files[0], /-1\.png$/, 'the same name again gets a number, never overwrites');
+  // A different fine-tuning setting keeps stage 1 and retrains stage 2 only.
+  const other = recorder();
+  await runImagic(request({ out, cacheDir, etas: [0.5], finetuneSteps: 3 }), { onProgress: other.onProgress });
+  assert.deepEqual(other.trained(), { embedding: 0, finetune: 3 });
+});
+
+for (const stage of ['embedding', 'finetune', 'sample'] as const) {
+  test(`cancelling during ${stage} stops the edit, writes no image and caches no unfinished stage`, async () => {
+    const out = tmp();
+    const cacheDir = tmp();
+    let seen = 0;
+    const r = runImagic(request({ out, cacheDir }), {
+      onProgress: (p) => { if (p.stage === stage) seen++; },
+      isCancelled: () => seen >= 2,
+    });
+    await assert.rejects(r, ImagicCancelledError);
+    assert.deepEqual(readdirSync(out), []);
+    const cachedFiles = readdirSync(cacheDir, { recursive: true }).map(String).filter((f) => f.endsWith('.safetensors'));
+    const expected = { embedding: [], finetune: ['embedding'], sample: ['embedding', 'unet'] }[stage];
+    assert.deepEqual(cachedFiles.map((f) => f.split('/').pop()!.replace('.safetensors', '')).sort(), expected);
+  });
+}
+
+function context(cancelAfter = Infinity): { ctx: JobContext; updates: ProgressUpdate[] } {
+  const updates: ProgressUpdate[] = [];
+  const ctx = {
+    jobId: 'j1', executionProviders: ['cpu'], intraOpNumThreads: 1,
+    isCancelled: () => updates.length >= cancelAfter,
+    cancelled: () => new SidecarError('cancelled', 'cancelled'),
+    onProgress: (u: ProgressUpdate) => updates.push(u),
+    log: () => {},
+  } as JobContext;
+  return { ctx, updates };
+}
+
+test('the sidecar edit job publishes the PNGs with stage progress and the loss as a metric', async () => {
+  const outputDir = tmp();
+  process.env.DIFFUSION_STUDIO_CACHE = tmp();
+  const { ctx, updates } = context();
+  const r = await editHandler({ model, image, prompt: 'a red cat', etas: [0.3], seed: 1, steps: 3, embeddingSteps: 3, finetuneSteps: 3, outputDir }, ctx);
+  assert.equal(r.files.length, 1);
+  assert.ok(r.files[0].path.startsWith(outputDir) && existsSync(r.files[0].path));
+  assert.deepEqual(readdirSync(outputDir).filter((n) => n.startsWith('.partial')), []);
+  assert.deepEqual([...new Set(updates.map((u) => u.stage))], ['prepare', 'embedding', 'finetune', 'sample', 'save']);
+  assert.ok(updates.some((u) => u.stage === 'embedding' && typeof u.metrics?.loss === 'number'));
+  const bad = context();
+  await assert.rejects(editHandler({ model, image: join(fixtures, 'images', 'empty.png'), prompt: 'x', outputDir }, bad.ctx),
+    (e: unknown) => e instanceof SidecarError && e.code === 'image_invalid' && /empty/.test(e.message));
+  const cancel = context(3);
+  await assert.rejects(editHandler({ model, image, prompt: 'a dog', outputDir, embeddingSteps: 50 }, cancel.ctx), (e: unknown) => e instanceof SidecarError && e.code === 'cancelled');
+});
