@@ -22,7 +22,7 @@ function convGeom(c: GradContext): ConvGeom {
 }
 
 /** dX = ConvTranspose(dY, W) with the forward geometry; output_padding restores sizes lost to the stride. */
-function convInputGrad(g: Graph, x: Tensor, w: Tensor, dy: Tensor, o: ConvGeom): Tensor {
+export function convInputGrad(g: Graph, x: Tensor, w: Tensor, dy: Tensor, o: ConvGeom): Tensor {
   const spatialKnown = x.shape && dy.shape && o.k.every((_, i) => typeof x.shape![i + 2] === 'number' && typeof dy.shape![i + 2] === 'number');
   if (spatialKnown) {
     const outPad = o.k.map((k, i) => (x.shape![i + 2] as number) - (((dy.shape![i + 2] as number) - 1) * o.s[i] - o.p[i] - o.p[i + o.nsp] + o.d[i] * (k - 1) + 1));
@@ -37,7 +37,7 @@ function convInputGrad(g: Graph, x: Tensor, w: Tensor, dy: Tensor, o: ConvGeom):
 }
 
 /** dW for group 1, 2-D: im2col by k*k strided Slices, then one Gemm with dY (fastest of four measured). */
-function convWeightGradIm2col(g: Graph, x: Tensor, dy: Tensor, o: ConvGeom, outCh: number): Tensor {
+export function convWeightGradIm2col(g: Graph, x: Tensor, dy: Tensor, o: ConvGeom, outCh: number): Tensor {
   const C = x.shape![1] as number, [kh, kw] = o.k, [oh, ow] = [dy.shape![2] as number, dy.shape![3] as number];
   const dyR = g.reshape(g.transpose(dy, [1, 0, 2, 3]), [outCh, -1]); // [O, N*OH*OW]
   let xt = g.transpose(x, [1, 0, 2, 3]); // [C, N, H, W]
@@ -58,7 +58,7 @@ function convWeightGradIm2col(g: Graph, x: Tensor, dy: Tensor, o: ConvGeom, outC
 }
 
 /** dW for dynamic sizes: Conv(X^T, dY^T) with dilations = stride, cropped to the kernel. */
-function convWeightGradConv(g: Graph, x: Tensor, dy: Tensor, o: ConvGeom): Tensor {
+export function convWeightGradConv(g: Graph, x: Tensor, dy: Tensor, o: ConvGeom): Tensor {
   const xt = g.transpose(x, [1, 0, 2, 3]), dyt = g.transpose(dy, [1, 0, 2, 3]);
   const full = g.node('Conv', [xt, dyt], { strides: o.d, dilations: o.s, pads: o.p, group: 1 })[0]; // [C, O, k', k']
   return g.transpose(g.slice(full, [0, 0], o.k, [2, 3]), [1, 0, 2, 3]);
