@@ -99,13 +99,30 @@ test('a queued job cancelled before it starts never runs; unknown job ids are ty
   await assert.rejects(s.client.jobStatus('nope'), (e: SidecarError) => e.code === 'job_not_found');
 });
 
-test('edit and distill answer not_available until their pipelines exist', async () => {
+test('edit (Imagic) and distill run as jobs; background distillation waits behind interactive work', async () => {
   const img = join(out, 'in.png');
-  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).png().toFile(img);
-  await assert.rejects(s.client.edit({ model: FIXTURE, image: img, prompt: 'a dog' }), (e: SidecarError) => e.code === 'not_available');
-  await assert.rejects(
-    s.client.distill({ teacher: FIXTURE, outputDir: join(out, 'student'), method: 'progressive' }),
-    (e: SidecarError) => e.code === 'not_available',
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } }).png().toFile(img);
+  const order: string[] = [];
+  const onJob = (e: { job: { jobId: string; state: string } }) => e.job.state === 'running' && order.push(e.job.jobId);
+  s.client.on('job', onJob);
+  const blocker = await s.client.generate({ ...LONG, steps: 200 });
+  const student = join(out, 'student');
+  const distill = await s.client.distill({ teacher: FIXTURE, outputDir: student, method: 'progressive', teacherSteps: 4, studentSteps: 2, iterationsPerRound: 2, batchSize: 1 });
+  const stages = new Set<string>();
+  const edit = await s.client.edit(
+    { model: FIXTURE, image: img, prompt: 'a dog', embeddingSteps: 2, finetuneSteps: 2, steps: 2, etas: [0.5, 1], outputDir: out },
+    { onProgress: (p) => stages.add(p.stage) },
   );
-  assert.equal(existsSync(join(out, 'student')), false);
+  assert.equal(distill.info.priority, 'background');
+  assert.equal(edit.info.priority, 'interactive');
+  await blocker.done;
+  const edited = await edit.done;
+  const distilled = await distill.done;
+  s.client.off('job', onJob);
+  assert.deepEqual(order, [blocker.jobId, edit.jobId, distill.jobId], 'the later interactive edit ran before the background distillation');
+  assert.deepEqual([...stages].filter((x) => ['embedding', 'finetune'].includes(x)), ['embedding', 'finetune']);
+  assert.deepEqual(edited.files.filter((f) => f.metadata?.eta !== undefined).map((f) => f.metadata?.eta), [0.5, 1]);
+  for (const f of edited.files) assert.ok(existsSync(f.path), f.path);
+  assert.equal(distilled.files[0].kind, 'model');
+  assert.ok(existsSync(join(distilled.files[0].path, 'model_index.json')) || existsSync(join(distilled.files[0].path, 'unet', 'model.onnx')));
 });
