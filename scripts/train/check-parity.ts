@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { createSession, type Graph } from '../../src/sidecar/graph';
-import { readSafetensors } from '../../src/sidecar/nn/sd15/weights';
+import { readSafetensors } from '../../src/sidecar/train/safetensors';
 import { EMOJI_BASE, textEncoderGraph, imageEncoderGraph, vaeEncoderGraph, vaeDecoderGraph, unetGraph } from '../../src/sidecar/nn';
 import { applyWeights } from '../../src/sidecar/nn/weights';
 
@@ -13,7 +13,7 @@ const cfg = { ...EMOJI_BASE, vocab: 1567 };
 const INT_INPUTS = new Set(['input_ids', 'timestep']);
 
 async function check(name: string, g: Graph): Promise<number> {
-  const all = readSafetensors(`.cache/ref/parity/${name}.safetensors`);
+  const all = readSafetensors(`.cache/ref/parity/${name}.safetensors`).tensors;
   const weights = new Map([...all].filter(([k]) => !k.startsWith('__')));
   applyWeights(g, weights, name);
   const feeds: Record<string, ort.Tensor> = {};

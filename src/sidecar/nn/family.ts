@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveModel, type Graph } from '../graph';
 import type { TensorValue } from '../graph/types';
-import { writeSafetensors } from './sd15/weights';
+import { writeSafetensors } from '../train/safetensors';
 import type { FamilyConfig } from './config';
 import { textEncoderGraph } from './text-encoder';
 import { imageEncoderGraph } from './image-encoder';
@@ -92,8 +92,7 @@ export function writeFamilyFolder(f: FamilyFolder): void {
     const g = componentGraph(c, f.cfg);
     applyWeights(g, f.weights[c], c);
     saveModel(g, join(sub, 'model.onnx'));
-    writeSafetensors(join(sub, 'model.safetensors.tmp'), graphWeights(g));
-    renameSync(join(sub, 'model.safetensors.tmp'), join(sub, 'model.safetensors'));
+    writeSafetensors(join(sub, 'model.safetensors'), graphWeights(g), { layout: 'graph: linear weights [in, out]' });
     writeJson(join(sub, 'config.json'), componentConfig(c, f.cfg, f.scalingFactor));
   }
   const tok = join(f.dir, 'tokenizer');

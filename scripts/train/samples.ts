@@ -1,0 +1,18 @@
+/** The 4x4 sample grid of docs/ : 16 prompts through the exported folder, seeded. */
+import { loadModelFolder } from '../../src/sidecar/io/model-folder';
+import { openModel } from '../../src/sidecar/pipelines/model-sessions';
+import { sampleImages } from '../../src/sidecar/pipelines/eval/sample';
+import { writeSampleGrid } from './grid';
+
+export const GRID_PROMPTS = [
+  'a graceful swan', 'a cat face', 'a red apple', 'a pizza',
+  'a rocket', 'a sunflower', 'a guitar', 'a house',
+  'an octopus', 'a snowman', 'a ghost', 'a birthday cake',
+  'a fire engine', 'a frog', 'a crescent moon', 'a soccer ball',
+];
+
+export async function writeSamples(dir: string, path: string, seed = 1): Promise<void> {
+  const model = await openModel(loadModelFolder(dir), {});
+  const { images, size } = await sampleImages(model, GRID_PROMPTS, { steps: 20, guidance: 3, scheduler: 'ddim', seed });
+  await writeSampleGrid(images, size, GRID_PROMPTS, 4, path);
+}

@@ -1,0 +1,89 @@
+/**
+ * The three training stages of the embedded family as training-step graphs on the project's engine
+ * (graph/train-step.ts + train/trainer.ts), and their batch functions. Order: VAE, then CLIP (text and
+ * image encoders; half of its images are VAE reconstructions, so the image encoder also recognises
+ * decoded samples), then the UNet on frozen VAE latents and frozen text-encoder states.
+ */
+import * as ort from 'onnxruntime-node';
+import { Graph, init, type Rng } from '../../src/sidecar/graph';
+import { buildTrainStep, type TrainStep } from '../../src/sidecar/graph/train-step';
+import { infoNceLoss, mseLoss, mean } from '../../src/sidecar/graph/losses';
+import type { Optimizer } from '../../src/sidecar/graph/optim';
+import type { TensorValue } from '../../src/sidecar/graph/types';
+import { vaeEncoder, vaeDecoder, textEncoder, imageEncoder, unet, type FamilyConfig } from '../../src/sidecar/nn';
+
+export interface StageSpec {
+  steps: number;
+  batch: number;
+  lr: number;
+}
+
+const cosine = (s: StageSpec, warmup: number): Optimizer => ({
+  type: 'adamw', lr: { type: 'cosine', lr: s.lr, warmup, total: s.steps, minLr: s.lr * 0.05 }, weightDecay: 0,
+});
+
+/** Names under `prefix.` with the prefix removed (a stage trains several models in one graph). */
+export function stripPrefix(params: Map<string, TensorValue>, prefix: string): Map<string, TensorValue> {
+  const out = new Map<string, TensorValue>();
+  for (const [k, v] of params) if (k.startsWith(`${prefix}.`)) out.set(k.slice(prefix.length + 1), { ...v, data: (v.data as Float32Array).slice() });
+  return out;
+}
+
+/** VAE: reconstruction MSE + a small KL to N(0, I) (Kingma & Welling 2014, eq. 10), reparameterised. */
+export function vaeStep(cfg: FamilyConfig, s: StageSpec, klWeight = 1e-5): TrainStep {
+  const g = new Graph({ seed: 1 });
+  const lat = cfg.imageSize / 4;
+  const x = g.input('x', 'float32', [s.batch, 3, cfg.imageSize, cfg.imageSize]);
+  const noise = g.input('noise', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
+  const { mean: mu, logvar: lv } = g.scope('enc', () => vaeEncoder(g, cfg, x));
+  const logvar = g.node('Clip', [lv, g.scalar(-30, lv), g.scalar(20, lv)])[0];
+  const z = g.add(mu, g.mul(g.exp(g.mul(logvar, 0.5)), noise));
+  const rec = g.scope('dec', () => vaeDecoder(g, cfg, z));
+  const kl = g.mul(g.sub(g.sub(g.add(g.mul(mu, mu), g.exp(logvar)), 1), logvar), 0.5);
+  const klPerImage = mean(g, g.reduceSum(kl, [1, 2, 3], false));
+  const loss = g.add(mseLoss(g, rec, x), g.mul(klPerImage, klWeight));
+  return buildTrainStep(g, { loss, optimizer: cosine(s, 50), clipNorm: 1 });
+}
+
+/** CLIP: symmetric InfoNCE between image and caption embeddings with a learned temperature. */
+export function clipStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
+  const g = new Graph({ seed: 2 });
+  const ids = g.input('input_ids', 'int64', [s.batch, cfg.length]);
+  const x = g.input('pixel_values', 'float32', [s.batch, 3, cfg.imageSize, cfg.imageSize]);
+  const t = g.scope('text', () => textEncoder(g, cfg, ids)).textEmbeds;
+  const i = g.scope('image', () => imageEncoder(g, cfg, x)).imageEmbeds;
+  // log(1 / 0.07) as in CLIP; clipped at 100 like CLIP's logit scale.
+  const logScale = g.param('logit_scale', [], init.constant(Math.log(1 / 0.07)));
+  const e = g.exp(logScale);
+  const scale = g.node('Clip', [e, g.scalar(0, e), g.scalar(100, e)])[0];
+  return buildTrainStep(g, { loss: infoNceLoss(g, i, t, scale), optimizer: cosine(s, 100), clipNorm: 1 });
+}
+
+/** UNet: v-prediction MSE (Salimans & Ho 2022); the noised sample and target are made in the batch. */
+export function unetStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
+  const g = new Graph({ seed: 3 });
+  const lat = cfg.imageSize / 4;
+  const x = g.input('sample', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
+  const t = g.input('timestep', 'int64', [s.batch]);
+  const ctx = g.input('encoder_hidden_states', 'float32', [s.batch, cfg.length, cfg.textDim]);
+  const target = g.input('target', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
+  const loss = mseLoss(g, unet(g, cfg, x, t, ctx), target);
+  return buildTrainStep(g, { loss, optimizer: cosine(s, 200), clipNorm: 1, emaDecay: 0.999 });
+}
+
+/** Stable Diffusion's "scaled_linear" betas: linspace(sqrt(b0), sqrt(b1), T)^2; returns alpha-bar_t. */
+export function alphasCumprod(T = 1000, b0 = 0.00085, b1 = 0.012): Float64Array {
+  const out = new Float64Array(T);
+  let prod = 1;
+  for (let i = 0; i < T; i++) {
+    const beta = (Math.sqrt(b0) + (Math.sqrt(b1) - Math.sqrt(b0)) * i / (T - 1)) ** 2;
+    prod *= 1 - beta;
+    out[i] = prod;
+  }
+  return out;
+}
+
+export function normalTensor(rng: Rng, dims: number[]): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return new ort.Tensor('float32', rng.fillNormal(new Float32Array(n)), dims);
+}
