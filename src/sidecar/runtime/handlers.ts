@@ -1,6 +1,6 @@
 /**
  * The job-handler registry: one function per job kind, run inside the worker thread. A pipeline plugs
- * in by adding one line to HANDLERS. Kinds whose pipeline is not built yet answer `not_available`.
+ * in by adding one line to HANDLERS.
  *
  * A handler receives validated parameters (model ids already resolved to absolute folders) and a
  * context: report progress, check `isCancelled()` between steps (denoising or training) and throw
@@ -41,15 +41,6 @@ export interface JobContext {
 
 export type JobHandler<K extends JobKind> = (params: JobParamsMap[K], ctx: JobContext) => Promise<JobOutput>;
 
-const unavailable = new Set<unknown>();
-const notAvailable = (what: string): JobHandler<JobKind> => {
-  const handler = async () => {
-    throw new SidecarError('not_available', `${what} is not part of this build of the sidecar yet`);
-  };
-  unavailable.add(handler);
-  return handler;
-};
-
 /** One line per kind. */
 export const HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   generate: generateHandler,
@@ -57,10 +48,10 @@ export const HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   distill: distillHandler,
 };
 
-/** Which kinds this build can run, for hello's capabilities. */
+/**
+ * Which kinds this build can run, for hello's capabilities. Every kind has its pipeline now; a future
+ * kind whose pipeline is not built yet would map to a handler throwing SidecarError('not_available').
+ */
 export function availableKinds(): Record<JobKind, boolean> {
-  return { generate: isAvailable('generate'), edit: isAvailable('edit'), distill: isAvailable('distill') };
-}
-function isAvailable(kind: JobKind): boolean {
-  return !unavailable.has(HANDLERS[kind]);
+  return { generate: true, edit: true, distill: true };
 }
