@@ -18,6 +18,8 @@ export interface GradientOptions {
 
 /** Emits gradient nodes into `g`; returns the gradient tensor of each `wrt` name. */
 export function gradients(g: Graph, o: GradientOptions): Map<string, Tensor> {
+  // the emitted nodes pass axes/sizes as inputs (Squeeze, Unsqueeze, Split, ReduceSum), as from opset 13
+  if (g.opset < 13) throw new Error(`autodiff needs ai.onnx opset 13 or newer; this graph uses opset ${g.opset}`);
   const active = activeNodes(g, o.wrt, o.seeds.map((s) => s.output));
   const grads = new Map<string, Tensor[]>();
   for (const s of o.seeds) grads.set(s.output, [s.grad]);

@@ -224,6 +224,7 @@ RULES.Gather = (c) => {
   const { g } = c, data = c.x(0), idx = c.x(1), r = rank(data, 'Gather');
   const axis = normAxes([c.attr('axis', 0)], r)[0];
   if (!c.needs(0)) return [null, null];
+  if (g.opset < 16) throw new Error(`Gather gradient uses ScatterND with reduction=add (opset 16+); graph opset is ${g.opset} (node ${c.node.name})`);
   const ri = rank(idx, 'Gather indices');
   let dy = dy0(c), base = data;
   const perm = [axis, ...[...Array(r).keys()].filter((a) => a !== axis)];
