@@ -12,6 +12,7 @@ import type { SchedulerConfig } from './config';
 import { alphaBarFor, spacedTimesteps } from './noise-schedule';
 import {
   clipInPlace,
+  combine,
   splitPredictionVp,
   type Latents,
   type NormalSource,
@@ -50,9 +51,7 @@ abstract class VpScheduler implements Scheduler {
   /** Ho et al. 2020, eq. 4: x_t = sqrt(aBar_t) x0 + sqrt(1 - aBar_t) eps. */
   addNoise(original: Float32Array, noise: Float32Array, i: number): Latents {
     const aBar = this.alphaBar[this.timesteps[i]];
-    const a = Math.sqrt(aBar);
-    const b = Math.sqrt(1 - aBar);
-    return Float32Array.from(original, (x, k) => a * x + b * noise[k]);
+    return combine(Math.sqrt(aBar), original, Math.sqrt(1 - aBar), noise);
   }
 
   abstract step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents;

@@ -17,7 +17,7 @@ import {
   spacedTimesteps,
 } from './noise-schedule';
 import { addScaledNoise, requireNoise } from './ddim';
-import { predictX0Ve, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
+import { combine, predictX0Ve, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
 
 abstract class VeScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
@@ -59,13 +59,11 @@ abstract class VeScheduler implements Scheduler {
   protected reset(): void {}
 
   scaleModelInput(sample: Float32Array, i: number): Latents {
-    const c = 1 / Math.sqrt(this.sigmaAt(i) ** 2 + 1);
-    return Float32Array.from(sample, (x) => x * c);
+    return combine(1 / Math.sqrt(this.sigmaAt(i) ** 2 + 1), sample, 0, sample);
   }
 
   addNoise(original: Float32Array, noise: Float32Array, i: number): Latents {
-    const s = this.sigmaAt(i);
-    return Float32Array.from(original, (x, k) => x + s * noise[k]);
+    return combine(1, original, this.sigmaAt(i), noise);
   }
 
   protected sigmaAt(i: number): number {
@@ -92,7 +90,8 @@ export class EulerScheduler extends VeScheduler {
     const x0 = this.denoised(modelOutput, i, sample);
     const sigma = this.sigmas[i];
     const dt = this.sigmas[i + 1] - sigma;
-    return Float32Array.from(sample, (x, k) => x + ((x - x0[k]) / sigma) * dt);
+    // x + dt (x - x0) / sigma, written as one linear combination of x and x0.
+    return combine(1 + dt / sigma, sample, -dt / sigma, x0);
   }
 }
 
@@ -112,7 +111,7 @@ export class EulerAncestralScheduler extends VeScheduler {
     const sigmaUp = Math.sqrt((next * next * (sigma * sigma - next * next)) / (sigma * sigma));
     const sigmaDown = Math.sqrt(next * next - sigmaUp * sigmaUp);
     const dt = sigmaDown - sigma;
-    const out = Float32Array.from(sample, (x, k) => x + ((x - x0[k]) / sigma) * dt);
+    const out = combine(1 + dt / sigma, sample, -dt / sigma, x0);
     if (sigmaUp > 0) addScaledNoise(out, sigmaUp, requireNoise(noise, this.name));
     return out;
   }
@@ -152,11 +151,13 @@ export class DpmSolverMultistepScheduler extends VeScheduler {
     const h = Math.log(sigma) - Math.log(next);
     const ratio = next / sigma;
     const c = -Math.expm1(-h);
-    if (previous === null || i === 0) return Float32Array.from(sample, (x, k) => ratio * x + c * x0[k]);
+    if (previous === null || i === 0) return combine(ratio, sample, c, x0);
     const hPrev = Math.log(this.sigmas[i - 1]) - Math.log(sigma);
     const r = hPrev / h;
     const a = 1 + 1 / (2 * r);
     const b = 1 / (2 * r);
-    return Float32Array.from(sample, (x, k) => ratio * x + c * (a * x0[k] - b * previous[k]));
+    const out = combine(ratio, sample, c * a, x0);
+    for (let k = 0; k < out.length; k++) out[k] -= c * b * previous[k];
+    return out;
   }
 }
