@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SidecarError } from '../../../src/protocol';
+import { SidecarClient, SidecarError } from '../../../src/protocol';
 import { FIXTURE, startSidecar } from './helpers';
 
 test('kill -9 of the sidecar during a job: the client reports it within 1 s, no partial file under a final name', async () => {
@@ -34,5 +34,22 @@ test('kill -9 of the sidecar during a job: the client reports it within 1 s, no 
   } finally {
     s.process.kill('SIGKILL');
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a hung sidecar (SIGSTOP) is noticed by the heartbeat within two intervals', async () => {
+  const s = await startSidecar();
+  const client = await SidecarClient.connect({ url: s.banner.url, secret: s.secret, heartbeatMs: 200 });
+  try {
+    await client.ping();
+    const t0 = performance.now();
+    s.process.kill('SIGSTOP');
+    const why = await client.closed;
+    const ms = performance.now() - t0;
+    console.log(`# SIGSTOP noticed after ${ms.toFixed(0)} ms (heartbeat 200 ms): ${why.message}`);
+    assert.match(why.message, /did not answer a heartbeat within 200 ms/);
+    assert.ok(ms < 600, `noticed after ${ms.toFixed(0)} ms`);
+  } finally {
+    s.process.kill('SIGKILL');
   }
 });
