@@ -6,15 +6,15 @@
  *   <dir>/<key1>/<key2>/unet.safetensors         stage 2: the fine-tuned weights or LoRA adapters
  *
  * key1 = SHA-256 of (input file hash, prompt, model hash, size, stage-1 settings); key2 adds the
- * stage-2 settings. Files are written to a temporary name and renamed (atomic: a crash or a cancel
- * never leaves half a file under a final name). Default folder: $DIFFUSION_STUDIO_CACHE/imagic, else
+ * stage-2 settings. Files are written atomically by train/safetensors (a crash or a cancel never
+ * leaves half a file under a final name). Default folder: $DIFFUSION_STUDIO_CACHE/imagic, else
  * $XDG_CACHE_HOME/diffusion-studio/imagic, else ~/.cache/diffusion-studio/imagic.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { readSafetensors, writeSafetensors } from '../../nn/sd15/weights';
+import { readSafetensors, writeSafetensors } from '../../train/safetensors';
 import type { TensorValue } from '../../graph/types';
 
 export function defaultCacheDir(env = process.env): string {
@@ -41,7 +41,7 @@ export class StageCache {
   read(path: string): Map<string, TensorValue> | null {
     if (!existsSync(path)) return null;
     try {
-      return readSafetensors(path);
+      return readSafetensors(path).tensors;
     } catch {
       rmSync(path, { force: true });
       return null;
@@ -50,8 +50,6 @@ export class StageCache {
 
   write(path: string, tensors: Map<string, TensorValue>): void {
     mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeSafetensors(tmp, tensors);
-    renameSync(tmp, path);
+    writeSafetensors(path, tensors, { format: 'diffusion-studio-imagic-1' });
   }
 }

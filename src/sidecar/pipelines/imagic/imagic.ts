@@ -13,7 +13,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { basename } from 'node:path';
-import { createSession } from '../../graph';
+import type { TrainStep } from '../../graph';
 import type { TensorValue } from '../../graph/types';
 import { modelHash } from '../../io/model-folder';
 import { DEFAULT_MODEL, modelRoots, resolveModel } from '../../io/model-discovery';
@@ -24,7 +24,7 @@ import { openModel, type OpenModel } from '../model-sessions';
 import { resolveSettings, type ResolvedSettings } from '../request';
 import { floatTensor, readFloats } from '../tensors';
 import { StageCache, cacheKey, defaultCacheDir } from './cache';
-import { buildLossGraph, countParameters } from './loss-graph';
+import { EMBEDDING, buildStageGraph, countParameters } from './loss-graph';
 import { sampleEtas, tunedUnet } from './sample';
 import { DEFAULT_ETA, checkEtas, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
 import { trainStage } from './train-stage';
@@ -129,52 +129,44 @@ interface Common {
 }
 
 /** Stage 1 (Kawar et al. eq. 2): e_opt = argmin_e L(x0, e; theta) from e_target, model frozen. */
-async function optimiseEmbedding(c: Common, target: TensorValue): Promise<{ tensors: Map<string, TensorValue>; losses: number[] }> {
-  const e = { data: Float32Array.from(target.data as Float32Array), dims: [1, ...target.dims.slice(1)] };
-  const losses = await runStage(c, 'embedding', new Map([['encoder_hidden_states', e]]), e, c.train.embeddingSteps, c.train.embeddingLearningRate);
-  return { tensors: new Map([['e_opt', { dtype: 'float32', dims: e.dims, data: e.data }]]), losses };
+async function optimiseEmbedding(c: Common, target: TensorValue): Promise<Trained> {
+  if (c.train.embeddingSteps === 0) return { tensors: new Map([['e_opt', target]]), losses: [] };
+  const built = buildStageGraph(c.model.folder.files.unet, { mode: 'embedding', lr: c.train.embeddingLearningRate, batch: c.train.trainBatch, embedding: target });
+  const r = await runStage(c, 'embedding', built.step, null, c.train.embeddingSteps);
+  return { tensors: new Map([['e_opt', r.params.get(EMBEDDING)!]]), losses: r.losses };
 }
 
-/** Stage 2 (eq. 3 of the paper's fine-tuning): theta_tuned = argmin_theta L(x0, e_opt; theta). */
-async function fineTune(c: Common, eOpt: TensorValue): Promise<{ tensors: Map<string, TensorValue>; losses: number[] }> {
-  const built = buildLossGraph(c.model.folder.files.unet, c.train.tune, c.train.loraRank);
-  const params = new Map([...built.weights].map(([k, v]) => [k, { data: Float32Array.from(v.data as Float32Array), dims: v.dims }]));
-  const losses = await runStage(c, 'finetune', params, { data: eOpt.data as Float32Array, dims: eOpt.dims }, c.train.finetuneSteps, c.train.finetuneLearningRate, built);
-  const tensors = new Map<string, TensorValue>([...params].map(([k, v]) => [k, { dtype: 'float32', dims: v.dims, data: v.data }]));
-  return { tensors, losses };
+/** Stage 2: theta_tuned = argmin_theta L(x0, e_opt; theta), e_opt frozen (every weight, or LoRA adapters). */
+async function fineTune(c: Common, eOpt: TensorValue): Promise<Trained> {
+  if (c.train.finetuneSteps === 0) return { tensors: new Map(), losses: [] };
+  const built = buildStageGraph(c.model.folder.files.unet, { mode: c.train.tune, lr: c.train.finetuneLearningRate, batch: c.train.trainBatch, loraRank: c.train.loraRank });
+  const r = await runStage(c, 'finetune', built.step, { data: eOpt.data as Float32Array, dims: eOpt.dims }, c.train.finetuneSteps);
+  return { tensors: r.params, losses: r.losses };
 }
 
-async function runStage(
-  c: Common,
-  stage: 'embedding' | 'finetune',
-  params: Map<string, { data: Float32Array; dims: number[] }>,
-  embedding: { data: Float32Array; dims: number[] },
-  steps: number,
-  lr: number,
-  built = buildLossGraph(c.model.folder.files.unet, 'embedding'),
-): Promise<number[]> {
-  if (steps === 0) return [];
-  const session = await createSession(built.graph, { providers: [...(c.options.executionProviders ?? ['cpu'])] });
-  const seed = (c.train.trainSeed * 2 + (stage === 'embedding' ? 1 : 2)) >>> 0;
-  try {
-    return await trainStage({
-      session, wrt: built.wrt, params, embedding,
-      latent: { data: c.latent.data as Float32Array, dims: c.latent.dims },
-      alphaBar: alphaBarFor(c.model.folder.schedulerConfig),
-      prediction: c.model.folder.schedulerConfig.prediction_type,
-      timestepType: c.model.unetSig.timestepType, timestepShape: c.model.unetSig.timestepShape,
-      steps, lr, batch: c.train.trainBatch, seed,
-    }, { onStep: (step, total, loss) => c.options.onProgress?.({ stage, step, total, loss }), isCancelled: c.options.isCancelled });
-  } finally {
-    await session.release();
-  }
+interface Trained {
+  tensors: Map<string, TensorValue>;
+  losses: number[];
+}
+
+async function runStage(c: Common, stage: 'embedding' | 'finetune', step: TrainStep, embedding: { data: Float32Array; dims: number[] } | null, steps: number): Promise<{ params: Map<string, TensorValue>; losses: number[] }> {
+  return trainStage({
+    step, embedding,
+    latent: { data: c.latent.data as Float32Array, dims: c.latent.dims },
+    alphaBar: alphaBarFor(c.model.folder.schedulerConfig),
+    prediction: c.model.folder.schedulerConfig.prediction_type,
+    timestepType: c.model.unetSig.timestepType, timestepShape: c.model.unetSig.timestepShape,
+    steps, batch: c.train.trainBatch,
+    seed: (c.train.trainSeed * 2 + (stage === 'embedding' ? 1 : 2)) >>> 0,
+    executionProviders: c.options.executionProviders,
+  }, { onStep: (i, total, loss) => c.options.onProgress?.({ stage, step: i, total, loss }), isCancelled: c.options.isCancelled });
 }
 
 async function cached(
   useCache: boolean, cache: StageCache, path: string, stage: 'embedding' | 'finetune',
   progress: (p: ImagicProgress) => void,
-  compute: () => Promise<{ tensors: Map<string, TensorValue>; losses: number[] }>,
-): Promise<{ tensors: Map<string, TensorValue>; losses: number[]; cached: boolean }> {
+  compute: () => Promise<Trained>,
+): Promise<Trained & { cached: boolean }> {
   const hit = useCache ? cache.read(path) : null;
   if (hit) {
     progress({ stage, step: 1, total: 1, cached: true });

@@ -1,34 +1,43 @@
 /**
- * The training graph of Imagic's two optimisation stages, built from the model's own
- * unet/model.onnx (so any diffusers-layout UNet works, not just the embedded family):
+ * The training-step graphs of Imagic's two optimisation stages, built from the model's own
+ * unet/model.onnx (so any diffusers-layout UNet with a float32 export works, not just the embedded
+ * family) with the graph engine's pieces: autodiff, the MSE loss, Adam, LoRA (graph/train-step.ts,
+ * graph/lora.ts). Data inputs each step:
  *
- *   inputs   sample x_t [B, C, h, w], timestep [B], encoder_hidden_states e [B, L, D],
- *            target [B, C, h, w] (eps or v, computed by the caller), and in stage 2 the trainable
- *            weights (promoted from initializers to inputs, so the caller owns and updates them)
- *   outputs  loss = mean((unet(x_t, t, e) - target)^2)       (Ho et al. 2020, eq. 14; Kawar et al. eq. 2)
- *            grad_<name> = d loss / d name for every name in `wrt`
+ *   sample x_t [B, C, h, w], timestep [B], target [B, C, h, w] (eps or v, computed by the caller),
+ *   and in stage 2 encoder_hidden_states [B, L, D] (the frozen e_opt, tiled)
  *
- * The gradient is the graph engine's reverse-mode autodiff (graph/autodiff.ts), standard ONNX ops only.
+ * loss = mean((unet(x_t, t, e) - target)^2)       (Ho et al. 2020, eq. 14; Kawar et al. 2023, eq. 2)
+ *
+ * Stage 1 ('embedding') turns encoder_hidden_states into one trained parameter e [1, L, D], expanded
+ * to the batch inside the graph; stage 2 trains every UNet weight ('full') or LoRA adapters ('lora').
  */
-import { loadModel, type Graph, type Tensor } from '../../graph';
-import { gradients } from '../../graph/autodiff';
+import { buildTrainStep, injectLora, loadModel, mseLoss, type Graph, type LoraSite, type TrainStep } from '../../graph';
 import type { TensorValue } from '../../graph/types';
 import { numel } from '../../graph/types';
-import { addLora, type LoraAdapters } from './lora';
 
 export type TuneMode = 'embedding' | 'full' | 'lora';
 
-export interface LossGraph {
-  graph: Graph;
-  /** Inputs differentiated, in output order: grad_<name> for each. */
-  wrt: string[];
-  /** Initial values of the trainable tensors promoted to inputs (stage 2), by name. */
-  weights: Map<string, TensorValue>;
-  /** LoRA adapters added (mode 'lora'). */
-  lora: LoraAdapters | null;
+/** The trained embedding's parameter name in the stage-1 graph. */
+export const EMBEDDING = 'imagic.embedding';
+
+export interface StageGraph {
+  step: TrainStep;
+  /** LoRA sites (mode 'lora'), needed to merge the adapters into the weights. */
+  lora: LoraSite[];
 }
 
-/** Float32 initializers that are weights (not scalars, not builder constants), largest model first. */
+export interface StageGraphOptions {
+  mode: TuneMode;
+  lr: number;
+  /** Rows per step (noise draws). */
+  batch: number;
+  /** Stage 1: the embedding to start from, e_target [1, L, D]. */
+  embedding?: TensorValue;
+  loraRank?: number;
+}
+
+/** Float32 initializers that are weights (not scalars, not graph-builder constants). */
 export function weightNames(g: Graph): string[] {
   return [...g.initializers]
     .filter(([name, v]) => v.dtype === 'float32' && numel(v.dims) > 1 && !/^const(_\d+)?$/.test(name))
@@ -41,43 +50,42 @@ export function countParameters(unetPath: string): number {
   return weightNames(g).reduce((s, n) => s + numel(g.initializers.get(n)!.dims), 0);
 }
 
-/**
- * Builds the loss-and-gradient graph for a stage: 'embedding' differentiates only
- * encoder_hidden_states (stage 1); 'full' every UNet weight, 'lora' low-rank adapters on the
- * attention and linear projections (stage 2). The UNet must be float32 (gradients of a float16
- * export are not supported; the error says so).
- */
-export function buildLossGraph(unetPath: string, mode: TuneMode, loraRank = 4): LossGraph {
+export function buildStageGraph(unetPath: string, o: StageGraphOptions): StageGraph {
   const g = loadModel(unetPath);
   const out = g.outputs.includes('out_sample') ? g.tensor('out_sample') : null;
   if (!out) throw new Error(`${unetPath}: the UNet has no output named out_sample`);
-  if (out.dtype !== 'float32') throw new Error(`${unetPath}: Imagic needs a float32 UNet (this one computes in ${out.dtype})`);
-  g.outputs.length = 0; // the training graph returns the loss and gradients only
+  if (out.dtype !== 'float32') throw new Error(`${unetPath}: Imagic trains float32 UNets only (this one computes in ${out.dtype})`);
+  g.outputs.length = 0; // the step graph returns the loss and the new state only
   const target = g.input('target', 'float32', out.shape);
-  const weights = new Map<string, TensorValue>();
-  let lora: LoraAdapters | null = null;
-  let wrt: string[];
-  if (mode === 'embedding') {
-    wrt = ['encoder_hidden_states'];
-  } else if (mode === 'full') {
-    wrt = weightNames(g);
-    for (const name of wrt) weights.set(name, g.promoteToInput(name));
+  let params: string[];
+  let lora: LoraSite[] = [];
+  if (o.mode === 'embedding') {
+    if (!o.embedding) throw new Error('stage 1 needs the starting embedding');
+    embeddingAsParameter(g, o.embedding, o.batch);
+    params = [EMBEDDING];
+  } else if (o.mode === 'full') {
+    params = weightNames(g);
   } else {
-    lora = addLora(g, loraRank);
-    wrt = lora.names;
-    for (const name of wrt) weights.set(name, g.promoteToInput(name));
+    lora = injectLora(g, { rank: o.loraRank ?? 4, targets: () => true });
+    params = lora.flatMap((s) => [s.a, s.b]);
   }
-  const loss = mse(g, out, target);
-  g.output(loss, 'loss');
-  const seed = g.constant(1, 'float32', []);
-  const grads = gradients(g, { seeds: [{ output: 'loss', grad: seed }], wrt });
-  for (const w of wrt) g.output(grads.get(w)!, `grad_${w}`);
-  return { graph: g, wrt, weights, lora };
+  const step = buildTrainStep(g, { loss: mseLoss(g, out, target), optimizer: { type: 'adam', lr: o.lr }, params });
+  return { step, lora };
 }
 
-/** mean over all elements of (a - b)^2, a scalar. */
-function mse(g: Graph, a: Tensor, b: Tensor): Tensor {
-  const d = g.sub(a, b);
-  const rank = a.shape?.length ?? 4;
-  return g.reduceMean(g.mul(d, d), Array.from({ length: rank }, (_, i) => i), false);
+/**
+ * Replaces the UNet's encoder_hidden_states input by a parameter e [1, L, D] expanded to [batch, L, D]:
+ * the gradient of the tiled rows sums into the one embedding inside the graph.
+ */
+function embeddingAsParameter(g: Graph, e: TensorValue, batch: number): void {
+  const name = 'encoder_hidden_states';
+  const at = g.inputs.indexOf(name);
+  if (at < 0) throw new Error(`the UNet has no input ${name}`);
+  g.inputs.splice(at, 1);
+  g.info.delete(name);
+  const p = g.initializer(EMBEDDING, e);
+  g.trainable.add(EMBEDDING);
+  const start = g.nodes.length;
+  g.node('Expand', [p, g.constant([batch, e.dims[1], e.dims[2]], 'int64')], {}, { names: [name] });
+  g.nodes.unshift(...g.nodes.splice(start)); // defined before the UNet's first use
 }

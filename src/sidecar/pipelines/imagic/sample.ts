@@ -6,20 +6,22 @@
  * input, larger etas move towards the target text.
  */
 import * as ort from 'onnxruntime-node';
-import { loadModel, toOnnx, createSession } from '../../graph';
+import { createSession, injectLora, loadModel, toOnnx } from '../../graph';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, SeededRandom, type NormalSource, type SchedulerName } from '../../schedulers/index';
 import { applyGuidance, usesGuidanceBatch } from '../guidance';
 import type { OpenModel } from '../model-sessions';
 import { floatTensor, readFloats } from '../tensors';
-import { addLora } from './lora';
 import type { TuneMode } from './loss-graph';
 import { ImagicCancelledError, timestepTensor } from './train-stage';
 
-/** The UNet with the stage-2 weights (every weight, or the original plus LoRA adapters) as a session. */
+/**
+ * The UNet with the stage-2 weights as a session: every weight replaced ('full'), or the original
+ * with the trained LoRA adapters injected the same way as in training ('lora').
+ */
 export async function tunedUnet(unetPath: string, mode: Exclude<TuneMode, 'embedding'>, weights: Map<string, TensorValue>, loraRank: number, providers: readonly string[]): Promise<ort.InferenceSession> {
   const g = loadModel(unetPath);
-  if (mode === 'lora') addLora(g, loraRank);
+  if (mode === 'lora') injectLora(g, { rank: loraRank, targets: () => true });
   for (const [name, v] of weights) {
     const old = g.initializers.get(name);
     if (!old || old.data.length !== v.data.length) throw new Error(`fine-tuned weight ${name} does not fit ${unetPath}`);

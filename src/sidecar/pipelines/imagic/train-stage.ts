@@ -2,6 +2,7 @@
  * One optimisation stage of Imagic (Kawar et al. 2023, section 3): the denoising loss of the input
  * image's latent x0 at random timesteps with seeded noise, minimised with Adam over either the text
  * embedding (stage 1, model frozen) or the UNet's weights / LoRA adapters (stage 2, embedding frozen).
+ * The step graph (forward, loss, backward, Adam) is the engine's; this file draws the data.
  *
  * Per step, for a batch of B draws:
  *   t ~ U{0, ..., T-1},  eps ~ N(0, I)
@@ -13,9 +14,11 @@
 import * as ort from 'onnxruntime-node';
 import type { PredictionType } from '../../schedulers/config';
 import { SeededRandom } from '../../schedulers/index';
+import type { TrainStep } from '../../graph';
+import type { TensorValue } from '../../graph/types';
+import { Trainer } from '../../train/trainer';
 import { floatTensor } from '../tensors';
 import type { UnetSignature } from '../model-sessions';
-import { Adam } from './adam';
 
 type TimestepType = UnetSignature['timestepType'];
 type TimestepShape = UnetSignature['timestepShape'];
@@ -28,13 +31,10 @@ export class ImagicCancelledError extends Error {
 }
 
 export interface StageInput {
-  /** The loss-and-gradient session (loss-graph.ts) and the names it differentiates. */
-  session: ort.InferenceSession;
-  wrt: string[];
-  /** Trainable tensors, updated in place: name -> values (and dims for feeding). */
-  params: Map<string, { data: Float32Array; dims: number[] }>;
-  /** Fixed embedding [1, L, D] when it is not trained (stage 2). */
-  embedding: { data: Float32Array; dims: number[] };
+  /** The stage's training step (loss-graph.ts), run by the engine's Trainer. */
+  step: TrainStep;
+  /** Stage 2: the frozen embedding e_opt [1, L, D], tiled to the batch each step. Stage 1 trains it inside the graph. */
+  embedding: { data: Float32Array; dims: number[] } | null;
   /** The image latent x0 [1, C, h, w], already scaled by the VAE's scaling factor. */
   latent: { data: Float32Array; dims: number[] };
   alphaBar: Float64Array;
@@ -43,9 +43,9 @@ export interface StageInput {
   /** How the UNet takes its timestep: one per batch row, or one value shared by the batch. */
   timestepShape: TimestepShape;
   steps: number;
-  lr: number;
   batch: number;
   seed: number;
+  executionProviders?: readonly string[];
 }
 
 export interface StageHooks {
@@ -53,38 +53,34 @@ export interface StageHooks {
   isCancelled?(): boolean;
 }
 
-/** Runs the stage; returns the loss of every step. Stage 1 differentiates 'encoder_hidden_states'. */
-export async function trainStage(s: StageInput, hooks: StageHooks = {}): Promise<number[]> {
+/** Runs the stage; returns the trained parameters by name and the loss of every step. */
+export async function trainStage(s: StageInput, hooks: StageHooks = {}): Promise<{ params: Map<string, TensorValue>; losses: number[] }> {
   const rng = new SeededRandom(s.seed >>> 0);
-  const trainsEmbedding = s.wrt.includes('encoder_hidden_states');
-  const values = new Map([...s.params].map(([k, v]) => [k, v.data]));
-  const adam = new Adam(values, { lr: s.lr });
-  const fixedFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, p] of s.params) if (name !== 'encoder_hidden_states') fixedFeeds[name] = new ort.Tensor('float32', p.data, p.dims);
+  const trainer = await Trainer.create(s.step, { providers: [...(s.executionProviders ?? ['cpu'])] });
+  const dims = [s.batch, ...s.latent.dims.slice(1)];
+  const context: Record<string, ort.Tensor> = s.embedding
+    ? { encoder_hidden_states: new ort.Tensor('float32', tileRows(s.embedding.data, s.batch), [s.batch, ...s.embedding.dims.slice(1)]) }
+    : {};
   const losses: number[] = [];
-  for (let step = 0; step < s.steps; step++) {
-    if (hooks.isCancelled?.()) throw new ImagicCancelledError();
-    const draw = drawBatch(s, rng);
-    const embedding = trainsEmbedding ? s.params.get('encoder_hidden_states')! : s.embedding;
-    const out = await s.session.run({
-      ...fixedFeeds,
-      sample: new ort.Tensor('float32', draw.sample, [s.batch, ...s.latent.dims.slice(1)]),
-      timestep: timestepTensor(s.timestepType, s.timestepShape, draw.timesteps),
-      encoder_hidden_states: new ort.Tensor('float32', tileRows(embedding.data, s.batch), [s.batch, ...embedding.dims.slice(1)]),
-      target: new ort.Tensor('float32', draw.target, [s.batch, ...s.latent.dims.slice(1)]),
-    });
-    const grads = new Map<string, Float32Array>();
-    for (const name of s.wrt) {
-      const g = out[`grad_${name}`].data as Float32Array;
-      grads.set(name, name === 'encoder_hidden_states' ? sumRows(g, s.batch) : g);
+  try {
+    for (let step = 0; step < s.steps; step++) {
+      if (hooks.isCancelled?.()) throw new ImagicCancelledError();
+      const draw = drawBatch(s, rng);
+      const r = await trainer.trainStep({
+        ...context,
+        sample: new ort.Tensor('float32', draw.sample, dims),
+        timestep: timestepTensor(s.timestepType, s.timestepShape, draw.timesteps),
+        target: new ort.Tensor('float32', draw.target, dims),
+      });
+      losses.push(r.loss);
+      hooks.onStep?.(step + 1, s.steps, r.loss);
     }
-    adam.step(grads);
-    const loss = (out.loss.data as Float32Array)[0];
-    if (!Number.isFinite(loss)) throw new Error(`Imagic training diverged at step ${step + 1} (loss ${loss}); try a smaller learning rate`);
-    losses.push(loss);
-    hooks.onStep?.(step + 1, s.steps, loss);
+    // Copies: the trainer's state tensors go away with its session.
+    const params = new Map([...trainer.params()].map(([k, v]) => [k, { ...v, data: (v.data as Float32Array).slice() }]));
+    return { params, losses };
+  } finally {
+    await trainer.dispose();
   }
-  return losses;
 }
 
 /** B noisy latents, their timesteps and regression targets, from the stage's seeded generator. */
@@ -125,13 +121,5 @@ export function tileRows(row: Float32Array, n: number): Float32Array {
   if (n === 1) return row;
   const out = new Float32Array(row.length * n);
   for (let k = 0; k < n; k++) out.set(row, k * row.length);
-  return out;
-}
-
-/** [n, ...] -> [1, ...]: the gradient of a row that was tiled n times is the sum of the n row gradients. */
-function sumRows(g: Float32Array, n: number): Float32Array {
-  const per = g.length / n;
-  const out = new Float32Array(per);
-  for (let k = 0; k < n; k++) for (let i = 0; i < per; i++) out[i] += g[k * per + i];
   return out;
 }
