@@ -1,8 +1,7 @@
 /**
- * What a generation request may say, and how missing settings are filled in. Defaults come from the
- * model when it has an opinion: model_index.json may hold a "defaults" object ({ steps, guidance_scale,
- * scheduler }), a distilled student's distill.json gives the steps and scheduler it was distilled for,
- * and the rest are ours (20 steps of DPM++ 2M at guidance 7.5, diffusers' usual SD settings).
+ * What a generation request may say, and how missing settings are filled in: the request, else the
+ * model's opinion (modelDefaults below), else ours (20 steps of DPM++ 2M at guidance 7.5, diffusers'
+ * usual Stable Diffusion settings).
  */
 import { randomInt } from 'node:crypto';
 import { readJsonObject, type ModelFolder } from '../io/model-folder';
@@ -79,10 +78,27 @@ interface ModelDefaults {
   scheduler?: string;
 }
 
-function modelDefaults(folder: ModelFolder): ModelDefaults {
-  const own = readJsonObject(join(folder.dir, 'model_index.json')).defaults as ModelDefaults | undefined;
-  const inherited = folder.base ? modelDefaults(folder.base) : {};
-  return { ...inherited, ...(own ?? {}) };
+/**
+ * Settings a model folder asks for. A plain model: its model_index.json "defaults". A distilled student:
+ * its own "defaults", else what distill.json says it was distilled for (steps, scheduler; a guided
+ * student's default guidance is its base's default clamped into guidance_range; a progressive student
+ * has its teacher's guidance baked in, so it runs without the unconditional batch: guidance 1).
+ */
+export function modelDefaults(folder: ModelFolder): ModelDefaults {
+  const own = (readJsonObject(join(folder.dir, 'model_index.json')).defaults ?? {}) as ModelDefaults;
+  const base = folder.base ? modelDefaults(folder.base) : {};
+  const d = folder.distill;
+  if (!d) return { ...base, ...own };
+  const fromDistill: ModelDefaults = {};
+  if (typeof d.steps === 'number') fromDistill.steps = d.steps;
+  if (typeof d.scheduler === 'string') fromDistill.scheduler = d.scheduler;
+  if (Array.isArray(d.guidance_range)) {
+    const [lo, hi] = d.guidance_range;
+    fromDistill.guidance_scale = Math.min(Math.max(base.guidance_scale ?? 7.5, lo), hi);
+  } else {
+    fromDistill.guidance_scale = 1;
+  }
+  return { ...fromDistill, ...own };
 }
 
 function check(ok: boolean, message: string): void {
@@ -96,16 +112,14 @@ export function resolveSettings(
   vaeScale: number,
 ): ResolvedSettings {
   const d = modelDefaults(folder);
-  const distill = folder.distill;
-  const guidanceDefault = d.guidance_scale ?? (distill?.guidance_range ? Math.min(Math.max(7.5, distill.guidance_range[0]), distill.guidance_range[1]) : 7.5);
   const s: ResolvedSettings = {
     prompt: req.prompt,
     negativePrompt: req.negativePrompt ?? '',
     width: req.width ?? nativeSize[1],
     height: req.height ?? nativeSize[0],
-    steps: req.steps ?? d.steps ?? distill?.steps ?? 20,
-    guidanceScale: req.guidanceScale ?? guidanceDefault,
-    scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? distill?.scheduler ?? 'dpm++2m'),
+    steps: req.steps ?? d.steps ?? 20,
+    guidanceScale: req.guidanceScale ?? d.guidance_scale ?? 7.5,
+    scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? 'dpm++2m'),
     seed: req.seed ?? randomInt(0, 2 ** 32 - 1),
     count: req.count ?? 1,
     batchSize: 0,

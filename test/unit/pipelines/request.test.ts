@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModelFolder } from '../../../src/sidecar/io/model-folder';
+import { modelDefaults, parseSchedulerName, resolveSettings } from '../../../src/sidecar/pipelines/request';
+
+const fixtures = join(__dirname, '..', '..', 'fixtures');
+
+/** A copy of both fixtures, so model_index.json and distill.json can be edited. */
+function copies(): { base: string; student: string } {
+  const root = mkdtempSync(join(tmpdir(), 'req-'));
+  cpSync(join(fixtures, 'tiny-sd'), join(root, 'tiny-sd'), { recursive: true });
+  cpSync(join(fixtures, 'tiny-sd-guided'), join(root, 'tiny-sd-guided'), { recursive: true });
+  return { base: join(root, 'tiny-sd'), student: join(root, 'tiny-sd-guided') };
+}
+
+function editJson(path: string, edit: (o: Record<string, unknown>) => void): void {
+  const o = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  edit(o);
+  writeFileSync(path, JSON.stringify(o));
+}
+
+test('model defaults: model_index.json "defaults", else ours', () => {
+  const { base } = copies();
+  const plain = resolveSettings({ prompt: 'x', seed: 1 }, loadModelFolder(base), [64, 64], 8);
+  assert.deepEqual([plain.steps, plain.guidanceScale, plain.scheduler], [20, 7.5, 'dpm++2m']);
+  editJson(join(base, 'model_index.json'), (o) => (o.defaults = { steps: 12, guidance_scale: 3, scheduler: 'ddim' }));
+  const s = resolveSettings({ prompt: 'x', seed: 1 }, loadModelFolder(base), [64, 64], 8);
+  assert.deepEqual([s.steps, s.guidanceScale, s.scheduler], [12, 3, 'ddim']);
+  const r = resolveSettings({ prompt: 'x', seed: 1, steps: 5, guidanceScale: 2, scheduler: 'euler_a' }, loadModelFolder(base), [64, 64], 8);
+  assert.deepEqual([r.steps, r.guidanceScale, r.scheduler], [5, 2, 'euler-a']);
+});
+
+test('students: distill.json steps and scheduler win over the base; guidance clamped (guided) or baked in (progressive)', () => {
+  const { base, student } = copies();
+  editJson(join(base, 'model_index.json'), (o) => (o.defaults = { steps: 20, guidance_scale: 15, scheduler: 'euler' }));
+  assert.deepEqual(modelDefaults(loadModelFolder(student)), { steps: 4, scheduler: 'ddim', guidance_scale: 12 });
+  editJson(join(student, 'distill.json'), (o) => {
+    delete o.guidance_range;
+    o.kind = 'progressive';
+    o.guidance_scale = 3;
+  });
+  assert.deepEqual(modelDefaults(loadModelFolder(student)), { steps: 4, scheduler: 'ddim', guidance_scale: 1 });
+});
+
+test('scheduler names: ours, the protocol aliases, and a clear error', () => {
+  assert.equal(parseSchedulerName('DPMPP_2M_KARRAS'), 'dpm++2m-karras');
+  assert.equal(parseSchedulerName('euler_a'), 'euler-a');
+  assert.throws(() => parseSchedulerName('lms'), /unknown scheduler "lms" \(choose one of ddpm, ddim, euler, euler-a, dpm\+\+2m, dpm\+\+2m-karras\)/);
+});
