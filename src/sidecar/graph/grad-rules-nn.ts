@@ -175,3 +175,32 @@ RULES.Einsum = (c) => {
     return c.g.einsum(`${[out, ...others].join(',')}->${term}`, dy0(c), ...c.node.inputs.map((_, j) => c.x(j)).filter((_, j) => j !== i));
   }));
 };
+
+// ConvTranspose is the adjoint of Conv in its input: y = Conv^T(x, W) gives dx = Conv(dy, W) with the
+// same geometry, and dW is Conv's weight gradient with the roles of input and output swapped.
+RULES.ConvTranspose = (c) => {
+  const { g } = c, x = c.x(0), w = c.x(1), dy = dy0(c), o = convGeom(c);
+  if (c.node.attrs.output_shape) throw new Error(`ConvTranspose gradient: output_shape is not supported (node ${c.node.name})`);
+  const spatialAxes = [0, ...Array.from({ length: o.nsp }, (_, i) => i + 2)];
+  return [
+    when(c, 0, () => g.conv(dy, w, undefined, { strides: o.s, pads: o.p, dilations: o.d, group: o.group })),
+    when(c, 1, () => convWeightGrad(g, dy, x, w, o)),
+    c.has(2) ? when(c, 2, () => g.reduceSum(dy, spatialAxes, false)) : null,
+  ];
+};
+
+// AveragePool: each input pixel receives dy/area from every window it is in = a depthwise
+// ConvTranspose of dy with a constant 1/area kernel (count_include_pad = 1 or no padding).
+RULES.AveragePool = (c) => {
+  const { g } = c, x = c.x(0), dy = dy0(c);
+  const k = c.attr<number[]>('kernel_shape', []), nsp = k.length;
+  const s = c.attr('strides', Array(nsp).fill(1)), p = c.attr('pads', Array(2 * nsp).fill(0));
+  const C = x.shape?.[1];
+  if (typeof C !== 'number' || (p.some((v) => v) && !c.attr('count_include_pad', 0)) || c.attr('ceil_mode', 0)) {
+    throw new Error(`AveragePool gradient needs static channels, no ceil_mode, and no padding unless count_include_pad (node ${c.node.name})`);
+  }
+  const area = k.reduce((a, b) => a * b, 1);
+  const kernel = g.constant(Array(C * area).fill(1 / area), x.dtype, [C, 1, ...k]);
+  const o = { k, s, p, d: Array(nsp).fill(1), group: C, nsp };
+  return [convInputGrad(g, x, kernel, dy, o)];
+};

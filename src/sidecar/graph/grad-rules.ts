@@ -96,6 +96,9 @@ Object.assign(RULES, {
     when(c, 1, () => sumTo(c.g, c.g.where(c.x(0), dy0(c), 0), c.x(1))),
     when(c, 2, () => sumTo(c.g, c.g.where(c.x(0), 0, dy0(c)), c.x(2))),
   ],
+  // Max/Min: the gradient goes to the operand that was selected (to both, halved, on ties)
+  Max: (c) => selectGrad(c),
+  Min: (c) => selectGrad(c),
   Cast: (c) => [isFloat(c.x(0).dtype) && isFloat(c.y(0).dtype) ? c.g.cast(dy0(c), c.x(0).dtype) : null],
   // softmax: dx = y * (dy - sum(dy * y, axis))
   Softmax: (c) => {
@@ -108,6 +111,15 @@ Object.assign(RULES, {
     return [g.sub(dy0(c), g.mul(g.exp(c.y(0)), g.reduceSum(dy0(c), [axis], true)))];
   },
 } satisfies Record<string, GradRule>);
+
+function selectGrad(c: GradContext): Array<Tensor | null> {
+  const { g } = c, y = c.y(0);
+  return c.node.inputs.map((_, i) => when(c, i, () => {
+    const hit = g.cast(g.equal(c.x(i), y), y.dtype);
+    const ties = g.sum(c.node.inputs.map((__, j) => g.cast(g.equal(c.x(j), y), y.dtype)));
+    return sumTo(g, g.div(g.mul(dy0(c), hit), ties), c.x(i));
+  }));
+}
 
 // ---- linear algebra -----------------------------------------------------------------------------
 /** Swaps the last two axes. */

@@ -66,3 +66,11 @@ test('an op without a rule stops the autodiff with its op type and node name', (
   g.output(g.node('MaxPool', [x], { kernel_shape: [2, 2] })[0], 'y');
   assert.throws(() => gradientModel(g, ['x']), /no gradient rule for op MaxPool \(node "n_maxpool"/);
 });
+
+test('Max and Min route the gradient to the selected operand (broadcast)', async () => {
+  await checkGrad({
+    dtype: 'float64', tol: TOL,
+    inputs: { a: { dims: [3, 4] }, b: { dims: [4] } },
+    build: (g, x) => g.add(g.max(x.a, x.b), g.mul(g.min(x.a, x.b), 3)),
+  });
+});

@@ -75,3 +75,15 @@ test('Resize nearest 2x upsample, Erf and GELU (float32)', async () => {
   await checkGrad({ dtype: 'float32', tol: TOL32, inputs: { x: { dims: [1, 2, 3, 3] } }, build: (g, x) => g.upsample2x(x.x) });
   await checkGrad({ dtype: 'float32', tol: TOL32, inputs: { x: { dims: [3, 4] } }, build: (g, x) => g.add(g.gelu(x.x), g.unary('Gelu', x.x)) });
 });
+
+test('ConvTranspose (stride 2, output_padding, groups) and AveragePool (float32)', async () => {
+  await checkGrad({
+    dtype: 'float32', tol: TOL32, samples: 8,
+    inputs: { x: { dims: [2, 4, 3, 3] }, w: { dims: [4, 3, 3, 3] }, b: { dims: [6] } },
+    build: (g, x) => g.convTranspose(x.x, x.w, x.b, { strides: [2, 2], pads: [1, 1, 1, 1], outputPadding: [1, 1], group: 2 }),
+  });
+  await checkGrad({
+    dtype: 'float32', tol: TOL32, inputs: { x: { dims: [2, 3, 6, 6] } },
+    build: (g, x) => g.node('AveragePool', [x.x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })[0],
+  });
+});
