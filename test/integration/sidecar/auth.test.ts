@@ -119,3 +119,31 @@ test('the sidecar exits when its parent goes away (stdin closes)', async () => {
   assert.equal(await exited, 0);
   s.client.close();
 });
+
+test('the sidecar exits when its parent process is killed (parent pid watch)', async () => {
+  // An intermediate parent starts the sidecar without --watch-stdin and is then killed with SIGKILL.
+  const parentCode = `
+    const { spawn } = require('node:child_process');
+    spawn(${JSON.stringify(CLI[0])}, ${JSON.stringify([...CLI.slice(1), 'serve', '--device', 'cpu'])},
+      { cwd: ${JSON.stringify(ROOT)}, stdio: ['ignore', 'inherit', 'ignore'] });
+    setInterval(() => {}, 1000);`;
+  const parent = spawn(process.execPath, ['-e', parentCode], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const [line] = (await once(createInterface({ input: parent.stdout! }), 'line')) as [string];
+  const pid = JSON.parse(line).pid as number;
+  // Exited means gone or a zombie: in a container nobody may reap the orphan.
+  const alive = () => {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  assert.equal(alive(), true);
+  const t0 = performance.now();
+  parent.kill('SIGKILL');
+  while (alive() && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+  const ms = performance.now() - t0;
+  if (alive()) process.kill(pid, 'SIGKILL');
+  console.log(`# parent killed: the sidecar exited after ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 2000, `the sidecar outlived its parent by ${ms.toFixed(0)} ms`);
+});
