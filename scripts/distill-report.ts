@@ -1,0 +1,181 @@
+/**
+ * The distillation report (docs/DISTILLATION.md): the teacher with guidance at 64, 32, 16, 8 and 4
+ * DDIM steps against the guided students at 8, 4, 2 and 1 steps, all at the same guidance scale and
+ * the same seeds:
+ *   - FID-analogue, CLIP-score analogue and object accuracy (`diffusion-studio eval`'s evaluate());
+ *   - time per image through the real text-to-image pipeline (one image per request, best of N runs:
+ *     the machine is shared, and the minimum is the run least disturbed by other work);
+ *   - UNet evaluations per image (rows through the UNet: 2 per step with guidance, 1 for a student);
+ *   - one prompt grid for all (docs/distillation/grid.png) and a plot (docs/distillation/quality.svg).
+ *
+ *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3]
+ */
+import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { evaluate } from '../src/sidecar/pipelines/eval/evaluate';
+import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+import { openModel } from '../src/sidecar/pipelines/model-sessions';
+import { textToImage } from '../src/sidecar/pipelines/text-to-image';
+import { loadModelFolder } from '../src/sidecar/io/model-folder';
+
+const { values: a } = parseArgs({
+  options: {
+    teacher: { type: 'string', default: 'models/emoji-base' },
+    students: { type: 'string', default: 'models' },
+    count: { type: 'string', default: '512' },
+    guidance: { type: 'string', default: '3' },
+    'timing-runs': { type: 'string', default: '8' },
+    out: { type: 'string', default: 'docs/distillation' },
+    doc: { type: 'string', default: 'docs/DISTILLATION.md' },
+  },
+});
+
+interface Row {
+  label: string;
+  model: string;
+  steps: number;
+  guided: boolean;
+  unetEvals: number;
+  fid: number;
+  clipScore: number;
+  objectAccuracy: number;
+  msPerImage: number;
+  ortMsPerImage: number;
+}
+
+const GRID_PROMPTS = ['a cat face', 'a red apple', 'a rocket', 'a sunflower', 'a pizza', 'a ghost', 'a house', 'a fish'];
+
+function configs(): Array<{ label: string; model: string; steps: number }> {
+  const teacher = resolve(a.teacher!);
+  return [
+    ...[64, 32, 16, 8, 4].map((steps) => ({ label: `teacher, ${steps} steps`, model: teacher, steps })),
+    ...[8, 4, 2, 1].map((steps) => ({ label: `guided student, ${steps} step${steps > 1 ? 's' : ''}`, model: resolve(a.students!, `emoji-guided-${steps}`), steps })),
+  ];
+}
+
+async function timing(model: string, steps: number, guidance: number, runs: number): Promise<{ ms: number; ortMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'distill-report-'));
+  try {
+    const total: number[] = [], ort: number[] = [];
+    for (let k = 0; k <= runs; k++) {
+      const r = await textToImage({ model, prompt: GRID_PROMPTS[k % GRID_PROMPTS.length], steps, guidanceScale: guidance, scheduler: 'ddim', seed: 100 + k, out: join(dir, `${k}.png`) });
+      if (k > 0) { // the first run opens the sessions
+        total.push(r.timings.totalMs);
+        ort.push(r.timings.ortMs);
+      }
+    }
+    return { ms: Math.min(...total), ortMs: Math.min(...ort) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One row of the grid: the prompts' images side by side, 2x upscaled, RGB uint8. */
+async function gridRow(model: string, steps: number, guidance: number): Promise<{ rgb: Uint8Array; size: number }> {
+  const m = await openModel(loadModelFolder(model), {});
+  const { images, size } = await sampleImages(m, GRID_PROMPTS, { steps, guidance, scheduler: 'ddim', seed: 7 });
+  const n = GRID_PROMPTS.length, s2 = size * 2;
+  const rgb = new Uint8Array(n * s2 * s2 * 3);
+  const hw = size * size;
+  for (let k = 0; k < n; k++) {
+    for (let y = 0; y < s2; y++) {
+      for (let x = 0; x < s2; x++) {
+        for (let c = 0; c < 3; c++) {
+          const v = images[k * 3 * hw + c * hw + (y >> 1) * size + (x >> 1)];
+          rgb[(y * n * s2 + k * s2 + x) * 3 + c] = Math.round((v + 1) * 127.5);
+        }
+      }
+    }
+  }
+  return { rgb, size: s2 };
+}
+
+async function writeGrid(rows: Array<{ label: string; rgb: Uint8Array; size: number }>, path: string): Promise<void> {
+  const n = GRID_PROMPTS.length, s = rows[0].size, labelW = 190, headH = 22;
+  const width = labelW + n * s, height = headH + rows.length * s;
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const text = [
+    ...GRID_PROMPTS.map((p, k) => `<text x="${labelW + k * s + s / 2}" y="15" font-size="10" text-anchor="middle">${esc(p)}</text>`),
+    ...rows.map((r, i) => `<text x="6" y="${headH + i * s + s / 2 + 4}" font-size="12">${esc(r.label)}</text>`),
+  ].join('');
+  const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/><g font-family="sans-serif" fill="#222">${text}</g></svg>`);
+  const layers = await Promise.all(rows.map(async (r, i) => ({
+    input: await sharp(Buffer.from(r.rgb), { raw: { width: n * s, height: s, channels: 3 } }).png().toBuffer(),
+    left: labelW, top: headH + i * s,
+  })));
+  await sharp(svg).composite(layers).png().toFile(path);
+}
+
+/** FID-analogue against UNet evaluations per image (log scale), teacher and students as two series. */
+function plot(rows: Row[]): string {
+  const W = 560, H = 320, L = 60, B = 40, T = 20, R = 20;
+  const xs = rows.map((r) => Math.log2(r.unetEvals)), ys = rows.map((r) => r.fid);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y1 = Math.max(...ys) * 1.1;
+  const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const py = (v: number) => H - B - (v / y1) * (H - B - T);
+  const series = (guided: boolean, color: string) => {
+    const pts = rows.filter((r) => r.guided === guided).sort((p, q) => p.unetEvals - q.unetEvals);
+    const line = pts.map((r) => `${px(Math.log2(r.unetEvals)).toFixed(1)},${py(r.fid).toFixed(1)}`).join(' ');
+    const dots = pts.map((r) => `<circle cx="${px(Math.log2(r.unetEvals)).toFixed(1)}" cy="${py(r.fid).toFixed(1)}" r="4" fill="${color}"><title>${r.label}: ${r.fid.toFixed(2)}</title></circle>` +
+      `<text x="${px(Math.log2(r.unetEvals)).toFixed(1)}" y="${(py(r.fid) - 8).toFixed(1)}" font-size="10" text-anchor="middle">${r.steps}</text>`).join('');
+    return `<polyline points="${line}" fill="none" stroke="${color}" stroke-width="2"/>${dots}`;
+  };
+  const ticks = Array.from({ length: Math.round(x1 - x0) + 1 }, (_, i) => x0 + i)
+    .map((v) => `<text x="${px(v)}" y="${H - B + 16}" font-size="10" text-anchor="middle">${2 ** v}</text>`).join('');
+  const yt = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${L - 6}" y="${py(f * y1) + 3}" font-size="10" text-anchor="end">${(f * y1).toFixed(1)}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>` +
+    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#444"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#444"/>${ticks}${yt}` +
+    `<text x="${(L + W - R) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">UNet evaluations per image (log scale; labels: sampling steps)</text>` +
+    `<text x="14" y="${(T + H - B) / 2}" font-size="11" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">FID-analogue (lower is better)</text>` +
+    series(false, '#c0392b') + series(true, '#2471a3') +
+    `<text x="${W - R - 150}" y="${T + 10}" font-size="11" fill="#c0392b">teacher + guidance (DDIM)</text><text x="${W - R - 150}" y="${T + 26}" font-size="11" fill="#2471a3">guided students</text></svg>`;
+}
+
+function table(rows: Row[], guidance: number, count: number, runs: number): string {
+  const t64 = rows[0];
+  const head = '| model | steps | UNet evals / image | FID-analogue (vs 64-step teacher) | CLIP-score analogue | object accuracy | time / image (ms) | ORT time / image (ms) | speed-up vs 64-step teacher |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const body = rows.map((r) => `| ${r.label} | ${r.steps} | ${r.unetEvals} | ${r.fid.toFixed(2)} (${(r.fid / t64.fid).toFixed(2)}x) | ${r.clipScore.toFixed(3)} | ${(100 * r.objectAccuracy).toFixed(1)}% | ${r.msPerImage.toFixed(1)} | ${r.ortMsPerImage.toFixed(1)} | ${(t64.msPerImage / r.msPerImage).toFixed(1)}x |`).join('\n');
+  const s4 = rows.find((r) => r.guided && r.steps === 4), t4 = rows.find((r) => !r.guided && r.steps === 4);
+  const goals = s4 && t4 ? [
+    `- 4-step guided student FID-analogue / 64-step guided teacher: **${(s4.fid / t64.fid).toFixed(2)}x** (goal <= 1.15x: ${s4.fid / t64.fid <= 1.15 ? 'met' : 'NOT met'}).`,
+    `- 4-step guided student speed-up per image (pipeline wall time): **${(t64.msPerImage / s4.msPerImage).toFixed(1)}x** (goal >= 25x: ${t64.msPerImage / s4.msPerImage >= 25 ? 'met' : 'NOT met'}); in UNet evaluations ${t64.unetEvals / s4.unetEvals}x.`,
+    `- The teacher alone at 4 steps: FID-analogue ${t4.fid.toFixed(2)} (${(t4.fid / t64.fid).toFixed(2)}x its 64-step value), against ${s4.fid.toFixed(2)} for the 4-step student.`,
+  ].join('\n') : '';
+  return `Guidance scale s = ${guidance} for every row; DDIM; ${count} images per row (one per emoji caption, spread over the set, the same seeds for every row); ` +
+    `times are the best of ${runs} single-image requests through the text-to-image pipeline on this machine's CPU (1 image per request, sessions already open).\n\n${head}\n${body}\n\n${goals}\n`;
+}
+
+async function main(): Promise<void> {
+  const guidance = Number(a.guidance), count = Number(a.count), runs = Number(a['timing-runs']);
+  const out = resolve(a.out!);
+  mkdirSync(out, { recursive: true });
+  const rows: Row[] = [];
+  const grid: Array<{ label: string; rgb: Uint8Array; size: number }> = [];
+  for (const c of configs()) {
+    const guided = !!loadModelFolder(c.model).distill;
+    const e = await evaluate({ model: c.model, steps: c.steps, guidance, scheduler: 'ddim', seed: 0, count, batch: 64 });
+    const t = await timing(c.model, c.steps, guidance, runs);
+    rows.push({ label: c.label, model: c.model, steps: c.steps, guided, unetEvals: c.steps * (guided || guidance <= 1 ? 1 : 2), fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy, msPerImage: t.ms, ortMsPerImage: t.ortMs });
+    grid.push({ label: c.label, ...(await gridRow(c.model, c.steps, guidance)) });
+    console.log(`${c.label}: FID ${e.fid.toFixed(2)} CLIP ${e.clipScore.toFixed(3)} acc ${(100 * e.objectAccuracy).toFixed(1)}% ${t.ms.toFixed(1)} ms/image`);
+  }
+  await writeGrid(grid, join(out, 'grid.png'));
+  writeFileSync(join(out, 'quality.svg'), plot(rows));
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ guidance, count, rows, created: new Date().toISOString() }, null, 2)}\n`);
+  const doc = resolve(a.doc!);
+  const text = readFileSync(doc, 'utf8');
+  const begin = '<!-- results:begin -->', end = '<!-- results:end -->';
+  const i = text.indexOf(begin), j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`${doc} has no ${begin} ... ${end} section`);
+  const section = `${begin}\n${table(rows, guidance, count, runs)}\n![FID-analogue against UNet evaluations](distillation/quality.svg)\n\n![The same prompts and seeds for every row](distillation/grid.png)\n${end}`;
+  writeFileSync(doc, text.slice(0, i) + section + text.slice(j + end.length));
+  console.log(`wrote ${doc}, ${join(out, 'grid.png')}, ${join(out, 'quality.svg')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
