@@ -7,6 +7,8 @@
  *   --run <dir>     checkpoints, losses, logs (default .cache/train-embedded)
  *   --scale <x>     multiply every stage's step count (e.g. 0.01 for a smoke test)
  *   --unet-steps <n> train the UNet to n steps in all: continues a finished run from its checkpoint
+ *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
+ *                   another invocation is still training it (VAE and CLIP must be finished)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { Trainer } from '../src/sidecar/train/trainer';
 import { progressBar, type TrainProgress } from '../src/sidecar/train/progress';
 import { readSafetensors, writeSafetensors } from '../src/sidecar/train/safetensors';
-import type { TrainStep } from '../src/sidecar/graph/train-step';
+import { unflatten, type TrainStep } from '../src/sidecar/graph/train-step';
 import type { TensorValue } from '../src/sidecar/graph/types';
 import type { Rng } from '../src/sidecar/graph';
 import { EMOJI_BASE, type FamilyConfig } from '../src/sidecar/nn';
@@ -30,6 +32,7 @@ const arg = (name: string, def: string) => { const i = process.argv.indexOf(name
 const OUT = arg('--out', 'models/emoji-base');
 const RUN = arg('--run', '.cache/train-embedded');
 const SCALE = Number(arg('--scale', '1'));
+const EXPORT_CHECKPOINT = process.argv.includes('--export-checkpoint');
 
 /** Steps, batch, peak learning rate per stage, sized for about an hour on two shared cores. */
 const PLAN: Record<'vae' | 'clip' | 'unet', StageSpec> = {
@@ -87,6 +90,18 @@ async function runStage(name: string, spec: TrainStep, s: StageSpec, batch: (ste
   saveRecord(name, { steps: s.steps, batch: s.batch, seconds: prevSeconds + (performance.now() - t0) / 1000, finalLoss: tail.reduce((a, b) => a + b, 0) / Math.max(tail.length, 1) });
   await trainer.dispose();
   return copy;
+}
+
+/** The EMA weights of the UNet's latest checkpoint (written every 100 steps by a running invocation). */
+function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, TensorValue> {
+  const ckpt = join(RUN, 'unet.ckpt.safetensors');
+  if (!existsSync(ckpt)) throw new Error(`--export-checkpoint: ${ckpt} does not exist yet`);
+  const { tensors, metadata } = readSafetensors(ckpt);
+  const ema = tensors.get('state.ema');
+  if (!ema) throw new Error(`${ckpt} holds no EMA`);
+  log(`unet: exporting the EMA of checkpoint step ${metadata.step}`);
+  const flat = (ema.data as Float32Array).slice();
+  return unflatten(unetStep(cfg, s).layout, flat);
 }
 
 function readRecords(): Record<string, unknown> {
@@ -208,14 +223,14 @@ async function main(): Promise<void> {
   log(`latent std ${std(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
   const hidden = await encodeCaptions(cfg, clip.text, d.ids);
   const empty = await encodeCaptions(cfg, clip.text, d.emptyIds);
-  const unetW = await trainUnet(cfg, d, plan.unet, lat, scalingFactor, hidden, empty);
+  const unetW = EXPORT_CHECKPOINT ? unetFromCheckpoint(cfg, plan.unet) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, hidden, empty);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const params: Record<string, number> = {};
   for (const c of COMPONENTS) { const g = componentGraph(c, cfg); applyWeights(g, weights[c], c); params[c] = parameterCount(g); }
   const records = readRecords() as Record<string, StageRecord>;
   const facts = {
     cfg, images: d.ds.items.length, captions: d.owner.length, params, scalingFactor,
-    stages: { vae: records.vae, clip: records.clip, unet: records.unet },
+    stages: { vae: records.vae, clip: records.clip, unet: records.unet ?? records['unet.partial'] },
     trainer: 'the project\'s own engine (ONNX training-step graphs run by onnxruntime-node on the CPU)',
     extra: `\nVAE reconstruction MSE on the training images: ${mse.toFixed(4)} (pixels in [-1, 1]).\nWhole run: ${((performance.now() - t0) / 60000).toFixed(1)} min of this invocation (stages above include earlier resumed invocations).\n`,
   };
