@@ -115,7 +115,7 @@ export class Trainer {
     const flat = new Float32Array(this.slot('params').length);
     for (const l of this.spec.layout) {
       const v = tensors.get(l.name);
-      if (!v || v.data.length !== l.size) throw new Error(`checkpoint ${path} lacks parameter ${l.name} of shape [${l.dims}]`);
+      if (!v || v.data.length !== l.size) throw new Error(`checkpoint ${path} lacks parameter ${l.name} of shape [${l.dims.join(", ")}]`);
       flat.set(v.data as Float32Array, l.offset);
     }
     this.state.set('params', new ort.Tensor('float32', flat, [flat.length]));

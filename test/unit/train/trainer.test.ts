@@ -77,3 +77,17 @@ test('safetensors: round trip with metadata; torn or foreign files are refused c
   writeFileSync(path, 'hello world, not tensors');
   assert.throws(() => readSafetensors(path), /not a valid safetensors file/);
 });
+
+test('fit stops on abort with a checkpoint; a checkpoint of another model is refused by name', async () => {
+  const ckpt = join(tmp(), 'c.safetensors');
+  const t = await Trainer.create(tinyTask(), { seed: 11 });
+  const ac = new AbortController();
+  await t.fit({ steps: 50, batch: tinyBatch, checkpoint: ckpt, onProgress: (p) => { if (p.step === 3) ac.abort(); }, signal: ac.signal });
+  assert.equal(t.step, 3);
+  assert.equal(readSafetensors(ckpt).metadata.step, '3');
+  const foreign = join(tmp(), 'f.safetensors');
+  writeSafetensors(foreign, new Map([['other.weight', { dtype: 'float32' as const, dims: [1], data: Float32Array.of(1) }]]));
+  assert.throws(() => t.loadCheckpoint(foreign), /lacks parameter c1\.weight of shape \[8, 2, 3, 3\]/);
+  await assert.rejects(t.trainStep({}), /training batch lacks input "x"/);
+  await t.dispose();
+});
