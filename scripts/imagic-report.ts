@@ -11,8 +11,9 @@
  *   4. outputs    docs/images/imagic-grid.png (rows: pairs; columns: input, etas), report.json, and the
  *                 tables between the report markers of docs/IMAGIC.md
  *
- * Flags: --model <dir|name> (default emoji-base), --embedding-steps, --finetune-steps (default: the
- * model's defaults), --seed (default 1), --pairs <n> (default all).
+ * Flags: --model <dir|name> (default emoji-base), --embedding-steps, --embedding-lr, --finetune-steps,
+ * --finetune-lr, --train-batch (default: the model's defaults), --seed (default 1), --pairs <n> (default
+ * all), --dry (print the tables only; write no files: for choosing the defaults).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,9 +77,9 @@ interface Row {
   losses: { embedding: [number, number]; finetune: [number, number] };
 }
 
-async function makeInput(p: Pair): Promise<string> {
-  mkdirSync(INPUTS, { recursive: true });
-  const file = join(INPUTS, `${p.name}.png`);
+async function makeInput(p: Pair, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${p.name}.png`);
   writeFileSync(file, await p.transform(sharp(join(EMOJI, `${p.source}.png`))));
   return file;
 }
@@ -165,10 +166,11 @@ async function main(): Promise<void> {
   let settings = '';
   const window = (xs: number[], end: boolean) => mean(end ? xs.slice(-10) : xs.slice(0, 10));
   for (const p of pairs) {
-    const image = await makeInput(p);
+    const image = await makeInput(p, argv.includes('--dry') ? join(out, 'inputs') : INPUTS);
     const r = await runImagic({
       model: folder.dir, image, prompt: p.prompt, etas: SWEEP_ETAS, seed: numArg('--seed') ?? 1, out, cache: false, contactSheet: false,
       embeddingSteps: numArg('--embedding-steps'), finetuneSteps: numArg('--finetune-steps'),
+      embeddingLearningRate: numArg('--embedding-lr'), finetuneLearningRate: numArg('--finetune-lr'), trainBatch: numArg('--train-batch'),
     });
     const size = r.input.width;
     const inputEmb = await enc.image(r.input.rgb, size);
@@ -187,10 +189,13 @@ async function main(): Promise<void> {
     pictures.push({ input: r.input.rgb, outputs: r.outputs, label: `"${p.prompt}"`, size });
     console.log(`${p.name}: PSNR(eta=0) ${f(row.psnr0, 1)} dB, CLIP-T ${row.clipT.map((x) => f(x, 2)).join(' ')}, ${f(r.timings.totalMs / 1000, 1)} s`);
   }
+  const md = tables(rows, folder.name, settings);
+  console.log(`\n${md}`);
+  rmSync(out, { recursive: true, force: true });
+  if (argv.includes('--dry')) return;
   mkdirSync(IMAGES, { recursive: true });
   writeFileSync(join(IMAGES, 'imagic-grid.png'), await grid(pictures));
   writeFileSync(join(IMAGES, 'imagic', 'report.json'), `${JSON.stringify({ model: folder.dir.replace(ROOT + '/', ''), settings, etas: SWEEP_ETAS, rows }, null, 2)}\n`);
-  const md = tables(rows, folder.name, settings);
   if (existsSync(DOC)) {
     const doc = readFileSync(DOC, 'utf8');
     const start = '<!-- report:start -->', end = '<!-- report:end -->';
@@ -198,8 +203,6 @@ async function main(): Promise<void> {
       writeFileSync(DOC, `${doc.slice(0, doc.indexOf(start) + start.length)}\n${md}\n${doc.slice(doc.indexOf(end))}`);
     }
   }
-  console.log(`\n${md}`);
-  rmSync(out, { recursive: true, force: true });
 }
 
 void main();
