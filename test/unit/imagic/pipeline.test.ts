@@ -124,3 +124,16 @@ test('the sidecar edit job publishes the PNGs with stage progress and the loss a
   const cancel = context(3);
   await assert.rejects(editHandler({ model, image, prompt: 'a dog', outputDir, embeddingSteps: 50 }, cancel.ctx), (e: unknown) => e instanceof SidecarError && e.code === 'cancelled');
 });
+
+test('tune "lora": only the adapters are trained and cached, and sampling uses them', async () => {
+  const cacheDir = tmp();
+  const rec = recorder();
+  const r = await runImagic(request({ out: tmp(), cacheDir, tune: 'lora', loraRank: 2, etas: [0] }), { onProgress: rec.onProgress });
+  assert.equal(r.train.tune, 'lora');
+  assert.deepEqual(rec.trained(), { embedding: 6, finetune: 6 });
+  const unetFile = readdirSync(cacheDir, { recursive: true }).map(String).find((f) => f.endsWith('unet.safetensors'))!;
+  const names = Object.keys(JSON.parse(readFileSync(join(cacheDir, unetFile)).subarray(8, 8 + Number(readFileSync(join(cacheDir, unetFile)).readBigUInt64LE(0))).toString()));
+  assert.ok(names.filter((n) => n !== '__metadata__').every((n) => /\.lora_[ab]$/.test(n)), `only adapters cached: ${names.join(', ')}`);
+  const full = await runImagic(request({ out: tmp(), cacheDir, tune: 'full', etas: [0] }));
+  assert.notDeepEqual(Array.from(full.outputs[0]), Array.from(r.outputs[0]), 'full and LoRA fine-tuning are different cache entries');
+});
