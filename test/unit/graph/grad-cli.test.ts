@@ -4,6 +4,7 @@
 // (h = 1e-2) with tolerance 5e-3 relative to the largest numeric gradient (float32 kernels; see grad-nn).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,4 +54,18 @@ test('grad refuses unknown names and ops without a rule, naming them', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'grad-')), 'g.onnx');
   assert.throws(() => runGrad(fixture, { wrt: 'nope', out }), (e: unknown) => e instanceof UserError && /--wrt nope: not an input or initializer/.test(e.message));
   assert.throws(() => runGrad(join(tmpdir(), 'missing.onnx'), { wrt: 'x', out }), /no such model file/);
+});
+
+test('the grad command line writes the file and reports errors without a stack trace', async () => {
+  const bin = join(__dirname, '..', '..', '..', 'bin', 'diffusion-studio.js');
+  const out = join(mkdtempSync(join(tmpdir(), 'grad-')), 'g.onnx');
+  const ok = spawnSync(process.execPath, [bin, 'grad', fixture, '--wrt', 'x,conv.weight', '--out', out, '--external-data'], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /grad_x, grad_conv\.weight/);
+  const s = await ort.InferenceSession.create(out);
+  assert.ok(s.outputNames.includes('grad_conv.weight'));
+  const bad = spawnSync(process.execPath, [bin, 'grad', fixture, '--wrt', 'nope', '--out', out], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--wrt nope: not an input or initializer/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
