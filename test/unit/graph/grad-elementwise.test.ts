@@ -74,3 +74,20 @@ test('Max and Min route the gradient to the selected operand (broadcast)', async
     build: (g, x) => g.add(g.max(x.a, x.b), g.mul(g.min(x.a, x.b), 3)),
   });
 });
+
+test('Pow with a tensor exponent (gradient for base and exponent), Flatten, Identity', async () => {
+  await checkGrad({
+    dtype: 'float64', tol: TOL,
+    inputs: { a: { dims: [2, 3], data: [0.5, 1.2, 2, 0.7, 1.5, 3] }, p: { dims: [3] } },
+    build: (g, x) => g.identity(g.unary('Flatten', g.pow(x.a, x.p), { axis: 1 })),
+  });
+});
+
+// LeakyRelu and Dropout (inference mode) have float32 kernels only: h = 1e-2, tolerance 3e-3 (see grad-nn).
+test('LeakyRelu and Dropout (float32)', async () => {
+  await checkGrad({
+    dtype: 'float32', tol: 3e-3,
+    inputs: { a: { dims: [3, 4] } },
+    build: (g, x) => g.node('Dropout', [g.unary('LeakyRelu', x.a, { alpha: { float: 0.2 } })])[0],
+  });
+});
