@@ -108,16 +108,19 @@ function context(cancelAfter = Infinity): { ctx: JobContext; updates: ProgressUp
   return { ctx, updates };
 }
 
-test('the sidecar edit job publishes the PNGs with stage progress and the loss as a metric', async () => {
+test('the sidecar edit job publishes the PNGs with stage progress, the loss as a metric and sampling previews', async () => {
   const outputDir = tmp();
   process.env.DIFFUSION_STUDIO_CACHE = tmp();
   const { ctx, updates } = context();
-  const r = await editHandler({ model, image, prompt: 'a red cat', etas: [0.3], seed: 1, steps: 3, embeddingSteps: 3, finetuneSteps: 3, outputDir }, ctx);
+  const r = await editHandler({ model, image, prompt: 'a red cat', etas: [0.3], seed: 1, steps: 3, embeddingSteps: 3, finetuneSteps: 3, outputDir, previewEvery: 1 }, ctx);
   assert.equal(r.files.length, 1);
   assert.ok(r.files[0].path.startsWith(outputDir) && existsSync(r.files[0].path));
   assert.deepEqual(readdirSync(outputDir).filter((n) => n.startsWith('.partial')), []);
   assert.deepEqual([...new Set(updates.map((u) => u.stage))], ['prepare', 'embedding', 'finetune', 'sample', 'save']);
   assert.ok(updates.some((u) => u.stage === 'embedding' && typeof u.metrics?.loss === 'number'));
+  const previews = updates.filter((u) => u.preview);
+  assert.equal(previews.length, 2, 'a preview after sampling steps 1 and 2 of 3');
+  assert.equal((await sharp(Buffer.from(previews[0].preview!)).metadata()).format, 'png');
   const bad = context();
   await assert.rejects(editHandler({ model, image: join(fixtures, 'images', 'empty.png'), prompt: 'x', outputDir }, bad.ctx),
     (e: unknown) => e instanceof SidecarError && e.code === 'image_invalid' && /empty/.test(e.message));

@@ -44,6 +44,8 @@ export interface ImagicProgress {
   loss?: number;
   /** True when the stage's result came from the cache (one event, step = total). */
   cached?: boolean;
+  /** While sampling, with previewEvery: a PNG of the last eta's current sample. */
+  preview?: Uint8Array;
 }
 
 export interface ImagicOptions {
@@ -104,8 +106,8 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   // 6. Interpolate, sample, write.
   const unet = await tunedUnet(folder.files.unet, train.tune, stage2.tensors, train.loraRank, providers);
   const pixels = await sampleEtas(model, unet, { target: text.target.data as Float32Array, optimised: eOpt.data as Float32Array, uncond: text.uncond.data as Float32Array, dims: text.target.dims },
-    { etas, steps: s.steps, guidanceScale: s.guidanceScale, scheduler: s.scheduler, seed: s.seed },
-    { onStep: (step, total) => progress({ stage: 'sample', step, total }), isCancelled: options.isCancelled });
+    { etas, steps: s.steps, guidanceScale: s.guidanceScale, scheduler: s.scheduler, seed: s.seed, previewEvery: request.previewEvery },
+    { onStep: (step, total, preview) => progress({ stage: 'sample', step, total, ...(preview ? { preview } : {}) }), isCancelled: options.isCancelled });
   const t4 = performance.now();
   const paramsFor = (eta: number) => parameters(s, folder.name, hash, request.image, input, train, eta);
   const written = await writeEtaImages(pixels, etas, paramsFor, s.out);

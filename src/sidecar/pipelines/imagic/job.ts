@@ -19,7 +19,7 @@ export function imagicRequest(p: EditParams, out: string): ImagicRequest {
     model: p.model, image: p.image, prompt: p.prompt, etas: p.etas,
     embeddingSteps: p.embeddingSteps, finetuneSteps: p.finetuneSteps,
     embeddingLearningRate: p.embeddingLearningRate, finetuneLearningRate: p.finetuneLearningRate,
-    steps: p.steps, guidanceScale: p.guidanceScale, seed: p.seed, out,
+    steps: p.steps, guidanceScale: p.guidanceScale, seed: p.seed, out, previewEvery: p.previewEvery,
   };
 }
 
@@ -32,7 +32,11 @@ export const editHandler: JobHandler<'edit'> = async (params, ctx) => {
     const r = await runImagic(imagicRequest(params, staging), {
       executionProviders: ctx.executionProviders,
       isCancelled: ctx.isCancelled,
-      onProgress: (p) => ctx.onProgress({ stage: p.stage, step: p.step, total: p.total, ...(p.loss !== undefined ? { metrics: { loss: p.loss } } : {}) }),
+      onProgress: (p) => ctx.onProgress({
+        stage: p.stage, step: p.step, total: p.total,
+        ...(p.loss !== undefined ? { metrics: { loss: p.loss } } : {}),
+        ...(p.preview ? { preview: p.preview } : {}),
+      }),
     });
     if (ctx.isCancelled()) throw ctx.cancelled();
     const files: OutputFile[] = [];

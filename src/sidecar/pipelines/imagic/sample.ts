@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { createSession, injectLora, loadModel, toOnnx } from '../../graph';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, SeededRandom, type NormalSource, type SchedulerName } from '../../schedulers/index';
+import { rgbToPng, tensorToRgb } from '../../io/images';
 import { applyGuidance, usesGuidanceBatch } from '../guidance';
 import type { OpenModel } from '../model-sessions';
 import { floatTensor, readFloats } from '../tensors';
@@ -36,6 +37,8 @@ export interface SampleSettings {
   guidanceScale: number;
   scheduler: SchedulerName;
   seed: number;
+  /** Decode a preview PNG of the last eta's current sample every N steps (0 = never). */
+  previewEvery?: number;
 }
 
 /** Denoises one latent per eta; returns [n, 3, H, W] pixels in [-1, 1] from the VAE decoder. */
@@ -44,7 +47,7 @@ export async function sampleEtas(
   unet: ort.InferenceSession,
   e: { target: Float32Array; optimised: Float32Array; uncond: Float32Array; dims: number[] },
   s: SampleSettings,
-  hooks: { onStep?(step: number, total: number): void; isCancelled?(): boolean } = {},
+  hooks: { onStep?(step: number, total: number, preview?: Uint8Array): void; isCancelled?(): boolean } = {},
 ): Promise<{ pixels: Float32Array; height: number; width: number }> {
   const n = s.etas.length;
   const sig = model.unetSig;
@@ -80,9 +83,23 @@ export async function sampleEtas(
     });
     const pred = readFloats(out.out_sample);
     latents = scheduler.step(useBatch ? applyGuidance(pred, s.guidanceScale) : pred, i, latents, noise);
-    hooks.onStep?.(i + 1, total);
+    const every = s.previewEvery ?? 0;
+    const preview = every > 0 && (i + 1) % every === 0 && i + 1 < total
+      ? await previewPng(model, scheduler.scaleModelInput(latents, i + 1).subarray((n - 1) * per), [sig.latentChannels, h, w])
+      : undefined;
+    hooks.onStep?.(i + 1, total, preview);
   }
-  const scaled = latents.map((x) => x / model.folder.scalingFactor);
-  const dec = (await model.vaeDecoder.run({ latent_sample: floatTensor(model.vaeDecoderFloat, scaled, [n, sig.latentChannels, h, w]) })).sample;
+  const dec = await decode(model, latents, [n, sig.latentChannels, h, w]);
   return { pixels: readFloats(dec), height: dec.dims[2], width: dec.dims[3] };
+}
+
+async function decode(model: OpenModel, latents: Float32Array, dims: number[]): Promise<ort.Tensor> {
+  const scaled = latents.map((x) => x / model.folder.scalingFactor);
+  return (await model.vaeDecoder.run({ latent_sample: floatTensor(model.vaeDecoderFloat, scaled, dims) })).sample;
+}
+
+/** One sample mid-way, brought to the scale the VAE expects, as a PNG (what the extension shows while it runs). */
+async function previewPng(model: OpenModel, latent: Float32Array, dims: number[]): Promise<Uint8Array> {
+  const dec = await decode(model, latent, [1, ...dims]);
+  return rgbToPng(tensorToRgb(readFloats(dec), 0, dec.dims[2], dec.dims[3]), dec.dims[3], dec.dims[2]);
 }

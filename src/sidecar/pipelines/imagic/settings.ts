@@ -35,6 +35,8 @@ export interface ImagicRequest {
   out?: string;
   /** Also write a contact sheet [input | eta_1 | eta_2 ...] (default: when more than one eta). */
   contactSheet?: boolean;
+  /** Sampling previews every N steps (0 = never). */
+  previewEvery?: number;
   /** Cache folder (default: see cache.ts); `cache: false` trains from scratch and stores nothing. */
   cacheDir?: string;
   cache?: boolean;
