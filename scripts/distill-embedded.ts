@@ -4,16 +4,19 @@
  * -> 2 -> 1 (docs/DISTILLATION.md). Resumable: run it again after a stop and it continues.
  *
  *   npx tsx scripts/distill-embedded.ts [--teacher models/emoji-base] [--work .cache/distill-emoji]
- *       [--iterations 600] [--stage1-iterations 800] [--batch 16] [--lr 2e-4] [--install]
+ *       [--iterations 600] [--stage1-iterations 800] [--batch 16] [--lr 2e-4] [--install [--half-weights]]
  *
  * --install copies the finished students into models/ (UNet ONNX, config, scheduler, distill.json,
  * model_index.json with "base": "../emoji-base"; the training safetensors stay in the work folder to
- * keep the extension small). An existing models/emoji-guided-N is replaced only by --install.
+ * keep the extension small; --half-weights also stores the UNet's weights as float16, half-weights.ts).
+ * An existing models/emoji-guided-N is replaced only by --install.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadModel, saveModel } from '../src/sidecar/graph';
 import { runDistillation } from '../src/sidecar/pipelines/distill/job';
+import { storeWeightsAsHalf } from '../src/sidecar/pipelines/distill/half-weights';
 
 const { values: a } = parseArgs({
   options: {
@@ -25,6 +28,7 @@ const { values: a } = parseArgs({
     lr: { type: 'string', default: '2e-4' },
     'guidance-range': { type: 'string', default: '1,5' },
     install: { type: 'boolean', default: false },
+    'half-weights': { type: 'boolean', default: false },
     models: { type: 'string', default: 'models' },
   },
 });
@@ -58,11 +62,17 @@ function install(from: string, to: string): void {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'unet'), { recursive: true });
   for (const f of ['unet/model.onnx', 'unet/config.json', 'scheduler', 'distill.json']) cpSync(join(from, f), join(tmp, f), { recursive: true });
+  if (a['half-weights']) {
+    const g = loadModel(join(from, 'unet', 'model.onnx'));
+    storeWeightsAsHalf(g);
+    saveModel(g, join(tmp, 'unet', 'model.onnx'));
+  }
   const index = JSON.parse(readFileSync(join(from, 'model_index.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(tmp, 'model_index.json'), `${JSON.stringify({ ...index, base: '../emoji-base' }, null, 2)}\n`);
   const distill = JSON.parse(readFileSync(join(from, 'distill.json'), 'utf8')) as Record<string, unknown>;
   const teacher = distill.teacher as Record<string, unknown>;
-  writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify({ ...distill, teacher: { ...teacher, dir: '../emoji-base' } }, null, 2)}\n`);
+  const storage = a['half-weights'] ? 'float16 weights, float32 compute' : 'float32';
+  writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify({ ...distill, teacher: { ...teacher, dir: '../emoji-base' }, weights_storage: storage }, null, 2)}\n`);
   rmSync(to, { recursive: true, force: true });
   renameSync(tmp, to);
   console.log(`installed ${to}`);

@@ -10,6 +10,7 @@ import { unetGraph } from '../../../src/sidecar/nn/unet';
 import { EMOJI_BASE } from '../../../src/sidecar/nn/config';
 import { addGuidanceInput, findTimeEmbedding } from '../../../src/sidecar/nn/guided-unet';
 import { Rng } from '../../../src/sidecar/graph/init';
+import { storeWeightsAsHalf } from '../../../src/sidecar/pipelines/distill/half-weights';
 
 const small = { ...EMOJI_BASE, vocab: 50, unetChannels: 16, unetTimeDim: 32, textDim: 16, unetHeads: 2 };
 
@@ -49,4 +50,16 @@ test('a UNet without a timestep input is refused with a clear message', () => {
   const g = unetGraph(small, 0);
   g.inputs.splice(g.inputs.indexOf('timestep'), 1);
   assert.throws(() => addGuidanceInput(g), /no "timestep" input/);
+});
+
+test('weights stored as float16 halve the file and keep the output within float16 rounding', async () => {
+  const full = unetGraph(small, 5), half = unetGraph(small, 5);
+  assert.ok(storeWeightsAsHalf(half) > 50);
+  const [a, b] = [toOnnx(full), toOnnx(half)];
+  assert.ok(b.length < 0.7 * a.length, `${b.length} vs ${a.length} bytes`);
+  const oa = (await (await createSession(a)).run(feeds(3, 16, 16, false))).out_sample.data as Float32Array;
+  const ob = (await (await createSession(b)).run(feeds(3, 16, 16, false))).out_sample.data as Float32Array;
+  const scale = Math.max(...oa.map(Math.abs));
+  const err = Math.max(...oa.map((v, k) => Math.abs(v - ob[k])));
+  assert.ok(err > 0 && err < 0.02 * scale, `max error ${err} (outputs up to ${scale})`);
 });
