@@ -15,6 +15,8 @@ export interface SaveOptions {
 }
 
 const IR_VERSION = 10;
+/** Model metadata key listing the parameters (g.trainable), so a saved model loads with them marked. */
+export const TRAINABLE_KEY = 'diffusion_studio.trainable';
 
 function bytesOf(v: TensorValue): Uint8Array {
   return new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
@@ -54,8 +56,10 @@ export function toModelProto(g: Graph, external?: (name: string, v: TensorValue)
   const used = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs]); // unused constants are dropped
   const initializer = [...g.initializers].filter(([n]) => !inputSet.has(n) && used.has(n)).map(([n, v]) => external?.(n, v) ?? tensorToProto(n, v));
   const opsets = [{ domain: '', version: g.opset }, ...[...g.extraOpsets].map(([domain, version]) => ({ domain, version }))];
+  const trainable = [...g.trainable].filter((n) => g.initializers.has(n) && !inputSet.has(n));
+  const metadata_props = trainable.length ? [{ key: TRAINABLE_KEY, value: JSON.stringify(trainable) }] : [];
   return {
-    ir_version: IR_VERSION, producer_name: 'diffusion-studio', opset_import: opsets,
+    ir_version: IR_VERSION, producer_name: 'diffusion-studio', opset_import: opsets, metadata_props,
     graph: {
       name: g.name, node: nodes, initializer,
       input: g.inputs.map((n) => valueInfo(n, g.info.get(n))),
@@ -151,7 +155,12 @@ function infoFromProto(v: ValueInfoProto): ValueInfo | undefined {
 }
 
 /** A Graph from a decoded model; shapes are re-inferred where the file does not state them. */
-export function fromModelProto(m: ModelProto, baseDir?: string): Graph {
+export interface LoadOptions {
+  /** Mark the parameters a diffusion-studio save listed (metadata) as g.trainable (default false). */
+  markParameters?: boolean;
+}
+
+export function fromModelProto(m: ModelProto, baseDir?: string, o: LoadOptions = {}): Graph {
   const opset = m.opset_import?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 21;
   const gp = m.graph ?? {};
   const g = new Graph({ opset: Number(opset), name: gp.name || 'graph' });
@@ -169,6 +178,8 @@ export function fromModelProto(m: ModelProto, baseDir?: string): Graph {
   for (const v of gp.output ?? []) known.set(v.name, infoFromProto(v));
   for (const np of gp.node ?? []) addImportedNode(g, np, known);
   for (const v of gp.output ?? []) g.outputs.push(v.name);
+  const listed = o.markParameters ? m.metadata_props?.find((p) => p.key === TRAINABLE_KEY)?.value : undefined;
+  for (const n of listed ? (JSON.parse(listed) as string[]) : []) if (g.initializers.has(n)) g.trainable.add(n);
   return g;
 }
 
@@ -200,6 +211,6 @@ function probeInput(probe: Graph, g: Graph, name: string) {
 }
 
 /** Reads an ONNX file (external data resolved relative to it) into a Graph. */
-export function loadModel(path: string): Graph {
-  return fromModelProto(decodeModel(readFileSync(path)), dirname(path));
+export function loadModel(path: string, o: LoadOptions = {}): Graph {
+  return fromModelProto(decodeModel(readFileSync(path)), dirname(path), o);
 }

@@ -54,7 +54,7 @@ export const STEP_INPUT = 'step';
 
 /** Rewrites `g` (built with its loss) into a training-step graph. */
 export function buildTrainStep(g: Graph, o: TrainStepOptions): TrainStep {
-  const names = o.params ?? [...g.trainable];
+  const names = [...new Set(o.params ?? g.trainable)]; // a name listed twice is one parameter
   if (!names.length) throw new Error('buildTrainStep: no parameters to train');
   if (o.loss.shape && o.loss.shape.some((d) => d !== 1)) throw new Error(`buildTrainStep: loss must be a scalar, got shape [${o.loss.shape}]`);
   const dataInputs = [...g.inputs];

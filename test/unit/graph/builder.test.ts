@@ -87,6 +87,8 @@ test('models round-trip through ONNX bytes and through files with external data'
   saveModel(g, join(dir, 'model.onnx'), { externalData: 'model.onnx_data', threshold: 64 });
   assert.ok(existsSync(join(dir, 'model.onnx_data')) && statSync(join(dir, 'model.onnx_data')).size >= 4 * 8 * 4);
   const loaded = loadModel(join(dir, 'model.onnx'));
+  assert.equal(loaded.trainable.size, 0);
+  assert.deepEqual([...loadModel(join(dir, 'model.onnx'), { markParameters: true }).trainable], [...g.trainable], 'parameters stay marked through a file');
   assert.deepEqual(loaded.initializers.get('fc2.weight')!.data, g.initializers.get('fc2.weight')!.data);
   const s = await ort.InferenceSession.create(join(dir, 'model.onnx'));
   const r = await s.run({ x: f32([1, 2, 3, 4], [1, 4]) });
