@@ -109,7 +109,7 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
     { etas, steps: s.steps, guidanceScale: s.guidanceScale, scheduler: s.scheduler, seed: s.seed, previewEvery: request.previewEvery },
     { onStep: (step, total, preview) => progress({ stage: 'sample', step, total, ...(preview ? { preview } : {}) }), isCancelled: options.isCancelled });
   const t4 = performance.now();
-  const paramsFor = (eta: number) => parameters(s, folder.name, hash, request.image, input, train, eta);
+  const paramsFor = (eta: number) => parameters(s, pixels.sampler, folder.name, hash, request.image, input, train, eta);
   const written = await writeEtaImages(pixels, etas, paramsFor, s.out);
   const sheetWanted = request.contactSheet ?? etas.length > 1;
   const sheet = sheetWanted
@@ -199,9 +199,9 @@ async function encodeText(model: OpenModel, prompts: [string, string]): Promise<
   return { target: { dtype: 'float32', dims, data: all.slice(0, per) }, uncond: { dtype: 'float32', dims, data: all.slice(per) } };
 }
 
-function parameters(s: ResolvedSettings, model: string, hash: string, image: string, input: PreparedImage, t: TrainSettings, eta: number): GenerationParameters {
+function parameters(s: ResolvedSettings, sampler: string, model: string, hash: string, image: string, input: PreparedImage, t: TrainSettings, eta: number): GenerationParameters {
   return {
-    prompt: s.prompt, negativePrompt: s.negativePrompt, steps: s.steps, sampler: s.scheduler, cfgScale: s.guidanceScale,
+    prompt: s.prompt, negativePrompt: s.negativePrompt, steps: s.steps, sampler, cfgScale: s.guidanceScale,
     seed: s.seed, width: s.width, height: s.height, model, modelHash: hash,
     extra: {
       'Imagic eta': eta,

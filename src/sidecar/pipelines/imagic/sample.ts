@@ -48,7 +48,7 @@ export async function sampleEtas(
   e: { target: Float32Array; optimised: Float32Array; uncond: Float32Array; dims: number[] },
   s: SampleSettings,
   hooks: { onStep?(step: number, total: number, preview?: Uint8Array): void; isCancelled?(): boolean } = {},
-): Promise<{ pixels: Float32Array; height: number; width: number }> {
+): Promise<{ pixels: Float32Array; height: number; width: number; sampler: string }> {
   const n = s.etas.length;
   const sig = model.unetSig;
   const useBatch = usesGuidanceBatch(s.guidanceScale);
@@ -90,7 +90,7 @@ export async function sampleEtas(
     hooks.onStep?.(i + 1, total, preview);
   }
   const dec = await decode(model, latents, [n, sig.latentChannels, h, w]);
-  return { pixels: readFloats(dec), height: dec.dims[2], width: dec.dims[3] };
+  return { pixels: readFloats(dec), height: dec.dims[2], width: dec.dims[3], sampler: scheduler.displayName };
 }
 
 async function decode(model: OpenModel, latents: Float32Array, dims: number[]): Promise<ort.Tensor> {
