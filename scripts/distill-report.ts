@@ -10,7 +10,7 @@
  *
  *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3]
  */
-import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import { evaluate } from '../src/sidecar/pipelines/eval/evaluate';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { textToImage } from '../src/sidecar/pipelines/text-to-image';
-import { loadModelFolder } from '../src/sidecar/io/model-folder';
+import { loadModelFolder, modelHash } from '../src/sidecar/io/model-folder';
 
 const { values: a } = parseArgs({
   options: {
@@ -29,6 +29,7 @@ const { values: a } = parseArgs({
     guidance: { type: 'string', default: '3' },
     'timing-runs': { type: 'string', default: '8' },
     out: { type: 'string', default: 'docs/distillation' },
+    'metrics-only': { type: 'string' },
     doc: { type: 'string', default: 'docs/DISTILLATION.md' },
   },
 });
@@ -54,6 +55,21 @@ function configs(): Array<{ label: string; model: string; steps: number }> {
     ...[64, 32, 16, 8, 4].map((steps) => ({ label: `teacher, ${steps} steps`, model: teacher, steps })),
     ...[8, 4, 2, 1].map((steps) => ({ label: `guided student, ${steps} step${steps > 1 ? 's' : ''}`, model: resolve(a.students!, `emoji-guided-${steps}`), steps })),
   ];
+}
+
+/**
+ * evaluate()'s numbers, cached by (UNet hash, steps, guidance, count) in .cache/distill-report: the
+ * teacher's rows can be measured while the students train, and a rerun only measures what changed.
+ */
+async function metrics(model: string, steps: number, guidance: number, count: number): Promise<{ fid: number; clipScore: number; objectAccuracy: number }> {
+  const key = `${await modelHash(loadModelFolder(model))}-${steps}-${guidance}-${count}`;
+  const file = resolve('.cache', 'distill-report', `${key}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { fid: number; clipScore: number; objectAccuracy: number };
+  const e = await evaluate({ model, steps, guidance, scheduler: 'ddim', seed: 0, count, batch: 64 });
+  const m = { fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy };
+  mkdirSync(resolve('.cache', 'distill-report'), { recursive: true });
+  writeFileSync(file, JSON.stringify(m));
+  return m;
 }
 
 async function timing(model: string, steps: number, guidance: number, runs: number): Promise<{ ms: number; ortMs: number }> {
@@ -154,9 +170,14 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const rows: Row[] = [];
   const grid: Array<{ label: string; rgb: Uint8Array; size: number }> = [];
+  const only = a['metrics-only'];
+  if (only) { // e.g. --metrics-only teacher: fill the metrics cache for those rows, write nothing else
+    for (const c of configs().filter((x) => x.label.startsWith(only))) console.log(c.label, await metrics(c.model, c.steps, guidance, count));
+    return;
+  }
   for (const c of configs()) {
     const guided = !!loadModelFolder(c.model).distill;
-    const e = await evaluate({ model: c.model, steps: c.steps, guidance, scheduler: 'ddim', seed: 0, count, batch: 64 });
+    const e = await metrics(c.model, c.steps, guidance, count);
     const t = await timing(c.model, c.steps, guidance, runs);
     rows.push({ label: c.label, model: c.model, steps: c.steps, guided, unetEvals: c.steps * (guided || guidance <= 1 ? 1 : 2), fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy, msPerImage: t.ms, ortMsPerImage: t.ortMs });
     grid.push({ label: c.label, ...(await gridRow(c.model, c.steps, guidance)) });

@@ -9,7 +9,9 @@
  *     prompts given (or a small built-in list). The targets are defined for any z_t; these only decide
  *     where the student is trained.
  */
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { packageRoot } from '../../io/model-discovery';
 import type { ModelFolder } from '../../io/model-folder';
 import { loadTokenizer } from '../../io/tokenizer';
 import { sessionOptions } from '../../graph/session';
@@ -71,7 +73,7 @@ export async function encodeTexts(folder: ModelFolder, prompts: string[]): Promi
 
 /** The emoji set: captions and VAE-encoded images (scaled by the VAE's scaling factor). */
 export async function emojiData(folder: ModelFolder, limit = Infinity): Promise<DistillData> {
-  const ds = await loadEmojiDataset('.cache/data', 32);
+  const ds = await loadEmojiDataset(join(packageRoot(), '.cache', 'data'), 32);
   const n = Math.min(ds.items.length, limit);
   const prompts: string[] = [];
   const captions: number[][] = [];
