@@ -2,7 +2,8 @@
  * Checks of input files that the sidecar makes before a job is queued, so a bad input fails at once with
  * a message naming the file and the problem, instead of deep inside a pipeline.
  */
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { SidecarError } from '../../protocol';
 
@@ -50,4 +51,17 @@ export async function checkImage(path: string): Promise<ImageFacts> {
     throw bad(`the ${format} data is damaged or truncated (${(err as Error).message})`);
   }
   return { width, height, format };
+}
+
+/** The output folder must be a folder we can write (created when missing); io_error otherwise. */
+export async function checkOutputDir(path: string): Promise<void> {
+  const bad = (why: string) => new SidecarError('io_error', `output folder ${path}: ${why}`);
+  const st = await stat(path).catch(() => undefined);
+  if (st && !st.isDirectory()) throw bad('exists and is not a folder');
+  try {
+    await mkdir(path, { recursive: true });
+    await access(path, constants.W_OK);
+  } catch (err) {
+    throw bad(`cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }

@@ -6,6 +6,7 @@
 import { createServer as createHttp, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
@@ -20,7 +21,7 @@ import { availableKinds } from '../runtime/handlers';
 import type { ProviderChoice } from '../runtime/providers';
 import { WorkerHost } from '../runtime/worker-host';
 import { checkBind, verifyUpgrade } from './auth';
-import { checkImage } from './inputs';
+import { checkImage, checkOutputDir } from './inputs';
 import { ModelRegistry } from './models';
 import { JobQueue, type QueueListener } from './queue';
 import { parseRequest } from './validate';
@@ -177,6 +178,7 @@ export class SidecarServer {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
     const out = { ...params };
     for (const key of ['image', 'initImage']) if (typeof params[key] === 'string') await checkImage(String(params[key]));
+    if (typeof params.outputDir === 'string' && kind !== 'distill') await checkOutputDir(resolve(params.outputDir));
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
     if (!availableKinds()[kind]) {

@@ -110,6 +110,14 @@ test('missing or broken model folders are refused naming the model and the missi
   assert.match((await errorOf({ model: notFolder })).message, /file-not-folder: no such model folder/);
 });
 
+test('an output folder that is a file is refused with io_error naming it', async () => {
+  const file = join(dir, 'not-a-folder');
+  writeFileSync(file, 'x');
+  const err = await errorOf({ outputDir: file });
+  assert.equal(err.code, 'io_error');
+  assert.match(err.message, /not-a-folder: exists and is not a folder/);
+});
+
 test('NaN, Infinity and absurd parameters are refused naming the field', async () => {
   const ws = new WebSocket(s.banner.url, { headers: { Authorization: `Bearer ${s.secret}` } });
   await new Promise((r, j) => ws.once('open', r).once('error', j));
