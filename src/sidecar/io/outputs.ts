@@ -3,8 +3,7 @@
  * fails on an existing name), and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking
  * first and then writing would race with another process; the exclusive claim cannot.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
-import { link, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
@@ -15,18 +14,26 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
  * a final name.
  */
 export async function writeExclusive(path: string, data: Buffer): Promise<string> {
+  return writeExclusiveSync(path, data);
+}
+
+/**
+ * The same, synchronously: generation runs on a worker thread, where three small synchronous calls cost
+ * less than three round trips through libuv's thread pool.
+ */
+export function writeExclusiveSync(path: string, data: Buffer): string {
   mkdirSync(dirname(path), { recursive: true });
   const ext = extname(path);
   const stem = path.slice(0, path.length - ext.length);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  await writeFile(tmp, data, { flag: 'wx' });
+  writeFileSync(tmp, data, { flag: 'wx' });
   try {
     for (let n = 0; n < 100000; n++) {
       // After the first clash, jump past the highest number already used (one readdir, not one try per file).
       if (n === 1) n = highestNumber(path) + 1;
       const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
       try {
-        await link(tmp, candidate);
+        linkSync(tmp, candidate);
         return candidate;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -34,7 +41,11 @@ export async function writeExclusive(path: string, data: Buffer): Promise<string
     }
     throw new Error(`no free file name next to ${path}`);
   } finally {
-    await unlink(tmp).catch(() => undefined);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone: nothing to clean
+    }
   }
 }
 
