@@ -139,7 +139,7 @@ type PhaseLosses = number[] & { graph: ReturnType<typeof exportStudent>; weights
 
 async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const { r, phase, k } = a;
-  const { step, student } = studentTrainStep(a.spec, { lr: r.learningRate, clipNorm: 1, weightDecay: 0 });
+  const { step, student } = studentTrainStep(a.spec, { lr: r.learningRate, clipNorm: 1, weightDecay: 0, iterations: phase.iterations });
   const trainer = await Trainer.create(step, { seed: r.seed, threads: a.options.threads });
   const ckpt = checkpointPath(a.out, k);
   if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
@@ -232,7 +232,7 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     teacher: { name: teacher.name, dir: relative(dir, teacher.dir), hash },
     base: base.name,
     training: {
-      iterations: phase.iterations, batch_size: r.batchSize, learning_rate: r.learningRate, optimizer: 'adamw',
+      iterations: phase.iterations, batch_size: r.batchSize, learning_rate: r.learningRate, lr_schedule: 'warm-up, cosine to lr/10', optimizer: 'adamw',
       clip_norm: 1, lora_rank: r.loraRank, seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
       data: r.data ?? 'auto', final_loss: Number.isFinite(loss) ? loss : null,
     },

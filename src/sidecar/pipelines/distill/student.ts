@@ -54,7 +54,7 @@ export function studentGraph(spec: StudentSpec): StudentGraph {
  * The training step: loss = mean_b weight_b * mean((out_b - target_b)^2), the truncated-SNR weighted
  * regression of targets.ts; inputs are the UNet's own plus `target` [B, C, H, W] and `weight` [B].
  */
-export function studentTrainStep(spec: StudentSpec, o: { lr: number; clipNorm: number; weightDecay: number }): { step: TrainStep; student: StudentGraph } {
+export function studentTrainStep(spec: StudentSpec, o: { lr: number; clipNorm: number; weightDecay: number; iterations: number }): { step: TrainStep; student: StudentGraph } {
   const student = studentGraph(spec);
   const g = student.graph;
   const out = g.tensor(g.outputs[0]);
@@ -66,7 +66,12 @@ export function studentTrainStep(spec: StudentSpec, o: { lr: number; clipNorm: n
   const loss = g.reduceMean(g.mul(perRow, weight), [0], false);
   const step = buildTrainStep(g, {
     loss,
-    optimizer: { type: 'adamw', lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+    // Short warm-up, then cosine decay to a tenth over the phase (Loshchilov & Hutter 2017): short
+    // schedules settle better than at a constant rate.
+    optimizer: {
+      type: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay,
+      lr: { type: 'cosine', lr: o.lr, warmup: Math.min(50, Math.ceil(o.iterations / 10)), total: o.iterations, minLr: o.lr / 10 },
+    },
     params: student.trainable,
     clipNorm: o.clipNorm,
   });
