@@ -47,7 +47,11 @@ export class WorkerHost {
   private worker?: Worker;
   private current?: Current;
 
-  constructor(private readonly init: WorkerInit) {}
+  /** `entry` defaults to the real worker (see workerEntry); tests of crash handling pass their own. */
+  constructor(
+    private readonly init: WorkerInit,
+    private readonly entry: () => { entry: string; eval: boolean } = workerEntry,
+  ) {}
 
   get busy(): boolean {
     return this.current !== undefined;
@@ -79,7 +83,7 @@ export class WorkerHost {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const { entry, eval: isCode } = workerEntry();
+    const { entry, eval: isCode } = this.entry();
     const w = new Worker(entry, { workerData: this.init, eval: isCode });
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (err) => this.onCrash(w, `the job worker crashed: ${err.message}`));
