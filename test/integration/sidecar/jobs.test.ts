@@ -25,7 +25,10 @@ test('a generate job ends in PNG files plus metadata, and other clients see its 
   const states: string[] = [];
   watcher.on('job', (e) => states.push(e.job.state));
   const progress: ProgressEvent[] = [];
-  const job = await s.client.generate({ model: FIXTURE, prompt: 'a red circle', steps: 3, seed: 7, count: 2, outputDir: out }, { onProgress: (p) => progress.push(p) });
+  const job = await s.client.generate(
+    { model: FIXTURE, prompt: 'a red circle', steps: 3, seed: 7, count: 2, outputDir: out, previewEvery: 1 },
+    { onProgress: (p) => progress.push(p) },
+  );
   assert.equal(job.info.state, 'queued');
   const r = await job.done;
   assert.equal(r.files.length, 2);
@@ -42,6 +45,9 @@ test('a generate job ends in PNG files plus metadata, and other clients see its 
   assert.deepEqual(denoise.map((p) => p.step), [1, 2, 3]);
   assert.ok(denoise.every((p) => p.total === 3));
   assert.equal(typeof denoise[2].etaMs, 'number', 'an ETA once the step rate is known');
+  const preview = denoise.find((p) => p.preview)?.preview;
+  assert.ok(preview, 'previews were sent');
+  assert.equal((await sharp(Buffer.from(preview, 'base64')).metadata()).format, 'png');
   const status = await watcher.jobStatus(job.jobId);
   assert.equal(status.jobs[0].state, 'succeeded');
   assert.deepEqual(status.jobs[0].output?.files.map((f) => f.path), r.files.map((f) => f.path));
@@ -93,6 +99,20 @@ test('during a long job the sidecar answers ping in under 50 ms, and cancel take
   assert.ok(after <= 1, `the job ran ${after} steps after the cancel flag was set`);
   assert.equal((await s.client.jobStatus(job.jobId)).jobs[0].state, 'cancelled');
   assert.equal(readdirSync(out).filter((n) => n.includes('a-long-job')).length, 0, 'a cancelled job leaves no image');
+});
+
+test('a job outlives the client that submitted it; another client reads its outputs', async () => {
+  const submitter = await connect(s);
+  const job = await submitter.generate({ model: FIXTURE, prompt: 'orphan', steps: 20, width: 256, height: 256, outputDir: out });
+  submitter.close();
+  let info = (await s.client.jobStatus(job.jobId)).jobs[0];
+  for (let i = 0; i < 200 && info.finishedAt === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    info = (await s.client.jobStatus(job.jobId)).jobs[0];
+  }
+  assert.equal(info.state, 'succeeded');
+  assert.equal(info.output?.files.length, 1);
+  assert.ok(existsSync(info.output!.files[0].path));
 });
 
 test('a queued job cancelled before it starts never runs; unknown job ids are typed errors', async () => {
