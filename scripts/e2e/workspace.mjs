@@ -30,7 +30,7 @@ export function prepareWorkspace(repo, dir) {
   const tasks = {
     version: '2.0.0',
     tasks: [
-      { label: 'e2e distill', type: 'diffusion-distill', mode: 'guided', teacher: m.teacher, targetSteps: 2, iterations: 4, outputFolder: 'students/e2e-student' },
+      { label: 'e2e distill', type: 'diffusion-distill', mode: 'guided', teacher: m.teacher, targetSteps: 2, iterations: 4, outputFolder: 'students/e2e-student', problemMatcher: [] },
     ],
   };
   writeFileSync(path.join(dir, '.vscode', 'tasks.json'), JSON.stringify(tasks, null, 2));

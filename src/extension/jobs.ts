@@ -12,8 +12,8 @@ import { outputFolder, readSettings, type Settings } from './config';
 import type { ModelCatalog } from './models';
 import type { SidecarManager } from './sidecar';
 
-/** A gallery item before a webview turned its path into a loadable URI. */
-export type ResultItem = Omit<GalleryItem, 'src'>;
+/** A gallery item before a webview turned its path into a loadable URI, with the request that made it. */
+export type ResultItem = Omit<GalleryItem, 'src'> & { request: GenerateParams | EditParams };
 
 export interface GenerateOverrides extends Partial<Omit<GenerateParams, 'prompt'>> {
   prompt: string;
@@ -88,13 +88,15 @@ export class JobService implements vscode.Disposable {
 
   /** Re-runs the job that made `item`, with that image's own seed. */
   async rerun(item: ResultItem): Promise<ResultItem[]> {
-    const p = item.params;
-    const seed = typeof p.seed === 'number' ? p.seed : undefined;
+    const seed = typeof item.params.seed === 'number' ? item.params.seed : undefined;
     if (item.kind === 'edit') {
-      return this.edit(String(p.image), String(p.prompt), { seed, etas: typeof p.eta === 'number' ? [p.eta] : undefined });
+      const req = item.request as EditParams;
+      const eta = item.params.eta;
+      return this.edit(req.image, req.prompt, { ...req, seed, etas: typeof eta === 'number' ? [eta] : req.etas });
     }
-    const { prompt, outputDir: _o, previewEvery: _p, ...rest } = p as unknown as GenerateParams;
-    return this.generate({ ...rest, prompt: String(prompt), seed, count: 1 });
+    // The same request, for this one image: its own seed, one image, written to today's output folder.
+    const { outputDir: _o, previewEvery: _p, ...req } = item.request as GenerateParams;
+    return this.generate({ ...req, seed, count: 1 });
   }
 
   /** Cancels the given job, or the running one; resolves false when there was nothing to cancel. */
@@ -114,7 +116,7 @@ export class JobService implements vscode.Disposable {
     return this.items.find((i) => i.id === id);
   }
 
-  private async follow(handle: JobHandle, kind: 'generate' | 'edit', title: string, params: object): Promise<ResultItem[]> {
+  private async follow(handle: JobHandle, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): Promise<ResultItem[]> {
     this.handles.set(handle.jobId, handle);
     this.update({ jobId: handle.jobId, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
     void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', true);
@@ -155,11 +157,13 @@ export class JobService implements vscode.Disposable {
     this.jobEmitter.fire(job);
   }
 
-  private toItems(result: ResultEvent, kind: 'generate' | 'edit', title: string, params: object): ResultItem[] {
+  private toItems(result: ResultEvent, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): ResultItem[] {
     return result.files
       .filter((f) => f.kind === 'image')
       .map((f) => {
-        const meta = { ...params, ...(f.metadata ?? {}) } as Record<string, unknown>;
+        // What the sidecar wrote into the PNG is the truth about the image; the request fills gaps.
+        const meta: Record<string, unknown> = f.metadata && Object.keys(f.metadata).length ? { ...f.metadata } : { ...params };
+        meta.prompt ??= params.prompt;
         const eta = meta.eta;
         return {
           id: `r${this.nextItem++}`,
@@ -168,6 +172,7 @@ export class JobService implements vscode.Disposable {
           title: kind === 'edit' && typeof eta === 'number' ? `eta ${eta}` : title,
           params: meta,
           jobId: result.jobId,
+          request: params,
         };
       });
   }

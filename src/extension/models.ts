@@ -33,7 +33,7 @@ export class ModelCatalog implements vscode.Disposable {
       .catch(() => [] as ModelInfo[]);
     const s = readSettings();
     const folders = [...s.modelsFolders.map(resolveFolder), distillFolder(s)];
-    const scanned = (await Promise.all(folders.map(scanFolder))).flat();
+    const scanned = (await Promise.all(folders.map((f) => scanFolder(f)))).flat();
     // A folder the sidecar already lists (it was given the same --models folders) appears once.
     const known = new Set(infos.flatMap((m) => [m.id, path.resolve(m.path)]));
     const all = infos.map(toChoice);
@@ -55,16 +55,20 @@ function toChoice(m: ModelInfo): ModelChoice {
   return { id: m.id, name: m.name, distilledSteps: m.distilledSteps, guidanceRange: m.guidanceRange, resolution: m.resolution };
 }
 
-/** A model folder is one holding model_index.json; look at the folder itself and its children. */
-async function scanFolder(folder: string): Promise<ModelChoice[]> {
-  const out: ModelChoice[] = [];
-  if (await isModel(folder)) out.push(await describe(folder));
+/**
+ * A model folder is one holding model_index.json. Look at the folder, its children and grandchildren:
+ * a distillation run writes one model per round (<run>/guided-8, <run>/guided-4 ...).
+ */
+async function scanFolder(folder: string, depth = 2, prefix = ''): Promise<ModelChoice[]> {
+  if (await isModel(folder)) return [await describe(folder, prefix || path.basename(folder))];
+  if (depth === 0) return [];
   const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) {
-    const p = path.join(folder, e.name);
-    if (e.isDirectory() && (await isModel(p))) out.push(await describe(p));
-  }
-  return out;
+  const found = await Promise.all(
+    entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => scanFolder(path.join(folder, e.name), depth - 1, prefix ? `${prefix}/${e.name}` : e.name)),
+  );
+  return found.flat();
 }
 
 const isModel = (p: string) =>
@@ -74,8 +78,8 @@ const isModel = (p: string) =>
   );
 
 /** Reads what a student says about itself, from whichever metadata file the distillation wrote. */
-async function describe(folder: string): Promise<ModelChoice> {
-  const choice: ModelChoice = { id: folder, name: path.basename(folder) };
+async function describe(folder: string, name: string): Promise<ModelChoice> {
+  const choice: ModelChoice = { id: folder, name };
   for (const file of ['distill.json', 'distillation.json', 'model_index.json']) {
     const meta = await fs
       .readFile(path.join(folder, file), 'utf8')

@@ -72,7 +72,7 @@ export class ResultsPanel implements vscode.Disposable {
     if (this.panel && this.ready) void this.panel.webview.postMessage(m);
   }
 
-  private toGallery(i: ResultItem): GalleryItem {
+  private toGallery({ request: _r, ...i }: ResultItem): GalleryItem {
     const src = this.panel ? this.panel.webview.asWebviewUri(vscode.Uri.file(i.path)).toString() : '';
     return { ...i, src };
   }

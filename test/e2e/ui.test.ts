@@ -1,0 +1,115 @@
+/**
+ * UI tests: a user's routes through the workbench, driven with Playwright in code-server. Run by
+ * `npm run test:e2e` (scripts/e2e/run.mjs), which starts code-server and passes DS_E2E_ENV; each test
+ * saves a screenshot of the surface it exercised into the artifacts folder.
+ */
+import * as assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { e2eEnv, Workbench } from './workbench';
+
+const env = e2eEnv();
+const NOT_AVAILABLE = /cannot run it yet|not part of this build/i;
+
+describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through npm run test:e2e' }, () => {
+  let wb: Workbench;
+  before(async () => {
+    wb = await Workbench.open(env!);
+  });
+  after(async () => {
+    await wb?.screenshot('zz-final').catch(() => undefined);
+    await wb?.close();
+  });
+
+  test('palette generation puts an image in the results webview', async () => {
+    await wb.runCommand('Diffusion Studio: Generate Image');
+    await wb.answerQuickInput('a smiling cat face');
+    const results = await wb.webviewFrame('#gallery');
+    await results.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img.result')].some((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 180_000 });
+    assert.match(await results.locator('.item figcaption').first().innerText(), /a smiling cat face/);
+    const files = readdirSync(path.join(env!.workspace, 'generated')).filter((f) => f.endsWith('.png'));
+    assert.equal(files.length, 1, `expected one PNG in generated/, found ${files.join(', ')}`);
+    await wb.screenshot('results-generate');
+  });
+
+  test('a change in the side panel is used by the next generation', async () => {
+    await wb.page.locator('.activitybar .action-item a[aria-label^="Diffusion Studio"]').first().click();
+    const panel = await wb.webviewFrame('#generate');
+    const steps = panel.locator('#steps input');
+    await steps.waitFor();
+    await steps.fill('3');
+    await steps.press('Enter');
+    await steps.blur();
+    const settingsFile = path.join(env!.workspace, '.vscode', 'settings.json');
+    await waitUntil('diffusionStudio.steps = 3 in the workspace settings', () => /"diffusionStudio\.steps":\s*3\b/.test(readFileSync(settingsFile, 'utf8')));
+    await panel.locator('#prompt textarea').fill('a green apple');
+    await wb.screenshot('side-panel');
+    await panel.locator('#generate').click();
+    const results = await wb.webviewFrame('#gallery');
+    const newest = results.locator('.group').first();
+    await newest.locator('figcaption', { hasText: 'a green apple' }).waitFor({ timeout: 180_000 });
+    const stepsRow = newest.locator('.params tr', { has: results.locator('th:text-is("steps")') });
+    assert.equal(await stepsRow.locator('td').textContent(), '3', 'the generation did not use the side panel\'s steps');
+    await wb.screenshot('results-after-side-panel');
+  });
+
+  test('right-click a PNG, Edit with Prompt, and the eta sweep appears side by side', async (t) => {
+    await wb.runCommand('View: Show Explorer');
+    await wb.expandFolder('images', 'cat.png');
+    await wb.explorerContextMenu('cat.png', 'Edit with Prompt');
+    await wb.answerQuickInput('a cat face wearing sunglasses');
+    const results = await wb.webviewFrame('#gallery');
+    const outcome = await Promise.race([
+      results.locator('.group.edit .item').nth(2).waitFor({ timeout: 300_000 }).then(() => 'edited' as const),
+      waitUntil('a notification', async () => (await wb.notifications()).some((n) => NOT_AVAILABLE.test(n)), 300_000).then(() => 'not-available' as const),
+    ]);
+    await wb.screenshot('results-edit');
+    if (outcome === 'not-available') {
+      t.skip('the menu route works, but this sidecar build cannot run edit (Imagic) jobs yet');
+      return;
+    }
+    const captions = await results.locator('.group.edit figcaption').allInnerTexts();
+    assert.deepEqual(captions.slice(0, 3).sort(), ['eta 0', 'eta 0.7', 'eta 1']);
+  });
+
+  test('the distillation task runs a short job and the new model is listed', async (t) => {
+    await wb.runCommand('Tasks: Run Task');
+    await wb.pickQuickItem('e2e distill');
+    const terminal = wb.page.locator('.terminal-wrapper.active .xterm-rows, .terminal .xterm-rows').first();
+    await terminal.waitFor({ timeout: 30_000 });
+    const outcome = await waitUntil(
+      'the task to finish',
+      async () => {
+        const text = await wb.page.locator('.xterm-rows').allInnerTexts().then((a) => a.join('\n'));
+        if (/done: the student is in the model list/.test(text)) return 'done';
+        if (NOT_AVAILABLE.test(text)) return 'not-available';
+        if (/error:/.test(text)) return `failed: ${text.slice(-500)}`;
+        return undefined;
+      },
+      400_000,
+    );
+    await wb.screenshot('distill-task');
+    if (outcome === 'not-available') {
+      t.skip('the task runs, but this sidecar build cannot run distill jobs yet');
+      return;
+    }
+    assert.equal(outcome, 'done');
+    assert.ok(existsSync(path.join(env!.workspace, 'students', 'e2e-student', 'guided-2', 'model_index.json')), 'no 2-step student model folder');
+    await wb.runCommand('Diffusion Studio: Select Model');
+    await wb.pickQuickItem(/e2e-student\/guided-2/, 30_000).catch(async (err) => {
+      await wb.screenshot('select-model-missing-student');
+      throw err;
+    });
+  });
+});
+
+async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Driving the VS Code workbench (code-server in Chromium) with playwright-core: the command palette,
+ * quick inputs, the explorer's context menu, webviews (nested iframes) and screenshots.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+
+export interface E2eEnv {
+  serverUrl: string;
+  port: number;
+  workspace: string;
+  extensionPath: string;
+  artifacts: string;
+  chromium: string;
+  chromiumArgs: string[];
+}
+
+/** The environment scripts/e2e/run.mjs sets up; undefined when the tests are run some other way. */
+export function e2eEnv(): E2eEnv | undefined {
+  const raw = process.env.DS_E2E_ENV;
+  return raw ? (JSON.parse(raw) as E2eEnv) : undefined;
+}
+
+export class Workbench {
+  private constructor(
+    readonly browser: Browser,
+    readonly page: Page,
+    readonly env: E2eEnv,
+  ) {}
+
+  static async open(env: E2eEnv): Promise<Workbench> {
+    const browser = await chromium.launch({ executablePath: env.chromium, args: env.chromiumArgs });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const remote = (p: string) => `vscode-remote://127.0.0.1:${env.port}${p}`;
+    const payload = JSON.stringify([['extensionDevelopmentPath', remote(env.extensionPath)]]);
+    await page.goto(`${env.serverUrl}/?folder=${encodeURIComponent(env.workspace)}&payload=${encodeURIComponent(payload)}`);
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    // The extension's status-bar item appears once it is activated (onStartupFinished).
+    await page.locator('.statusbar-item', { hasText: 'Diffusion' }).first().waitFor({ timeout: 60_000 });
+    return new Workbench(browser, page, env);
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close();
+  }
+
+  async screenshot(name: string): Promise<string> {
+    mkdirSync(this.env.artifacts, { recursive: true });
+    const file = path.join(this.env.artifacts, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Runs a command by its palette title, retrying until the extension host has registered it. */
+  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      await this.focusWorkbench();
+      await this.page.keyboard.press('F1');
+      const input = this.page.locator('.quick-input-widget .quick-input-box input:visible');
+      await input.waitFor();
+      await input.fill(`>${title}`, { timeout: 5000 }).catch(() => undefined);
+      const row = this.page.locator('.quick-input-list .monaco-list-row').filter({ has: this.label(title) });
+      try {
+        await row.first().waitFor({ timeout: 3000 });
+        await row.first().click();
+        return;
+      } catch (err) {
+        if (Date.now() > end) {
+          await this.screenshot(`failed-command-${title.replace(/\W+/g, '-')}`);
+          throw new Error(`command "${title}" not found in the palette: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /** A list row's label (explorer, quick pick) whose whole text is `text`. */
+  private label(text: string) {
+    return this.page.locator('.label-name', { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) });
+  }
+
+  /** Moves keyboard focus out of any webview (a webview keeps F1 and Escape to itself). */
+  async focusWorkbench(): Promise<void> {
+    await this.page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => undefined);
+    await this.page.keyboard.press('Escape');
+  }
+
+  /** Types into the open quick input (quick pick or input box) and presses Enter. */
+  async answerQuickInput(text: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input:visible');
+    await input.waitFor().catch(async (err: Error) => {
+      await this.screenshot('failed-quick-input');
+      throw err;
+    });
+    await input.fill(text);
+    await this.page.waitForTimeout(200);
+    await input.press('Enter');
+  }
+
+  /** Picks a row of the open quick pick by its label. */
+  async pickQuickItem(label: string | RegExp, timeoutMs = 30_000): Promise<void> {
+    const row = this.page.locator('.quick-input-list .monaco-list-row').filter({ hasText: label });
+    await row.first().waitFor({ timeout: timeoutMs });
+    await row.first().click();
+  }
+
+  /** The content frame of the webview whose document has `selector` (webviews are nested iframes). */
+  async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      for (const f of this.page.frames()) {
+        if (f === this.page.mainFrame()) continue;
+        const found = await f
+          .locator(selector)
+          .count()
+          .catch(() => 0);
+        if (found > 0) return f;
+      }
+      if (Date.now() > end) throw new Error(`no webview with ${selector} within ${timeoutMs} ms`);
+      await this.page.waitForTimeout(250);
+    }
+  }
+
+  /** Right-clicks an explorer row by its label and clicks a context-menu entry. */
+  async explorerContextMenu(label: string, entry: string): Promise<void> {
+    const row = this.page.locator('.explorer-folders-view .monaco-list-row').filter({ has: this.label(label) });
+    await row.first().click({ button: 'right' });
+    const item = this.page.locator('.monaco-menu .action-item', { hasText: entry }).first();
+    await item.waitFor();
+    // A menu ignores clicks in its first moments (against accidental picks); settle, click, and fall
+    // back to the keyboard if it is still open.
+    await this.page.waitForTimeout(400);
+    await item.click();
+    await this.page.waitForTimeout(300);
+    if (await item.isVisible()) {
+      await item.hover();
+      await this.page.keyboard.press('Enter');
+    }
+  }
+
+  /** Expands an explorer folder by clicking its row (no-op when its child is already visible). */
+  async expandFolder(label: string, child: string): Promise<void> {
+    const childRow = this.page.locator('.explorer-folders-view .monaco-list-row').filter({ has: this.label(child) });
+    if ((await childRow.count()) > 0) return;
+    await this.page.locator('.explorer-folders-view .monaco-list-row').filter({ has: this.label(label) }).first().click();
+    await childRow.first().waitFor();
+  }
+
+  /** Text of the visible notification toasts. */
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();
+  }
+}
