@@ -69,7 +69,7 @@ export class Workbench {
       } catch (err) {
         if (Date.now() > end) {
           await this.screenshot(`failed-command-${title.replace(/\W+/g, '-')}`);
-          throw new Error(`command "${title}" not found in the palette: ${(err as Error).message}`);
+          throw new Error(`command "${title}" not found in the palette`, { cause: err });
         }
       }
     }
