@@ -66,10 +66,10 @@ test('scaling factor from vae_decoder/config.json, else vae/config.json, else 0.
 
 test('discovery lists model folders under each root; names resolve; unknown names list what exists', () => {
   const found = discoverModels([fixtures]);
-  assert.deepEqual(found.map((f) => f.name).sort(), ['tiny-sd', 'tiny-sd-guided']);
+  assert.deepEqual(found.map((f) => f.name).sort(), ['tiny-sd', 'tiny-sd-fp16', 'tiny-sd-guided']);
   assert.ok(found.every((f) => f.problem === null));
   assert.equal(resolveModel('tiny-sd', [fixtures]).dir, tinySd);
-  assert.throws(() => resolveModel('nope', [fixtures]), /no such model folder or model name \(known models: tiny-sd, tiny-sd-guided/);
+  assert.throws(() => resolveModel('nope', [fixtures]), /no such model folder or model name \(known models: tiny-sd, tiny-sd-fp16, tiny-sd-guided/);
 });
 
 test('the default embedded model gets its own message while it is missing', () => {
