@@ -2,7 +2,8 @@
  * `npm run bench:train`: trains the embedded UNet (src/sidecar/nn/unet.ts: timestep input,
  * cross-attention) with this engine and with PyTorch (scripts/bench-train.py, Debian's python3-torch)
  * from the same initial weights on the same batch. Reports seconds per step (median of the timed steps)
- * for 1 and 2 intra-op threads, the ratio, the largest relative gradient difference, and peak memory;
+ * and process CPU seconds per step (less disturbed by other processes on a shared machine) for 1 and 2
+ * intra-op threads, the ratios, the largest relative gradient difference, and peak memory;
  * prints a table and a JSON line. Without PyTorch it says so and reports this engine alone.
  * Usage: npm run bench:train -- [--steps 6] [--batch 64] [--threads 1,2]
  */
@@ -49,18 +50,25 @@ function makeBatch(): Record<string, ort.Tensor> {
 
 const peakRssMb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 
-async function timeOurs(batch: Record<string, ort.Tensor>, threads: number): Promise<{ median: number; min: number }> {
+interface Timing { median: number; min: number; cpu: number }
+
+async function timeOurs(batch: Record<string, ort.Tensor>, threads: number): Promise<Timing> {
   const { g, loss } = lossGraph();
   const t = await Trainer.create(buildTrainStep(g, { loss, optimizer: { type: 'adamw', lr: 1e-3 } }), { threads });
-  const times: number[] = [];
+  const times: number[] = [], cpu: number[] = [];
   for (let i = 0; i < STEPS + 2; i++) {
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = process.cpuUsage();
     await t.trainStep(batch);
-    if (i >= 2) times.push((performance.now() - t0) / 1000); // two warm-up steps
+    const c = process.cpuUsage(c0);
+    if (i >= 2) { // two warm-up steps
+      times.push((performance.now() - t0) / 1000);
+      cpu.push((c.user + c.system) / 1e6);
+    }
   }
   await t.dispose();
   times.sort((a, b) => a - b);
-  return { median: times[times.length >> 1], min: times[0] };
+  cpu.sort((a, b) => a - b);
+  return { median: times[times.length >> 1], min: times[0], cpu: cpu[cpu.length >> 1] };
 }
 
 /** Our gradients of the first step, by parameter name. */
@@ -81,13 +89,13 @@ function torchAvailable(): boolean {
 async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const batch = makeBatch();
-  const ours: Record<number, { median: number; min: number }> = {};
+  const ours: Record<number, Timing> = {};
   for (const n of THREADS) ours[n] = await timeOurs(batch, n);
   const oursPeak = peakRssMb();
   const mine = await ourGradients(batch);
   const nParams = [...mine.weights.values()].reduce((s, v) => s + v.data.length, 0);
 
-  let torch: { threads: Record<string, { median: number; min: number }>; peak_rss_mb: number; loss: number } | undefined;
+  let torch: { threads: Record<string, Timing>; peak_rss_mb: number; loss: number } | undefined;
   let maxRel: number | undefined, worstName = '';
   if (torchAvailable()) {
     const tensors = new Map<string, TensorValue>(mine.weights);
@@ -115,15 +123,16 @@ async function main(): Promise<void> {
 }
 
 function report(r: {
-  ours: Record<number, { median: number; min: number }>; oursPeak: number; nParams: number; loss: number; worstName: string;
-  torch?: { threads: Record<string, { median: number; min: number }>; peak_rss_mb: number; loss: number }; maxRel?: number;
+  ours: Record<number, Timing>; oursPeak: number; nParams: number; loss: number; worstName: string;
+  torch?: { threads: Record<string, Timing>; peak_rss_mb: number; loss: number }; maxRel?: number;
 }): void {
   console.log(`\nUNet train step (AdamW), ${r.nParams.toLocaleString()} parameters, batch ${B}, latents 4x8x8, context 16x64, ${STEPS} timed steps`);
-  console.log('| intra-op threads | this engine s/step | PyTorch s/step | ratio (ours / torch) |');
+  console.log('| intra-op threads | this engine s/step (CPU s) | PyTorch s/step (CPU s) | ratio wall (CPU) |');
   console.log('|---|---|---|---|');
+  const f = (x: Timing) => `${x.median.toFixed(3)} (${x.cpu.toFixed(3)})`;
   for (const n of THREADS) {
-    const t = r.torch?.threads[String(n)];
-    console.log(`| ${n} | ${r.ours[n].median.toFixed(3)} | ${t ? t.median.toFixed(3) : 'n/a'} | ${t ? (r.ours[n].median / t.median).toFixed(2) : 'n/a'} |`);
+    const t = r.torch?.threads[String(n)], o = r.ours[n];
+    console.log(`| ${n} | ${f(o)} | ${t ? f(t) : 'n/a'} | ${t ? `${(o.median / t.median).toFixed(2)} (${(o.cpu / t.cpu).toFixed(2)})` : 'n/a'} |`);
   }
   if (r.torch) {
     console.log(`max relative gradient difference: ${r.maxRel!.toExponential(2)} (worst tensor ${r.worstName}; per tensor max|ours - torch| / max|torch|)`);
@@ -135,6 +144,7 @@ function report(r: {
   console.log(JSON.stringify({
     bench: 'train', params: r.nParams, batch: B, steps: STEPS, ours_s_per_step: r.ours, torch_s_per_step: r.torch?.threads ?? null,
     ratio: r.torch ? Object.fromEntries(THREADS.map((n) => [n, r.ours[n].median / r.torch!.threads[String(n)].median])) : null,
+    cpu_ratio: r.torch ? Object.fromEntries(THREADS.map((n) => [n, r.ours[n].cpu / r.torch!.threads[String(n)].cpu])) : null,
     max_rel_grad_diff: r.maxRel ?? null, worst_tensor: r.worstName || null, peak_rss_mb: { ours: r.oursPeak, torch: r.torch?.peak_rss_mb ?? null },
   }));
 }
