@@ -7,7 +7,8 @@
  *   3. timesteps         the scheduler's steps (image-to-image starts part-way, by strength)
  *   4. latents           seeded noise per image (seed + k), or the encoded image noised to the start
  *   5. denoising loop    UNet on [uncond x B, cond x B] (or once with guidance_scale for a guided
- *                        student), guidance, scheduler step; progress, preview and cancellation each step
+ *                        student), guidance, scheduler step; progress, preview (the current x0
+ *                        estimate) and cancellation each step
  *   6. decode            VAE decoder, PNG with the A1111 `parameters` chunk, exclusive-create file
  *
  * Runs on the calling thread (ONNX Runtime blocks it while a model runs); the sidecar calls it from its
@@ -19,7 +20,8 @@ import { modelHash } from '../io/model-folder';
 import { modelRoots, resolveModel, DEFAULT_MODEL } from '../io/model-discovery';
 import { outputPath, writeExclusive } from '../io/outputs';
 import { formatParameters, type GenerationParameters } from '../io/png-metadata';
-import { createScheduler, SeededRandom, type NormalSource, type Scheduler } from '../schedulers/index';
+import { createScheduler, SeededRandom, splitPredictionVp, type NormalSource, type Scheduler } from '../schedulers/index';
+import { alphaBarFor, interpAt } from '../schedulers/noise-schedule';
 import { applyGuidance, usesGuidanceBatch } from './guidance';
 import { openModel, type OpenModel } from './model-sessions';
 import { resolveSettings, type ResolvedSettings, type TextToImageRequest } from './request';
@@ -187,8 +189,8 @@ async function denoise(model: OpenModel, scheduler: Scheduler, s: ResolvedSettin
     const guided = st.useBatch ? applyGuidance(out, s.guidanceScale) : out;
     latents = scheduler.step(guided, i, latents, noise);
     const done = i - st.startStep + 1;
-    const preview = s.previewEvery > 0 && done % s.previewEvery === 0 && i + 1 < scheduler.timesteps.length
-      ? await previewPng(model, scheduler.scaleModelInput(latents.subarray(0, per), i + 1), st.shape, st.timer)
+    const preview = s.previewEvery > 0 && done % s.previewEvery === 0
+      ? await previewPng(model, cleanEstimate(model, input.subarray(0, per), guided.subarray(0, per), scheduler.timesteps[i]), st.shape, st.timer)
       : undefined;
     options.onProgress?.({ image: st.first, count: s.count, step: done, totalSteps: total, ...(preview ? { preview } : {}) });
   }
@@ -235,7 +237,16 @@ async function decode(model: OpenModel, latents: Float32Array, n: number, shape:
   return { rgb: Array.from({ length: n }, (_, k) => tensorToRgb(data, k, height, width)), width, height };
 }
 
-/** The first image's current sample, brought to the VP scale the VAE expects, decoded. */
+/**
+ * The model's current estimate of the clean latent x0 (what the image is becoming), from the UNet's input
+ * x_t (variance-preserving scale) and its guided output at timestep t: a preview that is not buried in noise.
+ */
+function cleanEstimate(model: OpenModel, xt: Float32Array, output: Float32Array, t: number): Float32Array {
+  const config = model.folder.schedulerConfig;
+  return splitPredictionVp(config.prediction_type, output, xt, interpAt(alphaBarFor(config), t)).x0;
+}
+
+/** A latent decoded to a PNG (progress previews). */
 async function previewPng(model: OpenModel, latent: Float32Array, shape: number[], timer: Timer): Promise<Uint8Array> {
   const img = await decode(model, latent, 1, shape, timer);
   return encodePng(img.rgb[0], img.width, img.height);

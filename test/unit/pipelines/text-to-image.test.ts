@@ -60,6 +60,13 @@ test('progress after every step, previews as PNGs, and cancellation between step
   );
   assert.deepEqual(steps, [1, 2, 3, 4, 5]);
   assert.equal(previews, 2);
+  // A preview is the clean-image estimate: after Euler's last step (sigma -> 0) that is the result itself.
+  let last: Uint8Array | undefined;
+  const r = await textToImage({ model: tinySd, prompt: 'a cat', steps: 4, seed: 3, scheduler: 'euler', previewEvery: 1, out: tmp() }, { onProgress: (p) => (last = p.preview) });
+  const [a, b] = await Promise.all([sharp(Buffer.from(last!)).raw().toBuffer(), sharp(r.files[0]).raw().toBuffer()]);
+  let diff = 0;
+  for (let k = 0; k < a.length; k++) diff = Math.max(diff, Math.abs(a[k] - b[k]));
+  assert.ok(diff <= 1, `max pixel difference ${diff}`);
   let seen = 0;
   await assert.rejects(
     textToImage({ model: tinySd, prompt: 'a cat', steps: 10, out: tmp() }, { onProgress: () => seen++, isCancelled: () => seen >= 3 }),
