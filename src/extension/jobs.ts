@@ -165,11 +165,13 @@ export class JobService implements vscode.Disposable {
         const meta: Record<string, unknown> = f.metadata && Object.keys(f.metadata).length ? { ...f.metadata } : { ...params };
         meta.prompt ??= params.prompt;
         const eta = meta.eta;
+        const sheet = meta.contactSheet === true;
         return {
           id: `r${this.nextItem++}`,
           kind,
           path: f.path,
-          title: kind === 'edit' && typeof eta === 'number' ? `eta ${eta}` : title,
+          sheet,
+          title: sheet ? 'input and eta sweep' : kind === 'edit' && typeof eta === 'number' ? `eta ${eta}` : title,
           params: meta,
           jobId: result.jobId,
           request: params,

@@ -69,8 +69,10 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
       t.skip('the menu route works, but this sidecar build cannot run edit (Imagic) jobs yet');
       return;
     }
-    const captions = await results.locator('.group.edit figcaption').allInnerTexts();
-    assert.deepEqual(captions.slice(0, 3).sort(), ['eta 0', 'eta 0.7', 'eta 1']);
+    const newest = results.locator('.group').first();
+    const captions = await newest.locator('.item:not(.sheet) figcaption').allInnerTexts();
+    assert.deepEqual(captions.sort(), ['eta 0', 'eta 0.7', 'eta 1']);
+    assert.equal(await newest.locator('.item.sheet').count(), 1, 'no contact sheet (input beside the sweep)');
   });
 
   test('the distillation task runs a short job and the new model is listed', async (t) => {

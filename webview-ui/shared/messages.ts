@@ -19,6 +19,8 @@ export interface GalleryItem {
   params: Record<string, unknown>;
   /** Job that produced it (items of one edit sweep share it and are shown side by side). */
   jobId: string;
+  /** An edit's contact sheet (input, then one cell per eta), shown wide at the end of its group. */
+  sheet?: boolean;
 }
 
 /** A job as the results panel shows it while it runs. */
