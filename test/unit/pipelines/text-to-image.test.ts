@@ -97,8 +97,9 @@ test('a guided student runs with guidance as a UNet input and its distilled defa
   await assert.rejects(textToImage({ model: student, prompt: 'a cat', negativePrompt: 'dog', out: tmp() }), /guided student/);
 });
 
-test('a float16 UNet and VAE decoder get float16 inputs and give nearly the float32 model\'s pixels', async () => {
-  // tiny-sd-fp16 = tiny-sd's UNet and VAE decoder with float16 inputs/outputs (scripts/fixtures/make_fp16_io.py).
+test('float16 UNet/VAE inputs and a float [1] timestep give nearly the float32 int64-timestep model\'s pixels', async () => {
+  // tiny-sd-fp16 = tiny-sd's UNet and VAE decoder with float16 inputs/outputs, and a float32 timestep of
+  // shape [1] (SD 2.x style), made by scripts/fixtures/make_fp16_io.py.
   // Measured: 0.04 mean difference (of 255); another seed differs by about 69.
   const settings = { prompt: 'a red cat', steps: 6, seed: 3, scheduler: 'ddim' };
   const a = await textToImage({ ...settings, model: tinySd, out: tmp() });
