@@ -231,8 +231,23 @@ export class GraphCore {
 
   /** Remembers Constant values and Shape sources, which later shape inference can use. */
   private noteSpecial(node: Node): void {
-    const v = node.attrs.value;
-    if (node.op === 'Constant' && v && typeof v === 'object' && 'data' in v) this.constNodes.set(node.outputs[0], v);
+    if (node.op === 'Constant') {
+      const v = constantNodeValue(node.attrs);
+      if (v) this.constNodes.set(node.outputs[0], v);
+    }
     if (node.op === 'Shape' && node.attrs.start === undefined && node.attrs.end === undefined) this.shapeSources.set(node.outputs[0], node.inputs[0]);
   }
+
+}
+
+/** The value of a Constant node, from whichever of its value attributes it uses. */
+function constantNodeValue(a: Record<string, AttrValue>): TensorValue | undefined {
+  const v = a.value;
+  if (v && typeof v === 'object' && 'data' in v) return v;
+  if (typeof a.value_int === 'number') return tensorValue('int64', [], [a.value_int]);
+  if (Array.isArray(a.value_ints)) return tensorValue('int64', [a.value_ints.length], a.value_ints as number[]);
+  const fl = a.value_float as { float: number } | undefined, fls = a.value_floats as { floats: number[] } | undefined;
+  if (fl) return tensorValue('float32', [], [fl.float]);
+  if (fls) return tensorValue('float32', [fls.floats.length], fls.floats);
+  return undefined;
 }

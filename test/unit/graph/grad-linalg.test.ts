@@ -65,3 +65,14 @@ test('Gather on axis 0 (embedding lookup) and axis 1', async () => {
     build: (g, x) => g.gather(x.e, x.ids, 1),
   });
 });
+
+test('Slice and Reshape whose parameters come from Constant nodes (value_ints), as exporters write them', async () => {
+  await checkGrad({
+    dtype: 'float64', tol: TOL, inputs: { a: { dims: [2, 6] } },
+    build: (g, x) => {
+      const k = (v: number[]) => g.node('Constant', [], { value_ints: v })[0];
+      const s = g.node('Slice', [x.a, k([1]), k([5]), k([1])])[0];
+      return g.node('Reshape', [s, k([4, 2])])[0];
+    },
+  });
+});
