@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadTokenizer } from '../../../src/sidecar/io/tokenizer';
+import { buildTokenizer } from '../../../src/sidecar/train/data/tokenizer';
 
 const dir = join(__dirname, '..', '..', 'fixtures', 'tiny-sd', 'tokenizer');
 // <|startoftext|>=536, a</w>=320, red</w>=515, cat</w>=513, ,</w>=267, the</w>=519, dog</w>=517, !</w>=256, <|endoftext|>=537
@@ -37,4 +38,18 @@ test('a folder without tokenizer files gets an error naming it', () => {
   assert.throws(() => loadTokenizer(empty), (e: Error) => e.message.startsWith(empty) && /neither tokenizer.json nor vocab.json/.test(e.message));
   writeFileSync(join(empty, 'tokenizer.json'), '{ nope');
   assert.throws(() => loadTokenizer(empty), /tokenizer.json: is not valid JSON/);
+});
+
+test('a tokenizer.json folder (the embedded models\' word-level tokenizer): pad id from tokenizer_config, length 16', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokjson-'));
+  const files = buildTokenizer(['grinning face', 'cat face']);
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(files.config));
+  const tok = loadTokenizer(dir);
+  assert.equal(tok.maxLength, 16);
+  assert.equal(tok.padId, 0); // <pad>
+  const vocab = (files.tokenizer.model as { vocab: Record<string, number> }).vocab;
+  const ids = [...tok.encode(['A cat face!'])].map(Number);
+  assert.deepEqual(ids.slice(0, 6), [vocab['<bos>'], vocab.a, vocab.cat, vocab.face, vocab['<eos>'], 0]);
+  assert.equal(ids.length, 16);
 });
