@@ -7,7 +7,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from './codeServer.mjs';
 import { runInHost } from './runInHost.mjs';
@@ -66,8 +65,7 @@ async function main() {
       workspace,
       extensionPath: repo,
       testsPath: path.join(repo, 'out', 'test', 'vscode', 'index.js'),
-      log: (text) => {
-        const line = format(...(Array.isArray(text) ? text : [text]));
+      log: (line) => {
         appendFileSync(logFile, `${line}\n`);
         if (!NOISE.test(line)) console.log(`  ${line}`);
       },

@@ -1,6 +1,7 @@
 // Runs the in-host mocha suite inside code-server's real extension host: the workbench is opened with
 // extensionTestsPath in its payload; the test output arrives through codeAutomationLog and the exit code
 // through codeAutomationExit (the hooks VS Code's smoke-test driver uses).
+import { format } from 'node:util';
 import { workbenchUrl } from './codeServer.mjs';
 
 export async function runInHost({ browser, server, workspace, extensionPath, testsPath, timeoutMs = 300_000, log = console.log }) {
@@ -9,8 +10,8 @@ export async function runInHost({ browser, server, workspace, extensionPath, tes
   let resolveExit;
   const exited = new Promise((r) => (resolveExit = r));
   await page.exposeFunction('codeAutomationLog', (type, args) => {
-    const text = Array.isArray(args) ? args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : String(args);
-    log(text);
+    // Mocha's reporter logs printf-style ('%s (%dms)', title, ms): format as Node's console would.
+    log(Array.isArray(args) ? format(...args) : String(args));
   });
   await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
   await page.goto(workbenchUrl(server, { workspace, extensionPath, testsPath }));

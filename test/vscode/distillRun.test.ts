@@ -1,0 +1,53 @@
+/// <reference types="mocha" />
+/**
+ * A distillation task's terminal against the real sidecar: stopping it mid-run ends the job with a
+ * checkpoint, running it again resumes and finishes, and the student joins the model list.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DistillTerminal, type DistillTaskDefinition } from '../../src/extension/tasks/distillTask';
+import { api, workspaceRoot } from './helpers';
+
+interface Run {
+  output: () => string;
+  exit: Promise<number>;
+  terminal: DistillTerminal;
+}
+
+async function start(def: DistillTaskDefinition): Promise<Run> {
+  const { sidecar, models } = await api();
+  const terminal = new DistillTerminal(def, sidecar, models);
+  let text = '';
+  terminal.onDidWrite((t) => (text += t));
+  const exit = new Promise<number>((resolve) => terminal.onDidClose((code) => resolve(code)));
+  terminal.open();
+  return { output: () => text, exit, terminal };
+}
+
+describe('distillation task run', () => {
+  it('stops with a checkpoint, resumes, and lists the student', async function () {
+    const { sidecar, models } = await api();
+    await sidecar.ensure();
+    if (!sidecar.capabilities?.jobKinds.distill) this.skip();
+    const folder = 'students/stop-resume';
+    fs.rmSync(path.join(workspaceRoot(), folder), { recursive: true, force: true });
+    const def: DistillTaskDefinition = { type: 'diffusion-distill', mode: 'progressive', teacher: 'tiny-sd', targetSteps: 4, iterations: 6, outputFolder: folder };
+
+    const first = await start(def);
+    const until = Date.now() + 60_000;
+    while (!/step \d+\/\d+/.test(first.output()) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    first.terminal.close();
+    const firstCode = await first.exit;
+    if (firstCode === 0) this.skip(); // the whole job finished before the stop arrived: nothing to resume
+    assert.equal(firstCode, 130, first.output());
+    assert.match(first.output(), /checkpoint saved/);
+
+    const second = await start(def);
+    assert.equal(await second.exit, 0, second.output());
+    assert.match(second.output(), /resuming the earlier run/);
+    assert.match(second.output(), /done: the student is in the model list/);
+    const list = await models.list();
+    assert.ok(list.some((m) => m.id.includes('stop-resume')), `student missing from ${list.map((m) => m.id).join(', ')}`);
+  });
+});
