@@ -45,6 +45,8 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
+  // Read before anything slow: a parent that dies while we start must still count as our parent.
+  const parentPid = process.ppid;
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be 0..65535, got "${opts.port}"`);
   const device = opts.device as DeviceRequest;
@@ -99,7 +101,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     process.stdin.on('error', () => stop('stdin failed'));
     process.stdin.resume();
   }
-  if (opts.watchParent) watchParent(() => stop('the parent process exited'));
+  if (opts.watchParent) watchParent(parentPid, () => stop('the parent process exited'));
 }
 
 function exit(code: number, why: string): void {
@@ -108,8 +110,8 @@ function exit(code: number, why: string): void {
 }
 
 /** The parent's death re-parents us (ppid changes); polling is the portable way to see it. */
-function watchParent(onGone: () => void): void {
-  const parent = process.ppid;
+function watchParent(parent: number, onGone: () => void): void {
+  if (process.ppid !== parent) return onGone();
   const timer = setInterval(() => {
     if (process.ppid !== parent) {
       clearInterval(timer);
