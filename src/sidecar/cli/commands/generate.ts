@@ -100,7 +100,12 @@ async function generate(prompt: string, opts: GenerateOptions): Promise<void> {
       },
     });
     if (opts.json) console.log(JSON.stringify({ files: result.files, metadata: result.metadata, timings: result.timings }, null, 2));
-    else for (const f of result.files) console.log(f);
+    else {
+      for (const f of result.files) console.log(f);
+      const m = result.metadata[0];
+      const seeds = result.files.length > 1 ? `seeds ${m.seed}-${m.seed + result.files.length - 1}` : `seed ${m.seed}`;
+      console.error(`${m.model}: ${seeds}, ${m.steps} steps of ${m.sampler}, guidance ${m.cfgScale}, ${m.width}x${m.height}, ${(result.timings.totalMs / 1000).toFixed(2)} s`);
+    }
   } catch (err) {
     bar?.stop();
     throw asUserError(err);
