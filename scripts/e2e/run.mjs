@@ -3,8 +3,10 @@
 // every process it started, prints a pass/fail summary and exits non-zero on any failure.
 //   DS_E2E_ONLY=inhost|ui   run one suite      DS_E2E_KEEP=1   keep .e2e/run (workspace, logs)
 //   DS_E2E_NO_BUILD=1       test the dist/ already built
+//   DS_E2E_DOC_IMAGES=1     copy the screenshots of each surface into docs/images/ (for the README)
+//   DS_E2E_MODEL=emoji-base generate with a model of models/ instead of the tiny test fixture
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -101,9 +103,27 @@ async function main() {
   }
 }
 
+/** The screenshots worth showing, under the names docs/EXTENSION.md and the README use. */
+const DOC_IMAGES = {
+  'results-generate': 'extension-results.png',
+  'side-panel': 'extension-side-panel.png',
+  'results-edit': 'extension-edit.png',
+  'distill-task': 'extension-distill-task.png',
+};
+function copyDocImages() {
+  const dir = path.join(repo, 'docs', 'images');
+  mkdirSync(dir, { recursive: true });
+  for (const [from, to] of Object.entries(DOC_IMAGES)) {
+    const src = path.join(artifacts, `${from}.png`);
+    if (existsSync(src)) copyFileSync(src, path.join(dir, to));
+  }
+  say(`screenshots copied to ${path.relative(repo, dir)}/`);
+}
+
 let failed = false;
 try {
   await main();
+  if (process.env.DS_E2E_DOC_IMAGES) copyDocImages();
 } catch (err) {
   console.error(`[e2e] ${err.stack ?? err}`);
   failed = true;

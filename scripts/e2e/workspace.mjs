@@ -3,9 +3,16 @@
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** The model the tests generate with: the embedded model when trained, else the tiny test fixture. */
+/**
+ * The model the tests generate with: the tiny test fixture (fast, untrained: its images are noise),
+ * or with DS_E2E_MODEL=<id> a model of models/ (e.g. emoji-base, for screenshots worth showing).
+ */
 export function testModel(repo) {
   const fixtures = path.join(repo, 'test', 'fixtures');
+  const wanted = process.env.DS_E2E_MODEL;
+  if (wanted && existsSync(path.join(repo, 'models', wanted, 'model_index.json'))) {
+    return { folders: [fixtures, path.join(repo, 'models')], model: wanted, teacher: 'tiny-sd' };
+  }
   return { folders: [fixtures], model: 'tiny-sd', teacher: 'tiny-sd' };
 }
 
