@@ -11,8 +11,16 @@ import { loadModelFolder, type ModelFolder } from './model-folder';
 /** The embedded model generation uses by default. */
 export const DEFAULT_MODEL = 'emoji-base';
 
-/** The package root: the nearest folder above this file whose package.json is diffusion-studio's. */
+const roots = new Map<string, string>();
+
+/** The package root: the nearest folder above this file whose package.json is diffusion-studio's (memoised). */
 export function packageRoot(from = __dirname): string {
+  let root = roots.get(from);
+  if (!root) roots.set(from, (root = findPackageRoot(from)));
+  return root;
+}
+
+function findPackageRoot(from: string): string {
   for (let d = from; ; d = dirname(d)) {
     const pkg = join(d, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'diffusion-studio') return d;

@@ -19,6 +19,21 @@ import {
 import { addScaledNoise, requireNoise } from './ddim';
 import { combine, predictX0Ve, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
 
+const sigmaTables = new Map<string, Float64Array>();
+
+/** sigma_t for every training timestep, memoised per noise schedule (a scheduler is made per batch; read-only). */
+function sigmaTableFor(config: SchedulerConfig): Float64Array {
+  const key = JSON.stringify([config.num_train_timesteps, config.beta_start, config.beta_end, config.beta_schedule, config.rescale_betas_zero_snr]);
+  let table = sigmaTables.get(key);
+  if (!table) {
+    const alphaBar = alphaBarFor(config);
+    // A zero-SNR schedule ends at aBar = 0, an infinite sigma; diffusers clamps it to 2^-24 the same way.
+    if (alphaBar[alphaBar.length - 1] === 0) alphaBar[alphaBar.length - 1] = 2 ** -24;
+    sigmaTables.set(key, (table = sigmasFromAlphaBar(alphaBar)));
+  }
+  return table;
+}
+
 abstract class VeScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
   abstract readonly displayName: string;
@@ -28,10 +43,7 @@ abstract class VeScheduler implements Scheduler {
   sigmas: number[] = [];
 
   constructor(readonly config: SchedulerConfig, readonly karras = config.use_karras_sigmas) {
-    const alphaBar = alphaBarFor(config);
-    // A zero-SNR schedule ends at aBar = 0, an infinite sigma; diffusers clamps it to 2^-24 the same way.
-    if (alphaBar[alphaBar.length - 1] === 0) alphaBar[alphaBar.length - 1] = 2 ** -24;
-    this.sigmaTable = sigmasFromAlphaBar(alphaBar);
+    this.sigmaTable = sigmaTableFor(config);
   }
 
   get initNoiseSigma(): number {
