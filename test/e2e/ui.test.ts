@@ -33,6 +33,17 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
     await wb.screenshot('results-generate');
   });
 
+  test('re-run from the gallery makes a new image with the same seed', async () => {
+    const results = await wb.webviewFrame('#gallery');
+    const seedOf = (group: number) =>
+      results.locator('.group').nth(group).locator('.params tr', { has: results.locator('th:text-is("seed")') }).locator('td').textContent();
+    const seed = await seedOf(0);
+    await results.locator('.group').first().locator('.action-rerun').click();
+    await results.locator('.group').nth(1).waitFor({ timeout: 180_000 });
+    assert.equal(await seedOf(0), seed, 'the re-run used another seed');
+    assert.equal(readdirSync(path.join(env!.workspace, 'generated')).filter((f) => f.endsWith('.png')).length, 2, 'the re-run overwrote the first image');
+  });
+
   test('a change in the side panel is used by the next generation', async () => {
     await wb.page.locator('.activitybar .action-item a[aria-label^="Diffusion Studio"]').first().click();
     const panel = await wb.webviewFrame('#generate');

@@ -71,8 +71,12 @@ describe('commands and settings', () => {
     await sidecar.ensure();
     if (!sidecar.capabilities?.jobKinds.generate) this.skip();
     const restore = [await setSetting('seedMode', 'fixed'), await setSetting('seed', 7), await setSetting('outputFolder', 'e2e-out/generate')];
+    const previews: string[] = [];
+    const sub = jobs.onDidUpdateJob((j) => j.preview && previews.push(j.preview));
     try {
       const first = await vscode.commands.executeCommand<Array<{ path: string }>>('diffusionStudio.generate', { prompt: 'a red apple' });
+      assert.ok(previews.length > 0, 'no step preview reached the results panel while the job ran');
+      assert.match(previews[0], /^data:image\/png;base64,iVBOR/);
       const second = await vscode.commands.executeCommand<Array<{ path: string }>>('diffusionStudio.generate', { prompt: 'a red apple' });
       assert.ok(first?.length && second?.length, 'generation returned no images');
       assert.notEqual(first[0].path, second[0].path, 'the second image overwrote the first');
@@ -83,6 +87,7 @@ describe('commands and settings', () => {
       assert.deepEqual(fs.readFileSync(first[0].path), fs.readFileSync(second[0].path), 'same seed, different image');
       assert.equal(jobs.items.at(-1)?.path, second[0].path, 'the gallery does not hold the newest result');
     } finally {
+      sub.dispose();
       for (const r of restore) await r();
     }
   });
