@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', '.vscode-test/**', 'out/**', '**/*.d.ts', '.e2e/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'models/**', '.vscode-test/**', 'out/**', '**/*.d.ts', '.e2e/**', '.cache/**', '**/*.tmp.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
