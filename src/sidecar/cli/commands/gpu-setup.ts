@@ -110,8 +110,8 @@ function explainFailure(run: InstallerRun, binDir: string): string {
   if (net) {
     return (
       `${head}no network route to the NuGet feed (${net[1]}${net[2] ? ` ${net[2]}` : ''}). ` +
-      'The installer downloads Microsoft.ML.OnnxRuntime.Gpu.Linux from api.nuget.org; set HTTPS_PROXY ' +
-      `(GLOBAL_AGENT_HTTPS_PROXY) if you use a proxy, or copy ${PROVIDER_FILES.join(', ')} into ${binDir} by hand`
+      'The installer downloads Microsoft.ML.OnnxRuntime.Gpu.Linux from api.nuget.org; behind a proxy set ' +
+      `GLOBAL_AGENT_HTTPS_PROXY=<proxy url> and run it again, or copy ${PROVIDER_FILES.join(', ')} into ${binDir} by hand`
     );
   }
   const lastError = run.output.split('\n').find((l) => /Error/.test(l))?.trim();
