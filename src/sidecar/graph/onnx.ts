@@ -2,7 +2,7 @@
  * Graph <-> ONNX ModelProto: serialisation (initializers as raw data, inline or in an external data
  * file), decoding of models we did not build (external data resolved), and file helpers.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Graph } from './graph';
 import { AttrType, decodeModel, encodeModel, type AttributeProto, type ModelProto, type TensorProto, type ValueInfoProto } from './proto';
@@ -111,17 +111,37 @@ export function writeAtomic(path: string, chunks: Uint8Array[]): void {
 
 // ---- decoding ----------------------------------------------------------------------------------
 
-export function tensorFromProto(t: TensorProto, baseDir?: string): TensorValue {
+/** Reads external tensor data by offset from files opened once per model (large models: GBs). */
+export class ExternalData {
+  private readonly fds = new Map<string, number>();
+  constructor(readonly baseDir: string) {}
+  read(location: string, offset: number, length: number): Uint8Array {
+    let fd = this.fds.get(location);
+    if (fd === undefined) this.fds.set(location, (fd = openSync(join(this.baseDir, location), 'r')));
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, out, done, length - done, offset + done);
+      if (n === 0) throw new Error(`external data ${location}: ${length} bytes at offset ${offset} run past the end of the file`);
+      done += n;
+    }
+    return out;
+  }
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+export function tensorFromProto(t: TensorProto, external?: ExternalData): TensorValue {
   const dtype = dtypeFromOnnx(t.data_type ?? 1);
   const dims = (t.dims ?? []).map(Number);
   const data = allocate(dtype, numel(dims));
   let raw = t.raw_data;
   if (t.data_location === 1) {
     const kv = Object.fromEntries((t.external_data ?? []).map((e) => [e.key, e.value]));
-    if (!baseDir) throw new Error(`tensor ${t.name} uses external data but no model directory is known`);
-    const file = readFileSync(join(baseDir, kv.location));
-    const off = Number(kv.offset ?? 0);
-    raw = file.subarray(off, off + Number(kv.length ?? data.byteLength));
+    if (!external) throw new Error(`tensor ${t.name} uses external data but no model directory is known`);
+    raw = external.read(kv.location, Number(kv.offset ?? 0), Number(kv.length ?? data.byteLength));
   }
   if (raw && raw.byteLength) {
     if (raw.byteLength !== data.byteLength) throw new Error(`tensor ${t.name}: ${raw.byteLength} bytes for shape [${dims}] ${dtype}`);
@@ -167,7 +187,12 @@ export function fromModelProto(m: ModelProto, baseDir?: string, o: LoadOptions =
   g.strict = false;
   for (const o of m.opset_import ?? []) if (o.domain && o.domain !== 'ai.onnx') g.extraOpsets.set(o.domain, Number(o.version));
   const inits = new Map((gp.initializer ?? []).map((t) => [t.name!, t]));
-  for (const [name, t] of inits) g.initializer(name, tensorFromProto(t, baseDir));
+  const external = baseDir ? new ExternalData(baseDir) : undefined;
+  try {
+    for (const [name, t] of inits) g.initializer(name, tensorFromProto(t, external));
+  } finally {
+    external?.close();
+  }
   for (const v of gp.input ?? []) {
     if (inits.has(v.name)) continue; // old exporters list initializers as inputs too
     const info = infoFromProto(v);

@@ -116,18 +116,34 @@ function reshape(c: InferContext): ValueInfo[] {
   if (!target) return [{ dtype: x.dtype, shape: c.inputs[1]?.shape?.[0] !== undefined && typeof c.inputs[1].shape[0] === 'number' ? Array(c.inputs[1].shape[0]).fill(null) : null }];
   const out: Dim[] = target.map((d, i) => (d === 0 && !int(c, 'allowzero', 0) ? (x.shape?.[i] ?? null) : d));
   const neg = out.indexOf(-1);
-  if (neg >= 0) {
-    const known = x.shape?.every((d) => typeof d === 'number') && out.every((d, i) => i === neg || typeof d === 'number');
-    if (known) {
-      const total = (x.shape as number[]).reduce((a, b) => a * b, 1), rest = (out as number[]).reduce((a, b, i) => (i === neg ? a : a * b), 1);
-      if (total % rest) fail(`cannot reshape ${shapeStr(x.shape)} to [${target}]`);
-      out[neg] = total / rest;
-    } else out[neg] = null;
-  } else if (x.shape?.every((d) => typeof d === 'number') && out.every((d) => typeof d === 'number')) {
+  if (neg >= 0) out[neg] = inferMinusOne(x.shape, out, neg);
+  else if (x.shape?.every((d) => typeof d === 'number') && out.every((d) => typeof d === 'number')) {
     const a = (x.shape as number[]).reduce((p, q) => p * q, 1), b = (out as number[]).reduce((p, q) => p * q, 1);
     if (a !== b) fail(`cannot reshape ${shapeStr(x.shape)} (${a} elements) to [${target}] (${b})`);
   }
   return [{ dtype: x.dtype, shape: out }];
+}
+
+/**
+ * The -1 of a Reshape target, also with symbolic dims: symbols on both sides cancel, so
+ * [batch, 160, 16, 16] -> [0, -1, 160] gives 256, and [batch, 4, 9] -> [-1, 36] gives batch.
+ */
+function inferMinusOne(inShape: Shape, out: Dim[], neg: number): Dim {
+  if (!inShape || inShape.some((d) => d === null) || out.some((d, i) => i !== neg && d === null)) return null;
+  const syms = inShape.filter((d): d is string => typeof d === 'string');
+  let num = inShape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
+  for (const [i, d] of out.entries()) {
+    if (i === neg) continue;
+    if (typeof d === 'number') num /= d;
+    else {
+      const at = syms.indexOf(d as string);
+      if (at < 0) return null;
+      syms.splice(at, 1);
+    }
+  }
+  if (!Number.isInteger(num)) fail(`cannot reshape ${shapeStr(inShape)} to [${out.map((d, i) => (i === neg ? -1 : d))}]`);
+  if (syms.length === 0) return num;
+  return syms.length === 1 && num === 1 ? syms[0] : null;
 }
 
 function transpose(c: InferContext): ValueInfo[] {

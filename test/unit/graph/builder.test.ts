@@ -65,7 +65,7 @@ test('shape inference covers the model ops', () => {
   assert.deepEqual(g.conv(c, g.param('dw', [16, 1, 3, 3], init.zeros()), undefined, { group: 16, pads: [1, 1, 1, 1] }).shape, ['n', 16, 5, 5]);
   assert.deepEqual(g.upsample2x(c).shape, ['n', 16, 10, 10]);
   const t = g.reshape(g.transpose(c, [0, 2, 3, 1]), [0, -1, 16]);
-  assert.deepEqual(t.shape, ['n', null, 16]);
+  assert.deepEqual(t.shape, ['n', 25, 16]); // -1 resolved although the batch is symbolic
   const seq = g.input('seq', 'float32', [2, 25, 16]);
   assert.deepEqual(g.matmul(seq, g.transpose(seq, [0, 2, 1])).shape, [2, 25, 25]);
   assert.deepEqual(g.split(seq, [4, 12], 2).map((s) => s.shape), [[2, 25, 4], [2, 25, 12]]);
@@ -94,4 +94,14 @@ test('models round-trip through ONNX bytes and through files with external data'
   const r = await s.run({ x: f32([1, 2, 3, 4], [1, 4]) });
   const ref = mlpRef(g, [1, 2, 3, 4], 1);
   (r.y.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - ref[i]) < 1e-5));
+});
+
+test('Reshape infers -1 across symbolic dims, and refuses impossible targets', () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', ['batch', 160, 16, 16]);
+  assert.deepEqual(g.reshape(x, [0, 160, -1]).shape, ['batch', 160, 256]);
+  assert.deepEqual(g.reshape(x, [-1, 256]).shape, [null, 256]);
+  const y = g.input('y', 'float32', ['batch', 4, 9]);
+  assert.deepEqual(g.reshape(y, [-1, 36]).shape, ['batch', 36]);
+  assert.throws(() => g.reshape(y, [0, -1, 5]), /cannot reshape/);
 });
