@@ -40,6 +40,7 @@ export interface SidecarServerOptions {
 }
 
 const MAX_PAYLOAD = 2 * 1024 * 1024;
+const CLIENT_HEARTBEAT_MS = 15_000;
 
 export class SidecarServer {
   private readonly clients = new Map<string, WebSocket>();
@@ -122,6 +123,7 @@ export class SidecarServer {
   private onConnection(ws: WebSocket): void {
     const clientId = `client-${this.nextClient++}`;
     this.clients.set(clientId, ws);
+    this.watchClient(ws);
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? null : data.toString();
       if (text === null) {
@@ -132,6 +134,22 @@ export class SidecarServer {
     });
     ws.on('close', () => this.clients.delete(clientId));
     ws.on('error', () => this.clients.delete(clientId));
+  }
+
+  /**
+   * Drops a client that stopped answering WebSocket pings (a remote machine that vanished without
+   * closing its TCP connection), so the server does not keep sending it events forever.
+   */
+  private watchClient(ws: WebSocket): void {
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    const timer = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, CLIENT_HEARTBEAT_MS);
+    timer.unref();
+    ws.on('close', () => clearInterval(timer));
   }
 
   private async onText(clientId: string, text: string): Promise<void> {
@@ -181,9 +199,6 @@ export class SidecarServer {
     if (typeof params.outputDir === 'string' && kind !== 'distill') await checkOutputDir(resolve(params.outputDir));
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
-    if (!availableKinds()[kind]) {
-      throw new SidecarError('not_available', `${kind} jobs are not part of this build of the sidecar yet`);
-    }
     return out;
   }
 
