@@ -1,7 +1,7 @@
 """PyTorch side of `npm run bench:train` (scripts/bench-train.ts): the embedded UNet of
 scripts/train/reference.py with the weights and batch the TypeScript side wrote, so both engines train
 the same model on the same data.
-Usage: /usr/bin/python3 scripts/bench-train.py IN.safetensors GRADS_OUT.safetensors STEPS THREADS[,THREADS]
+Usage: /usr/bin/python3 scripts/bench-train.py IN.safetensors GRADS_OUT.safetensors STEPS THREADS[,THREADS] [CHANNELS]
 Prints one JSON object on the last line: {"threads": {"1": {median, min, cpu}, ...}, "peak_rss_mb": ..., "loss": ...}
 (cpu: median process CPU seconds per step, all threads, which the load of other processes disturbs less)."""
 import json, os, resource, sys, time
@@ -18,13 +18,14 @@ R.LN.forward = lambda self, x: F.layer_norm(x, (x.shape[-1],), self.weight, self
 
 def main():
     src, grads_out, steps, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(t) for t in sys.argv[4].split(',')]
+    c = int(sys.argv[5]) if len(sys.argv) > 5 else 64
     data = R.load_safetensors(src)
     batch = {k[8:]: v for k, v in data.items() if k.startswith('__batch.')}
     weights = {k: v for k, v in data.items() if not k.startswith('__batch.')}
     x, t, ctx, target = batch['sample'], batch['timestep'].long(), batch['encoder_hidden_states'], batch['target']
 
     def model():
-        u = R.UNet()
+        u = R.UNet(c=c, temb=2 * c)
         R.from_graph_layout(u, weights)
         return u
 

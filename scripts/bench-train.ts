@@ -5,7 +5,7 @@
  * and process CPU seconds per step (less disturbed by other processes on a shared machine) for 1 and 2
  * intra-op threads, the ratios, the largest relative gradient difference, and peak memory;
  * prints a table and a JSON line. Without PyTorch it says so and reports this engine alone.
- * Usage: npm run bench:train -- [--steps 6] [--batch 64] [--threads 1,2]
+ * Usage: npm run bench:train -- [--steps 6] [--batch 64] [--threads 1,2] [--channels 64]
  */
 import * as ort from 'onnxruntime-node';
 import { spawnSync } from 'node:child_process';
@@ -25,8 +25,10 @@ const arg = (name: string, dflt: string) => {
 };
 const STEPS = Number(arg('steps', '6')), B = Number(arg('batch', '64'));
 const THREADS = arg('threads', '1,2').split(',').map(Number);
+/** UNet width (the embedded model uses 64; 96 gives ~1.7 M parameters); the time embedding is twice it. */
+const CHANNELS = Number(arg('channels', String(EMOJI_BASE.unetChannels)));
 const PY = '/usr/bin/python3';
-const cfg = { ...EMOJI_BASE, vocab: 1567 };
+const cfg = { ...EMOJI_BASE, vocab: 1567, unetChannels: CHANNELS, unetTimeDim: 2 * CHANNELS };
 const dir = join('.cache', 'bench');
 
 /** The UNet with an MSE loss against `target` (the v-prediction objective's form). */
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
       tensors.set(`__batch.${k}`, { dtype: 'float32', dims: [...v.dims], data });
     }
     writeSafetensors(join(dir, 'train-in.safetensors'), tensors);
-    const r = spawnSync(PY, ['scripts/bench-train.py', join(dir, 'train-in.safetensors'), join(dir, 'torch-grads.safetensors'), String(STEPS), THREADS.join(',')], { encoding: 'utf8' });
+    const r = spawnSync(PY, ['scripts/bench-train.py', join(dir, 'train-in.safetensors'), join(dir, 'torch-grads.safetensors'), String(STEPS), THREADS.join(','), String(CHANNELS)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`PyTorch side failed:\n${r.stderr}`);
     torch = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const tg = readSafetensors(join(dir, 'torch-grads.safetensors')).tensors;
@@ -142,7 +144,7 @@ function report(r: {
     console.log(`PyTorch not installed for ${PY} (apt-get install python3-torch): this engine's figures only. Peak RSS ${r.oursPeak.toFixed(0)} MB`);
   }
   console.log(JSON.stringify({
-    bench: 'train', params: r.nParams, batch: B, steps: STEPS, ours_s_per_step: r.ours, torch_s_per_step: r.torch?.threads ?? null,
+    bench: 'train', params: r.nParams, channels: CHANNELS, batch: B, steps: STEPS, ours_s_per_step: r.ours, torch_s_per_step: r.torch?.threads ?? null,
     ratio: r.torch ? Object.fromEntries(THREADS.map((n) => [n, r.ours[n].median / r.torch!.threads[String(n)].median])) : null,
     cpu_ratio: r.torch ? Object.fromEntries(THREADS.map((n) => [n, r.ours[n].cpu / r.torch!.threads[String(n)].cpu])) : null,
     max_rel_grad_diff: r.maxRel ?? null, worst_tensor: r.worstName || null, peak_rss_mb: { ours: r.oursPeak, torch: r.torch?.peak_rss_mb ?? null },
