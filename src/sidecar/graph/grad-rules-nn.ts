@@ -204,3 +204,19 @@ RULES.AveragePool = (c) => {
   const o = { k, s, p, d: Array(nsp).fill(1), group: C, nsp };
   return [convInputGrad(g, x, kernel, dy, o)];
 };
+
+// MaxPool: dy flows to the argmax of each window. The forward node is asked for its optional Indices
+// output (flat positions in x), and dy is scatter-added there (ScatterElements, reduction add).
+RULES.MaxPool = (c) => {
+  const { g, node } = c, x = c.x(0);
+  if (g.opset < 16) throw new Error(`MaxPool gradient uses ScatterElements with reduction=add (opset 16+) (node ${node.name})`);
+  if (c.attr('storage_order', 0)) throw new Error(`MaxPool gradient: storage_order 1 is not supported (node ${node.name})`);
+  if (!node.outputs[1]) {
+    const idx = g.fresh(`${node.outputs[0]}_indices`);
+    g.define(idx, { dtype: 'int64', shape: c.y(0).shape });
+    node.outputs[1] = idx;
+  }
+  const flat = g.constantOfShape(g.reshape(g.unary('Size', x), [1]), 0, x.dtype);
+  const total = g.node('ScatterElements', [g.reshape(flat, [-1]), g.reshape(g.tensor(node.outputs[1]), [-1]), g.reshape(dy0(c), [-1])], { axis: 0, reduction: 'add' })[0];
+  return [g.refine(g.reshape(total, isStatic(x) ? dims(x) : g.shape(x)), x.shape)];
+};

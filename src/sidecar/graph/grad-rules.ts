@@ -77,6 +77,10 @@ Object.assign(RULES, {
     const pdf = g.mul(g.exp(g.mul(g.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
     return [g.mul(dy0(c), g.add(cdf, g.mul(x, pdf)))];
   },
+  // softplus(x) = ln(1 + e^x): d/dx = sigmoid(x)
+  Softplus: (c) => [c.g.mul(dy0(c), c.g.sigmoid(c.x(0)))],
+  // elu: x > 0 ? x : alpha (e^x - 1); below zero the derivative is y + alpha
+  Elu: (c) => [c.g.where(c.g.greater(c.x(0), 0), dy0(c), c.g.mul(dy0(c), c.g.add(c.y(0), c.float('alpha', 1))))],
   Relu: (c) => [c.g.where(c.g.greater(c.x(0), 0), dy0(c), 0)],
   LeakyRelu: (c) => [c.g.where(c.g.greater(c.x(0), 0), dy0(c), c.g.mul(dy0(c), c.float('alpha', 0.01)))],
   Sin: (c) => [c.g.mul(dy0(c), c.g.cos(c.x(0)))],
@@ -272,4 +276,15 @@ RULES.ReduceMean = (c) => {
   const count = isStatic(x) && isStatic(y) ? g.size(x) / g.size(y) : g.div(g.cast(g.unary('Size', x), x.dtype), g.cast(g.unary('Size', y), x.dtype));
   return [unreduce(c, g.div(dy0(c), count)), null];
 };
+// ReduceMax/ReduceMin: dy to the selected elements (shared equally on ties)
+function reduceSelect(c: GradContext): Array<Tensor | null> {
+  const { g } = c, x = c.x(0);
+  const keepY = c.attr('keepdims', 1) ? c.y(0) : g.unsqueeze(c.y(0), reduceAxes(c, rank(x, c.node.op)));
+  const hit = g.cast(g.equal(x, keepY), x.dtype);
+  const ties = c.g.reduceSum(hit, reduceAxes(c, rank(x, c.node.op)), true);
+  return [g.div(g.mul(unreduce(c, dy0(c)), hit), ties), null];
+}
+RULES.ReduceMax = reduceSelect;
+RULES.ReduceMin = reduceSelect;
+
 RULES.ReduceSumSquare = (c) => [c.g.mul(unreduce(c, dy0(c)), c.g.mul(c.x(0), 2)), null];

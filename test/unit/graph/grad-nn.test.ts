@@ -87,3 +87,17 @@ test('ConvTranspose (stride 2, output_padding, groups) and AveragePool (float32)
     build: (g, x) => g.node('AveragePool', [x.x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })[0],
   });
 });
+
+// MaxPool's gradient is discontinuous where two window elements tie: the inputs are distinct values
+// spaced 0.05 apart (more than 2h), so no central difference crosses a tie.
+const spaced = (n: number) => Array.from({ length: n }, (_, i) => ((i * 37) % n) * 0.05 - n * 0.025);
+test('MaxPool (float32; the forward node is given its Indices output)', async () => {
+  await checkGrad({
+    dtype: 'float32', tol: TOL32, inputs: { x: { dims: [2, 3, 6, 6], data: spaced(216) } },
+    build: (g, x) => g.node('MaxPool', [x.x], { kernel_shape: [2, 2], strides: [2, 2] })[0],
+  });
+  await checkGrad({
+    dtype: 'float32', tol: TOL32, inputs: { x: { dims: [1, 2, 5, 5], symbolic: ['n', 2, 'h', 'w'], data: spaced(50) } },
+    build: (g, x) => g.node('MaxPool', [x.x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })[0],
+  });
+});
