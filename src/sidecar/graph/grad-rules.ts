@@ -170,6 +170,15 @@ RULES.Transpose = (c) => {
 
 RULES.Expand = (c) => [sumTo(c.g, dy0(c), c.x(0))];
 
+// Tile: y viewed as [r0, d0, r1, d1, ...]; dx sums over the repeat axes.
+RULES.Tile = (c) => {
+  const { g } = c, x = c.x(0), reps = c.constant(1);
+  if (!reps || !isStatic(x)) throw new Error(`Tile gradient needs constant repeats and a static input shape (node ${c.node.name})`);
+  const d = dims(x);
+  const split = g.reshape(dy0(c), d.flatMap((n, i) => [reps[i], n]));
+  return [g.reshape(g.reduceSum(split, d.map((_, i) => 2 * i), false), d), null];
+};
+
 RULES.Concat = (c) => {
   const { g } = c, n = c.node.inputs.length, r = rank(c.x(0), 'Concat');
   const axis = normAxes([c.attr('axis', 0)], r)[0];

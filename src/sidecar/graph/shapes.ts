@@ -305,6 +305,10 @@ const RULES: Record<string, Rule> = {
     return [{ dtype: 'float32', shape: null }];
   },
   Range: (c) => [{ dtype: inp(c, 0).dtype, shape: [null] }],
+  Tile: (c) => {
+    const x = inp(c, 0), reps = c.constant(1);
+    return [{ dtype: x.dtype, shape: x.shape && reps ? x.shape.map((d, i) => (typeof d === 'number' ? d * reps[i] : reps[i] === 1 ? d : null)) : null }];
+  },
   ScatterND: same, ScatterElements: same, CumSum: same, Trilu: same,
 };
 
