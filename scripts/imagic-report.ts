@@ -25,6 +25,7 @@ import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { readFloats } from '../src/sidecar/pipelines/tensors';
+import { tensorToRgb } from '../src/sidecar/io/images';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt?: string): string | undefined => {
@@ -70,6 +71,8 @@ const PAIRS: Pair[] = [
 interface Row {
   pair: string; how: string; prompt: string;
   psnr0: number;
+  /** PSNR of the VAE round trip of the input: the ceiling of psnr0. */
+  psnrVae: number;
   /** Per eta: CLIP-T (image vs target text), CLIP-I (image vs input), PSNR vs input. */
   clipT: number[]; clipI: number[]; psnr: number[];
   inputClipT: number;
@@ -96,7 +99,21 @@ async function encoders(modelDir: string) {
   const image = await ort.InferenceSession.create(join(modelDir, 'image_encoder', 'model.onnx'));
   const { textEncoder: text, tokenizer: tok } = await openModel(loadModelFolder(modelDir), {});
   const unit = (x: Float32Array) => { const n = Math.hypot(...x) || 1; return x.map((v) => v / n); };
+  const vaeEnc = await ort.InferenceSession.create(join(modelDir, 'vae_encoder', 'model.onnx'));
+  const vaeDec = await ort.InferenceSession.create(join(modelDir, 'vae_decoder', 'model.onnx'));
+  const toTensor = (rgb: Uint8Array, size: number) => {
+    const plane = size * size;
+    const px = new Float32Array(3 * plane);
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) px[c * plane + p] = rgb[p * 3 + c] / 127.5 - 1;
+    return new ort.Tensor('float32', px, [1, 3, size, size]);
+  };
   return {
+    /** The VAE's own round trip (encode, decode): the best an eta = 0 reconstruction can reach. */
+    async vaeRoundTrip(rgb: Uint8Array, size: number): Promise<Uint8Array> {
+      const latent = (await vaeEnc.run({ sample: toTensor(rgb, size) })).latent_sample;
+      const px = readFloats((await vaeDec.run({ latent_sample: latent })).sample);
+      return tensorToRgb(px, 0, size, size);
+    },
     async image(rgb: Uint8Array, size: number): Promise<Float32Array> {
       const plane = size * size;
       const px = new Float32Array(3 * plane);
@@ -137,9 +154,9 @@ function tables(rows: Row[], model: string, settings: string): string {
   const lines = [
     `Model: \`${model}\`; ${settings}. Reproduce: \`npm run report:imagic\`.`,
     '',
-    '| pair | input (not a training image verbatim) | target text | PSNR eta=0 (dB) | CLIP-T input | CLIP-T eta=0 | CLIP-T eta=1 | full edit (s) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.pair} | ${r.how} | "${r.prompt}" | ${f(r.psnr0, 1)} | ${f(r.inputClipT)} | ${f(r.clipT[0])} | ${f(r.clipT[SWEEP_ETAS.indexOf(1)])} | ${f(r.timings.totalMs / 1000, 1)} |`),
+    '| pair | input (not a training image verbatim) | target text | PSNR eta=0 (dB) | VAE round trip (dB) | CLIP-T input | CLIP-T eta=0 | CLIP-T eta=1 | full edit (s) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.pair} | ${r.how} | "${r.prompt}" | ${f(r.psnr0, 1)} | ${f(r.psnrVae, 1)} | ${f(r.inputClipT)} | ${f(r.clipT[0])} | ${f(r.clipT[SWEEP_ETAS.indexOf(1)])} | ${f(r.timings.totalMs / 1000, 1)} |`),
     '',
     'Mean over the pairs, per eta (CLIP-T: cosine of the output\'s image embedding with the target text\'s; CLIP-I: with the input picture\'s image embedding; PSNR against the prepared input):',
     '',
@@ -149,6 +166,7 @@ function tables(rows: Row[], model: string, settings: string): string {
     `| CLIP-I (like the input) | ${SWEEP_ETAS.map((_, k) => f(mean(rows.map((r) => r.clipI[k])))).join(' | ')} |`,
     `| PSNR vs input (dB) | ${SWEEP_ETAS.map((_, k) => f(mean(rows.map((r) => r.psnr[k])), 1)).join(' | ')} |`,
     '',
+    `Mean PSNR of the eta = 0 reconstruction: ${f(mean(rows.map((r) => r.psnr0)), 1)} dB; of the VAE's own round trip (its ceiling): ${f(mean(rows.map((r) => r.psnrVae)), 1)} dB.`,
     `Wall time of a full edit (prepare + stage 1 + stage 2 + a ${SWEEP_ETAS.length}-eta sweep, nothing cached), this 2-core CPU: median ${f(median(rows.map((r) => r.timings.totalMs / 1000)), 1)} s `
       + `(stage 1 ${f(median(rows.map((r) => r.timings.embeddingMs / 1000)), 1)} s, stage 2 ${f(median(rows.map((r) => r.timings.finetuneMs / 1000)), 1)} s, sampling ${f(median(rows.map((r) => r.timings.sampleMs / 1000)), 1)} s).`,
     `Training loss, mean over the pairs: stage 1 ${f(mean(rows.map((r) => r.losses.embedding[0])))} -> ${f(mean(rows.map((r) => r.losses.embedding[1])))}, stage 2 ${f(mean(rows.map((r) => r.losses.finetune[0])))} -> ${f(mean(rows.map((r) => r.losses.finetune[1])))} (first and last 10 steps).`,
@@ -181,6 +199,7 @@ async function main(): Promise<void> {
     const row: Row = {
       pair: p.name, how: p.how, prompt: p.prompt,
       psnr0: psnr(r.outputs[SWEEP_ETAS.indexOf(0)], r.input.rgb),
+      psnrVae: psnr(await enc.vaeRoundTrip(r.input.rgb, size), r.input.rgb),
       clipT: outEmb.map((e) => dot(e, textEmb)), clipI: outEmb.map((e) => dot(e, inputEmb)), psnr: r.outputs.map((o) => psnr(o, r.input.rgb)),
       inputClipT: dot(inputEmb, textEmb), timings: r.timings,
       losses: { embedding: [window(t.embeddingLoss, false), window(t.embeddingLoss, true)], finetune: [window(t.finetuneLoss, false), window(t.finetuneLoss, true)] },
