@@ -156,7 +156,12 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
         reject(new SidecarError('timeout', `no reply to ${type} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, timer });
-      this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, id, type, ...params }));
+      try {
+        this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, id, type, ...params }));
+      } catch (err) {
+        this.take(id);
+        reject(new SidecarError('invalid_message', `cannot send ${type}: ${(err as Error).message}`));
+      }
     });
   }
 
@@ -230,15 +235,25 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   }
 
   private onFrame(text: string): void {
-    let parsed: ServerMessage;
+    let raw: unknown;
     try {
-      parsed = ServerMessage.parse(JSON.parse(text));
+      raw = JSON.parse(text);
     } catch {
-      this.emit('log', { v: PROTOCOL_VERSION, type: 'log', level: 'warn', message: `unreadable message from the sidecar: ${text.slice(0, 200)}` });
-      return;
+      raw = undefined;
     }
-    this.emit('message', parsed);
-    this.dispatch(parsed);
+    const parsed = ServerMessage.safeParse(raw);
+    if (!parsed.success) return this.unreadable(raw, text);
+    this.emit('message', parsed.data);
+    this.dispatch(parsed.data);
+  }
+
+  /** A frame we cannot read: fail the request it answers, if it names one, rather than let it time out. */
+  private unreadable(raw: unknown, text: string): void {
+    const message = `unreadable message from the sidecar: ${text.slice(0, 200)}`;
+    const id = (raw as { id?: unknown } | undefined)?.id;
+    const p = typeof id === 'string' ? this.take(id) : undefined;
+    if (p) p.reject(new SidecarError('internal', message));
+    else this.emit('log', { v: PROTOCOL_VERSION, type: 'log', level: 'warn', message });
   }
 
   private dispatch(m: ServerMessage): void {

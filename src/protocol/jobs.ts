@@ -110,7 +110,7 @@ export const JobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'can
 export type JobState = z.infer<typeof JobState>;
 
 /** One file a job wrote (under its final name: files are renamed into place only when complete). */
-export const OutputFile = z.strictObject({
+export const OutputFile = z.object({
   path: z.string(),
   /** 'image' (PNG), 'model' (a model folder), 'checkpoint', 'other'. */
   kind: z.enum(['image', 'model', 'checkpoint', 'other']),
@@ -122,14 +122,14 @@ export const OutputFile = z.strictObject({
 export type OutputFile = z.infer<typeof OutputFile>;
 
 /** What a job handler returns and the `result` event carries. */
-export const JobOutput = z.strictObject({
+export const JobOutput = z.object({
   files: z.array(OutputFile),
   /** Job-level facts: parameters used, timings, execution provider ... */
   metadata: z.record(z.string(), z.unknown()),
 });
 export type JobOutput = z.infer<typeof JobOutput>;
 
-export const JobInfo = z.strictObject({
+export const JobInfo = z.object({
   jobId: z.string(),
   kind: JobKind,
   state: JobState,
@@ -143,7 +143,7 @@ export const JobInfo = z.strictObject({
   createdAt: z.number(),
   startedAt: z.number().optional(),
   finishedAt: z.number().optional(),
-  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
   output: JobOutput.optional(),
 });
 export type JobInfo = z.infer<typeof JobInfo>;

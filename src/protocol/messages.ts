@@ -54,8 +54,10 @@ export type RequestType = Request['type'];
 export const REQUEST_TYPES = Request.options.map((o) => o.shape.type.value) as RequestType[];
 
 // ---------------------------------------------------------------- reply payloads
+// Requests are strict (unknown keys refused: the sidecar trusts nothing); what the sidecar sends is read
+// leniently (unknown keys dropped), so a newer sidecar may add fields without breaking older clients.
 
-export const ModelInfo = z.strictObject({
+export const ModelInfo = z.object({
   /** Stable id (the folder name for embedded models) usable as `model` in requests. */
   id: z.string(),
   name: z.string(),
@@ -71,7 +73,7 @@ export const ModelInfo = z.strictObject({
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
-export const Capabilities = z.strictObject({
+export const Capabilities = z.object({
   protocolVersion: z.number().int(),
   sidecarVersion: z.string(),
   /** The execution provider the jobs run on. */
@@ -91,22 +93,22 @@ export type Capabilities = z.infer<typeof Capabilities>;
 /** The result payload of each request type (what `reply.result` holds). */
 export const REPLY_RESULTS = {
   hello: Capabilities,
-  listModels: z.strictObject({ models: z.array(ModelInfo) }),
-  generate: z.strictObject({ jobId: z.string(), job: JobInfo }),
-  edit: z.strictObject({ jobId: z.string(), job: JobInfo }),
-  distill: z.strictObject({ jobId: z.string(), job: JobInfo }),
+  listModels: z.object({ models: z.array(ModelInfo) }),
+  generate: z.object({ jobId: z.string(), job: JobInfo }),
+  edit: z.object({ jobId: z.string(), job: JobInfo }),
+  distill: z.object({ jobId: z.string(), job: JobInfo }),
   /** `state` is the job's state after the cancel (a finished job stays finished). */
-  cancel: z.strictObject({ jobId: z.string(), state: JobInfo.shape.state }),
-  jobStatus: z.strictObject({ jobs: z.array(JobInfo) }),
+  cancel: z.object({ jobId: z.string(), state: JobInfo.shape.state }),
+  jobStatus: z.object({ jobs: z.array(JobInfo) }),
   /** Sidecar wall clock and resident memory, for diagnostics. */
-  ping: z.strictObject({ time: z.number(), rss: z.number() }),
-  shutdown: z.strictObject({ cancelledJobs: z.number().int() }),
+  ping: z.object({ time: z.number(), rss: z.number() }),
+  shutdown: z.object({ cancelledJobs: z.number().int() }),
 } satisfies Record<RequestType, z.ZodType>;
 export type ReplyResult<T extends RequestType> = z.infer<(typeof REPLY_RESULTS)[T]>;
 
 // ---------------------------------------------------------------- messages (sidecar -> client)
 
-export const Reply = z.strictObject({
+export const Reply = z.object({
   v,
   type: z.literal('reply'),
   id,
@@ -119,18 +121,19 @@ export type Reply = z.infer<typeof Reply>;
  * An error: the answer to a request (`id` set), or the end of a job (`jobId` set), or, for a frame
  * that had no usable id, neither. `field` names the offending field when validation failed.
  */
-export const ErrorMessage = z.strictObject({
+export const ErrorMessage = z.object({
   v,
   type: z.literal('error'),
   id: z.string().optional(),
   jobId: z.string().optional(),
-  code: ErrorCode,
+  /** A code this client does not know (from a newer sidecar) reads as 'internal'; the message stays. */
+  code: ErrorCode.catch('internal'),
   message: z.string(),
   field: z.string().optional(),
 });
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
-export const ProgressEvent = z.strictObject({
+export const ProgressEvent = z.object({
   v,
   type: z.literal('progress'),
   jobId: z.string(),
@@ -147,7 +150,7 @@ export const ProgressEvent = z.strictObject({
 });
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
-export const ResultEvent = z.strictObject({
+export const ResultEvent = z.object({
   v,
   type: z.literal('result'),
   jobId: z.string(),
@@ -155,7 +158,7 @@ export const ResultEvent = z.strictObject({
 });
 export type ResultEvent = z.infer<typeof ResultEvent>;
 
-export const LogEvent = z.strictObject({
+export const LogEvent = z.object({
   v,
   type: z.literal('log'),
   level: z.enum(['debug', 'info', 'warn', 'error']),
@@ -165,7 +168,7 @@ export const LogEvent = z.strictObject({
 export type LogEvent = z.infer<typeof LogEvent>;
 
 /** A job changed state (queued, running, succeeded, failed, cancelled); sent to every client. */
-export const JobEvent = z.strictObject({ v, type: z.literal('job'), job: JobInfo });
+export const JobEvent = z.object({ v, type: z.literal('job'), job: JobInfo });
 export type JobEvent = z.infer<typeof JobEvent>;
 
 export const ServerMessage = z.discriminatedUnion('type', [

@@ -38,6 +38,9 @@ test('server messages: events and typed errors round-trip through the schema', (
     { v: 1, type: 'reply', id: '1', request: 'ping', result: { time: 1, rss: 2 } },
   ];
   for (const m of msgs) assert.deepEqual(ServerMessage.parse(m), m);
-  assert.equal(ServerMessage.safeParse({ v: 1, type: 'error', code: 'no_such_code', message: 'x' }).success, false);
+  // Read leniently: a newer sidecar's extra fields are dropped and its unknown codes read as 'internal'.
+  const newer = ServerMessage.parse({ v: 1, type: 'error', code: 'no_such_code', message: 'x', hint: 'y' });
+  assert.deepEqual(newer, { v: 1, type: 'error', code: 'internal', message: 'x' });
+  assert.equal(ServerMessage.safeParse({ v: 2, type: 'log', level: 'info', message: 'x' }).success, false, 'another major version');
   assert.ok(ERROR_CODES.includes('connection_lost'));
 });
