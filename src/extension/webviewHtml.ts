@@ -11,9 +11,9 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, n
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,
-    // The toolkit's web components inject their styles at run time (constructable stylesheets and
-    // style elements carrying no nonce), so styles allow the webview's own origin and inline styles.
-    `style-src ${webview.cspSource} 'unsafe-inline'`,
+    // The toolkit's web components style themselves through constructable stylesheets
+    // (adoptedStyleSheets), which style-src does not govern: no 'unsafe-inline' needed.
+    `style-src ${webview.cspSource}`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');

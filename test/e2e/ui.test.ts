@@ -86,6 +86,20 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
     assert.equal(await newest.locator('.item.sheet').count(), 1, 'no contact sheet (input beside the sweep)');
   });
 
+  test('both webviews run under a strict content security policy with a nonce', async () => {
+    for (const selector of ['#gallery', '#generate']) {
+      const frame = await wb.webviewFrame(selector);
+      const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+      assert.ok(csp, `no CSP in the webview with ${selector}`);
+      assert.match(csp, /default-src 'none'/);
+      assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]+'(;|$)/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!.*vscode-cdn)/, csp);
+      const nonce = /'nonce-([^']+)'/.exec(csp)![1];
+      const scripts = await frame.locator('script').evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).nonce));
+      assert.ok(scripts.length > 0 && scripts.every((n) => n === nonce), 'a script runs without the nonce');
+    }
+  });
+
   test('the distillation task runs a short job and the new model is listed', async (t) => {
     await wb.runCommand('Tasks: Run Task');
     await wb.pickQuickItem('e2e distill');

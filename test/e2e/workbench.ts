@@ -32,13 +32,14 @@ export class Workbench {
   static async open(env: E2eEnv): Promise<Workbench> {
     const browser = await chromium.launch({ executablePath: env.chromium, args: env.chromiumArgs });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const wb = new Workbench(browser, page, env);
     const remote = (p: string) => `vscode-remote://127.0.0.1:${env.port}${p}`;
     const payload = JSON.stringify([['extensionDevelopmentPath', remote(env.extensionPath)]]);
     await page.goto(`${env.serverUrl}/?folder=${encodeURIComponent(env.workspace)}&payload=${encodeURIComponent(payload)}`);
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
     // The extension's status-bar item appears once it is activated (onStartupFinished).
     await page.locator('.statusbar-item', { hasText: 'Diffusion' }).first().waitFor({ timeout: 60_000 });
-    return new Workbench(browser, page, env);
+    return wb;
   }
 
   async close(): Promise<void> {

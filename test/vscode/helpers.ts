@@ -10,12 +10,16 @@ export async function api(): Promise<DiffusionStudioApi> {
   return ext.activate();
 }
 
-/** Sets diffusionStudio.<key> in the workspace settings; returns a function that restores it. */
-export async function setSetting(key: string, value: unknown): Promise<() => Thenable<void>> {
+/**
+ * Sets diffusionStudio.<key> in the workspace settings (user settings for machine-scoped keys);
+ * returns a function that restores it.
+ */
+export async function setSetting(key: string, value: unknown, target = vscode.ConfigurationTarget.Workspace): Promise<() => Thenable<void>> {
   const c = vscode.workspace.getConfiguration('diffusionStudio');
-  const before = c.inspect(key)?.workspaceValue;
-  await c.update(key, value, vscode.ConfigurationTarget.Workspace);
-  return () => vscode.workspace.getConfiguration('diffusionStudio').update(key, before, vscode.ConfigurationTarget.Workspace);
+  const inspected = c.inspect(key);
+  const before = target === vscode.ConfigurationTarget.Global ? inspected?.globalValue : inspected?.workspaceValue;
+  await c.update(key, value, target);
+  return () => vscode.workspace.getConfiguration('diffusionStudio').update(key, before, target);
 }
 
 export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

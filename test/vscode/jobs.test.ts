@@ -1,0 +1,53 @@
+/// <reference types="mocha" />
+/** Cancel Job, Show Runtime Info, and a remote sidecar named by the settings. */
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { launchSidecar, type Capabilities } from '../../src/protocol';
+import { api, setSetting, waitFor } from './helpers';
+
+describe('jobs and runtime', () => {
+  it('Cancel Job stops a running generation within moments', async function () {
+    const { jobs, sidecar } = await api();
+    await sidecar.ensure();
+    if (!sidecar.capabilities?.jobKinds.generate) this.skip();
+    // Enough steps that the job is still running when the cancel arrives.
+    const running = jobs.generate({ prompt: 'a long job', steps: 1000, count: 1 }).then(
+      () => 'finished',
+      (e: Error & { code?: string }) => e.code ?? e.message,
+    );
+    await waitFor('the job to run', () => jobs.running.find((j) => j.state === 'running'), 30_000);
+    const t0 = Date.now();
+    assert.equal(await vscode.commands.executeCommand('diffusionStudio.cancelJob'), true);
+    assert.equal(await running, 'cancelled');
+    assert.ok(Date.now() - t0 < 5000, `the cancel took ${Date.now() - t0} ms`);
+    assert.equal(jobs.running.length, 0);
+  });
+
+  it('Show Runtime Info reports the execution provider and device', async () => {
+    const caps = await vscode.commands.executeCommand<Capabilities>('diffusionStudio.showRuntimeInfo');
+    assert.ok(caps, 'no runtime info');
+    assert.ok(['cpu', 'cuda'].includes(caps.executionProvider));
+    assert.ok(caps.deviceName.length > 0);
+    assert.match(caps.ortVersion, /^\d+\.\d+/);
+  });
+
+  it('connects to the remote sidecar named by diffusionStudio.sidecar.url and .secret', async () => {
+    const { sidecar } = await api();
+    const extensionPath = vscode.extensions.getExtension('diffusion-studio.diffusion-studio')!.extensionPath;
+    const remote = await launchSidecar({ command: [process.execPath, path.join(extensionPath, 'dist', 'cli.js')], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const user = vscode.ConfigurationTarget.Global; // machine-scoped settings live in user settings only
+    const restore = [await setSetting('sidecar.url', remote.banner.url, user), await setSetting('sidecar.secret', remote.secret, user)];
+    try {
+      await sidecar.restart();
+      assert.equal(sidecar.capabilities?.pid, remote.process.pid, 'the extension did not use the remote sidecar');
+      assert.equal(sidecar.pid, undefined, 'the extension started a local sidecar as well');
+    } finally {
+      for (const r of restore) await r();
+      await sidecar.restart();
+      remote.client.close();
+      remote.process.kill();
+    }
+    assert.notEqual(sidecar.capabilities?.pid, remote.process.pid);
+  });
+});
