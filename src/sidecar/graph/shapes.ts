@@ -141,8 +141,10 @@ function inferMinusOne(inShape: Shape, out: Dim[], neg: number): Dim {
       syms.splice(at, 1);
     }
   }
-  if (!Number.isInteger(num)) fail(`cannot reshape ${shapeStr(inShape)} to [${out.map((d, i) => (i === neg ? -1 : d))}]`);
-  if (syms.length === 0) return num;
+  if (syms.length === 0) {
+    if (!Number.isInteger(num)) fail(`cannot reshape ${shapeStr(inShape)} to [${out.map((d, i) => (i === neg ? -1 : d))}]`);
+    return num;
+  }
   return syms.length === 1 && num === 1 ? syms[0] : null;
 }
 
