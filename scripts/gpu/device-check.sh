@@ -68,13 +68,18 @@ source "${DS_GPU_HOME:-/tmp/ds-gpu}/env.sh"
   echo "--- ldd libonnxruntime_providers_cuda.so (missing libraries are listed as 'not found')"
   ldd "$DS_GPU_ORT_LIB/libonnxruntime_providers_cuda.so" 2>&1
   for so in libcudnn.so libnvrtc.so libcufft.so; do
-    echo "dlopen name $so -> $(readlink -f "${DS_GPU_HOME:-/tmp/ds-gpu}/lib-links/$so" 2>/dev/null || echo 'not linked')"
+    l="${DS_GPU_HOME:-/tmp/ds-gpu}/lib-links/$so"
+    echo "dlopen name $so -> $( [ -L "$l" ] && readlink "$l" || echo 'no versioned library found to link')"
   done
 } > "$OUT/libs.log" 2>&1
 missing=$(grep -c 'not found' "$OUT/libs.log" || true)
 say "CUDA provider dependencies: ${missing} not found (details in libs.log)"
-TOOL="node dist/gpu/unet-tool.cjs"
 [ -f dist/gpu/unet-tool.cjs ] || { say "dist/gpu/unet-tool.cjs missing: run node scripts/gpu/build-bundle.mjs and carry dist/gpu"; exit 2; }
+# Run the bundle from beside the unpacked node_modules: Node resolves packages from the script's folder
+# upwards before NODE_PATH, so this is what makes the rehearsal here use onnxruntime-node 1.29.0 (not
+# the checkout's 1.30) exactly as the device does.
+mkdir -p "${DS_GPU_HOME:-/tmp/ds-gpu}/bin" && cp dist/gpu/unet-tool.cjs "${DS_GPU_HOME:-/tmp/ds-gpu}/bin/"
+TOOL="node ${DS_GPU_HOME:-/tmp/ds-gpu}/bin/unet-tool.cjs"
 
 # ---- 3. provider choice, embedded model, training step --------------------------------------------
 step provider 120 $TOOL env
@@ -91,6 +96,9 @@ step train 240 $TOOL train --ep "$EP" --iters 10 --warmup 3
 # ---- 4. the UNet: export once, then PyTorch and ORT on the same weights and inputs ------------------
 step export 420 $TOOL export --config "$CONFIG" --dir "$WORK" --precisions fp32,fp16 --also-mha
 for p in fp32 fp16; do
+  if [ "$p" = fp16 ] && [ "$TORCH_DEVICE" = cpu ]; then # PyTorch has no fp16 matmul on the CPU (1.13)
+    echo '{"step":"torch_fp16","skipped":"PyTorch fp16 runs on CUDA only"}' >> "$RESULTS"; continue
+  fi
   step "torch_$p" 300 "$PY" scripts/gpu/torch_unet.py bench --dir "$WORK" --device "$TORCH_DEVICE" --dtype "$p" --iters "$ITERS" --warmup "$WARMUP"
 done
 REF="$WORK/torch_fp32_$TORCH_DEVICE.safetensors"

@@ -24,12 +24,13 @@ export function renderTable(path: string): string {
   lines.push('|---|---|---|---|---|---|');
   for (const step of ['torch_fp32', 'torch_fp16', 'ort_fp32', 'ort_fp16', 'ort_fp16_mha']) {
     const r = by(step);
-    const engine = step.startsWith('torch') ? `PyTorch ${String(r?.torch ?? '')}` : `ORT-in-Node ${String(r?.ort ?? '')}`;
+    const engine = step.startsWith('torch') ? `PyTorch ${String(r?.torch ?? by('torch_fp32')?.torch ?? '')}` : `ORT-in-Node ${String(r?.ort ?? '')}`;
     const precision = step.includes('fp16') ? 'fp16' : 'fp32';
     const attention = step.startsWith('torch') ? (r?.sdpa ? 'SDPA' : 'matmul') : step.endsWith('mha') ? 'MultiHeadAttention' : 'matmul+softmax';
     const ms = r?.median_ms as number | undefined;
     const diff = (r?.diff as { max_abs?: number } | undefined)?.max_abs;
-    lines.push(`| ${engine} | ${precision} | ${attention} | ${r ? fmt(ms) : 'failed'} | ${ms ? fmt((50 * ms) / 1000, 2) : '-'} | ${step === 'torch_fp32' ? '(reference)' : diff !== undefined ? diff.toExponential(1) : '-'} |`);
+    const time = r?.skipped ? `skipped (${String(r.skipped)})` : r ? fmt(ms) : 'failed';
+    lines.push(`| ${engine} | ${precision} | ${attention} | ${time} | ${ms ? fmt((50 * ms) / 1000, 2) : '-'} | ${step === 'torch_fp32' ? '(reference)' : diff !== undefined ? diff.toExponential(1) : '-'} |`);
   }
   return lines.join('\n');
 }
