@@ -53,3 +53,27 @@ test('a hung sidecar (SIGSTOP) is noticed by the heartbeat within two intervals'
     s.process.kill('SIGKILL');
   }
 });
+
+test('shutdown during a job: the job ends cancelled (reported before the connection closes), then the sidecar exits', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'ds-shutdown-'));
+  const s = await startSidecar();
+  try {
+    let running: () => void = () => undefined;
+    const midway = new Promise<void>((r) => (running = r));
+    const job = await s.client.generate(
+      { model: FIXTURE, prompt: 'interrupted', steps: 1000, width: 256, height: 256, outputDir: out },
+      { onProgress: (p) => p.step > 2 && running() },
+    );
+    const queued = await s.client.generate({ model: FIXTURE, prompt: 'never', steps: 1, outputDir: out });
+    await midway;
+    const exited = new Promise<number | null>((r) => s.process.once('exit', (code) => r(code)));
+    assert.equal((await s.client.shutdown()).cancelledJobs, 2);
+    await assert.rejects(job.done, (e: SidecarError) => e.code === 'cancelled');
+    await assert.rejects(queued.done, (e: SidecarError) => e.code === 'cancelled');
+    assert.equal(await exited, 0);
+    assert.deepEqual(readdirSync(out), [], 'no image and no staging folder left');
+  } finally {
+    s.process.kill('SIGKILL');
+    rmSync(out, { recursive: true, force: true });
+  }
+});
