@@ -3,8 +3,11 @@
  * 2-core machines: one intra-op thread, sequential execution, all graph optimisations, arena on.
  */
 import * as ort from 'onnxruntime-node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Graph } from './graph';
-import { toOnnx } from './onnx';
+import { saveModel, toOnnx } from './onnx';
 import type { TensorValue } from './types';
 
 export interface SessionOptions {
@@ -12,6 +15,11 @@ export interface SessionOptions {
   threads?: number;
   /** Execution providers in order of preference (default ['cpu']). */
   providers?: string[];
+  /**
+   * Graphs whose initializers exceed this many bytes go to ORT through a temporary file with external
+   * data (protobuf caps one message at 2 GB: e.g. LoRA on a Stable Diffusion UNet). Default 1.5e9.
+   */
+  externalDataAbove?: number;
 }
 
 export function sessionOptions(o: SessionOptions = {}): ort.InferenceSession.SessionOptions {
@@ -27,8 +35,16 @@ export function sessionOptions(o: SessionOptions = {}): ort.InferenceSession.Ses
 
 /** An InferenceSession for a graph (or ONNX bytes). */
 export async function createSession(g: Graph | Uint8Array, o: SessionOptions = {}): Promise<ort.InferenceSession> {
-  const bytes = g instanceof Uint8Array ? g : toOnnx(g);
-  return ort.InferenceSession.create(bytes, sessionOptions(o));
+  if (g instanceof Uint8Array) return ort.InferenceSession.create(g, sessionOptions(o));
+  const weightBytes = [...g.initializers.values()].reduce((s, v) => s + v.data.byteLength, 0);
+  if (weightBytes <= (o.externalDataAbove ?? 1.5e9)) return ort.InferenceSession.create(toOnnx(g), sessionOptions(o));
+  const dir = mkdtempSync(join(tmpdir(), 'ds-session-'));
+  try {
+    saveModel(g, join(dir, 'model.onnx'), { externalData: 'model.onnx_data' });
+    return await ort.InferenceSession.create(join(dir, 'model.onnx'), sessionOptions(o));
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // ORT has read (or mapped) the weights by now
+  }
 }
 
 /** An ort.Tensor viewing a TensorValue's data (no copy). */

@@ -6,7 +6,6 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { createSession, type SessionOptions } from '../graph/session';
-import { toOnnx } from '../graph/onnx';
 import { rngFor, type Rng } from '../graph/init';
 import type { Graph } from '../graph/graph';
 import { STEP_INPUT, unflatten, type TrainStep } from '../graph/train-step';
@@ -44,7 +43,7 @@ export class Trainer {
   }
 
   static async create(spec: TrainStep, o: TrainerOptions = {}): Promise<Trainer> {
-    return new Trainer(spec, await createSession(toOnnx(spec.graph), o), o.seed ?? 0);
+    return new Trainer(spec, await createSession(spec.graph, o), o.seed ?? 0);
   }
 
   /** Runs one step on `batch`; returns the scalar outputs (loss, lr, grad_norm ...). */

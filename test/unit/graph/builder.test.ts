@@ -106,3 +106,11 @@ test('Reshape infers -1 across symbolic dims, and refuses impossible targets', (
   assert.throws(() => g.reshape(g.input('z', 'float32', [4, 9]), [-1, 5]), /cannot reshape/);
   assert.deepEqual(g.reshape(g.input('w', 'float32', ['n', 6]), [-1, 4]).shape, [null, 4], 'valid for even n: not refused');
 });
+
+test('graphs with large weights reach ORT through a temporary external-data file', async () => {
+  const g = mlp();
+  const s = await createSession(g, { externalDataAbove: 16 });
+  const r = await s.run({ x: f32([1, 2, 3, 4], [1, 4]) });
+  const ref = mlpRef(g, [1, 2, 3, 4], 1);
+  (r.y.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - ref[i]) < 1e-5));
+});
