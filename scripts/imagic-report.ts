@@ -148,6 +148,8 @@ async function grid(rows: Array<{ input: Uint8Array; outputs: Uint8Array[]; labe
 
 const f = (x: number, d = 3) => x.toFixed(d);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** A loss pair for the table; a stage run for 0 steps has none. */
+const lossPair = (pairs: Array<[number, number]>) => (pairs.some((p) => Number.isNaN(p[0])) ? 'not run' : `${f(mean(pairs.map((p) => p[0])))} -> ${f(mean(pairs.map((p) => p[1])))}`);
 
 function tables(rows: Row[], model: string, settings: string): string {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -169,7 +171,7 @@ function tables(rows: Row[], model: string, settings: string): string {
     `Mean PSNR of the eta = 0 reconstruction: ${f(mean(rows.map((r) => r.psnr0)), 1)} dB; of the VAE's own round trip (its ceiling): ${f(mean(rows.map((r) => r.psnrVae)), 1)} dB.`,
     `Wall time of a full edit (prepare + stage 1 + stage 2 + a ${SWEEP_ETAS.length}-eta sweep, nothing cached), this 2-core CPU: median ${f(median(rows.map((r) => r.timings.totalMs / 1000)), 1)} s `
       + `(stage 1 ${f(median(rows.map((r) => r.timings.embeddingMs / 1000)), 1)} s, stage 2 ${f(median(rows.map((r) => r.timings.finetuneMs / 1000)), 1)} s, sampling ${f(median(rows.map((r) => r.timings.sampleMs / 1000)), 1)} s).`,
-    `Training loss, mean over the pairs: stage 1 ${f(mean(rows.map((r) => r.losses.embedding[0])))} -> ${f(mean(rows.map((r) => r.losses.embedding[1])))}, stage 2 ${f(mean(rows.map((r) => r.losses.finetune[0])))} -> ${f(mean(rows.map((r) => r.losses.finetune[1])))} (first and last 10 steps).`,
+    `Training loss, mean over the pairs (first and last 10 steps): stage 1 ${lossPair(rows.map((r) => r.losses.embedding))}, stage 2 ${lossPair(rows.map((r) => r.losses.finetune))}.`,
   ];
   return lines.join('\n');
 }
