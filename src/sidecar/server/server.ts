@@ -130,7 +130,10 @@ export class SidecarServer {
         this.send(clientId, { v: PROTOCOL_VERSION, type: 'error', code: 'bad_json', message: 'binary frames are not accepted; send JSON text' });
         return;
       }
-      void this.onText(clientId, text);
+      // Last line of defence: whatever a frame does, it must not take the sidecar down.
+      this.onText(clientId, text).catch((err: unknown) =>
+        this.send(clientId, { v: PROTOCOL_VERSION, type: 'error', code: 'internal', message: String((err as Error)?.message ?? err) }),
+      );
     });
     ws.on('close', () => this.clients.delete(clientId));
     ws.on('error', () => this.clients.delete(clientId));
