@@ -5,18 +5,20 @@
 # Steps: environment -> unpack Node/ORT/CUDA provider -> provider choice -> embedded model generation
 # -> engine training step -> export SD 1.5-architecture UNet (fp32, fp16, fused-attention fp16)
 # -> PyTorch on the same weights and inputs (fp32, fp16) -> ORT-in-Node (same) -> table (printed last).
+# Rerun some steps only (models already exported in this lease): --only "ort_fp16 ort_fp16_mha".
 # Full logs and results.jsonl go to $OUT (default .cache/gpu/out). Each step has its own time limit,
 # so one hung step cannot eat the device budget; a failed step is logged and the rest still run.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-CONFIG=sd15 EP=cuda TORCH_DEVICE=cuda ITERS=20 WARMUP=3
+CONFIG=sd15 EP=cuda TORCH_DEVICE=cuda ITERS=20 WARMUP=3 ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) CONFIG=small ;;
     --cpu) EP=cpu TORCH_DEVICE=cpu ;;
     --iters) ITERS=$2; shift ;;
-    *) echo "device-check.sh: unknown argument '$1' (use --small, --cpu, --iters N)" >&2; exit 2 ;;
+    --only) ONLY=$2; shift ;; # e.g. --only "ort_fp16 ort_fp16_mha": a rerun reusing the exported models
+    *) echo "device-check.sh: unknown argument '$1' (use --small, --cpu, --iters N, --only 'STEP ...')" >&2; exit 2 ;;
   esac
   shift
 done
@@ -25,7 +27,7 @@ OUT=${OUT:-.cache/gpu/out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 RESULTS=$OUT/results.jsonl
-: > "$RESULTS"
+[ -z "$ONLY" ] && : > "$RESULTS" # a rerun with --only adds to the first run's results
 WORK=${DS_GPU_WORK:-/tmp/ds-unet-$CONFIG}
 T0=$(date +%s)
 say() { echo "[device-check +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/device-check.log" >&2; }
@@ -33,6 +35,8 @@ say() { echo "[device-check +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/device
 # (stdout lines starting with '{') appended to results.jsonl tagged with the step name.
 step() {
   local name=$1 limit=$2; shift 2
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
+  sed -i "/^{\"step\":\"$name\",/d" "$RESULTS" # the latest run of a step replaces an earlier one
   say "step $name (limit ${limit}s): $*"
   local t=$(date +%s)
   timeout "$limit" "$@" > "$OUT/$name.out" 2> "$OUT/$name.log"
@@ -41,6 +45,12 @@ step() {
   grep '^{' "$OUT/$name.out" | sed "s/^{/{\"step\":\"$name\",/" >> "$RESULTS"
   say "  $name: rc=$rc in $(( $(date +%s) - t ))s$( [ $rc -ne 0 ] && echo "; last lines: $(tail -3 "$OUT/$name.log" | tr '\n' ' ')")"
   return $rc
+}
+skip_step() { # skip_step NAME REASON: records a step that does not apply here
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $1 "* ]]; then return 0; fi
+  sed -i "/^{\"step\":\"$1\",/d" "$RESULTS"
+  echo "{\"step\":\"$1\",\"skipped\":\"$2\"}" >> "$RESULTS"
+  say "skip $1: $2"
 }
 
 # ---- 1. environment ------------------------------------------------------------------------------
@@ -97,7 +107,7 @@ step train 240 $TOOL train --ep "$EP" --iters 10 --warmup 3
 step export 420 $TOOL export --config "$CONFIG" --dir "$WORK" --precisions fp32,fp16 --also-mha
 for p in fp32 fp16; do
   if [ "$p" = fp16 ] && [ "$TORCH_DEVICE" = cpu ]; then # PyTorch has no fp16 matmul on the CPU (1.13)
-    echo '{"step":"torch_fp16","skipped":"PyTorch fp16 runs on CUDA only"}' >> "$RESULTS"; continue
+    skip_step torch_fp16 "PyTorch fp16 runs on CUDA only"; continue
   fi
   step "torch_$p" 300 "$PY" scripts/gpu/torch_unet.py bench --dir "$WORK" --device "$TORCH_DEVICE" --dtype "$p" --iters "$ITERS" --warmup "$WARMUP"
 done
