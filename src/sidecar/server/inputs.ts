@@ -4,6 +4,7 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { SidecarError } from '../../protocol';
 
@@ -59,9 +60,25 @@ export async function checkOutputDir(path: string): Promise<void> {
   const st = await stat(path).catch(() => undefined);
   if (st && !st.isDirectory()) throw bad('exists and is not a folder');
   try {
-    await mkdir(path, { recursive: true });
+    await makeFolders(path);
     await access(path, constants.W_OK);
   } catch (err) {
     throw bad(`cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+}
+
+/**
+ * mkdir -p, one level at a time. Node 20's `mkdir(path, {recursive: true})` never returns for a path
+ * under /proc (it retries ENOENT forever on a libuv thread), which a client could use to hang the
+ * sidecar; plain mkdir calls fail cleanly.
+ */
+async function makeFolders(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = path; !(await stat(p).catch(() => undefined)); p = dirname(p)) {
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const dir of missing.reverse()) await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
 }

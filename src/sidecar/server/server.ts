@@ -6,7 +6,7 @@
 import { createServer as createHttp, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
@@ -199,7 +199,12 @@ export class SidecarServer {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
     const out = { ...params };
     for (const key of ['image', 'initImage']) if (typeof params[key] === 'string') await checkImage(String(params[key]));
-    if (typeof params.outputDir === 'string' && kind !== 'distill') await checkOutputDir(resolve(params.outputDir));
+    // A student model folder is made by the distillation itself (its existence means "resume"), so for
+    // distill only the folder that will hold it is checked.
+    if (typeof params.outputDir === 'string') {
+      const out = resolve(params.outputDir);
+      await checkOutputDir(kind === 'distill' ? dirname(out) : out);
+    }
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
     return out;

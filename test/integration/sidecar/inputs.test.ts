@@ -110,12 +110,20 @@ test('missing or broken model folders are refused naming the model and the missi
   assert.match((await errorOf({ model: notFolder })).message, /file-not-folder: no such model folder/);
 });
 
-test('an output folder that is a file is refused with io_error naming it', async () => {
+test('an output folder that cannot be a folder is refused with io_error naming it', async () => {
   const file = join(dir, 'not-a-folder');
   writeFileSync(file, 'x');
   const err = await errorOf({ outputDir: file });
   assert.equal(err.code, 'io_error');
   assert.match(err.message, /not-a-folder: exists and is not a folder/);
+  const under = await errorOf({ outputDir: join(file, 'sub') });
+  assert.match(under.message, /not-a-folder\/sub: cannot be written \(ENOTDIR\)/);
+  // Node 20's recursive mkdir never returns under /proc: the check must not hang on it.
+  if (process.platform === 'linux') {
+    assert.match((await errorOf({ outputDir: '/proc/ds-test/x' })).message, /cannot be written \(ENOENT\)/);
+    const distill = s.client.distill({ teacher: FIXTURE, outputDir: '/proc/ds-test/student', method: 'progressive' });
+    await assert.rejects(distill, (e: SidecarError) => e.code === 'io_error' && /\/proc\/ds-test: cannot be written/.test(e.message));
+  }
 });
 
 test('NaN, Infinity and absurd parameters are refused naming the field', async () => {
