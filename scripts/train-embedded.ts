@@ -38,7 +38,7 @@ const EXPORT_CHECKPOINT = process.argv.includes('--export-checkpoint');
 const PLAN: Record<'vae' | 'clip' | 'unet', StageSpec> = {
   vae: { steps: 600, batch: 64, lr: 2e-3 },
   clip: { steps: 800, batch: 128, lr: 1e-3 },
-  unet: { steps: Number(arg('--unet-steps', '6000')), batch: 64, lr: 1e-3 },
+  unet: { steps: Number(arg('--unet-steps', '5000')), batch: 64, lr: 1e-3 },
 };
 const P_UNCOND = 0.1;
 const P_BROAD = 0.05;
