@@ -104,7 +104,7 @@ fi
 step train 240 $TOOL train --ep "$EP" --iters 10 --warmup 3
 
 # ---- 4. the UNet: export once, then PyTorch and ORT on the same weights and inputs ------------------
-step export 420 $TOOL export --config "$CONFIG" --dir "$WORK" --precisions fp32,fp16 --also-mha
+step export 420 node --max-old-space-size=16384 "${DS_GPU_HOME:-/tmp/ds-gpu}/bin/unet-tool.cjs" export --config "$CONFIG" --dir "$WORK" --precisions fp32,fp16 --also-mha
 for p in fp32 fp16; do
   if [ "$p" = fp16 ] && [ "$TORCH_DEVICE" = cpu ]; then # PyTorch has no fp16 matmul on the CPU (1.13)
     skip_step torch_fp16 "PyTorch fp16 runs on CUDA only"; continue

@@ -11,11 +11,12 @@ cd "$(dirname "$0")/../.."
 
 HOME_DIR=${DS_GPU_HOME:-/tmp/ds-gpu}
 CHUNKS=${DS_GPU_CHUNKS:-/tmp/ds-gpu-chunks}
+CARRY=${DS_GPU_CARRY:-.cache/gpu/carry}
 mkdir -p "$CHUNKS"
 say() { echo "[unpack] $*" >&2; }
 
-sums=$(ls .cache/gpu/carry/*/SHA256SUMS "$CHUNKS/SHA256SUMS" 2>/dev/null | head -1 || true)
-if [ -z "$sums" ]; then say "no SHA256SUMS under .cache/gpu/carry/*/ (carry .cache/gpu/carry/N): nothing to do"; exit 3; fi
+sums=$(ls "$CARRY"/*/SHA256SUMS "$CHUNKS/SHA256SUMS" 2>/dev/null | head -1 || true)
+if [ -z "$sums" ]; then say "no SHA256SUMS under $CARRY/*/ (carry .cache/gpu/carry/N): nothing to do"; exit 3; fi
 cp -f "$sums" "$CHUNKS/SHA256SUMS.new" && mv "$CHUNKS/SHA256SUMS.new" "$CHUNKS/SHA256SUMS"
 want=$(sed -n 's/^# chunks //p' "$CHUNKS/SHA256SUMS")
 archive_sum=$(awk '$2 == "ds-gpu.tar" {print $1}' "$CHUNKS/SHA256SUMS")
@@ -24,7 +25,7 @@ if [ -f "$HOME_DIR/.unpacked" ] && [ "$(cat "$HOME_DIR/.unpacked")" = "$archive_
   say "already unpacked in $HOME_DIR"
 else
   # 1. Take every chunk that has arrived and passes its checksum.
-  for part in .cache/gpu/carry/*/ds-gpu.tar.part*; do
+  for part in "$CARRY"/*/ds-gpu.tar.part*; do
     [ -f "$part" ] || continue
     name=$(basename "$part")
     [ -f "$CHUNKS/$name" ] && continue
