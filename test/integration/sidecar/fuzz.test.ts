@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { ServerMessage } from '../../../src/protocol';
+import { ServerMessage, SidecarError } from '../../../src/protocol';
 import { makeMalformed, rng } from './fuzz';
 import { startSidecar, stopSidecar } from './helpers';
 
@@ -53,6 +53,38 @@ test('an oversized frame closes only that connection (1009); the sidecar keeps s
     ws.send('x'.repeat(3 * 1024 * 1024));
     assert.equal(await closed, 1009);
     assert.equal((await s.client.ping()).rttMs < 1000, true);
+  } finally {
+    await stopSidecar(s);
+  }
+});
+
+test('1,000 well-formed requests naming nasty paths and unknown jobs: each answered with one typed error', async () => {
+  const s = await startSidecar();
+  try {
+    const r = rng(7);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+    const paths = ['/dev/zero', '/dev/null', '/proc/self', '/proc/self/status', '/', '..', '~', 'x'.repeat(4000),
+      '/tmp/' + 'a/'.repeat(1000), 'file:///etc', 'C:\\x', '\u202e', ' ', 'test/fixtures', '/etc/passwd'];
+    const codes = new Map<string, number>();
+    const requests = Array.from({ length: 1000 }, (_, i) => {
+      const k = i % 5;
+      if (k === 0) return s.client.generate({ model: pick(paths), prompt: 'x', steps: 1, outputDir: pick(paths) });
+      if (k === 1) return s.client.generate({ model: pick(paths), prompt: 'x', initImage: pick(paths) });
+      if (k === 2) return s.client.edit({ model: pick(paths), image: pick(paths), prompt: 'x' });
+      if (k === 3) return s.client.distill({ teacher: pick(paths), outputDir: pick(paths), method: 'guided' });
+      return pick([() => s.client.cancel(`job-${i}`), () => s.client.jobStatus(pick(paths))])();
+    });
+    const outcomes = await Promise.allSettled(requests);
+    for (const o of outcomes) {
+      assert.equal(o.status, 'rejected', 'no nasty request may succeed');
+      const e = (o as PromiseRejectedResult).reason as SidecarError;
+      assert.ok(e instanceof SidecarError, String(e));
+      assert.notEqual(e.code, 'timeout');
+      assert.notEqual(e.code, 'internal', e.message);
+      codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+    }
+    console.log(`# nasty requests: ${JSON.stringify(Object.fromEntries(codes))}`);
+    assert.equal((await s.client.hello()).protocolVersion, 1);
   } finally {
     await stopSidecar(s);
   }
