@@ -75,11 +75,24 @@ interface InstallerRun {
   timedOut: boolean;
 }
 
+/**
+ * The installer's environment. Under `npm run`/`npx`, npm exports npm_config_local_prefix and
+ * npm_package_json, and the installer takes those for "a local install of onnxruntime-node itself" and
+ * exits 0 without installing anything; the project's .npmrc also exports the `skip` flag. Strip them.
+ */
+function installerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12' };
+  delete env.npm_config_local_prefix;
+  delete env.npm_package_json;
+  delete env.npm_config_onnxruntime_node_install;
+  return env;
+}
+
 function runInstaller(script: string, cwd: string, timeoutMs: number): Promise<InstallerRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script], {
       cwd,
-      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12' },
+      env: installerEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
