@@ -23,7 +23,7 @@ after(async () => {
 /** Submits a generate request and returns the error it must end in (at submission or as the job's end). */
 async function errorOf(params: Record<string, unknown>): Promise<SidecarError> {
   try {
-    const job = await s.client.generate({ model: FIXTURE, prompt: 'a cat', steps: 1, ...params } as never);
+    const job = await s.client.generate({ model: FIXTURE, prompt: 'a cat', steps: 1, outputDir: join(dir, 'out'), ...params } as never);
     await job.done;
   } catch (err) {
     assert.ok(err instanceof SidecarError, String(err));
