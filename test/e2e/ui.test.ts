@@ -45,8 +45,7 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
   });
 
   test('a change in the side panel is used by the next generation', async () => {
-    await wb.page.locator('.activitybar .action-item a[aria-label^="Diffusion Studio"]').first().click();
-    const panel = await wb.webviewFrame('#generate');
+    const panel = await wb.showSidePanel();
     const steps = panel.locator('#steps input');
     await steps.waitFor();
     await steps.fill('3');
@@ -87,6 +86,7 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
   });
 
   test('both webviews run under a strict content security policy with a nonce', async () => {
+    await wb.showSidePanel();
     for (const selector of ['#gallery', '#generate']) {
       const frame = await wb.webviewFrame(selector);
       const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
@@ -95,8 +95,10 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
       assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]+'(;|$)/);
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!.*vscode-cdn)/, csp);
       const nonce = /'nonce-([^']+)'/.exec(csp)![1];
-      const scripts = await frame.locator('script').evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).nonce));
-      assert.ok(scripts.length > 0 && scripts.every((n) => n === nonce), 'a script runs without the nonce');
+      const scripts = await frame.locator('script').evaluateAll((els) => els.map((e) => ({ nonce: (e as HTMLScriptElement).nonce, src: (e as HTMLScriptElement).src, text: e.textContent?.slice(0, 80) })));
+      // VS Code itself injects an inline acquireVsCodeApi script ahead of the page's CSP; ours are files.
+      const ours = scripts.filter((x) => x.src);
+      assert.ok(ours.length > 0 && ours.every((x) => x.nonce === nonce && /\/dist\/webview\/\w+\.js$/.test(x.src)), `a script without the nonce: ${JSON.stringify(ours)}`);
     }
   });
 
@@ -128,6 +130,18 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
       await wb.screenshot('select-model-missing-student');
       throw err;
     });
+  });
+
+  test("an open image's title bar offers Edit with Prompt for that image", async () => {
+    await wb.runCommand('View: Show Explorer');
+    await wb.expandFolder('images', 'cat.png');
+    await wb.page.locator('.explorer-folders-view .monaco-list-row').filter({ hasText: /^cat\.png$/ }).first().dblclick();
+    const button = wb.page.locator('.editor-actions .action-label[aria-label="Edit with Prompt"]');
+    await button.first().waitFor({ timeout: 30_000 });
+    await wb.screenshot('editor-title-edit');
+    await button.first().click();
+    await wb.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Edit images/cat.png with a prompt' }).waitFor({ timeout: 30_000 });
+    await wb.page.keyboard.press('Escape');
   });
 });
 

@@ -76,6 +76,12 @@ export class Workbench {
     }
   }
 
+  /** Shows the Diffusion Studio side panel (its activity-bar container) and returns its webview frame. */
+  async showSidePanel(): Promise<Frame> {
+    await this.page.locator('.activitybar .action-item a[aria-label^="Diffusion Studio"]').first().click();
+    return this.webviewFrame('#generate');
+  }
+
   /** A list row's label (explorer, quick pick) whose whole text is `text`. */
   private label(text: string) {
     return this.page.locator('.label-name', { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) });
