@@ -199,14 +199,15 @@ export class SidecarServer {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
     const out = { ...params };
     for (const key of ['image', 'initImage']) if (typeof params[key] === 'string') await checkImage(String(params[key]));
+    if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
+    else out.model = this.opts.models.resolve(String(params.model), kind);
+    // Last, because it creates the folder: a request refused for another reason leaves nothing behind.
     // A student model folder is made by the distillation itself (its existence means "resume"), so for
     // distill only the folder that will hold it is checked.
     if (typeof params.outputDir === 'string') {
-      const out = resolve(params.outputDir);
-      await checkOutputDir(kind === 'distill' ? dirname(out) : out);
+      const dir = resolve(params.outputDir);
+      await checkOutputDir(kind === 'distill' ? dirname(dir) : dir);
     }
-    if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
-    else out.model = this.opts.models.resolve(String(params.model), kind);
     return out;
   }
 

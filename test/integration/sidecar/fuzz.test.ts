@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ServerMessage, SidecarError } from '../../../src/protocol';
 import { makeMalformed, rng } from './fuzz';
-import { startSidecar, stopSidecar } from './helpers';
+import { FIXTURE, startSidecar, stopSidecar } from './helpers';
 
 const N = 10_000;
 
@@ -65,13 +65,16 @@ test('1,000 well-formed requests naming nasty paths and unknown jobs: each answe
     const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
     const paths = ['/dev/zero', '/dev/null', '/proc/self', '/proc/self/status', '/', '..', '~', 'x'.repeat(4000),
       '/tmp/' + 'a/'.repeat(1000), 'file:///etc', 'C:\\x', '\u202e', ' ', 'test/fixtures', '/etc/passwd'];
+    // Output folders: absolute and impossible, so nothing is written anywhere (not even in the repository,
+    // the sidecar's working directory) even when the model is a good one.
+    const outs = ['/dev/zero', '/dev/null', '/proc/ds-fuzz/x', '/etc/passwd/x', '/dev/null/x'];
     const codes = new Map<string, number>();
     const requests = Array.from({ length: 1000 }, (_, i) => {
       const k = i % 5;
-      if (k === 0) return s.client.generate({ model: pick(paths), prompt: 'x', steps: 1, outputDir: pick(paths) });
+      if (k === 0) return s.client.generate({ model: pick([...paths, FIXTURE]), prompt: 'x', steps: 1, outputDir: pick(outs) });
       if (k === 1) return s.client.generate({ model: pick(paths), prompt: 'x', initImage: pick(paths) });
       if (k === 2) return s.client.edit({ model: pick(paths), image: pick(paths), prompt: 'x' });
-      if (k === 3) return s.client.distill({ teacher: pick(paths), outputDir: pick(paths), method: 'guided' });
+      if (k === 3) return s.client.distill({ teacher: pick(paths), outputDir: pick(outs), method: 'guided' });
       return pick([() => s.client.cancel(`job-${i}`), () => s.client.jobStatus(pick(paths))])();
     });
     const outcomes = await Promise.allSettled(requests);
