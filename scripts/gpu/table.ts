@@ -18,7 +18,8 @@ export function renderTable(path: string): string {
   const gen = by('generate');
   lines.push(`embedded model generation: ${gen ? (gen.skipped ? `skipped (${String(gen.skipped)})` : `${fmt(gen.seconds, 2)} s for ${String(gen.images ?? '?')} images x ${String(gen.steps ?? '?')} steps (${String(gen.label ?? gen.model)})`) : 'failed (see generate.log)'}`);
   const train = by('train');
-  lines.push(`engine training step (small UNet, batch ${String(train?.batch ?? '?')}): ${fmt(train?.median_ms)} ms on ${String(train?.ep ?? '?')}`);
+  const fall = train ? `, loss ${fmt(train.loss_first, 3)} -> ${fmt(train.loss_last, 3)} on a fixed batch` : '';
+  lines.push(`engine training step (small UNet, batch ${String(train?.batch ?? '?')}): ${fmt(train?.median_ms)} ms on ${String(train?.ep ?? '?')}${fall}`);
   lines.push('');
   lines.push('| engine | precision | attention | UNet step, batch 2 (ms) | 50 steps (s) | max abs diff vs PyTorch fp32 |');
   lines.push('|---|---|---|---|---|---|');

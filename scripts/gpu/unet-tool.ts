@@ -5,7 +5,7 @@
  *   export --config small|sd15 --dir D [--attention matmul|mha] [--precisions fp32,fp16] [--also-mha] [--no-torch-weights]
  *   bench  --dir D --precision fp32|fp16 [--model D/fp16/model.onnx] --ep cpu|cuda [--iters 20 --warmup 3]
  *          [--ref D/torch_out.safetensors] [--label text]
- *   train  --ep cpu|cuda [--iters 5 --warmup 2]    one training step of the engine (small UNet, MSE, SGD)
+ *   train  --ep cpu|cuda [--iters 5 --warmup 2]    training steps of the engine (small UNet, MSE, AdamW, Trainer)
  *   generate --model models/emoji-base --ep cpu|cuda --out D [--iters steps]   the embedded model, 2 images
  *   table  --results OUT/results.jsonl              the device check's summary table
  */
