@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { textToImage, GenerationCancelledError } from '../../../src/sidecar/pipelines/text-to-image';
+import { imageToImage } from '../../../src/sidecar/pipelines/image-to-image';
 import { parseParameters } from '../../../src/sidecar/io/png-metadata';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
@@ -78,7 +79,7 @@ test('progress after every step, previews as PNGs, and cancellation between step
 test('image-to-image: strength sets how many steps run; the VAE encoder is used', async () => {
   const src = await textToImage({ model: tinySd, prompt: 'a cat', steps: 2, seed: 5, out: tmp() });
   let total = 0;
-  const r = await textToImage(
+  const r = await imageToImage(
     { model: tinySd, prompt: 'a red cat', initImage: src.files[0], strength: 0.5, steps: 10, seed: 5, out: tmp() },
     { onProgress: (p) => (total = p.totalSteps) },
   );
