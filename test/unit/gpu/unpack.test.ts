@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -41,7 +41,13 @@ test('unpack.sh: waits for chunks, refuses a damaged one, reassembles and writes
     const carry = makePack(root);
     const n = readdirSync(carry).length;
     assert.ok(n >= 3, `expected several chunks, got ${n}`);
-    const env = { ...process.env, DS_GPU_CARRY: join(root, 'arrived'), DS_GPU_HOME: join(root, 'home'), DS_GPU_CHUNKS: join(root, 'chunks') };
+    // A stand-in for PyTorch's CUDA 13 wheels: nvidia/cu13/lib and nvidia/cudnn/lib with versioned files.
+    const site = join(root, 'site-packages');
+    for (const f of ['nvidia/cu13/lib/libcublas.so.13', 'nvidia/cu13/lib/libnvrtc.so.13', 'nvidia/cudnn/lib/libcudnn.so.9']) {
+      mkdirSync(join(site, f, '..'), { recursive: true });
+      writeFileSync(join(site, f), '');
+    }
+    const env = { ...process.env, PYTHONPATH: site, DS_GPU_CARRY: join(root, 'arrived'), DS_GPU_HOME: join(root, 'home'), DS_GPU_CHUNKS: join(root, 'chunks') };
     const unpack = () => spawnSync('bash', ['scripts/gpu/unpack.sh'], { env, encoding: 'utf8' });
     const arrive = (i: number) => sh(`mkdir -p arrived && cp -r carry/${i} arrived/`, root);
 
@@ -71,6 +77,10 @@ test('unpack.sh: waits for chunks, refuses a damaged one, reassembles and writes
     const envSh = readFileSync(join(home, 'env.sh'), 'utf8');
     assert.match(envSh, new RegExp(`export NODE_PATH="${home}/node_modules"`));
     assert.match(envSh, /LD_LIBRARY_PATH=".*lib-links.*napi-v6\/linux\/x64/);
+    // The wheels' lib folders are on the path, and ORT's unversioned dlopen names are linked.
+    assert.ok(envSh.includes(`${site}/nvidia/cu13/lib`) && envSh.includes(`${site}/nvidia/cudnn/lib`), envSh);
+    assert.equal(readlinkSync(join(home, 'lib-links/libcudnn.so')), `${site}/nvidia/cudnn/lib/libcudnn.so.9`);
+    assert.equal(readlinkSync(join(home, 'lib-links/libnvrtc.so')), `${site}/nvidia/cu13/lib/libnvrtc.so.13`);
 
     // Running again (every device call does) keeps what is there.
     r = unpack();
