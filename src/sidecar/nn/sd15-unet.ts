@@ -13,7 +13,7 @@
  * keeps the architecture and shrinks widths so it runs in CPU tests.
  */
 import { Graph, type Tensor } from '../graph/graph';
-import { init, type Init } from '../graph/init';
+import { Sd15Layers } from './sd15/layers';
 
 export interface Sd15UnetConfig {
   inChannels: number;
@@ -112,12 +112,18 @@ function shareWeights(g: Graph, from: Graph): void {
   }
 }
 
-class UnetBuilder {
+class UnetBuilder extends Sd15Layers {
   readonly float32Nodes = new Set<string>();
   private readonly temb: number;
 
-  constructor(private readonly g: Graph, private readonly c: Sd15UnetConfig, private readonly placeholders = false) {
+  constructor(g: Graph, private readonly c: Sd15UnetConfig, placeholders = false) {
+    super(g, c.normNumGroups, placeholders);
     this.temb = c.blockOutChannels[0] * 4;
+  }
+
+  /** ResnetBlock2D of the UNet: GroupNorm eps 1e-5, timestep embedding added. */
+  private res(name: string, x: Tensor, emb: Tensor, cin: number, cout: number): Tensor {
+    return this.resnet(name, x, cin, cout, 1e-5, { emb, dim: this.temb });
   }
 
   forward(sample: Tensor, timestep: Tensor, context: Tensor): Tensor {
@@ -129,7 +135,7 @@ class UnetBuilder {
     // Down path: each level's resnets (+ cross-attention), then a stride-2 conv except at the deepest.
     ch.forEach((out, i) => g.scope(`down_blocks.${i}`, () => {
       for (let j = 0; j < c.layersPerBlock; j++) {
-        h = this.resnet(`resnets.${j}`, h, emb, j === 0 ? (i === 0 ? ch[0] : ch[i - 1]) : out, out);
+        h = this.res(`resnets.${j}`, h, emb, j === 0 ? (i === 0 ? ch[0] : ch[i - 1]) : out, out);
         if (c.attentionLevels[i]) h = this.transformer(`attentions.${j}`, h, context, out);
         skips.push(h);
       }
@@ -140,9 +146,9 @@ class UnetBuilder {
     }));
     const deep = ch[ch.length - 1];
     g.scope('mid_block', () => {
-      h = this.resnet('resnets.0', h, emb, deep, deep);
+      h = this.res('resnets.0', h, emb, deep, deep);
       h = this.transformer('attentions.0', h, context, deep);
-      h = this.resnet('resnets.1', h, emb, deep, deep);
+      h = this.res('resnets.1', h, emb, deep, deep);
     });
     // Up path: layersPerBlock + 1 resnets per level, each fed the matching skip (concatenated on C).
     const rch = [...ch].reverse(), rattn = [...c.attentionLevels].reverse();
@@ -151,7 +157,7 @@ class UnetBuilder {
       for (let j = 0; j <= c.layersPerBlock; j++) {
         const skip = skips.pop()!;
         const cin = (j === 0 ? prev : out) + (skip.shape![1] as number);
-        h = this.resnet(`resnets.${j}`, g.concat([h, skip], 1), emb, cin, out);
+        h = this.res(`resnets.${j}`, g.concat([h, skip], 1), emb, cin, out);
         if (rattn[i]) h = this.transformer(`attentions.${j}`, h, context, out);
       }
       if (i < rch.length - 1) h = this.conv('upsamplers.0.conv', g.upsample2x(h), out, out, 3);
@@ -181,63 +187,6 @@ class UnetBuilder {
   private timeMlp(x: Tensor): Tensor {
     const h = this.linear('linear_1', x, this.c.blockOutChannels[0], this.temb);
     return this.linear('linear_2', this.g.silu(h), this.temb, this.temb);
-  }
-
-  // ---- layers with diffusers' parameter names ---------------------------------------------------
-  /** A parameter; with `placeholders` its values are zeros, to be replaced by another graph's (cheap). */
-  private param(name: string, dims: number[], initFn: Init): Tensor {
-    return this.g.param(name, dims, this.placeholders ? init.zeros() : initFn);
-  }
-
-  private linear(name: string, x: Tensor, cin: number, cout: number, bias = true): Tensor {
-    const { g } = this;
-    return g.scope(name, () => {
-      const w = this.param('weight', [cin, cout], init.torchDefault(cin));
-      return g.linear(x, w, bias ? this.param('bias', [cout], init.torchDefault(cin)) : undefined);
-    });
-  }
-
-  private conv(name: string, x: Tensor, cin: number, cout: number, k: number, stride = 1): Tensor {
-    const { g } = this;
-    const fanIn = cin * k * k;
-    return g.scope(name, () => {
-      const w = this.param('weight', [cout, cin, k, k], init.torchDefault(fanIn));
-      const b = this.param('bias', [cout], init.torchDefault(fanIn));
-      const p = (k - 1) / 2;
-      return g.conv(x, w, b, { strides: [stride, stride], pads: [p, p, p, p] });
-    });
-  }
-
-  private groupNorm(name: string, x: Tensor, ch: number, eps: number): Tensor {
-    const { g } = this;
-    const G = this.c.normNumGroups;
-    return g.scope(name, () => {
-      const scale = this.param('weight', [ch], init.ones()), bias = this.param('bias', [ch], init.zeros());
-      // GroupNorm (Wu & He, 2018) as PyTorch exports it: [B, G, -1] -> InstanceNorm -> back, then the
-      // per-channel affine. Reshapes use 0 for the batch so every other dim stays static.
-      const back = (x.shape as number[]).slice(1);
-      const normed = g.instanceNorm(g.reshape(x, [0, G, -1]), g.constant(Array(G).fill(1)), g.constant(Array(G).fill(0)), eps);
-      const affine = (t: Tensor) => g.reshape(t, [ch, ...Array(back.length - 1).fill(1)]);
-      return g.add(g.mul(g.reshape(normed, [0, ...back]), affine(scale)), affine(bias));
-    });
-  }
-
-  private layerNorm(name: string, x: Tensor, ch: number): Tensor {
-    const { g } = this;
-    return g.scope(name, () => g.layerNorm(x, this.param('weight', [ch], init.ones()), this.param('bias', [ch], init.zeros())));
-  }
-
-  /** ResnetBlock2D (He et al., 2016, with GroupNorm and the timestep added after the first conv). */
-  private resnet(name: string, x: Tensor, emb: Tensor, cin: number, cout: number): Tensor {
-    const { g } = this;
-    return g.scope(name, () => {
-      let h = this.conv('conv1', g.silu(this.groupNorm('norm1', x, cin, 1e-5)), cin, cout, 3);
-      const t = this.linear('time_emb_proj', g.silu(emb), this.temb, cout);
-      h = g.add(h, g.unsqueeze(t, [2, 3]));
-      h = this.conv('conv2', g.silu(this.groupNorm('norm2', h, cout, 1e-5)), cout, cout, 3);
-      const shortcut = cin === cout ? x : this.conv('conv_shortcut', x, cin, cout, 1);
-      return g.add(shortcut, h);
-    });
   }
 
   /** Transformer2DModel: GroupNorm, 1x1 proj_in, one BasicTransformerBlock over H*W tokens, proj_out, residual. */
