@@ -52,7 +52,7 @@ export async function timeRuns(s: ort.InferenceSession, feeds: Record<string, or
     const r = await s.run(feeds);
     const dt = performance.now() - t0;
     if (i >= warmup) times.push(dt);
-    last = r.out_sample;
+    last = r[s.outputNames[0]]; // out_sample (UNet) or sample (VAE decoder)
   }
   times.sort((a, b) => a - b);
   return { timing: { median_ms: times[Math.floor(times.length / 2)], min_ms: times[0], iters }, out: asFloat32(last!), dims: last!.dims };

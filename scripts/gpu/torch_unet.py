@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The reference: Stable Diffusion 1.5's UNet (diffusers' UNet2DConditionModel with SD 1.5's config)
+"""The reference: Stable Diffusion 1.5's UNet (and VAE decoder) (diffusers' UNet2DConditionModel with SD 1.5's config)
 written out in plain PyTorch, with diffusers' parameter names, so the weights the project's ONNX
 builder (src/sidecar/nn/sd15-unet.ts) writes as safetensors load here with strict=True.
 
@@ -91,18 +91,19 @@ class TimestepEmbedding(nn.Module):
 
 
 class ResnetBlock2D(nn.Module):
-    def __init__(self, c_in, c_out, temb, groups):
+    def __init__(self, c_in, c_out, temb, groups, eps=1e-5):
         super().__init__()
-        self.norm1 = nn.GroupNorm(groups, c_in, eps=1e-5)
+        self.norm1 = nn.GroupNorm(groups, c_in, eps=eps)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
-        self.time_emb_proj = nn.Linear(temb, c_out)
-        self.norm2 = nn.GroupNorm(groups, c_out, eps=1e-5)
+        self.time_emb_proj = nn.Linear(temb, c_out) if temb else None
+        self.norm2 = nn.GroupNorm(groups, c_out, eps=eps)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.conv_shortcut = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else None
 
-    def forward(self, x, temb):
+    def forward(self, x, temb=None):
         h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
+        if self.time_emb_proj is not None:
+            h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
         h = self.conv2(F.silu(self.norm2(h)))
         return (self.conv_shortcut(x) if self.conv_shortcut is not None else x) + h
 
@@ -276,11 +277,76 @@ class UNet2DConditionModel(nn.Module):
         return self.conv_out(F.silu(self.conv_norm_out(h)))
 
 
+# ---- SD 1.5's VAE decoder (AutoencoderKL.decoder + post_quant_conv) ------------------------------------
+class VaeAttention(nn.Module):
+    """One head over H*W positions, own GroupNorm, residual (diffusers' Attention in the VAE mid-block)."""
+
+    def __init__(self, c, groups):
+        super().__init__()
+        self.group_norm = nn.GroupNorm(groups, c, eps=1e-6)
+        self.to_q, self.to_k, self.to_v = nn.Linear(c, c), nn.Linear(c, c), nn.Linear(c, c)
+        self.to_out = nn.ModuleList([nn.Linear(c, c)])
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        t = self.group_norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c)
+        q, k, v = self.to_q(t), self.to_k(t), self.to_v(t)
+        if hasattr(F, "scaled_dot_product_attention"):
+            o = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None])[:, 0]
+        else:
+            o = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(c), dim=-1) @ v
+        return self.to_out[0](o).reshape(b, h, w, c).permute(0, 3, 1, 2) + x
+
+
+class VaeMid(nn.Module):
+    def __init__(self, c, groups):
+        super().__init__()
+        self.resnets = nn.ModuleList([ResnetBlock2D(c, c, None, groups, 1e-6), ResnetBlock2D(c, c, None, groups, 1e-6)])
+        self.attentions = nn.ModuleList([VaeAttention(c, groups)])
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        ch, g, L = list(reversed(cfg["block_out_channels"])), cfg["norm_num_groups"], cfg["layers_per_block"]
+        self.conv_in = nn.Conv2d(cfg["latent_channels"], ch[0], 3, padding=1)
+        self.mid_block = VaeMid(ch[0], g)
+        self.up_blocks = nn.ModuleList()
+        prev = ch[0]
+        for i, c in enumerate(ch):
+            res = [ResnetBlock2D(prev if j == 0 else c, c, None, g, 1e-6) for j in range(L + 1)]
+            self.up_blocks.append(Block(res, None, "upsamplers", Upsample(c) if i < len(ch) - 1 else None))
+            prev = c
+        self.conv_norm_out = nn.GroupNorm(g, cfg["block_out_channels"][0], eps=1e-6)
+        self.conv_out = nn.Conv2d(cfg["block_out_channels"][0], cfg["out_channels"], 3, padding=1)
+
+    def forward(self, z):
+        h = self.conv_in(z)
+        m = self.mid_block
+        h = m.resnets[1](m.attentions[0](m.resnets[0](h)))
+        for blk in self.up_blocks:
+            for r in blk.resnets:
+                h = r(h)
+            if blk.sampler_name:
+                h = getattr(blk, blk.sampler_name)[0](h)
+        return self.conv_out(F.silu(self.conv_norm_out(h)))
+
+
+class VaeDecoderModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.post_quant_conv = nn.Conv2d(cfg["latent_channels"], cfg["latent_channels"], 1)
+        self.decoder = Decoder(cfg)
+
+    def forward(self, latent_sample):
+        return self.decoder(self.post_quant_conv(latent_sample))
+
+
 # ---- commands -----------------------------------------------------------------------------------------
 def build(d, device, dtype):
     with open(f"{d}/config.json") as f:
         cfg = json.load(f)
-    model = UNet2DConditionModel(cfg)
+    model = VaeDecoderModel(cfg) if cfg.get("model") == "vae_decoder" else UNet2DConditionModel(cfg)
     model.load_state_dict(load_safetensors(f"{d}/weights.safetensors"), strict=True)
     return cfg, model.to(device=device, dtype=dtype).eval()
 
@@ -288,10 +354,18 @@ def build(d, device, dtype):
 def cmd_run(a):
     dtype = torch.float16 if a.dtype == "fp16" else torch.float32
     _, model = build(a.dir, a.device, dtype)
-    x = load_safetensors(f"{a.dir}/inputs.safetensors")
+    args = model_inputs(a.dir, a.device, dtype)
     with torch.no_grad():
-        out = model(x["sample"].to(a.device, dtype), x["timestep"].to(a.device), x["encoder_hidden_states"].to(a.device, dtype))
+        out = model(*args)
     save_safetensors(f"{a.dir}/{a.out}", {"out_sample": out.float().cpu()})
+
+
+def model_inputs(d, device, dtype):
+    """The positional inputs from D/inputs.safetensors: (sample, timestep, encoder_hidden_states) or (latent_sample,)."""
+    x = load_safetensors(f"{d}/inputs.safetensors")
+    if "latent_sample" in x:
+        return (x["latent_sample"].to(device, dtype),)
+    return (x["sample"].to(device, dtype), x["timestep"].to(device), x["encoder_hidden_states"].to(device, dtype))
 
 
 def cmd_bench(a):
@@ -302,24 +376,22 @@ def cmd_bench(a):
     load_s = time.perf_counter() - t0
     if a.device == "cuda":
         torch.backends.cudnn.benchmark = True
-    x = load_safetensors(f"{a.dir}/inputs.safetensors")
-    sample = x["sample"].to(a.device, dtype)
-    t = x["timestep"].to(a.device)
-    ctx = x["encoder_hidden_states"].to(a.device, dtype)
+    args = model_inputs(a.dir, a.device, dtype)
+    sample = args[0]
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     times = []
     with torch.no_grad():
         for i in range(a.warmup + a.iters):
             sync()
             t0 = time.perf_counter()
-            out = model(sample, t, ctx)
+            out = model(*args)
             sync()
             if i >= a.warmup:
                 times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     save_safetensors(f"{a.dir}/torch_{a.dtype}_{a.device}.safetensors", {"out_sample": out.float().cpu()})
     peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
-    print(json.dumps({"command": "bench", "engine": "pytorch", "torch": torch.__version__, "device": a.device,
+    print(json.dumps({"command": "bench", "engine": "pytorch", "model": cfg.get("model", "unet"), "torch": torch.__version__, "device": a.device,
                       "precision": a.dtype, "batch": int(sample.shape[0]), "size": int(sample.shape[-1]),
                       "load_s": load_s, "median_ms": times[len(times) // 2], "min_ms": times[0], "iters": a.iters,
                       "peak_mib": peak, "sdpa": hasattr(F, "scaled_dot_product_attention"),

@@ -2,7 +2,7 @@
  * The Node side of the GPU check (bundled by scripts/gpu/build-bundle.mjs into dist/gpu/unet-tool.js,
  * run through `npx tsx` here). Each command prints one JSON line on stdout; logs go to stderr.
  *   env                                      ORT version, backends, the sidecar's provider choice for 'cuda'
- *   export --config small|sd15 --dir D [--attention matmul|mha] [--precisions fp32,fp16] [--also-mha] [--no-torch-weights]
+ *   export --config small|sd15 --dir D [--model vae] [--attention matmul|mha] [--precisions fp32,fp16] [--also-mha] [--no-torch-weights]
  *   bench  --dir D --precision fp32|fp16 [--model D/fp16/model.onnx] --ep cpu|cuda [--iters 20 --warmup 3]
  *          [--ref D/torch_out.safetensors] [--label text]
  *   train  --ep cpu|cuda [--iters 5 --warmup 2]    training steps of the engine (small UNet, MSE, AdamW, Trainer)
@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SD15_UNET, small, type Sd15UnetConfig } from '../../src/sidecar/nn/sd15-unet';
-import { exportSd15Unet, type Precision } from '../../src/sidecar/nn/sd15/export';
+import { exportSd15Unet, exportSd15VaeDecoder, type Precision } from '../../src/sidecar/nn/sd15/export';
+import { SD15_VAE, smallVae } from '../../src/sidecar/nn/sd15/vae-decoder';
 import { chooseProvider } from '../../src/sidecar/runtime/providers';
 import { compare, loadInputs, openSession, readOutput, timeRuns, writeOutput, type Provider } from './ort-unet';
 import { timeTrainStep } from './train-step';
@@ -30,8 +31,8 @@ async function main(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string', default: 'small' }, dir: { type: 'string' }, attention: { type: 'string', default: 'matmul' },
       precisions: { type: 'string', default: 'fp32,fp16' }, 'no-torch-weights': { type: 'boolean', default: false },
-      'also-mha': { type: 'boolean', default: false },
-      precision: { type: 'string', default: 'fp32' }, model: { type: 'string' }, ep: { type: 'string', default: 'cpu' },
+      'also-mha': { type: 'boolean', default: false }, model: { type: 'string' },
+      precision: { type: 'string', default: 'fp32' }, ep: { type: 'string', default: 'cpu' },
       iters: { type: 'string', default: '20' }, warmup: { type: 'string', default: '3' }, ref: { type: 'string' },
       label: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string', default: '0' }, threads: { type: 'string', default: '1' },
     },
@@ -40,6 +41,11 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'env': return env();
     case 'export': {
+      if (a.model === 'vae') {
+        const vcfg = a.config === 'sd15' ? SD15_VAE : a.config === 'small' ? smallVae() : fail(`--config must be small or sd15, not ${a.config}`);
+        const r = exportSd15VaeDecoder(vcfg, dir(), { seed: Number(a.seed), precisions: a.precisions!.split(',').map((p) => precisionNamed(p)) });
+        return emit({ command, config: a.config, model: 'vae_decoder', parameters: r.parameters, models: r.models, seconds: r.seconds });
+      }
       const cfg: Sd15UnetConfig = { ...configNamed(a.config!), attention: attentionNamed(a.attention!) };
       const precisions = a.precisions!.split(',').map((p) => precisionNamed(p));
       const r = exportSd15Unet(cfg, dir(), { seed: Number(a.seed), precisions, skipTorchWeights: a['no-torch-weights'], fusedAttentionVariant: a['also-mha'], log });

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportSd15Unet } from '../../../src/sidecar/nn/sd15/export';
+import { exportSd15Unet, exportSd15VaeDecoder } from '../../../src/sidecar/nn/sd15/export';
+import { smallVae } from '../../../src/sidecar/nn/sd15/vae-decoder';
 import { SD15_UNET, buildSd15Unet, scaledSd15, small } from '../../../src/sidecar/nn/sd15-unet';
 import { halfToFloat, toHalfBits } from '../../../src/sidecar/nn/sd15/fp16';
 import { compare, loadInputs, openSession, readOutput, timeRuns } from '../../../scripts/gpu/ort-unet';
@@ -41,6 +42,26 @@ test('ONNX UNet (matmul and fused attention, fp32 and fp16) matches PyTorch with
       assert.deepEqual(dims, [2, cfg.outChannels, cfg.sampleSize, cfg.sampleSize]);
       const d = compare(out, ref);
       assert.ok(d.max_abs < tol, `${label}: max abs error ${d.max_abs} vs PyTorch exceeds ${tol}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ONNX VAE decoder (fp32, fp16) matches PyTorch with the same weights', { skip: torchMissing }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sd15-vae-'));
+  try {
+    const cfg = smallVae();
+    const r = exportSd15VaeDecoder(cfg, dir, { seed: 5 });
+    const py = spawnSync(PY, ['scripts/gpu/torch_unet.py', 'run', '--dir', dir], { encoding: 'utf8' });
+    assert.equal(py.status, 0, `torch_unet.py failed on the VAE decoder:\n${py.stderr}`);
+    const ref = readOutput(join(dir, 'torch_out.safetensors'));
+    const upscale = 2 ** (cfg.blockOutChannels.length - 1);
+    for (const [precision, tol] of [['fp32', TOL_FP32], ['fp16', TOL_FP16]] as const) {
+      const { out, dims } = await timeRuns(await openSession(r.models[precision]!, 'cpu'), loadInputs(dir, precision), 1, 0);
+      assert.deepEqual(dims, [1, 3, cfg.latentSize * upscale, cfg.latentSize * upscale]);
+      const d = compare(out, ref);
+      assert.ok(d.max_abs < tol, `VAE ${precision}: max abs error ${d.max_abs} vs PyTorch exceeds ${tol}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { saveModel } from '../../graph/onnx';
 import { Rng } from '../../graph/init';
 import { buildSd15Unet, torchConfig, type Sd15UnetConfig } from '../sd15-unet';
 import { convertToFloat16 } from './fp16';
+import { buildSd15VaeDecoder, torchVaeConfig, type Sd15VaeConfig } from './vae-decoder';
 import { torchStateDict, writeSafetensors } from './weights';
 
 export type Precision = 'fp32' | 'fp16';
@@ -89,4 +90,34 @@ export function writeInputs(path: string, cfg: Sd15UnetConfig, batch: number, ti
     ['timestep', { dtype: 'int64', dims: [batch], data: new BigInt64Array(batch).fill(BigInt(timestep)) }],
     ['encoder_hidden_states', { dtype: 'float32', dims: [batch, cfg.sequenceLength, cfg.crossAttentionDim], data: context }],
   ]);
+}
+
+/**
+ * The VAE decoder the same way: config.json, weights.safetensors, inputs.safetensors (latent_sample,
+ * one image), fp32/ and fp16/ (no float32 island: it has no timestep).
+ */
+export function exportSd15VaeDecoder(cfg: Sd15VaeConfig, dir: string, o: ExportOptions = {}): ExportResult {
+  const seconds: Record<string, number> = {};
+  mkdirSync(dir, { recursive: true });
+  let t0 = performance.now();
+  const g = buildSd15VaeDecoder(cfg, { seed: o.seed ?? 0 });
+  seconds.build = (performance.now() - t0) / 1000;
+  let parameters = 0;
+  for (const name of g.trainable) parameters += g.initializers.get(name)!.data.length;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(torchVaeConfig(cfg), null, 2) + '\n');
+  writeSafetensors(join(dir, 'weights.safetensors'), torchStateDict(g));
+  const rng = new Rng((o.seed ?? 0) + 1);
+  const s = cfg.latentSize, n = o.batch ?? 1;
+  const latent = rng.fillNormal(new Float32Array(n * cfg.latentChannels * s * s));
+  writeSafetensors(join(dir, 'inputs.safetensors'), [['latent_sample', { dtype: 'float32', dims: [n, cfg.latentChannels, s, s], data: latent }]]);
+  const models: ExportResult['models'] = {};
+  for (const p of (['fp32', 'fp16'] as const).filter((x) => (o.precisions ?? ['fp32', 'fp16']).includes(x))) {
+    t0 = performance.now();
+    if (p === 'fp16') convertToFloat16(g);
+    mkdirSync(join(dir, p), { recursive: true });
+    models[p] = join(dir, p, 'model.onnx');
+    saveModel(g, models[p]!, { externalData: 'model.onnx_data' });
+    seconds[`save ${p}`] = (performance.now() - t0) / 1000;
+  }
+  return { dir, parameters, models, seconds };
 }
