@@ -4,7 +4,8 @@
 # Rehearsal here:  bash scripts/gpu/device-check.sh --small --cpu
 # Steps: environment -> unpack Node/ORT/CUDA provider -> provider choice -> embedded model generation
 # -> engine training step -> export SD 1.5-architecture UNet (fp32, fp16, fused-attention fp16)
-# -> PyTorch on the same weights and inputs (fp32, fp16) -> ORT-in-Node (same) -> table (printed last).
+# -> PyTorch on the same weights and inputs (fp32, fp16) -> ORT-in-Node (same) -> the same for SD 1.5's
+# VAE decoder -> table (printed last).
 # Rerun some steps only (models already exported in this lease): --only "ort_fp16 ort_fp16_mha".
 # Full logs and results.jsonl go to $OUT (default .cache/gpu/out). Each step has its own time limit,
 # so one hung step cannot eat the device budget; a failed step is logged and the rest still run.
@@ -116,6 +117,17 @@ step ort_fp32 300 $TOOL bench --dir "$WORK" --precision fp32 --ep "$EP" --iters 
 step ort_fp16 300 $TOOL bench --dir "$WORK" --precision fp16 --ep "$EP" --iters "$ITERS" --warmup "$WARMUP" --ref "$REF" --label matmul
 step ort_fp16_mha 300 $TOOL bench --dir "$WORK" --model "$WORK/fp16-mha/model.onnx" --precision fp16 --ep "$EP" --iters "$ITERS" --warmup "$WARMUP" --ref "$REF" --label mha
 
-# ---- 5. the table, last ------------------------------------------------------------------------------
+# ---- 5. the VAE decoder (one image, 64x64 latent -> 512x512), to add the decode to the 50 steps ----
+VAE="$WORK-vae"
+step export_vae 180 $TOOL export --model vae --config "$CONFIG" --dir "$VAE"
+for p in fp32 fp16; do
+  if [ "$p" = fp16 ] && [ "$TORCH_DEVICE" = cpu ]; then skip_step torch_vae_fp16 "PyTorch fp16 runs on CUDA only"; continue; fi
+  step "torch_vae_$p" 180 "$PY" scripts/gpu/torch_unet.py bench --dir "$VAE" --device "$TORCH_DEVICE" --dtype "$p" --iters "$ITERS" --warmup "$WARMUP"
+done
+for p in fp32 fp16; do
+  step "ort_vae_$p" 180 $TOOL bench --dir "$VAE" --precision "$p" --ep "$EP" --iters "$ITERS" --warmup "$WARMUP" --ref "$VAE/torch_fp32_$TORCH_DEVICE.safetensors" --label vae
+done
+
+# ---- 6. the table, last ------------------------------------------------------------------------------
 say "done in $(( $(date +%s) - T0 ))s; logs in $OUT"
 $TOOL table --results "$RESULTS" | tee "$OUT/table.md"

@@ -1,7 +1,8 @@
 /**
  * The short table the device check prints last, from its results.jsonl (one JSON object per line,
  * tagged with the step that printed it). The 50-step figure is 50 UNet evaluations at batch 2 (one
- * guided step each: unconditional + conditional); text encoding and VAE decoding are not included.
+ * guided step each: unconditional + conditional); "+ decode" adds one VAE decode of the same engine and
+ * precision (fused-attention rows use the plain VAE); the text encoder (one run) is not included.
  */
 import { readFileSync } from 'node:fs';
 
@@ -21,17 +22,21 @@ export function renderTable(path: string): string {
   const fall = train ? `, loss ${fmt(train.loss_first, 3)} -> ${fmt(train.loss_last, 3)} on a fixed batch` : '';
   lines.push(`engine training step (small UNet, batch ${String(train?.batch ?? '?')}): ${fmt(train?.median_ms)} ms on ${String(train?.ep ?? '?')}${fall}`);
   lines.push('');
-  lines.push('| engine | precision | attention | UNet step, batch 2 (ms) | 50 steps (s) | max abs diff vs PyTorch fp32 |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push('| engine | precision | attention | UNet step, batch 2 (ms) | 50 steps (s) | VAE decode (ms) | 50 steps + decode (s) | max abs diff vs PyTorch fp32 (UNet; VAE) |');
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const step of ['torch_fp32', 'torch_fp16', 'ort_fp32', 'ort_fp16', 'ort_fp16_mha']) {
     const r = by(step);
-    const engine = step.startsWith('torch') ? `PyTorch ${String(r?.torch ?? by('torch_fp32')?.torch ?? '')}` : `ORT-in-Node ${String(r?.ort ?? '')}`;
+    const torch = step.startsWith('torch');
+    const engine = torch ? `PyTorch ${String(r?.torch ?? by('torch_fp32')?.torch ?? '')}` : `ORT-in-Node ${String(r?.ort ?? '')}`;
     const precision = step.includes('fp16') ? 'fp16' : 'fp32';
-    const attention = step.startsWith('torch') ? (r?.sdpa ? 'SDPA' : 'matmul') : step.endsWith('mha') ? 'MultiHeadAttention' : 'matmul+softmax';
-    const ms = r?.median_ms as number | undefined;
-    const diff = (r?.diff as { max_abs?: number } | undefined)?.max_abs;
+    const attention = torch ? (r?.sdpa ? 'SDPA' : 'matmul') : step.endsWith('mha') ? 'MultiHeadAttention' : 'matmul+softmax';
+    const vae = by(`${torch ? 'torch' : 'ort'}_vae_${precision}`);
+    const ms = r?.median_ms as number | undefined, vms = vae?.median_ms as number | undefined;
     const time = r?.skipped ? `skipped (${String(r.skipped)})` : r ? fmt(ms) : 'failed';
-    lines.push(`| ${engine} | ${precision} | ${attention} | ${time} | ${ms ? fmt((50 * ms) / 1000, 2) : '-'} | ${step === 'torch_fp32' ? '(reference)' : diff !== undefined ? diff.toExponential(1) : '-'} |`);
+    const diff = (x: Row | undefined) => (x?.diff as { max_abs?: number } | undefined)?.max_abs;
+    const diffs = step === 'torch_fp32' ? '(reference)' : [diff(r), diff(vae)].map((d) => (d !== undefined ? d.toExponential(1) : '-')).join('; ');
+    const total = ms && vms ? fmt((50 * ms + vms) / 1000, 2) : '-';
+    lines.push(`| ${engine} | ${precision} | ${attention} | ${time} | ${ms ? fmt((50 * ms) / 1000, 2) : '-'} | ${vae?.skipped ? 'skipped' : fmt(vms)} | ${total} | ${diffs} |`);
   }
   return lines.join('\n');
 }
