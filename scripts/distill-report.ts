@@ -1,6 +1,6 @@
 /**
  * The distillation report (docs/DISTILLATION.md): the teacher with guidance at 64, 32, 16, 8 and 4
- * DDIM steps against the guided students at 8, 4, 2 and 1 steps, all at the same guidance scale and
+ * DDIM steps (and 2 and 1, to show where the undistilled teacher breaks down) against the guided students at 8, 4, 2 and 1 steps, all at the same guidance scale and
  * the same seeds:
  *   - FID-analogue, CLIP-score analogue and object accuracy (`diffusion-studio eval`'s evaluate());
  *   - time per image through the real text-to-image pipeline (one image per request, best of N runs:
@@ -52,7 +52,7 @@ const GRID_PROMPTS = ['a cat face', 'a red apple', 'a rocket', 'a sunflower', 'a
 function configs(): Array<{ label: string; model: string; steps: number }> {
   const teacher = resolve(a.teacher!);
   return [
-    ...[64, 32, 16, 8, 4].map((steps) => ({ label: `teacher, ${steps} steps`, model: teacher, steps })),
+    ...[64, 32, 16, 8, 4, 2, 1].map((steps) => ({ label: `teacher, ${steps} step${steps > 1 ? 's' : ''}`, model: teacher, steps })),
     ...[8, 4, 2, 1].map((steps) => ({ label: `guided student, ${steps} step${steps > 1 ? 's' : ''}`, model: resolve(a.students!, `emoji-guided-${steps}`), steps })),
   ];
 }
