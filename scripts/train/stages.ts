@@ -11,6 +11,7 @@ import { infoNceLoss, mseLoss, mean } from '../../src/sidecar/graph/losses';
 import type { Optimizer } from '../../src/sidecar/graph/optim';
 import type { TensorValue } from '../../src/sidecar/graph/types';
 import { vaeEncoder, vaeDecoder, textEncoder, imageEncoder, unet, type FamilyConfig } from '../../src/sidecar/nn';
+import { applyWeights } from '../../src/sidecar/nn/weights';
 
 export interface StageSpec {
   steps: number;
@@ -45,8 +46,12 @@ export function vaeStep(cfg: FamilyConfig, s: StageSpec, klWeight = 1e-5): Train
   return buildTrainStep(g, { loss, optimizer: cosine(s, 50), clipNorm: 1 });
 }
 
-/** CLIP: symmetric InfoNCE between image and caption embeddings with a learned temperature. */
-export function clipStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
+/**
+ * CLIP: symmetric InfoNCE between image and caption embeddings with a learned temperature. With
+ * `from` (trained CLIP weights), only the image tower trains, against the frozen text tower (as in
+ * LiT, Zhai et al. 2022, with the roles swapped): the text encoder the UNet was trained on stays as is.
+ */
+export function clipStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, TensorValue>): TrainStep {
   const g = new Graph({ seed: 2 });
   const ids = g.input('input_ids', 'int64', [s.batch, cfg.length]);
   const x = g.input('pixel_values', 'float32', [s.batch, 3, cfg.imageSize, cfg.imageSize]);
@@ -56,7 +61,11 @@ export function clipStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
   const logScale = g.param('logit_scale', [], init.constant(Math.log(1 / 0.07)));
   const e = g.exp(logScale);
   const scale = g.node('Clip', [e, g.scalar(0, e), g.scalar(100, e)])[0];
-  return buildTrainStep(g, { loss: infoNceLoss(g, i, t, scale), optimizer: cosine(s, 100), clipNorm: 1 });
+  const loss = infoNceLoss(g, i, t, scale);
+  if (!from) return buildTrainStep(g, { loss, optimizer: cosine(s, 100), clipNorm: 1 });
+  applyWeights(g, from, 'clip');
+  const params = [...g.trainable].filter((n) => n.startsWith('image.'));
+  return buildTrainStep(g, { loss, optimizer: cosine(s, 50), clipNorm: 1, params });
 }
 
 /** UNet: v-prediction MSE (Salimans & Ho 2022); the noised sample and target are made in the batch. */
