@@ -72,7 +72,7 @@ export function trainSettings(req: ImagicRequest, unetParameters: number): Train
     embeddingSteps: req.embeddingSteps ?? (small ? 150 : 500),
     embeddingLearningRate: req.embeddingLearningRate ?? (small ? 2e-2 : 1e-3),
     finetuneSteps: req.finetuneSteps ?? (small ? 150 : 1000),
-    finetuneLearningRate: req.finetuneLearningRate ?? (tune === 'full' ? (small ? 5e-4 : 2e-6) : 1e-4),
+    finetuneLearningRate: req.finetuneLearningRate ?? (tune === 'full' ? (small ? 2e-4 : 2e-6) : 1e-4),
     trainBatch: req.trainBatch ?? (small ? 4 : 1),
     tune,
     loraRank: req.loraRank ?? 4,
