@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--model <name|dir>', 'model name (see `models`) or model folder', 'emoji-base')
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
     .option('--steps <n>', 'sampling steps (default: the model\'s)')
-    .option('--guidance <scale>', 'classifier-free guidance scale (default: the model\'s)')
+    .option('--guidance <scale>', 'classifier-free guidance scale (default: 2 on small models, else the model\'s)')
     .option('--scheduler <name>', 'sampler (default: the model\'s)')
     .option('--embedding-steps <n>', 'stage 1 steps (default: scaled to the model)')
     .option('--embedding-lr <lr>', 'stage 1 learning rate')

@@ -26,7 +26,7 @@ import { floatTensor, readFloats } from '../tensors';
 import { StageCache, cacheKey, defaultCacheDir } from './cache';
 import { EMBEDDING, buildStageGraph, countParameters } from './loss-graph';
 import { sampleEtas, tunedUnet } from './sample';
-import { DEFAULT_ETA, checkEtas, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
+import { DEFAULT_ETA, checkEtas, defaultEditGuidance, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
 import { trainStage } from './train-stage';
 import { contactSheet, writeContactSheet, writeEtaImages } from './write';
 
@@ -79,8 +79,9 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const model = await openModel(folder, { executionProviders: providers }, true);
   const vaeScale = folder.vaeScaleFactor ?? 8;
   const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
-  const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale: request.guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
   const unetParameters = countParameters(folder.files.unet);
+  const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
+  const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
   const train = trainSettings(request, unetParameters);
   const hash = await modelHash(folder);
   // 2. Prepare the picture and encode it.
