@@ -12,9 +12,9 @@ import { UserError } from '../errors';
 
 interface EvalCliOptions {
   model: string;
-  steps: string;
-  guidance: string;
-  scheduler: string;
+  steps?: string;
+  guidance?: string;
+  scheduler?: string;
   seed: string;
   count: string;
   batch: string;
@@ -27,9 +27,9 @@ export function register(program: Command): void {
     .command('eval')
     .description('measure a model of the embedded family: FID-analogue, CLIP-score analogue, object accuracy')
     .option('--model <name|dir>', 'model name or folder', 'emoji-base')
-    .option('--steps <n>', 'denoising steps', '20')
-    .option('--guidance <scale>', 'classifier-free guidance scale', '3')
-    .option('--scheduler <name>', 'scheduler (ddim, euler, dpm++2m, ...)', 'ddim')
+    .option('--steps <n>', 'denoising steps (default: the model\'s)')
+    .option('--guidance <scale>', 'classifier-free guidance scale (default: the model\'s)')
+    .option('--scheduler <name>', 'ddim, euler, dpm++2m, ... (default: the model\'s)')
     .option('--seed <n>', 'seed of the first image (image k uses seed + k)', '0')
     .option('--count <n>', 'generated images, one per prompt (at least 1000 for the FID)', '1024')
     .option('--batch <n>', 'images per UNet batch', '64')
@@ -50,7 +50,7 @@ function number(flag: string, v: string): number {
 }
 
 async function run(opts: EvalCliOptions): Promise<void> {
-  if (!isSchedulerName(opts.scheduler)) throw new UserError(`--scheduler: unknown scheduler "${opts.scheduler}"`);
+  if (opts.scheduler !== undefined && !isSchedulerName(opts.scheduler)) throw new UserError(`--scheduler: unknown scheduler "${opts.scheduler}"`);
   const count = whole('--count', opts.count, 2);
   const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'eval |{bar}| {value}/{total} images' }) : null;
   bar?.start(count, 0);
@@ -58,9 +58,9 @@ async function run(opts: EvalCliOptions): Promise<void> {
   try {
     report = await evaluate({
       model: opts.model,
-      steps: whole('--steps', opts.steps, 1),
-      guidance: number('--guidance', opts.guidance),
-      scheduler: opts.scheduler as SchedulerName,
+      steps: opts.steps === undefined ? undefined : whole('--steps', opts.steps, 1),
+      guidance: opts.guidance === undefined ? undefined : number('--guidance', opts.guidance),
+      scheduler: opts.scheduler as SchedulerName | undefined,
       seed: whole('--seed', opts.seed, 0),
       count,
       batch: whole('--batch', opts.batch, 1),

@@ -18,16 +18,18 @@ import { resolveModel, modelRoots, packageRoot } from '../../io/model-discovery'
 import { openModel, type OpenModel } from '../model-sessions';
 import { getSession } from '../../runtime/sessions';
 import { readFloats } from '../tensors';
-import type { SchedulerName } from '../../schedulers/index';
+import { isSchedulerName, type SchedulerName } from '../../schedulers/index';
+import { modelDefaults } from '../request';
 import { loadEmojiDataset, imageToCHW, type EmojiDataset } from '../../train/data/emoji';
 import { fitGaussian, frechetDistance } from './frechet';
 import { sampleImages } from './sample';
 
 export interface EvalOptions {
   model: string;
-  steps: number;
-  guidance: number;
-  scheduler: SchedulerName;
+  /** Sampling settings; each defaults to the model's own (model_index.json "defaults", distill.json). */
+  steps?: number;
+  guidance?: number;
+  scheduler?: SchedulerName;
   seed: number;
   /** Generated images (one per prompt); at least 1000 for a meaningful Fréchet distance. */
   count: number;
@@ -137,6 +139,10 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
   const folder = resolveModel(o.model, modelRoots(o.modelRoots ?? []));
   const model = await openModel(folder, {});
+  const d = modelDefaults(folder);
+  const steps = o.steps ?? d.steps ?? 20;
+  const guidance = o.guidance ?? d.guidance_scale ?? 2.5;
+  const scheduler: SchedulerName = o.scheduler ?? (d.scheduler && isSchedulerName(d.scheduler) ? d.scheduler : 'ddim');
   const imageEncoder = await getSession(imageEncoderPath(model), {});
   // 1. Prompts.
   const ds = await loadEmojiDataset(join(packageRoot(), '.cache', 'data'));
@@ -149,7 +155,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   let size = ds.size;
   for (let i = 0; i < n; i += o.batch) {
     const chunk = prompts.slice(i, i + o.batch);
-    const r = await sampleImages(model, chunk, { steps: o.steps, guidance: o.guidance, scheduler: o.scheduler, seed: o.seed + i });
+    const r = await sampleImages(model, chunk, { steps, guidance, scheduler, seed: o.seed + i });
     generated.push(r.images);
     size = r.size;
     o.onProgress?.(i + chunk.length, n);
@@ -169,7 +175,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const hit = (idx: number[]) => idx.filter((t, k) => ds.items[t].object === ds.items[chosen[k]].object).length / n;
   return {
-    model: folder.dir, images: n, steps: o.steps, guidance: o.guidance, scheduler: o.scheduler, seed: o.seed,
+    model: folder.dir, images: n, steps, guidance, scheduler, seed: o.seed,
     fid, clipScore: mean(g.cos), objectAccuracy: hit(g.idx),
     real: { clipScore: mean(r.cos), objectAccuracy: hit(r.idx) },
     seconds: (performance.now() - t0) / 1000,
