@@ -27,7 +27,7 @@ import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, 
 import { prepare, encodeLatents, reconstruct, encodeCaptions, type Prepared } from './train/prepare';
 import { writeLossCurves } from './train/curves';
 import { modelCard } from './train/card';
-import { writeSamples } from './train/samples';
+import { writeSamples, writeRealGrid } from './train/samples';
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const OUT = arg('--out', 'models/emoji-base');
@@ -250,6 +250,7 @@ async function main(): Promise<void> {
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];
   await writeLossCurves([{ title: 'VAE (MSE + KL)', losses: curve('vae') }, { title: 'CLIP (InfoNCE)', losses: curve('clip') }, { title: 'UNet (v-prediction MSE)', losses: curve('unet') }], SCALE === 1 ? 'docs/embedded-loss-curves.png' : join(RUN, 'loss-curves.png'));
   await writeSamples(OUT, SCALE === 1 ? 'docs/embedded-samples.png' : join(RUN, 'samples.png'));
+  await writeRealGrid(SCALE === 1 ? 'docs/embedded-real.png' : join(RUN, 'real.png'));
   log(`done in ${((performance.now() - t0) / 60000).toFixed(1)} min`);
 }
 
