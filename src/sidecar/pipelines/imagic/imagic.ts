@@ -23,7 +23,7 @@ import { alphaBarFor } from '../../schedulers/noise-schedule';
 import { openModel, type OpenModel } from '../model-sessions';
 import { resolveSettings, type ResolvedSettings } from '../request';
 import { floatTensor, readFloats } from '../tensors';
-import { StageCache, cacheKey, defaultCacheDir } from './cache';
+import { StageCache, cacheKey, defaultCacheDir, fileFingerprint } from './cache';
 import { EMBEDDING, buildStageGraph, countParameters } from './loss-graph';
 import { sampleEtas, tunedUnet } from './sample';
 import { DEFAULT_ETA, checkEtas, defaultEditGuidance, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
@@ -94,7 +94,8 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   // 3.-5. The two trained stages, each from the cache when it holds them.
   const cache = new StageCache(request.cacheDir ?? defaultCacheDir());
   const useCache = request.cache !== false;
-  const key1 = cacheKey({ v: 1, image: input.sourceHash, prompt: s.prompt, model: hash, size: [s.width, s.height], e: [train.embeddingSteps, train.embeddingLearningRate, train.trainBatch, train.trainSeed] });
+  const encoders = [fileFingerprint(folder.files.textEncoder), fileFingerprint(folder.files.vaeEncoder)];
+  const key1 = cacheKey({ v: 1, image: input.sourceHash, prompt: s.prompt, model: hash, encoders, size: [s.width, s.height], e: [train.embeddingSteps, train.embeddingLearningRate, train.trainBatch, train.trainSeed] });
   const key2 = cacheKey({ v: 1, f: [train.finetuneSteps, train.finetuneLearningRate, train.tune, train.loraRank, train.trainBatch, train.trainSeed] });
   const common = { model, latent, train, options };
   const stage1 = await cached(useCache, cache, cache.embeddingPath(key1), 'embedding', progress,
