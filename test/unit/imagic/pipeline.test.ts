@@ -140,3 +140,9 @@ test('tune "lora": only the adapters are trained and cached, and sampling uses t
   const full = await runImagic(request({ out: tmp(), cacheDir, tune: 'full', etas: [0] }));
   assert.notDeepEqual(Array.from(full.outputs[0]), Array.from(r.outputs[0]), 'full and LoRA fine-tuning are different cache entries');
 });
+
+test('a guided student or an empty prompt is refused with a message saying why', async () => {
+  await assert.rejects(runImagic(request({ model: join(fixtures, 'tiny-sd-guided'), out: tmp(), cacheDir: tmp() })), /guided student .* base model/);
+  await assert.rejects(runImagic(request({ prompt: '  ', out: tmp(), cacheDir: tmp() })), /needs a target prompt/);
+  await assert.rejects(runImagic(request({ etas: [3], out: tmp(), cacheDir: tmp() })), /eta must be a number from 0 to 2, got 3/);
+});

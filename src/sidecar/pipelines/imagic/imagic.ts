@@ -77,6 +77,9 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const etas = checkEtas(request.etas ?? [DEFAULT_ETA]);
   const folder = resolveModel(request.model ?? DEFAULT_MODEL, modelRoots(request.modelRoots ?? []));
   const model = await openModel(folder, { executionProviders: providers }, true);
+  if (model.unetSig.guidanceInput) {
+    throw new RangeError(`${folder.name} is a guided student (guidance is a UNet input); edit with its base model instead`);
+  }
   const vaeScale = folder.vaeScaleFactor ?? 8;
   const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
   const unetParameters = countParameters(folder.files.unet);
