@@ -34,6 +34,9 @@ export type { ImagicRequest } from './settings';
 export { ImagicCancelledError } from './train-stage';
 export { SWEEP_ETAS, DEFAULT_ETA } from './settings';
 
+/** Training and sampling graphs are serialised whole (one protobuf message, capped at 2 GB). */
+const MAX_GRAPH_BYTES = 1.9e9;
+
 export type ImagicStage = 'prepare' | 'embedding' | 'finetune' | 'sample' | 'save';
 
 export interface ImagicProgress {
@@ -82,7 +85,13 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   }
   const vaeScale = folder.vaeScaleFactor ?? 8;
   const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
+  if (model.unetSig.floatType !== 'float32') {
+    throw new RangeError(`${folder.name}: Imagic trains float32 UNets only; this one is ${model.unetSig.floatType} (export it in float32 to edit with it)`);
+  }
   const unetParameters = countParameters(folder.files.unet);
+  if (unetParameters * 4 > MAX_GRAPH_BYTES) {
+    throw new RangeError(`${folder.name}: its UNet has ${(unetParameters / 1e6).toFixed(0)} M weights (${((unetParameters * 4) / 2 ** 30).toFixed(1)} GiB as float32); training graphs over 2 GB are not supported yet (docs/IMAGIC.md, Limits)`);
+  }
   const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
   const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
   const train = trainSettings(request, unetParameters);
