@@ -12,7 +12,7 @@
  *                 tables between the report markers of docs/IMAGIC.md
  *
  * Flags: --model <dir|name> (default emoji-base), --embedding-steps, --embedding-lr, --finetune-steps,
- * --finetune-lr, --train-batch, --guidance, --steps (default: the model's defaults), --seed (default 1), --pairs <n> (default
+ * --finetune-lr, --train-batch, --guidance, --steps, --tune full|lora (default: the model's defaults), --seed (default 1), --pairs <n> (default
  * all), --dry (print the tables only; write no files: for choosing the defaults).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       model: folder.dir, image, prompt: p.prompt, etas: SWEEP_ETAS, seed: numArg('--seed') ?? 1, out, cache: false, contactSheet: false,
       embeddingSteps: numArg('--embedding-steps'), finetuneSteps: numArg('--finetune-steps'),
       embeddingLearningRate: numArg('--embedding-lr'), finetuneLearningRate: numArg('--finetune-lr'), trainBatch: numArg('--train-batch'),
-      guidanceScale: numArg('--guidance'), steps: numArg('--steps'),
+      guidanceScale: numArg('--guidance'), steps: numArg('--steps'), tune: arg('--tune') as 'full' | 'lora' | undefined,
     });
     const size = r.input.width;
     const inputEmb = await enc.image(r.input.rgb, size);
