@@ -76,27 +76,9 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const progress = options.onProgress ?? (() => {});
   const providers = options.executionProviders ?? ['cpu'];
   // 1. Check inputs.
-  if (typeof request.prompt !== 'string' || !request.prompt.trim()) throw new RangeError('the edit needs a target prompt (what the picture should show)');
-  const etas = checkEtas(request.etas ?? [DEFAULT_ETA]);
-  const folder = resolveModel(request.model ?? DEFAULT_MODEL, modelRoots(request.modelRoots ?? []));
-  const model = await openModel(folder, { executionProviders: providers }, true);
-  if (model.unetSig.guidanceInput) {
-    throw new RangeError(`${folder.name} is a guided student (guidance is a UNet input); edit with its base model instead`);
-  }
-  const vaeScale = folder.vaeScaleFactor ?? 8;
-  const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
-  if (model.unetSig.floatType !== 'float32') {
-    throw new RangeError(`${folder.name}: Imagic trains float32 UNets only; this one is ${model.unetSig.floatType} (export it in float32 to edit with it)`);
-  }
-  const unetParameters = countParameters(folder.files.unet);
-  if (unetParameters * 4 > MAX_GRAPH_BYTES) {
-    throw new RangeError(`${folder.name}: its UNet has ${(unetParameters / 1e6).toFixed(0)} M weights (${((unetParameters * 4) / 2 ** 30).toFixed(1)} GiB as float32); training graphs over 2 GB are not supported yet (docs/IMAGIC.md, Limits)`);
-  }
-  const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
-  const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
-  const train = trainSettings(request, unetParameters);
-  const hash = await modelHash(folder);
-  // 2. Prepare the picture and encode it.
+  const { etas, model, s, train, hash } = await checkRequest(request, providers);
+  const folder = model.folder;
+  // 2. Prepare the picture and encode it; encode the text.
   progress({ stage: 'prepare', step: 0, total: 1 });
   const input = await prepareImage(request.image, s.width, s.height);
   const latent = await encodeImage(model, input);
@@ -110,31 +92,61 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const key1 = cacheKey({ v: 1, image: input.sourceHash, prompt: s.prompt, model: hash, encoders, size: [s.width, s.height], e: [train.embeddingSteps, train.embeddingLearningRate, train.trainBatch, train.trainSeed] });
   const key2 = cacheKey({ v: 1, f: [train.finetuneSteps, train.finetuneLearningRate, train.tune, train.loraRank, train.trainBatch, train.trainSeed] });
   const common = { model, latent, train, options };
-  const stage1 = await cached(useCache, cache, cache.embeddingPath(key1), 'embedding', progress,
-    () => optimiseEmbedding(common, text.target));
+  const stage1 = await cached(useCache, cache, cache.embeddingPath(key1), 'embedding', progress, () => optimiseEmbedding(common, text.target));
   const eOpt = stage1.tensors.get('e_opt')!;
   const t2 = performance.now();
-  const stage2 = await cached(useCache, cache, cache.unetPath(key1, key2), 'finetune', progress,
-    () => fineTune(common, eOpt));
+  const stage2 = await cached(useCache, cache, cache.unetPath(key1, key2), 'finetune', progress, () => fineTune(common, eOpt));
   const t3 = performance.now();
-  // 6. Interpolate, sample, write.
+  // 6. Interpolate and sample with the tuned UNet.
   const unet = await tunedUnet(folder.files.unet, train.tune, stage2.tensors, train.loraRank, providers);
-  const pixels = await sampleEtas(model, unet, { target: text.target.data as Float32Array, optimised: eOpt.data as Float32Array, uncond: text.uncond.data as Float32Array, dims: text.target.dims },
-    { etas, steps: s.steps, guidanceScale: s.guidanceScale, scheduler: s.scheduler, seed: s.seed, previewEvery: request.previewEvery },
-    { onStep: (step, total, preview) => progress({ stage: 'sample', step, total, ...(preview ? { preview } : {}) }), isCancelled: options.isCancelled });
+  let pixels: Awaited<ReturnType<typeof sampleEtas>>;
+  try {
+    pixels = await sampleEtas(model, unet, { target: text.target.data as Float32Array, optimised: eOpt.data as Float32Array, uncond: text.uncond.data as Float32Array, dims: text.target.dims },
+      { etas, steps: s.steps, guidanceScale: s.guidanceScale, scheduler: s.scheduler, seed: s.seed, previewEvery: request.previewEvery },
+      { onStep: (step, total, preview) => progress({ stage: 'sample', step, total, ...(preview ? { preview } : {}) }), isCancelled: options.isCancelled });
+  } finally {
+    await unet.release();
+  }
   const t4 = performance.now();
+  // 7. Write the PNGs (and the contact sheet).
   const paramsFor = (eta: number) => parameters(s, pixels.sampler, folder.name, hash, request.image, input, train, eta);
   const written = await writeEtaImages(pixels, etas, paramsFor, s.out);
-  const sheetWanted = request.contactSheet ?? etas.length > 1;
-  const sheet = sheetWanted
-    ? await writeContactSheet(await contactSheet(input.rgb, written.rgb, etas.map((e) => `eta ${e.toFixed(1)}`), input), s.out, s.seed, s.prompt, formatParameters({ ...paramsFor(etas[0]), extra: { ...paramsFor(etas[0]).extra, 'Imagic eta': etas.join(' ') } }))
-    : null;
+  const sheet = (request.contactSheet ?? etas.length > 1) ? await writeSheet(input, written.rgb, etas, s, paramsFor(etas[0])) : null;
   progress({ stage: 'save', step: 1, total: 1 });
   return {
     files: written.files, contactSheet: sheet, etas, metadata: written.metadata, input, outputs: written.rgb,
     train: { ...train, embeddingCached: stage1.cached, finetuneCached: stage2.cached, embeddingLoss: stage1.losses, finetuneLoss: stage2.losses },
     timings: { prepareMs: t1 - t0, embeddingMs: t2 - t1, finetuneMs: t3 - t2, sampleMs: t4 - t3, totalMs: performance.now() - t0 },
   };
+}
+
+/** Everything decided before any pixel is read: etas, model and its checks, sampling and training settings. */
+async function checkRequest(request: ImagicRequest, providers: readonly string[]) {
+  if (typeof request.prompt !== 'string' || !request.prompt.trim()) throw new RangeError('the edit needs a target prompt (what the picture should show)');
+  const etas = checkEtas(request.etas ?? [DEFAULT_ETA]);
+  const folder = resolveModel(request.model ?? DEFAULT_MODEL, modelRoots(request.modelRoots ?? []));
+  const model = await openModel(folder, { executionProviders: providers }, true);
+  if (model.unetSig.guidanceInput) {
+    throw new RangeError(`${folder.name} is a guided student (guidance is a UNet input); edit with its base model instead`);
+  }
+  if (model.unetSig.floatType !== 'float32') {
+    throw new RangeError(`${folder.name}: Imagic trains float32 UNets only; this one is ${model.unetSig.floatType} (export it in float32 to edit with it)`);
+  }
+  const unetParameters = countParameters(folder.files.unet);
+  if (unetParameters * 4 > MAX_GRAPH_BYTES) {
+    throw new RangeError(`${folder.name}: its UNet has ${(unetParameters / 1e6).toFixed(0)} M weights (${((unetParameters * 4) / 2 ** 30).toFixed(1)} GiB as float32); training graphs over 2 GB are not supported yet (docs/IMAGIC.md, Limits)`);
+  }
+  const vaeScale = folder.vaeScaleFactor ?? 8;
+  const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
+  const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
+  const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
+  return { etas, model, s, train: trainSettings(request, unetParameters), hash: await modelHash(folder) };
+}
+
+/** The contact sheet, with the first eta's parameters and every eta listed. */
+async function writeSheet(input: PreparedImage, outputs: Uint8Array[], etas: number[], s: ResolvedSettings, p: GenerationParameters): Promise<string> {
+  const png = await contactSheet(input.rgb, outputs, etas.map((e) => `eta ${e.toFixed(1)}`), input);
+  return writeContactSheet(png, s.out, s.seed, s.prompt, formatParameters({ ...p, extra: { ...p.extra, 'Imagic eta': etas.join(' ') } }));
 }
 
 interface Common {
