@@ -3,11 +3,12 @@
  * diffusers ONNX layout with a float32 UNet. Read top to bottom:
  *
  *   1. check inputs   model, sessions (with the VAE encoder), settings scaled to the model's size
- *   2. prepare        the picture -> the model's size (sharp) -> VAE latent x0
- *   3. encode text    e_target = last_hidden_state of the prompt; e_uncond of "" for guidance
- *   4. stage 1        model frozen, optimise e from e_target to reconstruct x0 -> e_opt   (cached)
- *   5. stage 2        e_opt frozen, fine-tune the UNet (all weights or LoRA) on x0         (cached)
- *   6. stage 3        e = eta e_target + (1 - eta) e_opt, guided sampling with the tuned UNet, PNGs
+ *   2. prepare        the picture -> the model's size (sharp) -> VAE latent x0; e_target =
+ *                     last_hidden_state of the prompt, e_uncond of "" for guidance
+ *   3.-5. stage 1     model frozen, optimise e from e_target to reconstruct x0 -> e_opt   (cached)
+ *         stage 2     e_opt frozen, fine-tune the UNet (all weights or LoRA) on x0         (cached)
+ *   6. stage 3        e = eta e_target + (1 - eta) e_opt, guided sampling with the tuned UNet
+ *   7. write          one PNG per eta with its parameters, and a contact sheet
  *
  * Runs on the calling thread (ONNX Runtime blocks it); the sidecar runs it in its worker.
  */
