@@ -157,7 +157,7 @@ interface Common {
   options: ImagicOptions;
 }
 
-/** Stage 1 (Kawar et al. eq. 2): e_opt = argmin_e L(x0, e; theta) from e_target, model frozen. */
+/** Stage 1 (Kawar et al. 2023, section 3, "text embedding optimization"): e_opt = argmin_e L(x0, e; theta) from e_target, model frozen. */
 async function optimiseEmbedding(c: Common, target: TensorValue): Promise<Trained> {
   if (c.train.embeddingSteps === 0) return { tensors: new Map([['e_opt', target]]), losses: [] };
   const built = buildStageGraph(c.model.folder.files.unet, { mode: 'embedding', lr: c.train.embeddingLearningRate, batch: c.train.trainBatch, embedding: target });

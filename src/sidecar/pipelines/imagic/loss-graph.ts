@@ -7,7 +7,7 @@
  *   sample x_t [B, C, h, w], timestep [B], target [B, C, h, w] (eps or v, computed by the caller),
  *   and in stage 2 encoder_hidden_states [B, L, D] (the frozen e_opt, tiled)
  *
- * loss = mean((unet(x_t, t, e) - target)^2)       (Ho et al. 2020, eq. 14; Kawar et al. 2023, eq. 2)
+ * loss = mean((unet(x_t, t, e) - target)^2)       (Ho et al. 2020, eq. 14; Kawar et al. 2023, section 3)
  *
  * Stage 1 ('embedding') turns encoder_hidden_states into one trained parameter e [1, L, D], expanded
  * to the batch inside the graph; stage 2 trains every UNet weight ('full') or LoRA adapters ('lora').

@@ -1,5 +1,5 @@
 /**
- * Imagic stage 3 (Kawar et al. 2023, eq. 3): for each eta,
+ * Imagic stage 3 (Kawar et al. 2023, section 3, "text embedding interpolation"): for each eta,
  *   e = eta * e_target + (1 - eta) * e_opt
  * and sample with the fine-tuned UNet and classifier-free guidance. All etas run as one batch from
  * the same initial noise (the same seed), so a sweep differs only in eta: eta = 0 reconstructs the
