@@ -72,7 +72,7 @@ function install(from: string, to: string): void {
   const distill = JSON.parse(readFileSync(join(from, 'distill.json'), 'utf8')) as Record<string, unknown>;
   const teacher = distill.teacher as Record<string, unknown>;
   const storage = a['half-weights'] ? 'float16 weights, float32 compute' : 'float32';
-  writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify({ ...distill, teacher: { ...teacher, dir: '../emoji-base' }, weights_storage: storage }, null, 2)}\n`);
+  writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify({ ...distill, teacher: { ...teacher, name: 'emoji-base', dir: '../emoji-base' }, base: 'emoji-base', weights_storage: storage }, null, 2)}\n`);
   rmSync(to, { recursive: true, force: true });
   renameSync(tmp, to);
   console.log(`installed ${to}`);
