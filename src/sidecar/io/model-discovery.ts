@@ -73,6 +73,11 @@ export function discoverModels(roots: readonly string[]): FoundModel[] {
 export function resolveModel(nameOrDir: string, roots: readonly string[]): ModelFolder {
   const asPath = resolve(nameOrDir);
   if (existsSync(asPath) && statSync(asPath).isDirectory()) return loadModelFolder(asPath);
+  // The usual case, <root>/<name>, without loading every other model of every root.
+  for (const root of roots) {
+    const dir = join(root, nameOrDir);
+    if (!/[\\/]/.test(nameOrDir) && existsSync(join(dir, 'model_index.json'))) return loadModelFolder(dir);
+  }
   const found = discoverModels(roots).filter((m) => m.name === nameOrDir);
   if (found.length > 0) {
     const ok = found.find((m) => m.folder);
