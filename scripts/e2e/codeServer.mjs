@@ -28,6 +28,9 @@ const USER_SETTINGS = {
   'chat.commandCenter.enabled': false,
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  // The test workspaces sit inside this repository: no "open the parent repository?" notification.
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
 };
 
 export function freePort() {

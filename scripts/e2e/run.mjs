@@ -92,7 +92,7 @@ async function main() {
       chromiumArgs: CHROMIUM_ARGS,
     };
     const code = await new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', 'test/e2e/ui.test.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', process.env.DS_E2E_UI_FILE ?? 'test/e2e/ui.test.ts'], {
         cwd: repo,
         stdio: 'inherit',
         env: { ...process.env, DS_E2E_ENV: JSON.stringify(env) },

@@ -28,6 +28,7 @@ export class JobService implements vscode.Disposable {
   private readonly itemsEmitter = new vscode.EventEmitter<ResultItem[]>();
   readonly onDidAddItems = this.itemsEmitter.event;
   private nextItem = 1;
+  private nextJob = 1;
 
   constructor(
     private readonly sidecar: SidecarManager,
@@ -64,8 +65,9 @@ export class JobService implements vscode.Disposable {
   async generate(over: GenerateOverrides): Promise<ResultItem[]> {
     const params = await this.generateParams(over);
     const client = await this.sidecar.ensure();
-    const handle = await client.generate(params, { onProgress: (e) => this.onProgress(e) });
-    return this.follow(handle, 'generate', truncate(params.prompt, 60), params);
+    const local = this.newJobId();
+    const handle = await client.generate(params, { onProgress: (e) => this.onProgress(local, e) });
+    return this.follow(local, handle, 'generate', truncate(params.prompt, 60), params);
   }
 
   async edit(image: string, prompt: string, over: Partial<EditParams> = {}): Promise<ResultItem[]> {
@@ -82,8 +84,9 @@ export class JobService implements vscode.Disposable {
       ...over,
     };
     const client = await this.sidecar.ensure();
-    const handle = await client.edit(params, { onProgress: (e) => this.onProgress(e) });
-    return this.follow(handle, 'edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params);
+    const local = this.newJobId();
+    const handle = await client.edit(params, { onProgress: (e) => this.onProgress(local, e) });
+    return this.follow(local, handle, 'edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params);
   }
 
   /** Re-runs the job that made `item`, with that image's own seed. */
@@ -116,30 +119,38 @@ export class JobService implements vscode.Disposable {
     return this.items.find((i) => i.id === id);
   }
 
-  private async follow(handle: JobHandle, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): Promise<ResultItem[]> {
-    this.handles.set(handle.jobId, handle);
-    this.update({ jobId: handle.jobId, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
+  /**
+   * Jobs are known here by ids of this session: a restarted sidecar numbers its jobs from 1 again, and
+   * the gallery groups images by job.
+   */
+  private newJobId(): string {
+    return `job${this.nextJob++}`;
+  }
+
+  private async follow(id: string, handle: JobHandle, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): Promise<ResultItem[]> {
+    this.handles.set(id, handle);
+    this.update({ jobId: id, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
     void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', true);
     try {
       const result = await handle.done;
-      const items = this.toItems(result, kind, title, params);
+      const items = this.toItems(id, result, kind, title, params);
       this.items.push(...items);
-      this.update({ ...this.jobs.get(handle.jobId)!, stage: 'done', state: 'succeeded', preview: undefined });
+      this.update({ ...this.jobs.get(id)!, stage: 'done', state: 'succeeded', preview: undefined });
       this.itemsEmitter.fire(items);
       return items;
     } catch (err) {
       const e = err as Error & { code?: string };
       const state = e.code === 'cancelled' ? 'cancelled' : 'failed';
-      this.update({ ...this.jobs.get(handle.jobId)!, state, error: e.message, preview: undefined });
+      this.update({ ...this.jobs.get(id)!, state, error: e.message, preview: undefined });
       throw err;
     } finally {
-      this.handles.delete(handle.jobId);
+      this.handles.delete(id);
       void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', this.handles.size > 0);
     }
   }
 
-  private onProgress(e: ProgressEvent): void {
-    const job = this.jobs.get(e.jobId);
+  private onProgress(id: string, e: ProgressEvent): void {
+    const job = this.jobs.get(id);
     if (!job) return;
     this.update({
       ...job,
@@ -157,7 +168,7 @@ export class JobService implements vscode.Disposable {
     this.jobEmitter.fire(job);
   }
 
-  private toItems(result: ResultEvent, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): ResultItem[] {
+  private toItems(id: string, result: ResultEvent, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): ResultItem[] {
     return result.files
       .filter((f) => f.kind === 'image')
       .map((f) => {
@@ -173,7 +184,7 @@ export class JobService implements vscode.Disposable {
           sheet,
           title: sheet ? 'input and eta sweep' : kind === 'edit' && typeof eta === 'number' ? `eta ${eta}` : title,
           params: meta,
-          jobId: result.jobId,
+          jobId: id,
           request: params,
         };
       });

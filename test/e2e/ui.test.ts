@@ -126,6 +126,8 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
     assert.equal(outcome, 'done');
     assert.ok(existsSync(path.join(env!.workspace, 'students', 'e2e-student', 'guided-2', 'model_index.json')), 'no 2-step student model folder');
     await wb.runCommand('Diffusion Studio: Select Model');
+    // The list is virtualised: filter it so the student's row is rendered.
+    await wb.page.locator('.quick-input-widget .quick-input-box input:visible').fill('e2e-student/guided-2');
     await wb.pickQuickItem(/e2e-student\/guided-2/, 30_000).catch(async (err) => {
       await wb.screenshot('select-model-missing-student');
       throw err;
