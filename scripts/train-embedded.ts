@@ -243,7 +243,7 @@ async function main(): Promise<void> {
     trainer: 'the project\'s own engine (ONNX training-step graphs run by onnxruntime-node on the CPU)',
     extra: `\nVAE reconstruction MSE on the training images: ${mse.toFixed(4)} (pixels in [-1, 1]).\nWhole run: ${((performance.now() - t0) / 60000).toFixed(1)} min of this invocation (stages above include earlier resumed invocations).\n`,
   };
-  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 2.5, scheduler: 'ddim' }, card: modelCard(facts) });
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 2, scheduler: 'ddim' }, card: modelCard(facts) });
   writeFileSync(join(RUN, 'card-facts.json'), JSON.stringify(facts, null, 2));
   log(`wrote ${OUT}`);
   mkdirSync('docs', { recursive: true });

@@ -14,7 +14,7 @@ export const GRID_PROMPTS = [
 
 export async function writeSamples(dir: string, path: string, seed = 1): Promise<void> {
   const model = await openModel(loadModelFolder(dir), {});
-  const { images, size } = await sampleImages(model, GRID_PROMPTS, { steps: 20, guidance: 2.5, scheduler: 'ddim', seed });
+  const { images, size } = await sampleImages(model, GRID_PROMPTS, { steps: 20, guidance: 2, scheduler: 'ddim', seed });
   await writeSampleGrid(images, size, GRID_PROMPTS, 4, path);
 }
 
