@@ -140,9 +140,11 @@ async function writeGrid(rows: Array<{ label: string; rgb: Uint8Array; size: num
 function plot(rows: Row[]): string {
   const W = 560, H = 320, L = 60, B = 40, T = 20, R = 20;
   const xs = rows.map((r) => Math.log2(r.unetEvals)), ys = rows.map((r) => r.fid);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs), y1 = Math.max(...ys) * 1.1;
+  // Both axes logarithmic: the FID-analogue spans from near-teacher values to the 1-step teacher's collapse.
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  const ly0 = Math.log10(Math.min(...ys) * 0.8), ly1 = Math.log10(Math.max(...ys) * 1.25);
   const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const py = (v: number) => H - B - (v / y1) * (H - B - T);
+  const py = (v: number) => H - B - ((Math.log10(v) - ly0) / (ly1 - ly0 || 1)) * (H - B - T);
   const series = (guided: boolean, color: string) => {
     const pts = rows.filter((r) => r.guided === guided).sort((p, q) => p.unetEvals - q.unetEvals);
     const line = pts.map((r) => `${px(Math.log2(r.unetEvals)).toFixed(1)},${py(r.fid).toFixed(1)}`).join(' ');
@@ -152,11 +154,13 @@ function plot(rows: Row[]): string {
   };
   const ticks = Array.from({ length: Math.round(x1 - x0) + 1 }, (_, i) => x0 + i)
     .map((v) => `<text x="${px(v)}" y="${H - B + 16}" font-size="10" text-anchor="middle">${2 ** v}</text>`).join('');
-  const yt = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${L - 6}" y="${py(f * y1) + 3}" font-size="10" text-anchor="end">${(f * y1).toPrecision(2)}</text>`).join('');
+  const yt = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
+    .filter((v) => Math.log10(v) >= ly0 && Math.log10(v) <= ly1)
+    .map((v) => `<text x="${L - 6}" y="${py(v) + 3}" font-size="10" text-anchor="end">${v}</text><line x1="${L}" x2="${W - R}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>` +
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#444"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#444"/>${ticks}${yt}` +
     `<text x="${(L + W - R) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">UNet evaluations per image (log scale; labels: sampling steps)</text>` +
-    `<text x="14" y="${(T + H - B) / 2}" font-size="11" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">FID-analogue (lower is better)</text>` +
+    `<text x="14" y="${(T + H - B) / 2}" font-size="11" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">FID-analogue (log scale, lower is better)</text>` +
     series(false, '#c0392b') + series(true, '#2471a3') +
     `<text x="${W - R - 150}" y="${T + 10}" font-size="11" fill="#c0392b">teacher + guidance (DDIM)</text><text x="${W - R - 150}" y="${T + 26}" font-size="11" fill="#2471a3">guided students</text></svg>`;
 }
