@@ -104,6 +104,8 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
 
   test('the distillation task runs a short job and the new model is listed', async (t) => {
     await wb.runCommand('Tasks: Run Task');
+    // Filter the task picker (its list re-renders as task providers answer), then pick.
+    await wb.page.locator('.quick-input-widget .quick-input-box input:visible').fill('e2e distill');
     await wb.pickQuickItem('e2e distill');
     const terminal = wb.page.locator('.terminal-wrapper.active .xterm-rows, .terminal .xterm-rows').first();
     await terminal.waitFor({ timeout: 30_000 });
@@ -137,9 +139,15 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
   test("an open image's title bar offers Edit with Prompt for that image", async () => {
     await wb.runCommand('View: Show Explorer');
     await wb.expandFolder('images', 'cat.png');
-    await wb.page.locator('.explorer-folders-view .monaco-list-row').filter({ hasText: /^cat\.png$/ }).first().dblclick();
+    const row = wb.page.locator('.explorer-folders-view .monaco-list-row').filter({ hasText: /^cat\.png$/ }).first();
     const button = wb.page.locator('.editor-actions .action-label[aria-label="Edit with Prompt"]');
-    await button.first().waitFor({ timeout: 30_000 });
+    // Open the image (select the row, Enter); once more if the first keystroke went elsewhere.
+    for (let attempt = 0; attempt < 3 && !(await button.first().isVisible()); attempt++) {
+      await row.click();
+      await wb.page.keyboard.press('Enter');
+      await button.first().waitFor({ timeout: 8000 }).catch(() => undefined);
+    }
+    await button.first().waitFor({ timeout: 5000 });
     await wb.screenshot('editor-title-edit');
     await button.first().click();
     await wb.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Edit images/cat.png with a prompt' }).waitFor({ timeout: 30_000 });

@@ -65,7 +65,7 @@ export class Workbench {
       const row = this.page.locator('.quick-input-list .monaco-list-row').filter({ has: this.label(title) });
       try {
         await row.first().waitFor({ timeout: 3000 });
-        await row.first().click();
+        await row.first().click({ timeout: 2000 }); // a re-rendering list: retry from the top
         return;
       } catch (err) {
         if (Date.now() > end) {
