@@ -8,6 +8,7 @@ import { ModelFolderError } from '../../io/errors';
 import { DistillCancelledError, runDistillation, type DistillProgress } from '../../pipelines/distill/job';
 import { DistillRequestError, type DistillRequest } from '../../pipelines/distill/plan';
 import { UserError } from '../errors';
+import { collect, int, num } from '../options';
 
 interface DistillCliOptions {
   mode: string;
@@ -50,22 +51,9 @@ export function register(program: Command): void {
     .option('--lora <rank>', 'train LoRA adapters of this rank instead of every weight (large models)')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
     .option('--resume', 'continue the job in --out where it stopped')
-    .option('--models-dir <dir>', 'another folder of models (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
     .option('--json', 'print the result as JSON')
     .action((opts: DistillCliOptions) => distill(opts));
-}
-
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new UserError(`${flag} must be a whole number, got "${v}"`);
-  return Number(v);
-}
-
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} must be a number, got "${v}"`);
-  return n;
 }
 
 async function readPrompts(file: string | undefined): Promise<string[] | undefined> {

@@ -9,6 +9,7 @@ import { ImageInputError } from '../../io/prepare-image';
 import { runImagic, ImagicCancelledError, SWEEP_ETAS, DEFAULT_ETA, type ImagicRequest, type ImagicProgress } from '../../pipelines/imagic/imagic';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
 import { UserError } from '../errors';
+import { collect, int, num } from '../options';
 
 interface EditOptions {
   eta?: string;
@@ -58,23 +59,6 @@ export function register(program: Command): void {
     .option('--device <d>', 'auto, cpu or cuda', 'auto')
     .option('--json', 'print the result as JSON')
     .action((image: string, prompt: string, opts: EditOptions) => edit(image, prompt, opts));
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new UserError(`${flag} must be a whole number, got "${v}"`);
-  return Number(v);
-}
-
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} must be a number, got "${v}"`);
-  return n;
 }
 
 export function parseEtas(eta: string | undefined, sweep: boolean | undefined): number[] {

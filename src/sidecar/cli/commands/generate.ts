@@ -9,6 +9,7 @@ import { ModelFolderError } from '../../io/errors';
 import { textToImage, GenerationCancelledError, type TextToImageRequest } from '../../pipelines/text-to-image';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
 import { UserError } from '../errors';
+import { collect, int, num } from '../options';
 
 interface GenerateOptions {
   negative?: string;
@@ -49,23 +50,6 @@ export function register(program: Command): void {
     .option('--device <d>', 'auto, cpu or cuda', 'auto')
     .option('--json', 'print the result as JSON')
     .action((prompt: string, opts: GenerateOptions) => generate(prompt, opts));
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new UserError(`${flag} must be a whole number, got "${v}"`);
-  return Number(v);
-}
-
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} must be a number, got "${v}"`);
-  return n;
 }
 
 async function generate(prompt: string, opts: GenerateOptions): Promise<void> {

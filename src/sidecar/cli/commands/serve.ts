@@ -11,6 +11,7 @@ import { checkBind } from '../../server/auth';
 import { ModelRegistry } from '../../server/models';
 import { SidecarServer } from '../../server/server';
 import { UserError } from '../errors';
+import { collect } from '../options';
 
 interface ServeOptions {
   port: string;
@@ -38,10 +39,6 @@ export function register(program: Command): void {
     .option('--watch-stdin', 'exit when stdin closes (for a parent that keeps a pipe open)')
     .option('--no-watch-parent', 'keep running when the parent process exits')
     .action((opts: ServeOptions) => serve(opts));
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
