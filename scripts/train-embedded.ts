@@ -42,7 +42,7 @@ const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
   clip: { steps: 800, batch: 128, lr: 1e-3 },
   /** The image tower alone against the frozen text tower: a sharper measuring instrument for eval. */
   image: { steps: 1500, batch: 128, lr: 5e-4 },
-  unet: { steps: Number(arg('--unet-steps', '8500')), batch: 64, lr: 1e-3 },
+  unet: { steps: Number(arg('--unet-steps', '9500')), batch: 64, lr: 1e-3 },
 };
 const P_UNCOND = 0.1;
 const P_BROAD = 0.05;
