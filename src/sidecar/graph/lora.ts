@@ -59,7 +59,7 @@ function injectOne(g: Graph, n: Node, kind: LoraKind, r: number, scale0: number)
   const [cin, cout] = kind === 'conv1x1' ? [dims[1], dims[0]] : transB ? [dims[1], dims[0]] : [dims[0], dims[1]];
   // Gemm's alpha multiplies the adapter's path in the graph, and the merged weight later
   const gemmAlpha = kind === 'gemm' ? ((n.attrs.alpha as { float: number } | undefined)?.float ?? 1) : 1;
-  const site: LoraSite = { weight, kind, a: `${weight}.lora_a`, b: `${weight}.lora_b`, rank: r, scale: scale0, transB };
+  const site: LoraSite = { weight, kind, a: `${weight}.lora_A`, b: `${weight}.lora_B`, rank: r, scale: scale0, transB };
   // rename the node's output; the adapter's sum takes over the original name
   const out = n.outputs[0], base = g.fresh(`${out}_base`);
   g.define(base, g.info.get(out)!);

@@ -136,7 +136,7 @@ test('tune "lora": only the adapters are trained and cached, and sampling uses t
   assert.deepEqual(rec.trained(), { embedding: 6, finetune: 6 });
   const unetFile = readdirSync(cacheDir, { recursive: true }).map(String).find((f) => f.endsWith('unet.safetensors'))!;
   const names = Object.keys(JSON.parse(readFileSync(join(cacheDir, unetFile)).subarray(8, 8 + Number(readFileSync(join(cacheDir, unetFile)).readBigUInt64LE(0))).toString()));
-  assert.ok(names.filter((n) => n !== '__metadata__').every((n) => /\.lora_[ab]$/.test(n)), `only adapters cached: ${names.join(', ')}`);
+  assert.ok(names.filter((n) => n !== '__metadata__').every((n) => /\.lora_[AB]$/.test(n)), `only adapters cached: ${names.join(', ')}`);
   const full = await runImagic(request({ out: tmp(), cacheDir, tune: 'full', etas: [0] }));
   assert.notDeepEqual(Array.from(full.outputs[0]), Array.from(r.outputs[0]), 'full and LoRA fine-tuning are different cache entries');
 });

@@ -4,11 +4,10 @@
  * through low-rank adapters only (large models). Builds its training-step graph (weighted MSE on the
  * raw output, AdamW, gradient clipping) and writes the trained weights back into an inference graph.
  */
-import { loadModel, type Graph } from '../../graph';
+import { injectLora, loadModel, mergeLora, type Graph, type LoraSite } from '../../graph';
 import { buildTrainStep, type TrainStep } from '../../graph/train-step';
 import type { TensorValue } from '../../graph/types';
 import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
-import { addLora } from '../imagic/lora';
 
 export interface StudentSpec {
   /** The ONNX file the student starts from (the teacher's, or the previous round's). */
@@ -24,8 +23,8 @@ export interface StudentGraph {
   /** Names of the trained tensors. */
   trainable: string[];
   guided: boolean;
-  /** For LoRA: weight name -> [A, B] (merged into the weight on export). */
-  lora: Map<string, [string, string]>;
+  /** For LoRA: the adapted weights and their adapters (merged into the weights on export). */
+  lora: LoraSite[];
 }
 
 /** Imported initializers that are weights: float32 with more than one element (not builder constants). */
@@ -44,10 +43,11 @@ export function studentGraph(spec: StudentSpec): StudentGraph {
   if (spec.addGuidance && !guided) addGuidanceInput(g);
   const added = [...g.trainable];
   if (spec.loraRank > 0) {
-    const adapters = addLora(g, spec.loraRank);
-    return { graph: g, trainable: [...added, ...adapters.names], guided: guided || spec.addGuidance, lora: adapters.layers };
+    // Adapters on the MatMul weights: attention q/k/v/out and feed-forward projections in an export.
+    const sites = injectLora(g, { rank: spec.loraRank, targets: (_w, n) => n.op === 'MatMul' });
+    return { graph: g, trainable: [...added, ...sites.flatMap((s) => [s.a, s.b])], guided: guided || spec.addGuidance, lora: sites };
   }
-  return { graph: g, trainable: [...weights, ...added], guided: guided || spec.addGuidance, lora: new Map() };
+  return { graph: g, trainable: [...weights, ...added], guided: guided || spec.addGuidance, lora: [] };
 }
 
 /**
@@ -90,23 +90,8 @@ export function exportStudent(spec: StudentSpec, trained: Map<string, TensorValu
   }
   if (spec.loraRank > 0) {
     const { lora } = studentGraph(spec);
-    for (const [w, [a, b]] of lora) mergeLora(g, w, trained.get(a)!, trained.get(b)!);
+    const merged = mergeLora(g.initializers, trained, lora);
+    for (const s of lora) g.initializers.set(s.weight, merged.get(s.weight)!);
   }
   return g;
-}
-
-function mergeLora(g: Graph, w: string, a: TensorValue, b: TensorValue): void {
-  const W = g.initializers.get(w)!;
-  const [n, m] = W.dims;
-  const r = a.dims[1];
-  const out = Float32Array.from(W.data as Float32Array);
-  const A = a.data as Float32Array, B = b.data as Float32Array;
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < r; k++) {
-      const aik = A[i * r + k];
-      if (aik === 0) continue;
-      for (let j = 0; j < m; j++) out[i * m + j] += aik * B[k * m + j];
-    }
-  }
-  g.initializers.set(w, { dtype: 'float32', dims: [n, m], data: out });
 }
