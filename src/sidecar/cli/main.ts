@@ -24,6 +24,16 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     console.error(`diffusion-studio: ${err.message}`);
     process.exit(err.exitCode);
   }
+  if (isSystemError(err)) {
+    // A file the user named cannot be read or written (ENOENT, EACCES, ENOSPC ...): their environment,
+    // not a bug, so the message without a stack trace.
+    console.error(`diffusion-studio: ${err.message}`);
+    process.exit(1);
+  }
   console.error(err);
   process.exit(1);
 });
+
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}

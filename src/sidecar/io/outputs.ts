@@ -3,9 +3,10 @@
  * fails on an existing name), and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking
  * first and then writing would race with another process; the exclusive claim cannot.
  */
-import { linkSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { makeFoldersSync } from './folders';
 
 /**
  * Writes `data` at `path` or the first free numbered variant of it; returns the path written. The bytes
@@ -22,7 +23,7 @@ export async function writeExclusive(path: string, data: Buffer): Promise<string
  * less than three round trips through libuv's thread pool.
  */
 export function writeExclusiveSync(path: string, data: Buffer): string {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFoldersSync(dirname(path));
   const ext = extname(path);
   const stem = path.slice(0, path.length - ext.length);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -3,10 +3,10 @@
  * a message naming the file and the problem, instead of deep inside a pipeline.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { access, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { SidecarError } from '../../protocol';
+import { makeFolders } from '../io/folders';
 
 export const IMAGE_LIMITS = {
   maxBytes: 100 * 1024 * 1024,
@@ -65,20 +65,4 @@ export async function checkOutputDir(path: string): Promise<void> {
   } catch (err) {
     throw bad(`cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-}
-
-/**
- * mkdir -p, one level at a time. Node 20's `mkdir(path, {recursive: true})` never returns for a path
- * under /proc (it retries ENOENT forever on a libuv thread), which a client could use to hang the
- * sidecar; plain mkdir calls fail cleanly.
- */
-async function makeFolders(path: string): Promise<void> {
-  const missing: string[] = [];
-  for (let p = path; !(await stat(p).catch(() => undefined)); p = dirname(p)) {
-    missing.push(p);
-    if (dirname(p) === p) break;
-  }
-  for (const dir of missing.reverse()) await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
 }

@@ -18,3 +18,12 @@ test('an unknown command is refused with a message and a non-zero exit, not a st
   assert.match(r.stderr, /unknown command|too many arguments/i);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('an output folder that cannot be made is reported in one line, without hanging or a stack trace', () => {
+  // Node 20's recursive mkdir never returns under /proc; the folder is made one level at a time.
+  const r = spawnSync(process.execPath, [bin, 'generate', 'a cat', '--steps', '1', '--out', '/proc/no-such/dir'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.error, undefined, 'the command finished');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /diffusion-studio: .*\/proc\/no-such/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
