@@ -10,37 +10,8 @@
 import type { Graph } from '../../graph/graph';
 import { ONNX_DTYPE, type TensorValue } from '../../graph/types';
 
-/** IEEE 754 binary16 bits of a number (round to nearest even; overflow to infinity). */
-export function toHalfBits(v: number): number {
-  F32[0] = v;
-  const x = U32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / NaN
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow to signed zero
-    mant |= 0x800000; // subnormal half: shift the implicit bit in
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1), mid = 1 << (shift - 1);
-    return sign | (half + (rest > mid || (rest === mid && (half & 1)) ? 1 : 0));
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? 1 : 0));
-}
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+export { floatToHalf as toHalfBits, halfToFloat } from '../../graph/half';
+import { floatToHalf as toHalfBits } from '../../graph/half';
 
 /** Conversions already done, by source array: graphs that share weights convert them once. */
 const converted = new WeakMap<object, TensorValue>();
