@@ -6,6 +6,10 @@
 #   - Debian chromium (only with apt and root; otherwise an existing chromium is required).
 # Idempotent: a finished install is recorded by a marker file and skipped next time.
 set -euo pipefail
+# Under `npm run`, the outer npm exports its settings as npm_* variables, and the inner installs below
+# would read them as their own config: npm_config_user_agent then still says node/v20, and
+# code-server's postinstall (which reads the Node version from it) refuses to install. Start clean.
+while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep -i '^npm_')
 CACHE="${DS_E2E_CACHE:-$HOME/.cache/diffusion-studio-e2e}"
 CODE_SERVER_VERSION="${DS_E2E_CODE_SERVER_VERSION:-4.139.1}"
 mkdir -p "$CACHE"
