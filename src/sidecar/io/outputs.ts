@@ -24,23 +24,10 @@ export async function writeExclusive(path: string, data: Buffer): Promise<string
  */
 export function writeExclusiveSync(path: string, data: Buffer): string {
   makeFoldersSync(dirname(path));
-  const ext = extname(path);
-  const stem = path.slice(0, path.length - ext.length);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   writeFileSync(tmp, data, { flag: 'wx' });
   try {
-    for (let n = 0; n < 100000; n++) {
-      // After the first clash, jump past the highest number already used (one readdir, not one try per file).
-      if (n === 1) n = highestNumber(path) + 1;
-      const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
-      try {
-        linkSync(tmp, candidate);
-        return candidate;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-    }
-    throw new Error(`no free file name next to ${path}`);
+    return linkExclusive(tmp, path);
   } finally {
     try {
       unlinkSync(tmp);
@@ -48,6 +35,27 @@ export function writeExclusiveSync(path: string, data: Buffer): string {
       // already gone: nothing to clean
     }
   }
+}
+
+/**
+ * Hard-links the finished file `src` at `path` or the first free numbered variant of it; returns the
+ * name claimed. `src` stays where it is (the caller removes it).
+ */
+export function linkExclusive(src: string, path: string): string {
+  const ext = extname(path);
+  const stem = path.slice(0, path.length - ext.length);
+  for (let n = 0; n < 100000; n++) {
+    // After the first clash, jump past the highest number already used (one readdir, not one try per file).
+    if (n === 1) n = highestNumber(path) + 1;
+    const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
+    try {
+      linkSync(src, candidate);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`no free file name next to ${path}`);
 }
 
 /** The largest n among the files `<stem>-<n><ext>` next to `path` (0 when there are none). */

@@ -1,22 +1,16 @@
 /**
- * The `generate` job: the text-to-image pipeline (pipelines/text-to-image.ts) run inside the worker.
- * Files are written into a hidden staging folder beside the output folder and moved to their final
- * names (never over an existing file) only when the job succeeds, so a crash, a kill or a cancel can
- * never leave a partial image under a final name.
+ * The `generate` job: the text-to-image pipeline (pipelines/text-to-image.ts) run inside the worker,
+ * its files staged and published by runtime/staging.ts.
  */
-import { link, mkdir, readdir, rm, unlink } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SidecarError, type GenerateParams, type JobOutput, type OutputFile } from '../../protocol';
 import { ModelFolderError } from '../io/errors';
 import { modelError } from '../server/models';
 import { GenerationCancelledError, textToImage } from '../pipelines/text-to-image';
 import type { JobContext, JobHandler } from './handlers';
+import { publish, withStaging } from './staging';
 
-export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
-  const outDir = resolve(params.outputDir ?? 'outputs');
-  const staging = join(outDir, `.partial-${process.pid}-${ctx.jobId}`);
-  await sweepStaging(outDir);
-  await mkdir(staging, { recursive: true });
+export const generateHandler: JobHandler<'generate'> = (params, ctx) => withStaging(params.outputDir, ctx.jobId, async (staging, outDir) => {
   try {
     const t0 = Date.now();
     const r = await textToImage(
@@ -64,10 +58,8 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
     return { files, metadata };
   } catch (err) {
     throw typedError(err, params, ctx);
-  } finally {
-    await rm(staging, { recursive: true, force: true });
   }
-};
+});
 
 /** Overall progress across batches: step counts every denoising step of every batch. */
 function progressReporter(params: GenerateParams, ctx: JobContext) {
@@ -85,26 +77,6 @@ function progressReporter(params: GenerateParams, ctx: JobContext) {
   };
 }
 
-/**
- * Moves a finished file from staging to `dir` under its own name, or name-1, name-2 ... when taken.
- * link() fails with EEXIST instead of replacing, so nothing the user has is ever overwritten.
- */
-export async function publish(file: string, dir: string): Promise<string> {
-  const ext = extname(file);
-  const stem = basename(file, ext);
-  for (let n = 0; n < 100_000; n++) {
-    const target = join(dir, n === 0 ? `${stem}${ext}` : `${stem}-${n}${ext}`);
-    try {
-      await link(file, target);
-      await unlink(file);
-      return target;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  throw new SidecarError('io_error', `no free file name for ${stem}${ext} in ${dir}`);
-}
-
 function typedError(err: unknown, params: GenerateParams, ctx: JobContext): unknown {
   if (err instanceof SidecarError) return err;
   if (err instanceof GenerationCancelledError || ctx.isCancelled()) return ctx.cancelled();
@@ -116,22 +88,4 @@ function typedError(err: unknown, params: GenerateParams, ctx: JobContext): unkn
   const code = (err as NodeJS.ErrnoException)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new SidecarError('io_error', (err as Error).message);
   return err;
-}
-
-/** Removes staging folders left by sidecars that died mid-job (their pid is in the name). */
-export async function sweepStaging(outDir: string): Promise<void> {
-  const names = await readdir(outDir).catch(() => [] as string[]);
-  for (const n of names) {
-    const pid = Number(/^\.partial-(\d+)-/.exec(n)?.[1]);
-    if (pid && !alive(pid)) await rm(join(outDir, n), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,16 +1,15 @@
 /**
  * The sidecar's `edit` job: protocol EditParams -> runImagic inside the worker. Files are written into
- * a hidden staging folder and published (never over an existing file) only when the job succeeds, as
- * the generate job does (runtime/generate-handler.ts, whose publish/sweep helpers are reused).
+ * a hidden staging folder and published (never over an existing file) only when the job succeeds
+ * (runtime/staging.ts, as for the generate job).
  * Progress carries the stage name ('prepare', 'embedding', 'finetune', 'sample', 'save') and, while
  * training, the loss as a metric.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { SidecarError, type EditParams, type OutputFile } from '../../../protocol';
 import { ModelFolderError } from '../../io/errors';
+import { modelError } from '../../server/models';
 import { ImageInputError } from '../../io/prepare-image';
-import { publish, sweepStaging } from '../../runtime/generate-handler';
+import { publish, withStaging } from '../../runtime/staging';
 import type { JobContext, JobHandler } from '../../runtime/handlers';
 import { ImagicCancelledError, runImagic, type ImagicRequest } from './imagic';
 
@@ -23,11 +22,7 @@ export function imagicRequest(p: EditParams, out: string): ImagicRequest {
   };
 }
 
-export const editHandler: JobHandler<'edit'> = async (params, ctx) => {
-  const outDir = resolve(params.outputDir ?? 'outputs');
-  const staging = join(outDir, `.partial-${process.pid}-${ctx.jobId}`);
-  await sweepStaging(outDir);
-  await mkdir(staging, { recursive: true });
+export const editHandler: JobHandler<'edit'> = (params, ctx) => withStaging(params.outputDir, ctx.jobId, async (staging, outDir) => {
   try {
     const r = await runImagic(imagicRequest(params, staging), {
       executionProviders: ctx.executionProviders,
@@ -55,19 +50,14 @@ export const editHandler: JobHandler<'edit'> = async (params, ctx) => {
     };
   } catch (err) {
     throw typedError(err, ctx);
-  } finally {
-    await rm(staging, { recursive: true, force: true });
   }
-};
+});
 
 function typedError(err: unknown, ctx: JobContext): unknown {
   if (err instanceof SidecarError) return err;
   if (err instanceof ImagicCancelledError || ctx.isCancelled()) return ctx.cancelled();
   if (err instanceof ImageInputError) return new SidecarError('image_invalid', `image ${err.message}`);
-  if (err instanceof ModelFolderError) {
-    const absent = /is missing|is not a folder|no such model/.test(err.message);
-    return new SidecarError(absent ? 'model_not_found' : 'model_invalid', `model ${err.message}`);
-  }
+  if (err instanceof ModelFolderError) return new SidecarError(modelError(err).code, `model ${err.message}`);
   if (err instanceof RangeError) return new SidecarError('invalid_params', err.message);
   return err;
 }
