@@ -23,7 +23,7 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
   });
 
   test('palette generation puts an image in the results webview', async () => {
-    await wb.runCommand('Diffusion Studio: Generate Image');
+    await wb.openQuickInput('Diffusion Studio: Generate Image', /Describe the image/);
     await wb.answerQuickInput('a smiling cat face');
     const results = await wb.webviewFrame('#gallery');
     await results.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img.result')].some((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 180_000 });
@@ -103,7 +103,7 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
   });
 
   test('the distillation task runs a short job and the new model is listed', async (t) => {
-    await wb.runCommand('Tasks: Run Task');
+    await wb.openQuickInput('Tasks: Run Task', /select the task to run/i);
     // Filter the task picker (its list re-renders as task providers answer), then pick.
     await wb.page.locator('.quick-input-widget .quick-input-box input:visible').fill('e2e distill');
     await wb.pickQuickItem('e2e distill');
@@ -127,7 +127,7 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
     }
     assert.equal(outcome, 'done');
     assert.ok(existsSync(path.join(env!.workspace, 'students', 'e2e-student', 'guided-2', 'model_index.json')), 'no 2-step student model folder');
-    await wb.runCommand('Diffusion Studio: Select Model');
+    await wb.openQuickInput('Diffusion Studio: Select Model', /^Model for generation$/);
     // The list is virtualised: filter it so the student's row is rendered.
     await wb.page.locator('.quick-input-widget .quick-input-box input:visible').fill('e2e-student/guided-2');
     await wb.pickQuickItem(/e2e-student\/guided-2/, 30_000).catch(async (err) => {

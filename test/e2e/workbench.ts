@@ -76,6 +76,34 @@ export class Workbench {
     }
   }
 
+  /**
+   * Runs a command that opens a quick input and waits for that input (known by its title or
+   * placeholder) to be the one showing. The palette and the command's own picker share one widget and
+   * one <input>: typing before the palette has closed types into the palette, and a click on a palette
+   * list that re-renders can land on another command. So: run, wait for the named input, else run again.
+   */
+  async openQuickInput(command: string, opened: RegExp, timeoutMs = 60_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    const title = this.page.locator('.quick-input-widget:visible .quick-input-title');
+    const input = this.page.locator('.quick-input-widget:visible .quick-input-box input');
+    const showing = async () => {
+      const t = (await title.textContent({ timeout: 500 }).catch(() => '')) ?? '';
+      const p = (await input.getAttribute('placeholder', { timeout: 500 }).catch(() => '')) ?? '';
+      return opened.test(t) || opened.test(p);
+    };
+    for (;;) {
+      await this.runCommand(command, Math.max(5000, end - Date.now()));
+      for (const waitUntil = Date.now() + 10_000; Date.now() < waitUntil; ) {
+        if (await showing()) return;
+        await this.page.waitForTimeout(250);
+      }
+      if (Date.now() > end) {
+        await this.screenshot(`failed-quick-input-${command.replace(/\W+/g, '-')}`);
+        throw new Error(`"${command}" did not open a quick input matching ${opened}`);
+      }
+    }
+  }
+
   /** Shows the Diffusion Studio side panel (its activity-bar container) and returns its webview frame. */
   async showSidePanel(): Promise<Frame> {
     await this.page.locator('.activitybar .action-item a[aria-label^="Diffusion Studio"]').first().click();
