@@ -26,7 +26,9 @@ const { values: a } = parseArgs({
     'stage1-iterations': { type: 'string', default: '800' },
     batch: { type: 'string', default: '16' },
     lr: { type: 'string', default: '2e-4' },
+    'stage1-lr': { type: 'string' },
     'guidance-range': { type: 'string', default: '1,5' },
+    'student-channels': { type: 'string', default: '0' },
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },
     models: { type: 'string', default: 'models' },
@@ -41,8 +43,8 @@ async function main(): Promise<void> {
   const r = await runDistillation({
     mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: 16, toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
-    batchSize: Number(a.batch), learningRate: Number(a.lr), guidanceRange: range,
-    data: 'emoji', resume: existsSync(join(work, 'distill-state.json')),
+    batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr'] ?? a.lr), guidanceRange: range,
+    studentChannels: Number(a['student-channels']), data: 'emoji', resume: existsSync(join(work, 'distill-state.json')),
   }, {
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
     onProgress: (p) => {

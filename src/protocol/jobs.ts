@@ -93,6 +93,8 @@ export const DistillParams = z.strictObject({
   guidanceRange: z.tuple([num(0, 100), num(0, 100)]).optional(),
   /** Prompts to distil on (default: the teacher's own caption set, if it has one). */
   prompts: z.array(z.string().max(10_000)).max(1_000_000).optional(),
+  /** Guided, embedded-family teachers: a narrower student of this many channels (faster per step). */
+  studentChannels: int(8, 4096).optional(),
   seed: int(0, 2 ** 32 - 1).optional(),
   resume: z.boolean().optional(),
 });

@@ -61,10 +61,39 @@ export interface ModelFolder {
   readonly distill: DistillInfo | null;
 }
 
+/** Every path whose presence or content decides what readModelFolder returns for a folder. */
+const CONSULTED = [
+  'model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx',
+  'tokenizer', 'scheduler/scheduler_config.json', 'vae_decoder/config.json', 'vae/config.json', 'unet/config.json', 'distill.json',
+];
+
+const folderCache = new Map<string, { stamp: string; folder: ModelFolder }>();
+
+function folderStamp(abs: string): string {
+  return CONSULTED.map((rel) => {
+    const st = statSync(join(abs, rel), { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : '-';
+  }).join('|');
+}
+
+/**
+ * The folder's description. Generation resolves its model on every request, so the result is kept and
+ * reused while none of the files it was read from has changed (size and modification time of each, and
+ * the same for its base): a few stat calls instead of reading and parsing every JSON file again.
+ */
 export function loadModelFolder(dir: string, seen: string[] = []): ModelFolder {
   const abs = resolve(dir);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new ModelFolderError(abs, 'is not a folder');
   if (seen.includes(abs)) throw new ModelFolderError(join(abs, 'model_index.json'), `"base" loops back to ${abs}`);
+  const stamp = folderStamp(abs);
+  const hit = folderCache.get(abs);
+  if (hit && hit.stamp === stamp && (!hit.folder.base || loadModelFolder(hit.folder.base.dir, [...seen, abs]) === hit.folder.base)) return hit.folder;
+  const folder = readModelFolder(abs, seen);
+  folderCache.set(abs, { stamp, folder });
+  return folder;
+}
+
+function readModelFolder(abs: string, seen: string[]): ModelFolder {
   const index = readJsonObject(join(abs, 'model_index.json'));
   const base = typeof index.base === 'string' ? loadModelFolder(resolve(abs, index.base), [...seen, abs]) : null;
   if (index.base !== undefined && typeof index.base !== 'string') {

@@ -98,3 +98,29 @@ test('writeExclusive never overwrites: a taken name gets the next number', async
   assert.equal(outputPath(dir, 'A Red cat!', 7, 0, 1), join(dir, '7-a-red-cat.png'));
   assert.equal(outputPath(join(dir, 'x.png'), 'p', 7, 1, 2), join(dir, 'x-1.png'));
 });
+
+test('a folder read again is reused until one of its files, or its base, changes', () => {
+  const root = mkdtempSync(join(tmpdir(), 'mf-cache-'));
+  cpSync(tinySd, join(root, 'tiny-sd'), { recursive: true });
+  cpSync(join(fixtures, 'tiny-sd-guided'), join(root, 'student'), { recursive: true });
+  writeFileSync(join(root, 'student', 'model_index.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(fixtures, 'tiny-sd-guided', 'model_index.json'), 'utf8')), base: '../tiny-sd' }));
+  try {
+    const first = loadModelFolder(join(root, 'student'));
+    assert.equal(loadModelFolder(join(root, 'student')), first, 'unchanged files: the same description');
+    // A user edits the student's distill.json: the next request sees it.
+    writeFileSync(join(root, 'student', 'distill.json'), JSON.stringify({ kind: 'guided', steps: 2, guidance_range: [1, 3] }));
+    const edited = loadModelFolder(join(root, 'student'));
+    assert.equal(edited.distill?.steps, 2);
+    assert.deepEqual(edited.distill?.guidance_range, [1, 3]);
+    // The base gains a VAE config with another scaling factor: the student (which takes its VAE) follows.
+    writeFileSync(join(root, 'tiny-sd', 'vae_decoder', 'config.json'), JSON.stringify({ scaling_factor: 0.5, block_out_channels: [8, 8] }));
+    const rebased = loadModelFolder(join(root, 'student'));
+    assert.equal(rebased.scalingFactor, 0.5);
+    assert.equal(rebased.vaeScaleFactor, 2);
+    // A component removed from the folder is reported, not served from the cache.
+    rmSync(join(root, 'tiny-sd', 'vae_decoder', 'model.onnx'));
+    assert.throws(() => loadModelFolder(join(root, 'student')), /vae_decoder\/model\.onnx: is missing/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -20,11 +20,13 @@ interface DistillCliOptions {
   stage1Iterations?: string;
   batchSize?: string;
   lr?: string;
+  stage1Lr?: string;
   guidanceRange?: string;
   guidance?: string;
   prompts?: string;
   data?: string;
   lora?: string;
+  studentChannels?: string;
   seed?: string;
   resume?: boolean;
   modelsDir: string[];
@@ -44,11 +46,13 @@ export function register(program: Command): void {
     .option('--stage1-iterations <k>', 'guided: iterations of stage 1 (default: --iterations)')
     .option('--batch-size <n>', 'rows per training step (default 16)')
     .option('--lr <rate>', 'AdamW learning rate (default 1e-4)')
+    .option('--stage1-lr <rate>', 'guided: learning rate of stage 1 (default: --lr)')
     .option('--guidance-range <min,max>', 'guided: guidance scales s = 1 + w the student learns (default 1,5)')
     .option('--guidance <s>', 'progressive: the guidance scale the teacher samples with (default 1 = none)')
     .option('--prompts <file>', 'text file, one prompt per line, to distil on (default: the model\'s data or a short list)')
     .option('--data <source>', 'emoji (the embedded family\'s images) or teacher (teacher samples)')
     .option('--lora <rank>', 'train LoRA adapters of this rank instead of every weight (large models)')
+    .option('--student-channels <n>', 'guided, embedded-family teachers: stage 1 trains a narrower UNet of this width (faster per step)')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
     .option('--resume', 'continue the job in --out where it stopped')
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
@@ -78,10 +82,10 @@ export async function toRequest(o: DistillCliOptions): Promise<DistillRequest> {
     mode: o.mode, teacher: o.teacher, out: o.out,
     toSteps: int('--to-steps', o.toSteps)!, fromSteps: int('--from-steps', o.fromSteps),
     iterations: int('--iterations', o.iterations), stage1Iterations: int('--stage1-iterations', o.stage1Iterations),
-    batchSize: int('--batch-size', o.batchSize), learningRate: num('--lr', o.lr),
+    batchSize: int('--batch-size', o.batchSize), learningRate: num('--lr', o.lr), stage1LearningRate: num('--stage1-lr', o.stage1Lr),
     guidanceRange: range, guidanceScale: num('--guidance', o.guidance),
     prompts: await readPrompts(o.prompts), data: o.data as DistillRequest['data'],
-    loraRank: int('--lora', o.lora), seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
+    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
   };
 }
 

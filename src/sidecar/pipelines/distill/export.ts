@@ -28,6 +28,8 @@ export interface StudentFolder {
   /** The original teacher (for its unet/config.json and scheduler config). */
   teacher: ModelFolder;
   guided: boolean;
+  /** Fields that replace the teacher's unet/config.json ones (a narrower student's width). */
+  unetConfig?: Record<string, unknown>;
   distill: Record<string, unknown>;
 }
 
@@ -44,7 +46,7 @@ export function writeStudentFolder(s: StudentFolder): void {
   saveModel(s.graph, join(tmp, 'unet', 'model.onnx'), bytes > INLINE_LIMIT ? { externalData: 'model.onnx_data' } : {});
   writeSafetensors(join(tmp, 'unet', 'model.safetensors'), s.weights, { format: 'diffusion-studio-student-1' });
   const unetConfig = readOptionalJson(join(dirname(s.teacher.files.unet), 'config.json'));
-  json(join(tmp, 'unet', 'config.json'), { ...unetConfig, ...(s.guided ? { guidance_input: 'guidance_scale' } : {}) });
+  json(join(tmp, 'unet', 'config.json'), { ...unetConfig, ...s.unetConfig, ...(s.guided ? { guidance_input: 'guidance_scale' } : {}) });
   const sched = JSON.parse(readFileSync(s.teacher.files.schedulerConfig, 'utf8')) as Record<string, unknown>;
   json(join(tmp, 'scheduler', 'scheduler_config.json'), { ...sched, _class_name: 'DDIMScheduler', timestep_spacing: 'trailing', steps_offset: 0 });
   json(join(tmp, 'model_index.json'), {

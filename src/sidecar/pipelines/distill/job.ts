@@ -13,11 +13,12 @@
  * continues the running one from its last checkpoint with the same random streams.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { rngFor } from '../../graph/init';
 import { modelRoots, resolveModel } from '../../io/model-discovery';
 import { modelHash, type ModelFolder } from '../../io/model-folder';
-import { writeAtomic } from '../../graph/onnx';
+import { loadModel, writeAtomic } from '../../graph/onnx';
+import { narrowUnetGraph, NarrowUnetError, unetFamilyConfig } from '../../nn/narrow-unet';
 import { Trainer } from '../../train/trainer';
 import { makeBatch } from './batch';
 import { emojiData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
@@ -71,6 +72,8 @@ interface JobState {
   teacher: string;
   toSteps: number;
   fromSteps: number;
+  /** 0 (absent in older jobs) = the teacher's width. */
+  studentChannels?: number;
   phasesDone: number;
 }
 
@@ -82,6 +85,7 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   const base = rootOf(teacher);
   const phases = planPhases(r);
   const out = resolve(r.out);
+  const narrow = r.studentChannels > 0 ? checkNarrow(teacher, r.studentChannels) : undefined;
   const state = openState(out, r, teacher);
   const levels = new NoiseLevels(teacher.schedulerConfig);
   const kind = teacher.schedulerConfig.prediction_type;
@@ -103,11 +107,11 @@ export async function runDistillation(request: DistillRequest, options: DistillO
       continue;
     }
     const prevUnet = k === 0 ? teacher.files.unet : join(out, phases[k - 1].name, 'unet', 'model.onnx');
-    const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank };
+    const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank, ...(k === 0 && narrow ? { narrow } : {}) };
     const losses = await trainPhase({ r, phase, k, phases, spec, data, levels, kind, out, remaining: remaining(k + 1), options });
     result.finalLoss.push(tailMean(losses));
     writeStudentFolder({
-      dir, graph: losses.graph, weights: losses.weights, base, teacher, guided: r.mode === 'guided',
+      dir, graph: losses.graph, weights: losses.weights, base, teacher, guided: r.mode === 'guided', unetConfig: narrow && narrowConfig(teacher, narrow),
       distill: distillInfo(r, phase, teacher, base, hash, dir, tailMean(losses)),
     });
     state.phasesDone = k + 1;
@@ -139,7 +143,11 @@ type PhaseLosses = number[] & { graph: ReturnType<typeof exportStudent>; weights
 
 async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const { r, phase, k } = a;
-  const { step, student } = studentTrainStep(a.spec, { lr: r.learningRate, clipNorm: 1, weightDecay: 0, iterations: phase.iterations });
+  // A narrower student's stage 1 is long training from a poor start (nn/narrow-unet.ts): its EMA
+  // (Polyak averaging) is what gets saved. A copy of the teacher starts close and trains briefly.
+  const emaDecay = a.spec.narrow ? Math.min(0.999, 1 - 10 / phase.iterations) : undefined;
+  const lr = phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate;
+  const { step, student } = studentTrainStep(a.spec, { lr, clipNorm: 1, weightDecay: 0, iterations: phase.iterations, emaDecay });
   const trainer = await Trainer.create(step, { seed: r.seed, threads: a.options.threads });
   const ckpt = checkpointPath(a.out, k);
   if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
@@ -166,7 +174,7 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
         etaSec: (phase.iterations - trainer.step + a.remaining) / Math.max(rate, 1e-9),
       });
     }
-    const weights = new Map([...trainer.params()].map(([n, v]) => [n, { ...v, data: (v.data as Float32Array).slice() }]));
+    const weights = new Map([...(emaDecay !== undefined ? trainer.emaParams() : trainer.params())].map(([n, v]) => [n, { ...v, data: (v.data as Float32Array).slice() }]));
     return Object.assign(losses, { graph: exportStudent(a.spec, weights), weights });
   } finally {
     await teacher.release();
@@ -184,6 +192,37 @@ async function loadData(r: ResolvedRequest, teacher: ModelFolder, base: ModelFol
   });
 }
 
+/** attention_head_dim from the teacher's unet/config.json (needed to rebuild an embedded-family UNet). */
+function teacherHeadDim(teacher: ModelFolder): number {
+  const path = join(dirname(teacher.files.unet), 'config.json');
+  const cfg = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { attention_head_dim?: unknown }) : {};
+  if (typeof cfg.attention_head_dim !== 'number') {
+    throw new DistillRequestError(`${teacher.files.unet} is not an embedded-family UNet (${path} gives no attention_head_dim); a narrower student can only be built from one`);
+  }
+  return cfg.attention_head_dim;
+}
+
+/** A narrower student's spec, its teacher and width checked before any training (errors name the problem). */
+function checkNarrow(teacher: ModelFolder, channels: number): { channels: number; headDim: number } {
+  const n = { channels, headDim: teacherHeadDim(teacher) };
+  try {
+    const g = loadModel(teacher.files.unet);
+    narrowUnetGraph(g, unetFamilyConfig(g, n.headDim, teacher.files.unet), channels);
+  } catch (err) {
+    if (err instanceof NarrowUnetError) throw new DistillRequestError(err.message);
+    throw err;
+  }
+  return n;
+}
+
+/** unet/config.json fields that change with the width (the heads stay, so each head narrows). */
+function narrowConfig(teacher: ModelFolder, n: { channels: number; headDim: number }): Record<string, unknown> {
+  const path = join(dirname(teacher.files.unet), 'config.json');
+  const cfg = JSON.parse(readFileSync(path, 'utf8')) as { block_out_channels: number[] };
+  const heads = cfg.block_out_channels[0] / n.headDim;
+  return { block_out_channels: cfg.block_out_channels.map(() => n.channels), attention_head_dim: n.channels / heads, distilled_from_channels: cfg.block_out_channels[0] };
+}
+
 /** The folder that holds the text encoder, VAE and tokenizer (a student's base, else the model itself). */
 function rootOf(m: ModelFolder): ModelFolder {
   return m.base ? rootOf(m.base) : m;
@@ -195,7 +234,7 @@ function checkpointPath(out: string, k: number): string {
 
 function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobState {
   const path = join(out, 'distill-state.json');
-  const fresh: JobState = { format: 'diffusion-studio-distill-1', mode: r.mode, teacher: teacher.dir, toSteps: r.toSteps, fromSteps: r.fromSteps, phasesDone: 0 };
+  const fresh: JobState = { format: 'diffusion-studio-distill-1', mode: r.mode, teacher: teacher.dir, toSteps: r.toSteps, fromSteps: r.fromSteps, studentChannels: r.studentChannels, phasesDone: 0 };
   if (!existsSync(path)) {
     if (existsSync(out) && !r.resume) {
       throw new DistillRequestError(`${out} already exists; choose a new --out folder (or --resume a job there)`);
@@ -208,6 +247,9 @@ function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobSt
   const s = JSON.parse(readFileSync(path, 'utf8')) as JobState;
   for (const key of ['mode', 'teacher', 'toSteps', 'fromSteps'] as const) {
     if (s[key] !== fresh[key]) throw new DistillRequestError(`cannot resume: the job in ${out} has ${key} ${String(s[key])}, this request ${String(fresh[key])}`);
+  }
+  if ((s.studentChannels ?? 0) !== r.studentChannels) {
+    throw new DistillRequestError(`cannot resume: the job in ${out} has student channels ${s.studentChannels ?? 0}, this request ${r.studentChannels}`);
   }
   return s;
 }
@@ -232,8 +274,8 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     teacher: { name: teacher.name, dir: relative(dir, teacher.dir), hash },
     base: base.name,
     training: {
-      iterations: phase.iterations, batch_size: r.batchSize, learning_rate: r.learningRate, lr_schedule: 'warm-up, cosine to lr/10', optimizer: 'adamw',
-      clip_norm: 1, lora_rank: r.loraRank, seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
+      iterations: phase.iterations, batch_size: r.batchSize, learning_rate: phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate, lr_schedule: 'warm-up, cosine to lr/10', optimizer: 'adamw',
+      clip_norm: 1, lora_rank: r.loraRank, ...(r.studentChannels ? { student_channels: r.studentChannels } : {}), seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
       data: r.data ?? 'auto', final_loss: Number.isFinite(loss) ? loss : null,
     },
     created: new Date().toISOString(),

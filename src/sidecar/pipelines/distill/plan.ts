@@ -25,6 +25,8 @@ export interface DistillRequest {
   batchSize?: number;
   /** AdamW learning rate (default 1e-4, as in both papers; small models like 3e-4). */
   learningRate?: number;
+  /** Guided stage 1's learning rate (default: learningRate); a narrower student trains from afar. */
+  stage1LearningRate?: number;
   /** Guided: the range of diffusers guidance scales s = 1 + w the student learns (default [1, 5]). */
   guidanceRange?: [number, number];
   /** Progressive: the guidance scale the teacher samples with (default 1: no guidance). */
@@ -35,6 +37,11 @@ export interface DistillRequest {
   data?: 'emoji' | 'teacher';
   /** Train LoRA adapters of this rank instead of every weight (default 0: every weight). */
   loraRank?: number;
+  /**
+   * Guided only, embedded-family teachers only: stage 1 trains a narrower UNet with this many channels
+   * (initialised from the teacher's leading channels) instead of a copy; 0 = the teacher's width.
+   */
+  studentChannels?: number;
   seed?: number;
   /** Continue a stopped job in `out` (default false: `out` must not hold one). */
   resume?: boolean;
@@ -77,9 +84,11 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
     stage1Iterations: r.stage1Iterations ?? r.iterations ?? 500,
     batchSize: r.batchSize ?? 16,
     learningRate: r.learningRate ?? 1e-4,
+    stage1LearningRate: r.stage1LearningRate ?? r.learningRate ?? 1e-4,
     guidanceRange: r.guidanceRange ?? [1, 5],
     guidanceScale: r.guidanceScale ?? 1,
     loraRank: r.loraRank ?? 0,
+    studentChannels: r.studentChannels ?? 0,
     seed: r.seed ?? 0,
     resume: r.resume ?? false,
     checkpointEvery: r.checkpointEvery ?? 50,
@@ -92,10 +101,14 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
   check(Number.isInteger(s.stage1Iterations) && s.stage1Iterations >= 1, `stage-1 iterations must be >= 1, got ${s.stage1Iterations}`);
   check(Number.isInteger(s.batchSize) && s.batchSize >= 1 && s.batchSize <= 4096, `batch size must be 1..4096, got ${s.batchSize}`);
   check(s.learningRate > 0 && s.learningRate < 1, `learning rate must be in (0, 1), got ${s.learningRate}`);
+  check(s.stage1LearningRate > 0 && s.stage1LearningRate < 1, `stage-1 learning rate must be in (0, 1), got ${s.stage1LearningRate}`);
   const [lo, hi] = s.guidanceRange;
   check(lo >= 0 && hi >= lo && hi <= 100, `guidance range must be 0 <= min <= max <= 100, got [${lo}, ${hi}]`);
   check(s.guidanceScale >= 0 && s.guidanceScale <= 100, `guidance scale must be 0..100, got ${s.guidanceScale}`);
   check(Number.isInteger(s.loraRank) && s.loraRank >= 0 && s.loraRank <= 256, `LoRA rank must be 0..256, got ${s.loraRank}`);
+  check(Number.isInteger(s.studentChannels) && s.studentChannels >= 0, `student channels must be a whole number, got ${s.studentChannels}`);
+  check(s.studentChannels === 0 || r.mode === 'guided', 'a narrower student (--student-channels) is for guided distillation only: progressive rounds start from a copy of their teacher');
+  check(s.studentChannels === 0 || s.loraRank === 0, 'a narrower student trains every weight; it cannot be combined with --lora');
   check(Number.isInteger(s.checkpointEvery) && s.checkpointEvery >= 1, `checkpoint interval must be >= 1, got ${s.checkpointEvery}`);
   check(!r.prompts || r.prompts.length > 0, 'prompts, when given, must not be empty');
   return s;

@@ -8,6 +8,7 @@ import { injectLora, loadModel, mergeLora, type Graph, type LoraSite } from '../
 import { buildTrainStep, type TrainStep } from '../../graph/train-step';
 import type { TensorValue } from '../../graph/types';
 import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
+import { narrowUnetGraph, unetFamilyConfig } from '../../nn/narrow-unet';
 
 export interface StudentSpec {
   /** The ONNX file the student starts from (the teacher's, or the previous round's). */
@@ -16,6 +17,11 @@ export interface StudentSpec {
   addGuidance: boolean;
   /** Train LoRA adapters of this rank instead of every weight (0 = full fine-tuning). */
   loraRank: number;
+  /**
+   * Build a narrower embedded-family UNet from the one at `unetPath` instead of copying it
+   * (nn/narrow-unet.ts); `headDim` is the teacher's attention_head_dim.
+   */
+  narrow?: { channels: number; headDim: number };
 }
 
 export interface StudentGraph {
@@ -34,11 +40,12 @@ function importedWeights(g: Graph): string[] {
 
 /** The student's inference graph (fresh from the file; guidance added the same way every time). */
 export function studentGraph(spec: StudentSpec): StudentGraph {
-  const g = loadModel(spec.unetPath);
+  const g = spec.narrow ? narrowStudent(spec.unetPath, spec.narrow) : loadModel(spec.unetPath);
   for (const t of importedWeights(g)) {
     if (g.initializers.get(t)!.dtype !== 'float32') throw new Error(`${spec.unetPath}: only float32 UNets can be distilled (${t} is not)`);
   }
   const weights = importedWeights(g);
+  g.trainable.clear();
   const guided = g.inputs.includes(GUIDANCE_INPUT);
   if (spec.addGuidance && !guided) addGuidanceInput(g);
   const added = [...g.trainable];
@@ -50,11 +57,19 @@ export function studentGraph(spec: StudentSpec): StudentGraph {
   return { graph: g, trainable: [...weights, ...added], guided: guided || spec.addGuidance, lora: [] };
 }
 
+function narrowStudent(unetPath: string, n: { channels: number; headDim: number }): Graph {
+  const teacher = loadModel(unetPath);
+  return narrowUnetGraph(teacher, unetFamilyConfig(teacher, n.headDim, unetPath), n.channels);
+}
+
 /**
  * The training step: loss = mean_b weight_b * mean((out_b - target_b)^2), the truncated-SNR weighted
  * regression of targets.ts; inputs are the UNet's own plus `target` [B, C, H, W] and `weight` [B].
  */
-export function studentTrainStep(spec: StudentSpec, o: { lr: number; clipNorm: number; weightDecay: number; iterations: number }): { step: TrainStep; student: StudentGraph } {
+export function studentTrainStep(
+  spec: StudentSpec,
+  o: { lr: number; clipNorm: number; weightDecay: number; iterations: number; emaDecay?: number },
+): { step: TrainStep; student: StudentGraph } {
   const student = studentGraph(spec);
   const g = student.graph;
   const out = g.tensor(g.outputs[0]);
@@ -74,6 +89,7 @@ export function studentTrainStep(spec: StudentSpec, o: { lr: number; clipNorm: n
     },
     params: student.trainable,
     clipNorm: o.clipNorm,
+    ...(o.emaDecay !== undefined ? { emaDecay: o.emaDecay } : {}),
   });
   return { step, student };
 }

@@ -1,0 +1,102 @@
+/**
+ * A narrower copy of an embedded-family UNet (unet.ts): the same blocks with fewer channels, its
+ * weights initialised from the teacher's leading channels. Guided distillation can train such a student
+ * in stage 1 (a regression on the teacher's guided outputs, which does not need the teacher's
+ * architecture): per evaluation it costs about what its width saves, which on the tiny embedded UNet is
+ * where the speed of a few-step student comes from once every other cost of a request is small.
+ *
+ * Only for UNets this project built (the names and shapes are checked against unet.ts); a foreign export
+ * keeps its architecture (LoRA or full fine-tuning of a copy).
+ */
+import type { Graph } from '../graph';
+import type { TensorValue } from '../graph/types';
+import type { FamilyConfig } from './config';
+import { EMOJI_BASE } from './config';
+import { unetGraph } from './unet';
+
+export class NarrowUnetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NarrowUnetError';
+  }
+}
+
+/** Builder constants (frequency tables, shapes) are initializers too; they are not weights. */
+const isWeight = (name: string, v: TensorValue) => v.dtype === 'float32' && v.data.length > 1 && !/^const(_\d+)?$/.test(name);
+
+/**
+ * The family sizes a UNet graph was built with, read from its inputs and weights; `headDim` comes from
+ * its unet/config.json (attention_head_dim). Throws unless unet.ts rebuilds exactly its weights.
+ */
+export function unetFamilyConfig(teacher: Graph, headDim: number, where: string): FamilyConfig {
+  const dims = (name: string) => teacher.initializers.get(name)?.dims;
+  const convIn = dims('conv_in.weight'), t2 = dims('t2.weight');
+  const sample = teacher.inputs.includes('sample') ? teacher.tensor('sample').shape : undefined;
+  const ctx = teacher.inputs.includes('encoder_hidden_states') ? teacher.tensor('encoder_hidden_states').shape : undefined;
+  const notFamily = (why: string) => new NarrowUnetError(`${where} is not an embedded-family UNet (${why}); a narrower student can only be built from one`);
+  if (!convIn || !t2 || !sample || !ctx) throw notFamily('conv_in, t2, sample or encoder_hidden_states missing');
+  const [c, latent] = convIn.map(Number), side = Number(sample[2]);
+  const [length, textDim] = [Number(ctx[1]), Number(ctx[2])];
+  if (![c, latent, side, length, textDim, headDim].every((n) => Number.isInteger(n) && n > 0) || c % headDim !== 0) {
+    throw notFamily('its sizes are not static');
+  }
+  const cfg: FamilyConfig = {
+    ...EMOJI_BASE, vocab: 0, length, textDim, imageSize: side * 4, latentChannels: latent,
+    unetChannels: c, unetTimeDim: Number(t2[0]), unetHeads: c / headDim,
+  };
+  const rebuilt = unetGraph(cfg);
+  const mine = [...teacher.initializers].filter(([n, v]) => isWeight(n, v));
+  const theirs = [...rebuilt.initializers].filter(([n, v]) => isWeight(n, v));
+  for (const [name, v] of theirs) {
+    const t = teacher.initializers.get(name);
+    if (!t || t.dims.join('x') !== v.dims.join('x')) throw notFamily(`weight ${name} ${t ? `is ${t.dims.join('x')}, expected ${v.dims.join('x')}` : 'is missing'}`);
+  }
+  if (mine.length !== theirs.length) throw notFamily(`${mine.length} weights where unet.ts has ${theirs.length}`);
+  return cfg;
+}
+
+/**
+ * The same UNet with `channels` channels (same heads, time-embedding width and text width), each weight
+ * initialised from the teacher's: every axis keeps its leading entries; the inputs of the up blocks,
+ * which concatenate [h, skip], keep the leading entries of both halves.
+ */
+export function narrowUnetGraph(teacher: Graph, cfg: FamilyConfig, channels: number, seed = 0): Graph {
+  if (!Number.isInteger(channels) || channels < 8 || channels % 8 !== 0 || channels % cfg.unetHeads !== 0 || channels > cfg.unetChannels) {
+    throw new NarrowUnetError(
+      `student channels must be a multiple of 8 and of the ${cfg.unetHeads} attention heads, from 8 to the teacher's ${cfg.unetChannels}; got ${channels}`,
+    );
+  }
+  const g = unetGraph({ ...cfg, unetChannels: channels }, seed);
+  for (const [name, v] of g.initializers) {
+    const t = teacher.initializers.get(name);
+    if (!isWeight(name, v) || !t) continue;
+    g.initializers.set(name, { dtype: 'float32', dims: [...v.dims], data: sliceLeading(t, v.dims.map(Number), cfg.unetChannels, channels) });
+  }
+  return g;
+}
+
+/** Index map per axis: same size keeps all; [h, skip] halves keep both leading parts; else the leading part. */
+function axisIndices(from: number, to: number, c: number, cs: number): number[] {
+  if (from === to) return Array.from({ length: to }, (_, i) => i);
+  if (from === 2 * c && to === 2 * cs) return Array.from({ length: to }, (_, i) => (i < cs ? i : c + i - cs));
+  return Array.from({ length: to }, (_, i) => i);
+}
+
+function sliceLeading(t: TensorValue, shape: number[], c: number, cs: number): Float32Array {
+  const src = t.data as Float32Array;
+  const from = t.dims.map(Number);
+  const maps = shape.map((to, a) => axisIndices(from[a], to, c, cs));
+  const strides = from.map((_, a) => from.slice(a + 1).reduce((x, y) => x * y, 1));
+  const out = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let k = 0; k < out.length; k++) {
+    let off = 0;
+    for (let a = 0; a < shape.length; a++) off += maps[a][idx[a]] * strides[a];
+    out[k] = src[off];
+    for (let a = shape.length - 1; a >= 0; a--) {
+      if (++idx[a] < shape[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return out;
+}
