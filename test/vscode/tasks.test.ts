@@ -28,12 +28,15 @@ describe('distillation tasks', () => {
     assert.equal(p.iterationsPerRound, 5);
     assert.equal(p.outputDir, path.join(workspaceRoot(), 'students', 'never-run'));
     assert.equal(p.resume, undefined, 'a fresh folder must not be resumed');
+    assert.equal(p.studentChannels, undefined);
+    assert.equal(distillParams({ ...def, mode: 'guided', studentChannels: 32 }).studentChannels, 32);
   });
 
   it('names the problem in a bad definition', () => {
     assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'fast', teacher: 'x' }) ?? '', /"mode"/);
     assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided' }) ?? '', /"teacher"/);
     assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', targetSteps: 0 }) ?? '', /"targetSteps"/);
+    assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', studentChannels: 2.5 }) ?? '', /"studentChannels"/);
     assert.equal(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', targetSteps: 4 }), undefined);
   });
 });

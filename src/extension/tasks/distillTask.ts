@@ -22,6 +22,7 @@ export interface DistillTaskDefinition extends vscode.TaskDefinition {
   iterations?: number;
   outputFolder?: string;
   guidanceRange?: [number, number];
+  studentChannels?: number;
 }
 
 /** The student's folder: the task's outputFolder, or <distillFolder>/<teacher>-<mode>-<steps>. */
@@ -37,6 +38,7 @@ export function distillParams(def: DistillTaskDefinition): DistillParams {
   if (def.teacherSteps) params.teacherSteps = def.teacherSteps;
   if (def.iterations) params.iterationsPerRound = def.iterations;
   if (def.guidanceRange) params.guidanceRange = def.guidanceRange;
+  if (def.studentChannels) params.studentChannels = def.studentChannels;
   // A folder already there holds an earlier, stopped run: continue it rather than start over.
   if (fs.existsSync(outputDir)) params.resume = true;
   return params;
@@ -46,7 +48,7 @@ export function distillParams(def: DistillTaskDefinition): DistillParams {
 export function checkDefinition(def: vscode.TaskDefinition): string | undefined {
   if (def.mode !== 'progressive' && def.mode !== 'guided') return `"mode" must be "progressive" or "guided" (got ${JSON.stringify(def.mode)})`;
   if (typeof def.teacher !== 'string' || !def.teacher) return '"teacher" must name a model';
-  for (const k of ['teacherSteps', 'targetSteps', 'iterations']) {
+  for (const k of ['teacherSteps', 'targetSteps', 'iterations', 'studentChannels']) {
     const v = def[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) return `"${k}" must be a positive integer (got ${JSON.stringify(v)})`;
   }
