@@ -136,6 +136,22 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
     });
   });
 
+  test('a killed sidecar is restarted, the user is told, and the next generation works', async () => {
+    const [pid] = sidecarPids(env!.extensionPath);
+    assert.ok(pid, 'no sidecar process found');
+    process.kill(pid, 'SIGKILL');
+    // Toasts hide after a while (and a headless window may not show them): read the notification center.
+    const restarted = /Diffusion Studio: the sidecar stopped .*restarting it/i;
+    await waitUntil('the restart notification', async () => (await wb.allNotifications()).some((n) => restarted.test(n)), 60_000);
+    assert.ok((await wb.allNotifications('sidecar-restarted')).some((n) => restarted.test(n)));
+    const [fresh] = await waitUntil('a new sidecar process', () => sidecarPids(env!.extensionPath).filter((p) => p !== pid), 60_000).then((a) => (a.length ? a : [undefined]));
+    assert.ok(fresh, 'the sidecar was not started again');
+    const before = readdirSync(path.join(env!.workspace, 'generated')).filter((f) => f.endsWith('.png')).length;
+    await wb.openQuickInput('Diffusion Studio: Generate Image', /Describe the image/);
+    await wb.answerQuickInput('a yellow star');
+    await waitUntil('a new PNG', () => readdirSync(path.join(env!.workspace, 'generated')).filter((f) => f.endsWith('.png')).length > before, 180_000);
+  });
+
   test("an open image's title bar offers Edit with Prompt for that image", async () => {
     await wb.runCommand('View: Show Explorer');
     await wb.expandFolder('images', 'cat.png');
@@ -154,6 +170,22 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
     await wb.page.keyboard.press('Escape');
   });
 });
+
+/** Sidecar processes of this extension (spawned as `<sidecar> serve --port 0 --watch-stdin`). */
+function sidecarPids(extensionPath: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (cmd.includes(extensionPath) && / serve --port 0 --watch-stdin/.test(cmd)) pids.push(Number(d));
+  }
+  return pids;
+}
 
 async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;

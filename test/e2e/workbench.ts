@@ -182,6 +182,20 @@ export class Workbench {
     await childRow.first().waitFor();
   }
 
+  /**
+   * Every notification of this window, from the notification center (toasts hide after a while, and
+   * a window without focus may never show one): opens the center, reads it, closes it.
+   */
+  async allNotifications(screenshot?: string): Promise<string[]> {
+    await this.runCommand('Notifications: Show Notifications');
+    const center = this.page.locator('.notifications-center');
+    await center.waitFor({ timeout: 5000 });
+    const texts = await center.locator('.notification-list-item-message').allInnerTexts();
+    if (screenshot) await this.screenshot(screenshot);
+    await this.focusWorkbench(); // Escape closes the center
+    return texts;
+  }
+
   /** Text of the visible notification toasts. */
   async notifications(): Promise<string[]> {
     return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();
