@@ -4,14 +4,15 @@
  * -> 2 -> 1 (docs/DISTILLATION.md). Resumable: run it again after a stop and it continues.
  *
  *   npx tsx scripts/distill-embedded.ts [--teacher models/emoji-base] [--work .cache/distill-emoji]
- *       [--iterations 600] [--stage1-iterations 800] [--batch 16] [--lr 2e-4] [--install [--half-weights]]
+ *       [--iterations 600] [--stage1-iterations 800] [--batch 16] [--lr 2e-4] [--stage1-lr R]
+ *       [--student-channels C] [--threads N] [--install [--half-weights]]
  *
  * --install copies the finished students into models/ (UNet ONNX, config, scheduler, distill.json,
  * model_index.json with "base": "../emoji-base"; the training safetensors stay in the work folder to
  * keep the extension small; --half-weights also stores the UNet's weights as float16, half-weights.ts).
  * An existing models/emoji-guided-N is replaced only by --install.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, saveModel } from '../src/sidecar/graph';
@@ -29,6 +30,7 @@ const { values: a } = parseArgs({
     'stage1-lr': { type: 'string' },
     'guidance-range': { type: 'string', default: '1,5' },
     'student-channels': { type: 'string', default: '0' },
+    threads: { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },
     models: { type: 'string', default: 'models' },
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr'] ?? a.lr), guidanceRange: range,
     studentChannels: Number(a['student-channels']), data: 'emoji', resume: existsSync(join(work, 'distill-state.json')),
   }, {
+    threads: Number(a.threads),
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
     onProgress: (p) => {
       if (Date.now() - last < 15000 && p.step !== p.totalSteps) return;
@@ -56,6 +59,45 @@ async function main(): Promise<void> {
   console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min; final losses ${r.finalLoss.map((x) => x.toFixed(5)).join(', ')}`);
   if (!a.install) return;
   for (const s of r.students.filter((x) => x.kind === 'round')) install(s.dir, join(resolve(a.models!), `emoji-guided-${s.steps}`));
+}
+
+/** The model card, from what the student's own metadata says (so it cannot drift from the weights). */
+function modelCard(d: Record<string, unknown>, unet: Record<string, unknown>, mb: number): string {
+  const steps = Number(d.steps), range = d.guidance_range as [number, number];
+  const t = d.training as Record<string, unknown>, teacher = d.teacher as Record<string, unknown>;
+  const width = (unet.block_out_channels as number[])[0], from = unet.distilled_from_channels as number | undefined;
+  const stage1 = readStage1();
+  return `# emoji-guided-${steps} — guided student of emoji-base for ${steps} step${steps > 1 ? 's' : ''}
+
+A distilled UNet that samples emoji-base's text-to-image task in **${steps} DDIM step${steps > 1 ? 's' : ''} with one UNet
+evaluation per step**, guidance included: the guidance scale is a model input (\`guidance_scale\`,
+diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the unconditional batch is gone.
+
+- Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
+  drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
+  Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student.
+- Architecture: emoji-base's UNet ${from ? `narrowed from ${from} to **${width} channels** (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it from the teacher's leading channels${stage1}` : `at the teacher's width (${width} channels)`}.
+- Teacher: emoji-base, UNet hash ${String(teacher.hash)}.
+- Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
+  the base folder (\`model_index.json\` "base": "../emoji-base").
+- Weights: ${String(d.weights_storage)} (${mb.toFixed(1)} MB).
+- Training of this round: ${t.iterations} iterations, batch ${t.batch_size}, ${t.optimizer} lr ${t.learning_rate} (${t.lr_schedule}),
+  clip norm ${t.clip_norm}, loss ${t.loss_weighting}, seed ${t.seed}; final loss ${Number(t.final_loss).toPrecision(3)}.
+- Data: the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT), as for emoji-base.
+- Reproduce: \`npm run distill:embedded -- --install --half-weights\` (the four students; settings in scripts/distill-embedded.ts).
+- Metrics (\`npm run report:distill\`): docs/DISTILLATION.md and docs/BENCHMARKS.md.
+- Use: \`npx diffusion-studio generate "a red apple" --model emoji-guided-${steps} --guidance 3\`.
+
+Full metadata: distill.json.
+`;
+}
+
+/** ", 24000 iterations at batch 32, lr 0.001" from the run's stage-1 folder, when it is there. */
+function readStage1(): string {
+  const dir = join(resolve(a.work!), 'guided-16', 'distill.json');
+  if (!existsSync(dir)) return '';
+  const t = (JSON.parse(readFileSync(dir, 'utf8')) as { training: Record<string, unknown> }).training;
+  return ` (${t.iterations} iterations at batch ${t.batch_size}, lr ${t.learning_rate}, EMA exported)`;
 }
 
 /** A shipped student: the round's folder without the training weights, based on ../emoji-base. */
@@ -74,7 +116,11 @@ function install(from: string, to: string): void {
   const distill = JSON.parse(readFileSync(join(from, 'distill.json'), 'utf8')) as Record<string, unknown>;
   const teacher = distill.teacher as Record<string, unknown>;
   const storage = a['half-weights'] ? 'float16 weights, float32 compute' : 'float32';
-  writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify({ ...distill, teacher: { ...teacher, name: 'emoji-base', dir: '../emoji-base' }, base: 'emoji-base', weights_storage: storage }, null, 2)}\n`);
+  const shipped = { ...distill, teacher: { ...teacher, name: 'emoji-base', dir: '../emoji-base' }, base: 'emoji-base', weights_storage: storage };
+  writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify(shipped, null, 2)}\n`);
+  const unetConfig = JSON.parse(readFileSync(join(from, 'unet', 'config.json'), 'utf8')) as Record<string, unknown>;
+  const mb = statSync(join(tmp, 'unet', 'model.onnx')).size / 1e6;
+  writeFileSync(join(tmp, 'README.md'), modelCard(shipped, unetConfig, mb));
   rmSync(to, { recursive: true, force: true });
   renameSync(tmp, to);
   console.log(`installed ${to}`);
