@@ -8,7 +8,7 @@
  *   - UNet evaluations per image (rows through the UNet: 2 per step with guidance, 1 for a student);
  *   - one prompt grid for all (docs/distillation/grid.png) and a plot (docs/distillation/quality.svg).
  *
- *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3]
+ *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --extra "<label>=<student dir>" ...]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -34,6 +34,7 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: 'docs/distillation' },
     'metrics-only': { type: 'string' },
     doc: { type: 'string', default: 'docs/DISTILLATION.md' },
+    extra: { type: 'string', multiple: true },
   },
 });
 
@@ -49,16 +50,29 @@ interface Row {
   msPerImage: number;
   ortMsPerImage: number;
   cpuMsPerImage: number;
+  /** An --extra row: in the table and the grid, not in the plot's two series. */
+  extra?: boolean;
 }
 
 const GRID_PROMPTS = ['a cat face', 'a red apple', 'a rocket', 'a sunflower', 'a pizza', 'a ghost', 'a house', 'a fish'];
 
-function configs(): Array<{ label: string; model: string; steps: number }> {
+function configs(): Array<{ label: string; model: string; steps: number; extra?: boolean }> {
   const teacher = resolve(a.teacher!);
   return [
     ...[64, 32, 16, 8, 4, 2, 1].map((steps) => ({ label: `teacher, ${steps} step${steps > 1 ? 's' : ''}`, model: teacher, steps })),
     ...[8, 4, 2, 1].map((steps) => ({ label: `guided student, ${steps} step${steps > 1 ? 's' : ''}`, model: resolve(a.students!, `emoji-guided-${steps}`), steps })),
+    ...(a.extra ?? []).map(extraRow),
   ];
+}
+
+/** --extra "<label>=<student folder>": one more row, at the steps its distill.json names. */
+function extraRow(spec: string): { label: string; model: string; steps: number; extra: true } {
+  const at = spec.lastIndexOf('=');
+  if (at <= 0) throw new Error(`--extra must be "<label>=<student folder>", got "${spec}"`);
+  const model = resolve(spec.slice(at + 1));
+  const steps = Number(loadModelFolder(model).distill?.steps);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`${model}: distill.json names no step count`);
+  return { label: spec.slice(0, at), model, steps, extra: true };
 }
 
 /**
@@ -146,7 +160,7 @@ function plot(rows: Row[]): string {
   const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
   const py = (v: number) => H - B - ((Math.log10(v) - ly0) / (ly1 - ly0 || 1)) * (H - B - T);
   const series = (guided: boolean, color: string) => {
-    const pts = rows.filter((r) => r.guided === guided).sort((p, q) => p.unetEvals - q.unetEvals);
+    const pts = rows.filter((r) => r.guided === guided && !r.extra).sort((p, q) => p.unetEvals - q.unetEvals);
     const line = pts.map((r) => `${px(Math.log2(r.unetEvals)).toFixed(1)},${py(r.fid).toFixed(1)}`).join(' ');
     const dots = pts.map((r) => `<circle cx="${px(Math.log2(r.unetEvals)).toFixed(1)}" cy="${py(r.fid).toFixed(1)}" r="4" fill="${color}"><title>${r.label}: ${r.fid.toPrecision(3)}</title></circle>` +
       `<text x="${px(Math.log2(r.unetEvals)).toFixed(1)}" y="${(py(r.fid) - 8).toFixed(1)}" font-size="10" text-anchor="middle">${r.steps}</text>`).join('');
@@ -193,7 +207,7 @@ async function main(): Promise<void> {
   for (const c of configs()) {
     const guided = !!loadModelFolder(c.model).distill;
     const e = await metrics(c.model, c.steps, guidance, count);
-    rows.push({ label: c.label, model: c.model, steps: c.steps, guided, unetEvals: c.steps * (guided || guidance <= 1 ? 1 : 2), fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy, msPerImage: NaN, ortMsPerImage: NaN, cpuMsPerImage: NaN });
+    rows.push({ label: c.label, model: c.model, steps: c.steps, guided, extra: c.extra, unetEvals: c.steps * (guided || guidance <= 1 ? 1 : 2), fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy, msPerImage: NaN, ortMsPerImage: NaN, cpuMsPerImage: NaN });
     grid.push({ label: c.label, ...(await gridRow(c.model, c.steps, guidance)) });
     console.log(`${c.label}: FID ${e.fid.toPrecision(3)} CLIP ${e.clipScore.toFixed(3)} acc ${(100 * e.objectAccuracy).toFixed(1)}%`);
   }
