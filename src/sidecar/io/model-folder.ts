@@ -65,6 +65,7 @@ export interface ModelFolder {
 const CONSULTED = [
   'model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx',
   'tokenizer', 'scheduler/scheduler_config.json', 'vae_decoder/config.json', 'vae/config.json', 'unet/config.json', 'distill.json',
+  'unet/model.onnx_data',
 ];
 
 const folderCache = new Map<string, { stamp: string; folder: ModelFolder }>();
@@ -165,6 +166,17 @@ const hashCache = new Map<string, string>();
  * external data (the part that makes a model what it is). Cached per file size and modification time.
  */
 export async function modelHash(folder: ModelFolder): Promise<string> {
+  // A folder description is replaced when its UNet files change (loadModelFolder), so its hash can ride on it.
+  const known = folderHashes.get(folder);
+  if (known) return known;
+  const hex = await hashUnet(folder);
+  folderHashes.set(folder, hex);
+  return hex;
+}
+
+const folderHashes = new WeakMap<ModelFolder, string>();
+
+async function hashUnet(folder: ModelFolder): Promise<string> {
   const parts = [folder.files.unet, join(folder.files.unet, '..', 'model.onnx_data')].filter((p) => existsSync(p));
   const key = parts.map((p) => `${p}:${statSync(p).size}:${statSync(p).mtimeMs}`).join('|');
   const cached = hashCache.get(key);
