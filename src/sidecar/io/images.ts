@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { deflateSync } from 'node:zlib';
-import { PNG_SIGNATURE, pngChunk, textChunk } from './png-metadata';
+import { PNG_SIGNATURE, textChunk, writePngChunk } from './png-metadata';
 import { ModelFolderError } from './errors';
 
 /** Image b of a decoded batch as 8-bit interleaved RGB: x in [-1, 1] -> round(255 (x + 1) / 2), clamped. */
@@ -61,10 +61,17 @@ export function encodePng(rgb: Uint8Array, width: number, height: number, text: 
   const stride = width * 3;
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
-  const chunks = [pngChunk('IHDR', ihdr), ...Object.entries(text).map(([k, v]) => textChunk(k, v))];
+  const texts = Object.entries(text).map(([k, v]) => textChunk(k, v));
   // For small images most of zlib's cost is setting up its state: a window no larger than the data and
   // the smallest hash table (memLevel 1) cut it by 4x for a 32x32 image, for the same size within 2%.
   const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(raw.length + 1))));
   const idat = deflateSync(raw, { windowBits, memLevel: windowBits < 15 ? 1 : 8 });
-  return Buffer.concat([PNG_SIGNATURE, ...chunks, pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  // One buffer written in place: the small copies of concatenating chunks cost more than deflate here.
+  const out = Buffer.allocUnsafe(PNG_SIGNATURE.length + 25 + texts.reduce((n, t) => n + t.length, 0) + 12 + idat.length + 12);
+  let at = PNG_SIGNATURE.copy(out, 0);
+  at = writePngChunk(out, at, 'IHDR', ihdr);
+  for (const t of texts) at += t.copy(out, at);
+  at = writePngChunk(out, at, 'IDAT', idat);
+  writePngChunk(out, at, 'IEND', new Uint8Array(0));
+  return out;
 }

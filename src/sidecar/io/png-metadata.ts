@@ -80,12 +80,18 @@ export function parseParameters(text: string): ParsedParameters {
 
 /** One PNG chunk: length, type, data, CRC-32 over type and data. */
 export function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-  return Buffer.concat([head, data, crc]);
+  const out = Buffer.allocUnsafe(12 + data.length);
+  writePngChunk(out, 0, type, data);
+  return out;
+}
+
+/** Writes a chunk into `out` at `at` (12 + data.length bytes); returns the offset after it. */
+export function writePngChunk(out: Buffer, at: number, type: string, data: Uint8Array): number {
+  out.writeUInt32BE(data.length, at);
+  out.write(type, at + 4, 4, 'latin1');
+  out.set(data, at + 8);
+  out.writeUInt32BE(crc32(out.subarray(at + 4, at + 8 + data.length)) >>> 0, at + 8 + data.length);
+  return at + 12 + data.length;
 }
 
 /** A tEXt chunk (Latin-1 text) or, for other text, an uncompressed UTF-8 iTXt chunk. */

@@ -13,7 +13,7 @@ import type * as ort from 'onnxruntime-node';
 import { ModelFolderError } from '../io/errors';
 import type { ModelFolder } from '../io/model-folder';
 import { loadTokenizer, type PromptTokenizer } from '../io/tokenizer';
-import { getSession, type SessionRequest } from '../runtime/sessions';
+import { getSession, sessionCacheKey, type SessionRequest } from '../runtime/sessions';
 import type { FloatType } from './tensors';
 
 type Meta = ort.InferenceSession.ValueMetadata;
@@ -47,7 +47,27 @@ export interface OpenModel {
   vaeEncoderFloat: FloatType;
 }
 
-export async function openModel(folder: ModelFolder, req: SessionRequest, needEncoder = false): Promise<OpenModel> {
+/**
+ * Opened models per folder description and session options. A description is replaced when any of its
+ * files changes (io/model-folder.ts), and releaseSessions changes the key, so a hit never holds stale or
+ * released sessions; it saves the per-request session look-ups and signature checks.
+ */
+const opened = new WeakMap<ModelFolder, Map<string, Promise<OpenModel>>>();
+
+export function openModel(folder: ModelFolder, req: SessionRequest, needEncoder = false): Promise<OpenModel> {
+  const key = `${sessionCacheKey(req)}${needEncoder ? '+encoder' : ''}`;
+  let byKey = opened.get(folder);
+  if (!byKey) opened.set(folder, (byKey = new Map()));
+  let m = byKey.get(key);
+  if (!m) {
+    m = openSessions(folder, req, needEncoder);
+    byKey.set(key, m);
+    m.catch(() => byKey.delete(key));
+  }
+  return m;
+}
+
+async function openSessions(folder: ModelFolder, req: SessionRequest, needEncoder: boolean): Promise<OpenModel> {
   const f = folder.files;
   const [textEncoder, unet, vaeDecoder] = await Promise.all([
     getSession(f.textEncoder, req),

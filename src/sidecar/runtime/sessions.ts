@@ -20,6 +20,14 @@ export interface SessionRequest {
 }
 
 const cache = new Map<string, Promise<ort.InferenceSession>>();
+/** Bumped by releaseSessions: anything holding sessions from an earlier epoch must get them again. */
+let epoch = 0;
+
+/** What tells sessions for the same file apart (options as resolved now), plus the release epoch. */
+export function sessionCacheKey(req: SessionRequest): string {
+  const o = options(req);
+  return JSON.stringify([o.executionProviders, o.intraOpNumThreads ?? null, epoch]);
+}
 
 function options(req: SessionRequest): ort.InferenceSession.SessionOptions {
   const envThreads = Number(process.env.DIFFUSION_STUDIO_THREADS);
@@ -62,5 +70,6 @@ export function getSession(path: string, req: SessionRequest = {}): Promise<ort.
 export async function releaseSessions(): Promise<void> {
   const all = [...cache.values()];
   cache.clear();
+  epoch++;
   await Promise.all(all.map(async (p) => (await p.catch(() => null))?.release()));
 }
