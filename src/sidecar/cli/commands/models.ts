@@ -15,7 +15,7 @@ function describe(m: FoundModel): string {
   if (!m.folder) return `broken: ${m.problem}`;
   const f = m.folder;
   const parts = [f.base ? `student of ${f.base.name}` : 'full model'];
-  if (f.distill?.steps) parts.push(`${f.distill.steps} steps`);
+  if (f.distill?.steps) parts.push(`${f.distill.steps} step${f.distill.steps === 1 ? '' : 's'}`);
   if (f.distill?.guidance_range) parts.push(`guidance ${f.distill.guidance_range.join('-')}`);
   if (f.sampleSize && f.vaeScaleFactor) parts.push(`${f.sampleSize * f.vaeScaleFactor}px`);
   parts.push(f.schedulerConfig.prediction_type);
