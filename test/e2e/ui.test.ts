@@ -176,7 +176,7 @@ function sidecarPids(extensionPath: string): number[] {
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    let cmd = '';
+    let cmd: string;
     try {
       cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
     } catch {
