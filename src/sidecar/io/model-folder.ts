@@ -59,6 +59,8 @@ export interface ModelFolder {
   /** The UNet's native latent size (unet/config.json sample_size), or null if unknown. */
   readonly sampleSize: number | null;
   readonly distill: DistillInfo | null;
+  /** model_index.json's "defaults" (sampling settings the model asks for), or null. */
+  readonly indexDefaults: Record<string, unknown> | null;
 }
 
 /** Every path whose presence or content decides what readModelFolder returns for a folder. */
@@ -72,8 +74,12 @@ const folderCache = new Map<string, { stamp: string; folder: ModelFolder }>();
 
 function folderStamp(abs: string): string {
   return CONSULTED.map((rel) => {
-    const st = statSync(join(abs, rel), { throwIfNoEntry: false });
-    return st ? `${st.size}:${st.mtimeMs}` : '-';
+    try {
+      const st = statSync(join(abs, rel), { throwIfNoEntry: false });
+      return st ? `${st.size}:${st.mtimeMs}` : '-';
+    } catch {
+      return '!'; // unreadable (e.g. a name too long): the read below reports it
+    }
   }).join('|');
 }
 
@@ -127,6 +133,7 @@ function readModelFolder(abs: string, seen: string[]): ModelFolder {
     vaeScaleFactor: vaeScale(vaeConfig) ?? base?.vaeScaleFactor ?? null,
     sampleSize: positive(unetConfig?.sample_size) ?? base?.sampleSize ?? null,
     distill: existsSync(distillPath) ? (readJsonObject(distillPath) as DistillInfo) : null,
+    indexDefaults: typeof index.defaults === 'object' && index.defaults !== null && !Array.isArray(index.defaults) ? (index.defaults as Record<string, unknown>) : null,
   };
 }
 

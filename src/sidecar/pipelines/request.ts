@@ -4,9 +4,8 @@
  * usual Stable Diffusion settings).
  */
 import { randomInt } from 'node:crypto';
-import { readJsonObject, type ModelFolder } from '../io/model-folder';
+import type { ModelFolder } from '../io/model-folder';
 import { isSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index';
-import { join } from 'node:path';
 
 export interface TextToImageRequest {
   /** A model folder path or the name of a discovered model (default: the embedded emoji-base). */
@@ -85,7 +84,7 @@ interface ModelDefaults {
  * has its teacher's guidance baked in, so it runs without the unconditional batch: guidance 1).
  */
 export function modelDefaults(folder: ModelFolder): ModelDefaults {
-  const own = (readJsonObject(join(folder.dir, 'model_index.json')).defaults ?? {}) as ModelDefaults;
+  const own = (folder.indexDefaults ?? {}) as ModelDefaults;
   const base = folder.base ? modelDefaults(folder.base) : {};
   const d = folder.distill;
   if (!d) return { ...base, ...own };

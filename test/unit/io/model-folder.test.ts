@@ -119,6 +119,10 @@ test('a folder read again is reused until one of its files, or its base, changes
     const edited = loadModelFolder(join(root, 'student'));
     assert.equal(edited.distill?.steps, 2);
     assert.deepEqual(edited.distill?.guidance_range, [1, 3]);
+    // New sampling defaults in model_index.json are what the next request resolves.
+    const index = JSON.parse(readFileSync(join(root, 'student', 'model_index.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(root, 'student', 'model_index.json'), JSON.stringify({ ...index, defaults: { steps: 3, guidance_scale: 2 } }));
+    assert.deepEqual(loadModelFolder(join(root, 'student')).indexDefaults, { steps: 3, guidance_scale: 2 });
     // The base gains a VAE config with another scaling factor: the student (which takes its VAE) follows.
     writeFileSync(join(root, 'tiny-sd', 'vae_decoder', 'config.json'), JSON.stringify({ scaling_factor: 0.5, block_out_channels: [8, 8] }));
     const rebased = loadModelFolder(join(root, 'student'));
