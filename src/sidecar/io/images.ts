@@ -47,12 +47,6 @@ export async function readImageTensor(file: string, width: number, height: numbe
 }
 
 /**
- * PNG encoding in-process (PNG spec: signature, IHDR, IDAT = zlib stream of scanlines each preceded by
- * filter type 0, IEND), with text chunks placed right after IHDR. Synchronous and without a trip
- * through sharp's thread pool: for the small images the embedded models make, that hop cost more than
- * the encoding (see docs/BENCHMARKS.md).
- */
-/**
  * Images up to this many raw bytes (64x64 RGB) are stored, not compressed. Measured in the generation
  * pipeline on a 32x32 image: zlib's deflateSync cost 0.27 ms there (its stream object and state are
  * set up per call, with caches cold after the model runs; 0.03 ms in a loop) - 6% of a 4-step
@@ -78,6 +72,12 @@ function storedZlib(data: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * PNG encoding in-process (PNG spec: signature, IHDR, IDAT = zlib stream of scanlines each preceded by
+ * filter type 0, IEND), with text chunks placed right after IHDR. Synchronous and without a trip
+ * through sharp's thread pool: for the small images the embedded models make, that hop cost more than
+ * the encoding (see docs/BENCHMARKS.md).
+ */
 export function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string> = {}): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
