@@ -34,6 +34,15 @@ export interface NodeOptions {
   domain?: string;
 }
 
+/**
+ * Names of the initializers that are weights: float32, more than one element, and not a constant the
+ * builder made (`constant()` names them const, const_2, ...), whether the graph was built here or
+ * imported from a file.
+ */
+export function weightNames(g: Pick<GraphCore, 'initializers'>): string[] {
+  return [...g.initializers].filter(([name, v]) => v.dtype === 'float32' && v.data.length > 1 && !/^const(_\d+)?$/.test(name)).map(([name]) => name);
+}
+
 export class GraphCore {
   readonly opset: number;
   readonly seed: number;

@@ -7,6 +7,7 @@ import { GraphCore, type Operand, type Tensor } from './core';
 import { ONNX_DTYPE, type DType, type Dim } from './types';
 
 export type { Tensor, Operand } from './core';
+export { weightNames } from './core';
 export const f = (v: number) => ({ float: v });
 
 export interface ConvOptions {

@@ -1,5 +1,5 @@
 /** Public surface of the graph engine. */
-export { Graph, f, type Tensor, type Operand, type ConvOptions } from './graph';
+export { Graph, f, weightNames, type Tensor, type Operand, type ConvOptions } from './graph';
 export { init, Rng, rngFor, hashString, type Init } from './init';
 export { toOnnx, saveModel, loadModel, toModelProto, fromModelProto, writeAtomic, TRAINABLE_KEY, type SaveOptions, type LoadOptions } from './onnx';
 export { createSession, sessionOptions, toOrt, f32, type SessionOptions } from './session';

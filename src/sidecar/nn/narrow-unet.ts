@@ -8,7 +8,7 @@
  * Only for UNets this project built (the names and shapes are checked against unet.ts); a foreign export
  * keeps its architecture (LoRA or full fine-tuning of a copy).
  */
-import type { Graph } from '../graph';
+import { weightNames, type Graph } from '../graph';
 import type { TensorValue } from '../graph/types';
 import type { FamilyConfig } from './config';
 import { EMOJI_BASE } from './config';
@@ -20,9 +20,6 @@ export class NarrowUnetError extends Error {
     this.name = 'NarrowUnetError';
   }
 }
-
-/** Builder constants (frequency tables, shapes) are initializers too; they are not weights. */
-const isWeight = (name: string, v: TensorValue) => v.dtype === 'float32' && v.data.length > 1 && !/^const(_\d+)?$/.test(name);
 
 /**
  * The family sizes a UNet graph was built with, read from its inputs and weights; `headDim` comes from
@@ -45,10 +42,10 @@ export function unetFamilyConfig(teacher: Graph, headDim: number, where: string)
     unetChannels: c, unetTimeDim: Number(t2[0]), unetHeads: c / headDim,
   };
   const rebuilt = unetGraph(cfg);
-  const mine = [...teacher.initializers].filter(([n, v]) => isWeight(n, v));
-  const theirs = [...rebuilt.initializers].filter(([n, v]) => isWeight(n, v));
-  for (const [name, v] of theirs) {
-    const t = teacher.initializers.get(name);
+  const mine = weightNames(teacher);
+  const theirs = weightNames(rebuilt);
+  for (const name of theirs) {
+    const v = rebuilt.initializers.get(name)!, t = teacher.initializers.get(name);
     if (!t || t.dims.join('x') !== v.dims.join('x')) throw notFamily(`weight ${name} ${t ? `is ${t.dims.join('x')}, expected ${v.dims.join('x')}` : 'is missing'}`);
   }
   if (mine.length !== theirs.length) throw notFamily(`${mine.length} weights where unet.ts has ${theirs.length}`);
@@ -61,25 +58,29 @@ export function unetFamilyConfig(teacher: Graph, headDim: number, where: string)
  * which concatenate [h, skip], keep the leading entries of both halves.
  */
 export function narrowUnetGraph(teacher: Graph, cfg: FamilyConfig, channels: number, seed = 0): Graph {
-  if (!Number.isInteger(channels) || channels < 8 || channels % 8 !== 0 || channels % cfg.unetHeads !== 0 || channels > cfg.unetChannels) {
-    throw new NarrowUnetError(
-      `student channels must be a multiple of 8 and of the ${cfg.unetHeads} attention heads, from 8 to the teacher's ${cfg.unetChannels}; got ${channels}`,
-    );
-  }
+  checkStudentChannels(cfg, channels);
   const g = unetGraph({ ...cfg, unetChannels: channels }, seed);
-  for (const [name, v] of g.initializers) {
-    const t = teacher.initializers.get(name);
-    if (!isWeight(name, v) || !t) continue;
+  for (const name of weightNames(g)) {
+    const v = g.initializers.get(name)!, t = teacher.initializers.get(name);
+    if (!t) continue;
     g.initializers.set(name, { dtype: 'float32', dims: [...v.dims], data: sliceLeading(t, v.dims.map(Number), cfg.unetChannels, channels) });
   }
   return g;
 }
 
-/** Index map per axis: same size keeps all; [h, skip] halves keep both leading parts; else the leading part. */
+/** Throws unless `channels` is a width the family's blocks allow (GroupNorm's 8 groups, the heads) up to the teacher's. */
+export function checkStudentChannels(cfg: FamilyConfig, channels: number): void {
+  if (!Number.isInteger(channels) || channels < 8 || channels % 8 !== 0 || channels % cfg.unetHeads !== 0 || channels > cfg.unetChannels) {
+    throw new NarrowUnetError(
+      `student channels must be a multiple of 8 and of the ${cfg.unetHeads} attention heads, from 8 to the teacher's ${cfg.unetChannels}; got ${channels}`,
+    );
+  }
+}
+
+/** Index map per axis: the leading entries ([h, skip] inputs: the leading entries of both halves). */
 function axisIndices(from: number, to: number, c: number, cs: number): number[] {
-  if (from === to) return Array.from({ length: to }, (_, i) => i);
-  if (from === 2 * c && to === 2 * cs) return Array.from({ length: to }, (_, i) => (i < cs ? i : c + i - cs));
-  return Array.from({ length: to }, (_, i) => i);
+  const bothHalves = from === 2 * c && to === 2 * cs && from !== to;
+  return Array.from({ length: to }, (_, i) => (bothHalves && i >= cs ? c + i - cs : i));
 }
 
 function sliceLeading(t: TensorValue, shape: number[], c: number, cs: number): Float32Array {

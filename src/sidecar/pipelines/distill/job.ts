@@ -18,7 +18,7 @@ import { rngFor } from '../../graph/init';
 import { modelRoots, resolveModel } from '../../io/model-discovery';
 import { modelHash, type ModelFolder } from '../../io/model-folder';
 import { loadModel, writeAtomic } from '../../graph/onnx';
-import { narrowUnetGraph, NarrowUnetError, unetFamilyConfig } from '../../nn/narrow-unet';
+import { checkStudentChannels, NarrowUnetError, unetFamilyConfig } from '../../nn/narrow-unet';
 import { Trainer } from '../../train/trainer';
 import { makeBatch } from './batch';
 import { emojiData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
@@ -85,7 +85,7 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   const base = rootOf(teacher);
   const phases = planPhases(r);
   const out = resolve(r.out);
-  const narrow = r.studentChannels > 0 ? checkNarrow(teacher, r.studentChannels) : undefined;
+  const narrow = r.studentChannels > 0 ? planNarrow(teacher, r.studentChannels) : undefined;
   const state = openState(out, r, teacher);
   const levels = new NoiseLevels(teacher.schedulerConfig);
   const kind = teacher.schedulerConfig.prediction_type;
@@ -107,11 +107,11 @@ export async function runDistillation(request: DistillRequest, options: DistillO
       continue;
     }
     const prevUnet = k === 0 ? teacher.files.unet : join(out, phases[k - 1].name, 'unet', 'model.onnx');
-    const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank, ...(k === 0 && narrow ? { narrow } : {}) };
+    const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank, ...(k === 0 && narrow ? { narrow: narrow.spec } : {}) };
     const losses = await trainPhase({ r, phase, k, phases, spec, data, levels, kind, out, remaining: remaining(k + 1), options });
     result.finalLoss.push(tailMean(losses));
     writeStudentFolder({
-      dir, graph: losses.graph, weights: losses.weights, base, teacher, guided: r.mode === 'guided', unetConfig: narrow && narrowConfig(teacher, narrow),
+      dir, graph: losses.graph, weights: losses.weights, base, teacher, guided: r.mode === 'guided', unetConfig: narrow?.unetConfig,
       distill: distillInfo(r, phase, teacher, base, hash, dir, tailMean(losses)),
     });
     state.phasesDone = k + 1;
@@ -192,35 +192,31 @@ async function loadData(r: ResolvedRequest, teacher: ModelFolder, base: ModelFol
   });
 }
 
-/** attention_head_dim from the teacher's unet/config.json (needed to rebuild an embedded-family UNet). */
-function teacherHeadDim(teacher: ModelFolder): number {
+/**
+ * A narrower student, planned before any training: the teacher's unet/config.json read once for its
+ * attention_head_dim (needed to rebuild an embedded-family UNet) and for the fields the students' own
+ * config gets (the heads stay, so each head narrows); the teacher's family and the width checked.
+ */
+function planNarrow(teacher: ModelFolder, channels: number): { spec: { channels: number; headDim: number }; unetConfig: Record<string, unknown> } {
   const path = join(dirname(teacher.files.unet), 'config.json');
-  const cfg = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { attention_head_dim?: unknown }) : {};
+  const cfg = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { attention_head_dim?: unknown; block_out_channels?: number[] }) : {};
   if (typeof cfg.attention_head_dim !== 'number') {
     throw new DistillRequestError(`${teacher.files.unet} is not an embedded-family UNet (${path} gives no attention_head_dim); a narrower student can only be built from one`);
   }
-  return cfg.attention_head_dim;
-}
-
-/** A narrower student's spec, its teacher and width checked before any training (errors name the problem). */
-function checkNarrow(teacher: ModelFolder, channels: number): { channels: number; headDim: number } {
-  const n = { channels, headDim: teacherHeadDim(teacher) };
+  const headDim = cfg.attention_head_dim;
   try {
     const g = loadModel(teacher.files.unet);
-    narrowUnetGraph(g, unetFamilyConfig(g, n.headDim, teacher.files.unet), channels);
+    checkStudentChannels(unetFamilyConfig(g, headDim, teacher.files.unet), channels);
   } catch (err) {
     if (err instanceof NarrowUnetError) throw new DistillRequestError(err.message);
     throw err;
   }
-  return n;
-}
-
-/** unet/config.json fields that change with the width (the heads stay, so each head narrows). */
-function narrowConfig(teacher: ModelFolder, n: { channels: number; headDim: number }): Record<string, unknown> {
-  const path = join(dirname(teacher.files.unet), 'config.json');
-  const cfg = JSON.parse(readFileSync(path, 'utf8')) as { block_out_channels: number[] };
-  const heads = cfg.block_out_channels[0] / n.headDim;
-  return { block_out_channels: cfg.block_out_channels.map(() => n.channels), attention_head_dim: n.channels / heads, distilled_from_channels: cfg.block_out_channels[0] };
+  const blocks = cfg.block_out_channels!;
+  const heads = blocks[0] / headDim;
+  return {
+    spec: { channels, headDim },
+    unetConfig: { block_out_channels: blocks.map(() => channels), attention_head_dim: channels / heads, distilled_from_channels: blocks[0] },
+  };
 }
 
 /** The folder that holds the text encoder, VAE and tokenizer (a student's base, else the model itself). */

@@ -4,7 +4,7 @@
  * through low-rank adapters only (large models). Builds its training-step graph (weighted MSE on the
  * raw output, AdamW, gradient clipping) and writes the trained weights back into an inference graph.
  */
-import { injectLora, loadModel, mergeLora, type Graph, type LoraSite } from '../../graph';
+import { injectLora, loadModel, mergeLora, weightNames, type Graph, type LoraSite } from '../../graph';
 import { buildTrainStep, type TrainStep } from '../../graph/train-step';
 import type { TensorValue } from '../../graph/types';
 import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
@@ -33,18 +33,10 @@ export interface StudentGraph {
   lora: LoraSite[];
 }
 
-/** Imported initializers that are weights: float32 with more than one element (not builder constants). */
-function importedWeights(g: Graph): string[] {
-  return [...g.initializers].filter(([name, v]) => v.dtype === 'float32' && v.data.length > 1 && !/^const(_\d+)?$/.test(name)).map(([n]) => n);
-}
-
 /** The student's inference graph (fresh from the file; guidance added the same way every time). */
 export function studentGraph(spec: StudentSpec): StudentGraph {
   const g = spec.narrow ? narrowStudent(spec.unetPath, spec.narrow) : loadModel(spec.unetPath);
-  for (const t of importedWeights(g)) {
-    if (g.initializers.get(t)!.dtype !== 'float32') throw new Error(`${spec.unetPath}: only float32 UNets can be distilled (${t} is not)`);
-  }
-  const weights = importedWeights(g);
+  const weights = weightNames(g);
   g.trainable.clear();
   const guided = g.inputs.includes(GUIDANCE_INPUT);
   if (spec.addGuidance && !guided) addGuidanceInput(g);

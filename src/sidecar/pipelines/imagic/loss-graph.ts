@@ -12,7 +12,7 @@
  * Stage 1 ('embedding') turns encoder_hidden_states into one trained parameter e [1, L, D], expanded
  * to the batch inside the graph; stage 2 trains every UNet weight ('full') or LoRA adapters ('lora').
  */
-import { buildTrainStep, injectLora, loadModel, mseLoss, type Graph, type LoraSite, type TrainStep } from '../../graph';
+import { buildTrainStep, injectLora, loadModel, mseLoss, weightNames, type Graph, type LoraSite, type TrainStep } from '../../graph';
 import type { TensorValue } from '../../graph/types';
 import { numel } from '../../graph/types';
 
@@ -35,13 +35,6 @@ export interface StageGraphOptions {
   /** Stage 1: the embedding to start from, e_target [1, L, D]. */
   embedding?: TensorValue;
   loraRank?: number;
-}
-
-/** Float32 initializers that are weights (not scalars, not graph-builder constants). */
-export function weightNames(g: Graph): string[] {
-  return [...g.initializers]
-    .filter(([name, v]) => v.dtype === 'float32' && numel(v.dims) > 1 && !/^const(_\d+)?$/.test(name))
-    .map(([name]) => name);
 }
 
 /** Number of float weights in a UNet file, to choose between full fine-tuning and LoRA. */
