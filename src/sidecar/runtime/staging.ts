@@ -3,7 +3,8 @@
  * final names (never over an existing file) only when the job succeeds, so a crash, a kill or a cancel
  * can never leave a partial image under a final name. Shared by the generate and edit jobs.
  */
-import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { readdir, rm, unlink } from 'node:fs/promises';
+import { makeFolders } from '../io/folders';
 import { basename, join, resolve } from 'node:path';
 import { SidecarError } from '../../protocol';
 import { linkExclusive } from '../io/outputs';
@@ -16,7 +17,7 @@ export async function withStaging<T>(outputDir: string | undefined, jobId: strin
   const outDir = resolve(outputDir ?? 'outputs');
   const staging = join(outDir, `.partial-${process.pid}-${jobId}`);
   await sweepStaging(outDir);
-  await mkdir(staging, { recursive: true });
+  await makeFolders(staging);
   try {
     return await job(staging, outDir);
   } finally {

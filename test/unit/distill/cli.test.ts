@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 const tmp = mkdtempSync(join(tmpdir(), 'distill-cli-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/sidecar/cli/main.ts', 'distill', ...args], { encoding: 'utf8' });
+// A time limit, so a hang fails the test instead of the suite.
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/sidecar/cli/main.ts', 'distill', ...args], { encoding: 'utf8', timeout: 120_000 });
 
 test('a guided run prints the folder of each round, and the folders exist', () => {
   const out = join(tmp, 'run');
@@ -37,3 +38,12 @@ for (const [args, message] of [
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 }
+
+test('an --out folder that cannot be made is reported in one line, without hanging', () => {
+  // Node 20's recursive mkdir never returns under /proc (io/folders.ts); distill makes folders one level at a time too.
+  const r = cli('--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--from-steps', '2', '--to-steps', '1', '--iterations', '1', '--batch-size', '2', '--out', '/proc/ds-no-such/run');
+  assert.equal(r.error, undefined, 'the command finished');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /diffusion-studio: .*\/proc\/ds-no-such/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});

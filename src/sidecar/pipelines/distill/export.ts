@@ -11,7 +11,8 @@
  * The folder is written under a temporary name and renamed into place, so a crash never leaves half a
  * model; an existing folder is never overwritten.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeFoldersSync } from '../../io/folders';
 import { dirname, join, relative } from 'node:path';
 import { saveModel, type Graph } from '../../graph';
 import type { TensorValue } from '../../graph/types';
@@ -40,8 +41,8 @@ export function writeStudentFolder(s: StudentFolder): void {
   if (existsSync(s.dir)) throw new Error(`${s.dir} already exists; a student is never written over an existing folder`);
   const tmp = `${s.dir}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(join(tmp, 'unet'), { recursive: true });
-  mkdirSync(join(tmp, 'scheduler'), { recursive: true });
+  makeFoldersSync(join(tmp, 'unet'));
+  makeFoldersSync(join(tmp, 'scheduler'));
   const bytes = [...s.graph.initializers.values()].reduce((a, v) => a + v.data.byteLength, 0);
   saveModel(s.graph, join(tmp, 'unet', 'model.onnx'), bytes > INLINE_LIMIT ? { externalData: 'model.onnx_data' } : {});
   writeSafetensors(join(tmp, 'unet', 'model.safetensors'), s.weights, { format: 'diffusion-studio-student-1' });
@@ -56,7 +57,7 @@ export function writeStudentFolder(s: StudentFolder): void {
     scheduler: ['diffusers', 'DDIMScheduler'],
   });
   json(join(tmp, 'distill.json'), s.distill);
-  mkdirSync(dirname(s.dir), { recursive: true });
+  makeFoldersSync(dirname(s.dir));
   renameSync(tmp, s.dir);
 }
 

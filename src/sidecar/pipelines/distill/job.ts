@@ -12,7 +12,8 @@
  * (the trainer's parameters and AdamW moments, atomic): a resumed job skips finished phases and
  * continues the running one from its last checkpoint with the same random streams.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { makeFoldersSync } from '../../io/folders';
 import { dirname, join, relative, resolve } from 'node:path';
 import { rngFor } from '../../graph/init';
 import { modelRoots, resolveModel } from '../../io/model-discovery';
@@ -235,7 +236,7 @@ function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobSt
     if (existsSync(out) && !r.resume) {
       throw new DistillRequestError(`${out} already exists; choose a new --out folder (or --resume a job there)`);
     }
-    mkdirSync(join(out, 'checkpoint'), { recursive: true });
+    makeFoldersSync(join(out, 'checkpoint'));
     saveState(out, fresh);
     return fresh;
   }
