@@ -25,7 +25,10 @@ let epoch = 0;
 
 /** What tells sessions for the same file apart (options as resolved now), plus the release epoch. */
 export function sessionCacheKey(req: SessionRequest): string {
-  const o = options(req);
+  return optionsKey(options(req));
+}
+
+function optionsKey(o: ort.InferenceSession.SessionOptions): string {
   return JSON.stringify([o.executionProviders, o.intraOpNumThreads ?? null, epoch]);
 }
 
@@ -54,7 +57,7 @@ export function getSession(path: string, req: SessionRequest = {}): Promise<ort.
   } catch {
     return Promise.reject(new ModelFolderError(path, 'is missing'));
   }
-  const key = JSON.stringify([path, stamp, opts.executionProviders, opts.intraOpNumThreads ?? null]);
+  const key = `${JSON.stringify([path, stamp])}${optionsKey(opts)}`;
   let s = cache.get(key);
   if (!s) {
     s = ort.InferenceSession.create(path, opts).catch((err: unknown) => {
