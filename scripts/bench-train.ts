@@ -13,11 +13,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, createSession, toOnnx, type Graph, type TensorValue } from '../src/sidecar/graph';
 import { gradients } from '../src/sidecar/graph/autodiff';
-import { mseLoss } from '../src/sidecar/graph/losses';
-import { buildTrainStep } from '../src/sidecar/graph/train-step';
+import { mseLoss } from '../src/sidecar/train/losses';
+import { buildTrainStep } from '../src/sidecar/train/train-step';
 import { EMOJI_BASE, unetGraph } from '../src/sidecar/nn';
 import { Trainer } from '../src/sidecar/train/trainer';
-import { readSafetensors, writeSafetensors } from '../src/sidecar/train/safetensors';
+import { readSafetensors, writeSafetensors } from '../src/sidecar/io/safetensors';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -2,14 +2,14 @@
  * Training steps of the engine, for the GPU-vs-CPU figure: the small SD 1.5-architecture UNet
  * (src/sidecar/nn/sd15-unet.ts, small()), the noise-prediction loss MSE(eps_theta(x_t, t, c), eps)
  * (Ho et al., 2020, eq. 14), turned into one training-step graph by the engine
- * (src/sidecar/graph/train-step.ts: forward, autodiff backward, AdamW) and run by its Trainer
+ * (src/sidecar/train/train-step.ts: forward, autodiff backward, AdamW) and run by its Trainer
  * (src/sidecar/train/trainer.ts: parameters and optimiser state fed back each step) on the chosen
  * provider. The batch is fixed, so the loss must fall: a check that the steps really train.
  */
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../../src/sidecar/graph/init';
-import { mseLoss } from '../../src/sidecar/graph/losses';
-import { buildTrainStep } from '../../src/sidecar/graph/train-step';
+import { mseLoss } from '../../src/sidecar/train/losses';
+import { buildTrainStep } from '../../src/sidecar/train/train-step';
 import { Trainer } from '../../src/sidecar/train/trainer';
 import { buildSd15Unet, small } from '../../src/sidecar/nn/sd15-unet';
 

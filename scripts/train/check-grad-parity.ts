@@ -6,8 +6,8 @@
 import * as ort from 'onnxruntime-node';
 import { createSession, Graph } from '../../src/sidecar/graph';
 import { gradients } from '../../src/sidecar/graph/autodiff';
-import { mseLoss } from '../../src/sidecar/graph/losses';
-import { readSafetensors } from '../../src/sidecar/train/safetensors';
+import { mseLoss } from '../../src/sidecar/train/losses';
+import { readSafetensors } from '../../src/sidecar/io/safetensors';
 import { EMOJI_BASE, unet, textEncoder } from '../../src/sidecar/nn';
 import { applyWeights } from '../../src/sidecar/nn/weights';
 

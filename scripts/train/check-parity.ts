@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { createSession, type Graph } from '../../src/sidecar/graph';
-import { readSafetensors } from '../../src/sidecar/train/safetensors';
+import { readSafetensors } from '../../src/sidecar/io/safetensors';
 import { EMOJI_BASE, textEncoderGraph, imageEncoderGraph, vaeEncoderGraph, vaeDecoderGraph, unetGraph } from '../../src/sidecar/nn';
 import { applyWeights } from '../../src/sidecar/nn/weights';
 

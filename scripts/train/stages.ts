@@ -1,14 +1,14 @@
 /**
  * The three training stages of the embedded family as training-step graphs on the project's engine
- * (graph/train-step.ts + train/trainer.ts), and their batch functions. Order: VAE, then CLIP (text and
+ * (train/train-step.ts + train/trainer.ts), and their batch functions. Order: VAE, then CLIP (text and
  * image encoders; half of its images are VAE reconstructions, so the image encoder also recognises
  * decoded samples), then the UNet on frozen VAE latents and frozen text-encoder states.
  */
 import * as ort from 'onnxruntime-node';
 import { Graph, init, type Rng } from '../../src/sidecar/graph';
-import { buildTrainStep, type TrainStep } from '../../src/sidecar/graph/train-step';
-import { infoNceLoss, mseLoss, mean } from '../../src/sidecar/graph/losses';
-import type { Optimizer } from '../../src/sidecar/graph/optim';
+import { buildTrainStep, type TrainStep } from '../../src/sidecar/train/train-step';
+import { infoNceLoss, mseLoss, mean } from '../../src/sidecar/train/losses';
+import type { Optimizer } from '../../src/sidecar/train/optim';
 import type { TensorValue } from '../../src/sidecar/graph/types';
 import { vaeEncoder, vaeDecoder, textEncoder, imageEncoder, unet, type FamilyConfig } from '../../src/sidecar/nn';
 import { applyWeights } from '../../src/sidecar/nn/weights';

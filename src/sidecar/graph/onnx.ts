@@ -2,8 +2,9 @@
  * Graph <-> ONNX ModelProto: serialisation (initializers as raw data, inline or in an external data
  * file), decoding of models we did not build (external data resolved), and file helpers.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { writeAtomic } from '../io/atomic';
+import { dirname, join } from 'node:path';
 import { Graph } from './graph';
 import { AttrType, decodeModel, encodeModel, type AttributeProto, type ModelProto, type TensorProto, type ValueInfoProto } from './proto';
 import { ONNX_DTYPE, allocate, dtypeFromOnnx, numel, type AttrValue, type Node, type TensorValue, type ValueInfo } from './types';
@@ -94,19 +95,6 @@ export function saveModel(g: Graph, path: string, opts: SaveOptions = {}): void 
   const bytes = encodeModel(toModelProto(g, external));
   if (opts.externalData) writeAtomic(join(dirname(path), opts.externalData), chunks);
   writeAtomic(path, [bytes]);
-}
-
-/** Write to a temp file, fsync, rename: a reader sees the old file or the new one, never half. */
-export function writeAtomic(path: string, chunks: Uint8Array[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const c of chunks) writeSync(fd, c);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 // ---- decoding ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveModel, type Graph } from '../graph';
 import type { TensorValue } from '../graph/types';
-import { writeSafetensors } from '../train/safetensors';
+import { writeSafetensors } from '../io/safetensors';
 import type { FamilyConfig } from './config';
 import { textEncoderGraph } from './text-encoder';
 import { imageEncoderGraph } from './image-encoder';

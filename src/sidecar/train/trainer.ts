@@ -1,5 +1,5 @@
 /**
- * The trainer: runs a training-step graph (graph/train-step.ts) step after step, keeping parameters and
+ * The trainer: runs a training-step graph (train/train-step.ts) step after step, keeping parameters and
  * optimiser state as ort.Tensors fed straight back, with seeded per-step randomness, progress,
  * atomic safetensors checkpoints and exact resume.
  */
@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { createSession, type SessionOptions } from '../graph/session';
 import { rngFor, type Rng } from '../graph/init';
 import type { Graph } from '../graph/graph';
-import { STEP_INPUT, unflatten, type TrainStep } from '../graph/train-step';
+import { STEP_INPUT, unflatten, type TrainStep } from './train-step';
 import type { TensorValue } from '../graph/types';
-import { readSafetensors, writeSafetensors } from './safetensors';
+import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import { ProgressClock, type TrainProgress } from './progress';
 
 export interface TrainerOptions extends SessionOptions {

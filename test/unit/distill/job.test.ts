@@ -12,7 +12,7 @@ import { runDistillation, DistillCancelledError, type DistillProgress } from '..
 import { textToImage } from '../../../src/sidecar/pipelines/text-to-image';
 import { getSession } from '../../../src/sidecar/runtime/sessions';
 import { loadModelFolder } from '../../../src/sidecar/io/model-folder';
-import { readSafetensors } from '../../../src/sidecar/train/safetensors';
+import { readSafetensors } from '../../../src/sidecar/io/safetensors';
 
 const TEACHER = 'test/fixtures/tiny-sd';
 const tmp = mkdtempSync(join(tmpdir(), 'distill-'));

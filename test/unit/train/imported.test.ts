@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Rng, loadModel } from '../../../src/sidecar/graph';
-import { mseLoss } from '../../../src/sidecar/graph/losses';
-import { buildTrainStep } from '../../../src/sidecar/graph/train-step';
+import { mseLoss } from '../../../src/sidecar/train/losses';
+import { buildTrainStep } from '../../../src/sidecar/train/train-step';
 import { Trainer } from '../../../src/sidecar/train/trainer';
 
 test('an imported PyTorch export trains through buildTrainStep and Trainer', async () => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { Graph, createSession } from '../../../src/sidecar/graph';
-import { infoNceLoss, mseLoss } from '../../../src/sidecar/graph/losses';
+import { infoNceLoss, mseLoss } from '../../../src/sidecar/train/losses';
 import { checkGrad } from '../graph/gradcheck';
 
 function infoNceRef(a: number[][], b: number[][], s: number): number {

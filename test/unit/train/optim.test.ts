@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { Graph, init, createSession, toOnnx } from '../../../src/sidecar/graph';
-import { mseLoss } from '../../../src/sidecar/graph/losses';
-import { buildTrainStep } from '../../../src/sidecar/graph/train-step';
-import type { Optimizer, Schedule } from '../../../src/sidecar/graph/optim';
+import { mseLoss } from '../../../src/sidecar/train/losses';
+import { buildTrainStep } from '../../../src/sidecar/train/train-step';
+import type { Optimizer, Schedule } from '../../../src/sidecar/train/optim';
 
 const P0 = [0.5, -1, 2, 0.25], TARGET = [1, 1, 1, 1];
 

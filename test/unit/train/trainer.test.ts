@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Trainer } from '../../../src/sidecar/train/trainer';
-import { decodeSafetensors, readSafetensors, writeSafetensors } from '../../../src/sidecar/train/safetensors';
+import { decodeSafetensors, readSafetensors, writeSafetensors } from '../../../src/sidecar/io/safetensors';
 import type { TrainProgress } from '../../../src/sidecar/train/progress';
 import { tinyBatch, tinyTask } from './fixtures/tiny-task';
 

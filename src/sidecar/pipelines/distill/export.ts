@@ -17,7 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { saveModel, type Graph } from '../../graph';
 import type { TensorValue } from '../../graph/types';
 import type { ModelFolder } from '../../io/model-folder';
-import { writeSafetensors } from '../../train/safetensors';
+import { writeSafetensors } from '../../io/safetensors';
 
 export interface StudentFolder {
   dir: string;

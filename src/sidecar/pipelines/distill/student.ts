@@ -4,8 +4,9 @@
  * through low-rank adapters only (large models). Builds its training-step graph (weighted MSE on the
  * raw output, AdamW, gradient clipping) and writes the trained weights back into an inference graph.
  */
-import { injectLora, loadModel, mergeLora, weightNames, type Graph, type LoraSite } from '../../graph';
-import { buildTrainStep, type TrainStep } from '../../graph/train-step';
+import { loadModel, weightNames, type Graph } from '../../graph';
+import { injectLora, mergeLora, type LoraSite } from '../../train';
+import { buildTrainStep, type TrainStep } from '../../train/train-step';
 import type { TensorValue } from '../../graph/types';
 import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
 import { narrowUnetGraph, unetFamilyConfig } from '../../nn/narrow-unet';

@@ -7,7 +7,7 @@
  *
  * key1 = SHA-256 of (input file hash, prompt, UNet hash, text- and VAE-encoder fingerprints, size,
  * stage-1 settings); key2 adds the
- * stage-2 settings. Files are written atomically by train/safetensors (a crash or a cancel never
+ * stage-2 settings. Files are written atomically by io/safetensors (a crash or a cancel never
  * leaves half a file under a final name). Default folder: $DIFFUSION_STUDIO_CACHE/imagic, else
  * $XDG_CACHE_HOME/diffusion-studio/imagic, else ~/.cache/diffusion-studio/imagic.
  */
@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { readSafetensors, writeSafetensors } from '../../train/safetensors';
+import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import type { TensorValue } from '../../graph/types';
 
 export function defaultCacheDir(env = process.env): string {

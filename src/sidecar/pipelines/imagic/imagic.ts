@@ -14,7 +14,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { basename } from 'node:path';
-import type { TrainStep } from '../../graph';
+import type { TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { modelHash } from '../../io/model-folder';
 import { DEFAULT_MODEL, modelRoots, resolveModel } from '../../io/model-discovery';

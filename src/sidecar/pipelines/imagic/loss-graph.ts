@@ -1,8 +1,8 @@
 /**
  * The training-step graphs of Imagic's two optimisation stages, built from the model's own
  * unet/model.onnx (so any diffusers-layout UNet with a float32 export works, not just the embedded
- * family) with the graph engine's pieces: autodiff, the MSE loss, Adam, LoRA (graph/train-step.ts,
- * graph/lora.ts). Data inputs each step:
+ * family) with the graph engine's pieces: autodiff, the MSE loss, Adam, LoRA (train/train-step.ts,
+ * train/lora.ts). Data inputs each step:
  *
  *   sample x_t [B, C, h, w], timestep [B], target [B, C, h, w] (eps or v, computed by the caller),
  *   and in stage 2 encoder_hidden_states [B, L, D] (the frozen e_opt, tiled)
@@ -12,7 +12,8 @@
  * Stage 1 ('embedding') turns encoder_hidden_states into one trained parameter e [1, L, D], expanded
  * to the batch inside the graph; stage 2 trains every UNet weight ('full') or LoRA adapters ('lora').
  */
-import { buildTrainStep, injectLora, loadModel, mseLoss, weightNames, type Graph, type LoraSite, type TrainStep } from '../../graph';
+import { loadModel, weightNames, type Graph } from '../../graph';
+import { buildTrainStep, injectLora, mseLoss, type LoraSite, type TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { numel } from '../../graph/types';
 

@@ -6,7 +6,8 @@
  * input, larger etas move towards the target text.
  */
 import * as ort from 'onnxruntime-node';
-import { createSession, injectLora, loadModel, toOnnx } from '../../graph';
+import { createSession, loadModel, toOnnx } from '../../graph';
+import { injectLora } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, SeededRandom, type NormalSource, type SchedulerName } from '../../schedulers/index';
 import { rgbToPng, tensorToRgb } from '../../io/images';

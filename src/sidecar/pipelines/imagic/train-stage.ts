@@ -14,7 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import type { PredictionType } from '../../schedulers/config';
 import { SeededRandom } from '../../schedulers/index';
-import type { TrainStep } from '../../graph';
+import type { TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { Trainer } from '../../train/trainer';
 import { floatTensor } from '../tensors';

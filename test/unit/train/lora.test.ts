@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { Graph, Rng, init, createSession, toOnnx, type Tensor } from '../../../src/sidecar/graph';
-import { injectLora, mergeLora } from '../../../src/sidecar/graph/lora';
-import { mseLoss } from '../../../src/sidecar/graph/losses';
-import { buildTrainStep } from '../../../src/sidecar/graph/train-step';
+import { injectLora, mergeLora } from '../../../src/sidecar/train/lora';
+import { mseLoss } from '../../../src/sidecar/train/losses';
+import { buildTrainStep } from '../../../src/sidecar/train/train-step';
 import { Trainer } from '../../../src/sidecar/train/trainer';
 
 /** MatMul, Gemm (transB) and 1x1 Conv layers; `y` output; optional MSE loss against `target`. */

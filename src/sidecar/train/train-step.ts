@@ -5,10 +5,10 @@
  * handful of elementwise nodes whatever the number of parameter tensors. Each run returns the new
  * vector and optimiser state, which the trainer feeds straight back in.
  */
-import type { Graph, Tensor } from './graph';
-import { gradients } from './autodiff';
+import type { Graph, Tensor } from '../graph/graph';
+import { gradients } from '../graph/autodiff';
 import { clipGlobalNorm, emaUpdate, learningRate, optimizerUpdate, stateSlots, type Optimizer } from './optim';
-import { numel, type TensorValue } from './types';
+import { numel, type TensorValue } from '../graph/types';
 
 export interface TrainStepOptions {
   /** Scalar loss computed in the graph. */

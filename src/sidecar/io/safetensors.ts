@@ -4,7 +4,7 @@
  * little-endian tensor bytes. Small and dependency-free; writes are atomic (temp, fsync, rename).
  */
 import { readFileSync } from 'node:fs';
-import { writeAtomic } from '../graph/onnx';
+import { writeAtomic } from './atomic';
 import { allocate, numel, type DType, type TensorValue } from '../graph/types';
 
 const TO_ST: Partial<Record<DType, string>> = { float32: 'F32', float64: 'F64', float16: 'F16', int64: 'I64', int32: 'I32', int8: 'I8', uint8: 'U8', bool: 'BOOL' };

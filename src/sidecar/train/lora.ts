@@ -4,9 +4,9 @@
  * whose MatMul / Gemm / 1x1-Conv nodes take their weight from an initializer; only the adapters are
  * left trainable. `mergeLora` folds trained adapters back into the weights.
  */
-import type { Graph, Tensor } from './graph';
-import { init } from './init';
-import type { Node, TensorValue } from './types';
+import type { Graph, Tensor } from '../graph/graph';
+import { init } from '../graph/init';
+import type { Node, TensorValue } from '../graph/types';
 
 export type LoraKind = 'matmul' | 'gemm' | 'conv1x1';
 

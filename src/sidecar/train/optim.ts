@@ -3,7 +3,7 @@
  * flat parameter vector of a training step (train-step.ts): a handful of elementwise nodes in all,
  * whatever the number of parameter tensors.
  */
-import type { Graph, Tensor } from './graph';
+import type { Graph, Tensor } from '../graph/graph';
 
 export type Schedule =
   | { type: 'constant'; lr: number }

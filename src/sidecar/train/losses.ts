@@ -1,5 +1,5 @@
 /** Losses as graph pieces; each returns a scalar (shape []) tensor. */
-import type { Graph, Operand, Tensor } from './graph';
+import type { Graph, Operand, Tensor } from '../graph/graph';
 
 /** Mean over every element. */
 export function mean(g: Graph, x: Tensor): Tensor {
