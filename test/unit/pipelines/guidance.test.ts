@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyGuidance, usesGuidanceBatch } from '../../../src/sidecar/pipelines/guidance';
+import { applyGuidance, guidanceMode } from '../../../src/sidecar/pipelines/guidance';
 import { floatToHalf, halfToFloat } from '../../../src/sidecar/pipelines/tensors';
 
 test('classifier-free guidance: out = u + s (c - u) over [uncond, cond] halves', () => {
@@ -8,8 +8,12 @@ test('classifier-free guidance: out = u + s (c - u) over [uncond, cond] halves',
   assert.deepEqual([...applyGuidance(out, 7.5)], [1 + 7.5 * 2, 2 + 7.5 * 4]);
   assert.deepEqual([...applyGuidance(out, 1)], [3, 6]);
   assert.deepEqual([...applyGuidance(out, 0)], [1, 2]);
-  assert.equal(usesGuidanceBatch(1), false);
-  assert.equal(usesGuidanceBatch(1.5), true);
+  // One scale per image: rows [u1, u2 | c1, c2] with scales 2 and 3.
+  assert.deepEqual([...applyGuidance(Float32Array.from([1, 1, 2, 4]), [2, 3])], [1 + 2 * 1, 1 + 3 * 3]);
+  const plain = { guidanceInput: null };
+  assert.equal(guidanceMode(plain, 1), 'none');
+  assert.equal(guidanceMode(plain, 1.5), 'batch');
+  assert.equal(guidanceMode({ guidanceInput: { type: 'float32', shape: 'batch' } }, 7.5), 'input');
 });
 
 test('float16 conversion: exact values, rounding to nearest even, overflow and subnormals', () => {

@@ -12,7 +12,6 @@
  *
  * Runs on the calling thread (ONNX Runtime blocks it); the sidecar runs it in its worker.
  */
-import * as ort from 'onnxruntime-node';
 import { basename } from 'node:path';
 import type { TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
@@ -23,7 +22,8 @@ import { prepareImage, rgbToTensor, type PreparedImage } from '../../io/prepare-
 import { alphaBarFor } from '../../schedulers/noise-schedule';
 import { openModel, type OpenModel } from '../model-sessions';
 import { resolveSettings, type ResolvedSettings } from '../request';
-import { floatTensor, readFloats } from '../tensors';
+import { embeddingRow, encodePrompts } from '../core/prompt';
+import { encodePixels } from '../core/vae';
 import { StageCache, cacheKey, defaultCacheDir, fileFingerprint } from './cache';
 import { EMBEDDING, buildStageGraph, countParameters } from './loss-graph';
 import { sampleEtas, tunedUnet } from './sample';
@@ -208,22 +208,15 @@ async function cached(
 
 /** x0 = scaling_factor * VAE-encoder(image): the latent the UNet learns to reconstruct. */
 async function encodeImage(model: OpenModel, img: PreparedImage): Promise<TensorValue> {
-  const enc = model.vaeEncoder!;
-  const out = (await enc.run({ sample: floatTensor(model.vaeEncoderFloat, rgbToTensor(img), [1, 3, img.height, img.width]) })).latent_sample;
-  const data = readFloats(out).map((x) => x * model.folder.scalingFactor);
-  return { dtype: 'float32', dims: [...out.dims], data };
+  const latent = await encodePixels(model, rgbToTensor(img), img.height, img.width);
+  return { dtype: 'float32', dims: latent.dims, data: latent.data };
 }
 
 /** last_hidden_state of [prompt, negative] (the negative is the unconditional text of guidance). */
 async function encodeText(model: OpenModel, prompts: [string, string]): Promise<{ target: TensorValue; uncond: TensorValue }> {
-  const ids = model.tokenizer.encode(prompts);
-  const len = model.tokenizer.maxLength;
-  const input = model.textIdsType === 'int64' ? new ort.Tensor('int64', ids, [2, len]) : new ort.Tensor('int32', Int32Array.from(ids, Number), [2, len]);
-  const out = (await model.textEncoder.run({ input_ids: input })).last_hidden_state;
-  const all = readFloats(out);
-  const per = all.length / 2;
-  const dims = [1, out.dims[1], out.dims[2]];
-  return { target: { dtype: 'float32', dims, data: all.slice(0, per) }, uncond: { dtype: 'float32', dims, data: all.slice(per) } };
+  const e = await encodePrompts(model, prompts);
+  const dims = [1, e.dims[1], e.dims[2]];
+  return { target: { dtype: 'float32', dims, data: embeddingRow(e, 0).slice() }, uncond: { dtype: 'float32', dims, data: embeddingRow(e, 1).slice() } };
 }
 
 function parameters(s: ResolvedSettings, sampler: string, model: string, hash: string, image: string, input: PreparedImage, t: TrainSettings, eta: number): GenerationParameters {

@@ -17,7 +17,7 @@ import { SeededRandom } from '../../schedulers/index';
 import type { TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { Trainer } from '../../train/trainer';
-import { floatTensor } from '../tensors';
+import { timestepTensor } from '../core/unet-feeds';
 import type { UnetSignature } from '../model-sessions';
 
 type TimestepType = UnetSignature['timestepType'];
@@ -103,18 +103,6 @@ function drawBatch(s: StageInput, rng: SeededRandom): { sample: Float32Array; ta
     }
   });
   return { sample, target, timesteps };
-}
-
-/**
- * The UNet's timestep input in its declared type and shape: one value per row ('batch'), or the first
- * value alone as [1] ('one') or a scalar ('scalar'); integer types are rounded (SD 1.x exports: int64).
- */
-export function timestepTensor(type: TimestepType, shape: TimestepShape, ts: number[]): ort.Tensor {
-  const values = shape === 'batch' ? ts : [ts[0]];
-  const dims = shape === 'scalar' ? [] : [values.length];
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(values, (t) => BigInt(Math.round(t))), dims);
-  if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(values, Math.round), dims);
-  return floatTensor(type, Float32Array.from(values), dims);
 }
 
 export function tileRows(row: Float32Array, n: number): Float32Array {
