@@ -18,6 +18,7 @@ import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { makeBatch } from '../src/sidecar/pipelines/distill/batch';
 import { teacherData } from '../src/sidecar/pipelines/distill/data';
 import type { Phase } from '../src/sidecar/pipelines/distill/plan';
+import type { PredictionType } from '../src/sidecar/schedulers/config';
 import { NoiseLevels } from '../src/sidecar/pipelines/distill/targets';
 import { Teacher } from '../src/sidecar/pipelines/distill/teacher';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
@@ -77,21 +78,29 @@ async function imagic(): Promise<void> {
 }
 
 async function distillation(): Promise<void> {
-  for (const name of ['emoji-base', 'emoji-guided-4']) {
+  // The embedded teachers (v-prediction), tiny-sd (epsilon), and emoji-base read as the other two
+  // parameterisations: the targets' maths for each kind.
+  const cases: [string, string, PredictionType | null][] = [
+    ['emoji-base', 'emoji-base', null], ['emoji-guided-4', 'emoji-base', null], [tinySd, tinySd, null],
+    ['emoji-base', 'emoji-base', 'epsilon'], ['emoji-base', 'emoji-base', 'sample'],
+  ];
+  for (const [name, baseName, kindOverride] of cases) {
     const folder = resolveModel(name, modelRoots([]));
-    const base = resolveModel('emoji-base', modelRoots([]));
+    const base = resolveModel(baseName, modelRoots([]));
     const teacher = await Teacher.open(folder.files.unet, 1);
     const levels = new NoiseLevels(folder.schedulerConfig);
-    const kind = folder.schedulerConfig.prediction_type;
+    const kind = kindOverride ?? folder.schedulerConfig.prediction_type;
+    const label = `distill ${folder.name} as ${kind}`;
     const data = await teacherData(base, teacher, levels, kind, { prompts: ['a cat', 'a dog', 'a heart'], count: 5, latentShape: [4, 8, 8], scale: 3, seed: 1 });
-    hashes[`distill ${name} teacher data`] = sha(data.latents);
+    hashes[`${label} teacher data`] = sha(data.latents);
     const phases: Phase[] = [
       { kind: 'stage1', steps: 8, teacherSteps: 8, iterations: 1, name: 'stage1' },
       { kind: 'round', steps: 4, teacherSteps: 8, iterations: 1, name: 'round' },
     ];
     for (const phase of phases) {
       const feeds = await makeBatch({ phase, data, teacher, levels, kind, batchSize: 3, scaleRange: [2, 4], studentGuided: false }, rngFor(4, 'batch'));
-      hashes[`distill ${name} ${phase.name} target`] = sha(feeds.target.data as Float32Array);
+      hashes[`${label} ${phase.name} target`] = sha(feeds.target.data as Float32Array);
+      hashes[`${label} ${phase.name} weight`] = sha(feeds.weight.data as Float32Array);
     }
     await teacher.release();
   }
