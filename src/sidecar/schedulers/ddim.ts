@@ -10,10 +10,10 @@
  */
 import type { SchedulerConfig } from './config';
 import { alphaBarFor, spacedTimesteps } from './noise-schedule';
+import { splitPredictionVp } from './prediction';
 import {
   clipInPlace,
   combine,
-  splitPredictionVp,
   type Latents,
   type NormalSource,
   type Scheduler,

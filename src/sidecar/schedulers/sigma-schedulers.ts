@@ -17,7 +17,8 @@ import {
   spacedTimesteps,
 } from './noise-schedule';
 import { addScaledNoise, requireNoise } from './ddim';
-import { combine, predictX0Ve, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
+import { predictX0Ve } from './prediction';
+import { combine, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
 
 const sigmaTables = new Map<string, Float64Array>();
 

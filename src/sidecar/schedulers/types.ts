@@ -42,42 +42,6 @@ export interface Scheduler {
 export type Latents = Float32Array<ArrayBuffer>;
 
 /**
- * x0 (the model's estimate of the clean sample) and eps from the model output, in the variance-preserving
- * view x_t = sqrt(aBar) x0 + sqrt(1 - aBar) eps (Ho et al. 2020, eq. 4). For v-prediction,
- * v = sqrt(aBar) eps - sqrt(1 - aBar) x0 (Salimans & Ho 2022, section 4), so
- * x0 = sqrt(aBar) x_t - sqrt(1 - aBar) v and eps = sqrt(aBar) v + sqrt(1 - aBar) x_t.
- */
-export function splitPredictionVp(
-  kind: SchedulerConfig['prediction_type'],
-  output: Float32Array,
-  sample: Float32Array,
-  alphaBar: number,
-): { x0: Latents; eps: Latents } {
-  const a = Math.sqrt(alphaBar);
-  const b = Math.sqrt(1 - alphaBar);
-  if (kind === 'epsilon') return { x0: combine(1 / a, sample, -b / a, output), eps: output.slice() };
-  if (kind === 'v_prediction') return { x0: combine(a, sample, -b, output), eps: combine(b, sample, a, output) };
-  return { x0: output.slice(), eps: combine(1 / b, sample, -a / b, output) };
-}
-
-/**
- * x0 in the variance-exploding view used by Euler and DPM-Solver++ (Karras et al. 2022): the sample is
- * x = x0 + sigma * eps and the UNet saw x / sqrt(sigma^2 + 1). For v-prediction the same identity as
- * above, rewritten with aBar = 1 / (sigma^2 + 1): x0 = x / (sigma^2 + 1) - sigma / sqrt(sigma^2 + 1) * v.
- */
-export function predictX0Ve(
-  kind: SchedulerConfig['prediction_type'],
-  output: Float32Array,
-  sample: Float32Array,
-  sigma: number,
-): Latents {
-  const c = sigma * sigma + 1;
-  if (kind === 'epsilon') return combine(1, sample, -sigma, output);
-  if (kind === 'v_prediction') return combine(1 / c, sample, -sigma / Math.sqrt(c), output);
-  return output.slice();
-}
-
-/**
  * a x + b y into a new array. Hot path: a plain loop (TypedArray.from with a mapping function runs
  * through the iterator protocol and was 8x slower on a 64x64x4 latent).
  */

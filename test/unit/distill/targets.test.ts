@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSchedulerConfig, type PredictionType } from '../../../src/sidecar/schedulers/config';
 import { DdimScheduler } from '../../../src/sidecar/schedulers/ddim';
-import { splitPredictionVp } from '../../../src/sidecar/schedulers/types';
+import { splitPredictionVp } from '../../../src/sidecar/schedulers/prediction';
 import { Rng } from '../../../src/sidecar/graph/init';
 import { NoiseLevels, twoStepTarget, truncatedSnrWeight, noised } from '../../../src/sidecar/pipelines/distill/targets';
 

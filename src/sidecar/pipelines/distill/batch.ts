@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../graph/init';
 import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
+import { timestepTensor } from '../core/unet-feeds';
 import type { DistillData } from './data';
 import type { Phase } from './plan';
 import { noised, truncatedSnrWeight, twoStepTarget, type NoiseLevels } from './targets';
@@ -55,7 +56,7 @@ export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<strin
     : twoStepTarget(c.kind, zt, await c.teacher.twoSteps(c.kind, c.levels, tb, t1, t2), t.map((v) => c.levels.at(v)), t2.map((v) => c.levels.at(v)));
   const feeds: Record<string, ort.Tensor> = {
     sample: new ort.Tensor('float32', zt, [B, ...c.data.latentShape]),
-    timestep: c.teacher.timestepTensor(t),
+    timestep: timestepTensor(c.teacher.sig.timestepType, 'batch', t),
     encoder_hidden_states: new ort.Tensor('float32', cond, [B, ...c.data.contextShape]),
     target: new ort.Tensor('float32', target, [B, ...c.data.latentShape]),
     weight: new ort.Tensor('float32', Float32Array.from(t, (v) => truncatedSnrWeight(c.kind, c.levels.at(v))), [B]),

@@ -10,16 +10,17 @@
  *   t' = t - 0.5/N, t'' = t - 1/N     the teacher's two half steps inside one student step
  *
  * Everything is float64 internally; latents are float32 arrays holding a whole batch, with one noise
- * level per row (each row of a training batch has its own timestep).
+ * level per row (each row of a training batch has its own timestep). The prediction-type conversions
+ * are the schedulers' (schedulers/prediction.ts). The DDIM step below is not the DDIM scheduler's
+ * `step`: that one walks one timestep list for the whole batch and rounds x_hat and eps_hat to float32
+ * between the conversion and the update; this one takes a level per row and keeps float64 through, and
+ * the targets (and every student distilled so far) were made with it.
  */
 import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
 import { alphaBarFor, spacedTimesteps } from '../../schedulers/noise-schedule';
+import { predictionFor, splitPrediction, type Level } from '../../schedulers/prediction';
 
-/** One noise level: alpha_t and sigma_t. */
-export interface Level {
-  alpha: number;
-  sigma: number;
-}
+export type { Level } from '../../schedulers/prediction';
 
 /** The noise schedule of a model, addressed by training timestep, plus the "after the last step" level. */
 export class NoiseLevels {
@@ -49,30 +50,6 @@ export class NoiseLevels {
   grid(n: number): number[] {
     const ts = spacedTimesteps(this.config.num_train_timesteps, n, 'trailing', 0, true);
     return [...ts, -1];
-  }
-}
-
-/** x_hat and eps_hat from a model output in the model's parameterisation (one level for all rows). */
-export function splitPrediction(kind: PredictionType, out: number, z: number, l: Level): { x: number; eps: number } {
-  switch (kind) {
-    case 'v_prediction': // v = alpha eps - sigma x (Salimans & Ho 2022, section 4)
-      return { x: l.alpha * z - l.sigma * out, eps: l.sigma * z + l.alpha * out };
-    case 'epsilon':
-      return { x: (z - l.sigma * out) / l.alpha, eps: out };
-    case 'sample':
-      return { x: out, eps: (z - l.alpha * out) / l.sigma };
-  }
-}
-
-/** The output a model of this parameterisation should give at z to mean clean sample x. */
-export function predictionFor(kind: PredictionType, x: number, z: number, l: Level): number {
-  switch (kind) {
-    case 'v_prediction':
-      return (l.alpha * z - x) / l.sigma;
-    case 'epsilon':
-      return (z - l.alpha * x) / l.sigma;
-    case 'sample':
-      return x;
   }
 }
 
@@ -134,17 +111,5 @@ export function noised(x: Float32Array, eps: Float32Array, levels: Level[]): Flo
   return Float32Array.from(x, (v, k) => {
     const l = levels[Math.floor(k / per)];
     return l.alpha * v + l.sigma * eps[k];
-  });
-}
-
-/**
- * Classifier-free guidance in diffusers' convention (Ho & Salimans 2021): out = out_u + s (out_c - out_u),
- * s = 1 + w, which is Meng et al.'s (1 + w) out_c - w out_u. Linear, so it holds for eps, v or x.
- */
-export function guide(uncond: Float32Array, cond: Float32Array, scales: number[]): Float32Array {
-  const per = cond.length / scales.length;
-  return Float32Array.from(cond, (c, k) => {
-    const u = uncond[k];
-    return u + scales[Math.floor(k / per)] * (c - u);
   });
 }

@@ -4,12 +4,16 @@
  *   - a plain UNet: classifier-free guidance on one batch [uncond x B, cond x B] (skipped at s = 1);
  *   - a guided student (guidance_scale input): one evaluation of B rows.
  * Plus the deterministic DDIM steps of targets.ts, so a round's two teacher steps are two calls here.
+ * Its feeds and the guidance combine are the generation pipeline's (core/unet-feeds.ts, guidance.ts).
  */
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '../../graph/session';
 import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
-import { ddimStep, guide, type NoiseLevels } from './targets';
+import { contextRows, unetFeeds, type FeedSignature } from '../core/unet-feeds';
+import { applyGuidance } from '../guidance';
+import { floatTensor, tile } from '../tensors';
+import { ddimStep, type NoiseLevels } from './targets';
 
 export interface TeacherBatch {
   /** z_t for B rows, [B, C, H, W] flattened. */
@@ -29,9 +33,13 @@ export interface TeacherBatch {
 export class Teacher {
   private constructor(
     readonly session: ort.InferenceSession,
-    readonly guided: boolean,
-    readonly timestepType: string,
+    /** Its inputs as the feeds see them: float32, one timestep (and guidance scale) per row. */
+    readonly sig: FeedSignature,
   ) {}
+
+  get guided(): boolean {
+    return this.sig.guidanceInput !== null;
+  }
 
   static async open(unetPath: string, threads = 1): Promise<Teacher> {
     const s = await ort.InferenceSession.create(unetPath, sessionOptions({ threads }));
@@ -42,43 +50,28 @@ export class Teacher {
     };
     const sample = meta('sample');
     if (sample.type !== 'float32') throw new Error(`${unetPath}: only float32 UNets can be distilled (sample is ${sample.type})`);
-    return new Teacher(s, s.inputNames.includes(GUIDANCE_INPUT), meta('timestep').type);
-  }
-
-  /** The timestep tensor in the UNet's own type (int64 in SD 1.x exports, float in others). */
-  timestepTensor(t: number[]): ort.Tensor {
-    if (this.timestepType === 'int64') return new ort.Tensor('int64', BigInt64Array.from(t, (v) => BigInt(Math.round(v))), [t.length]);
-    if (this.timestepType === 'int32') return new ort.Tensor('int32', Int32Array.from(t, Math.round), [t.length]);
-    return new ort.Tensor('float32', Float32Array.from(t), [t.length]);
+    const guided = s.inputNames.includes(GUIDANCE_INPUT);
+    return new Teacher(s, {
+      floatType: 'float32',
+      timestepType: meta('timestep').type as FeedSignature['timestepType'],
+      timestepShape: 'batch',
+      guidanceInput: guided ? { type: 'float32', shape: 'batch' } : null,
+    });
   }
 
   private async run(b: TeacherBatch, z: Float32Array, t: number[], ctx: Float32Array, scales?: number[]): Promise<Float32Array> {
-    const rows = t.length;
-    const feeds: Record<string, ort.Tensor> = {
-      sample: new ort.Tensor('float32', z, [rows, ...b.latentShape]),
-      timestep: this.timestepTensor(t),
-      encoder_hidden_states: new ort.Tensor('float32', ctx, [rows, ...b.contextShape]),
-    };
-    if (this.guided) feeds[GUIDANCE_INPUT] = new ort.Tensor('float32', Float32Array.from(scales ?? t.map(() => 1)), [rows]);
-    const out = await this.session.run(feeds);
+    const context = floatTensor('float32', ctx, [t.length, ...b.contextShape]);
+    const out = await this.session.run(unetFeeds(this.sig, { sample: z, shape: b.latentShape, timesteps: t, context, scales }));
     return out.out_sample.data as Float32Array;
   }
 
   /** The teacher's guided output out_u + s (out_c - out_u) for each row. */
   async predict(b: TeacherBatch): Promise<Float32Array> {
-    const rows = b.t.length;
     if (this.guided) return this.run(b, b.z, b.t, b.cond, b.scales);
     if (b.scales.every((s) => s === 1)) return this.run(b, b.z, b.t, b.cond);
     // One run on [uncond x B, cond x B], as the generation pipeline does it.
-    const z2 = new Float32Array(2 * b.z.length);
-    z2.set(b.z);
-    z2.set(b.z, b.z.length);
-    const ctx = new Float32Array(2 * b.cond.length);
-    for (let r = 0; r < rows; r++) ctx.set(b.uncond, r * b.uncond.length);
-    ctx.set(b.cond, b.cond.length);
-    const out = await this.run(b, z2, [...b.t, ...b.t], ctx);
-    const half = out.length / 2;
-    return guide(out.subarray(0, half), out.subarray(half), b.scales);
+    const out = await this.run(b, tile(b.z, 2), [...b.t, ...b.t], contextRows(b.cond, b.uncond, b.t.length));
+    return applyGuidance(out, b.scales);
   }
 
   /**

@@ -14,6 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import type { PredictionType } from '../../schedulers/config';
 import { SeededRandom } from '../../schedulers/index';
+import { predictionTarget } from '../../schedulers/prediction';
 import type { TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { Trainer } from '../../train/trainer';
@@ -95,11 +96,10 @@ function drawBatch(s: StageInput, rng: SeededRandom): { sample: Float32Array; ta
   const eps = new Float32Array(per);
   timesteps.forEach((t, b) => {
     rng.fillNormal(eps);
-    const a = Math.sqrt(s.alphaBar[t]);
-    const sg = Math.sqrt(1 - s.alphaBar[t]);
+    const l = { alpha: Math.sqrt(s.alphaBar[t]), sigma: Math.sqrt(1 - s.alphaBar[t]) };
     for (let i = 0; i < per; i++) {
-      sample[b * per + i] = a * x0[i] + sg * eps[i];
-      target[b * per + i] = s.prediction === 'epsilon' ? eps[i] : s.prediction === 'v_prediction' ? a * eps[i] - sg * x0[i] : x0[i];
+      sample[b * per + i] = l.alpha * x0[i] + l.sigma * eps[i];
+      target[b * per + i] = predictionTarget(s.prediction, x0[i], eps[i], l);
     }
   });
   return { sample, target, timesteps };
