@@ -19,6 +19,7 @@ import type { TrainStep } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { Trainer } from '../../train/trainer';
 import { timestepTensor } from '../core/unet-feeds';
+import { tile } from '../tensors';
 import type { UnetSignature } from '../model-sessions';
 
 type TimestepType = UnetSignature['timestepType'];
@@ -60,7 +61,7 @@ export async function trainStage(s: StageInput, hooks: StageHooks = {}): Promise
   const trainer = await Trainer.create(s.step, { providers: [...(s.executionProviders ?? ['cpu'])] });
   const dims = [s.batch, ...s.latent.dims.slice(1)];
   const context: Record<string, ort.Tensor> = s.embedding
-    ? { encoder_hidden_states: new ort.Tensor('float32', tileRows(s.embedding.data, s.batch), [s.batch, ...s.embedding.dims.slice(1)]) }
+    ? { encoder_hidden_states: new ort.Tensor('float32', tile(s.embedding.data, s.batch), [s.batch, ...s.embedding.dims.slice(1)]) }
     : {};
   const losses: number[] = [];
   try {
@@ -103,11 +104,4 @@ function drawBatch(s: StageInput, rng: SeededRandom): { sample: Float32Array; ta
     }
   });
   return { sample, target, timesteps };
-}
-
-export function tileRows(row: Float32Array, n: number): Float32Array {
-  if (n === 1) return row;
-  const out = new Float32Array(row.length * n);
-  for (let k = 0; k < n; k++) out.set(row, k * row.length);
-  return out;
 }
