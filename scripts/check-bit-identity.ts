@@ -93,6 +93,8 @@ async function distillation(): Promise<void> {
     const label = `distill ${folder.name} as ${kind}`;
     const data = await teacherData(base, teacher, levels, kind, { prompts: ['a cat', 'a dog', 'a heart'], count: 5, latentShape: [4, 8, 8], scale: 3, seed: 1 });
     hashes[`${label} teacher data`] = sha(data.latents);
+    // A guidance scale below 1 (a guidance range from 0): the teacher still guides.
+    hashes[`${label} teacher data at s 0.5`] = sha((await teacherData(base, teacher, levels, kind, { prompts: ['a star'], count: 2, latentShape: [4, 8, 8], scale: 0.5, seed: 2 })).latents);
     const phases: Phase[] = [
       { kind: 'stage1', steps: 8, teacherSteps: 8, iterations: 1, name: 'stage1' },
       { kind: 'round', steps: 4, teacherSteps: 8, iterations: 1, name: 'round' },

@@ -1,7 +1,8 @@
 /**
- * The one denoising loop. Text-to-image, image-to-image, evaluation and Imagic's eta sweep all sample
- * through `denoise`; what differs between them (where the latents and text rows come from, what a
- * preview shows, which error a cancel raises) stays with the caller. After k-diffusion's samplers: a
+ * The one denoising loop. Text-to-image, image-to-image, evaluation, Imagic's eta sweep and the
+ * distillation teacher's data all sample through `denoise`; what differs between them (where the
+ * latents and text rows come from, what a preview shows, which error a cancel raises, the teacher's
+ * float64 DDIM grid and guidance rule) stays with the caller. After k-diffusion's samplers: a
  * plain function of the model, the latents and the schedule, with guidance and the model's inputs
  * wrapped around the scheduler's update rather than inside it.
  *
@@ -15,18 +16,20 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { NormalSource, Scheduler } from '../../schedulers/index';
-import { applyGuidance, guidanceMode } from '../guidance';
-import type { UnetSignature } from '../model-sessions';
+import { applyGuidance, guidanceMode, type GuidanceMode } from '../guidance';
 import { floatTensor, readFloats, tile } from '../tensors';
 import { batchNoise } from './latents';
 import { timedRun, type OrtTimer } from './timed-run';
-import { contextRows, unetFeeds } from './unet-feeds';
+import { contextRows, unetFeeds, type FeedSignature } from './unet-feeds';
+
+/** What the loop needs of a scheduler (the distillation teacher's own DDIM grid is one too). */
+export type Sampler = Pick<Scheduler, 'timesteps' | 'scaleModelInput' | 'step'>;
 
 export interface DenoiseInput {
-  /** The UNet to run (an opened model's, or Imagic's fine-tuned one) and its checked signature. */
-  unet: { session: ort.InferenceSession; sig: UnetSignature };
-  /** setTimesteps already called. */
-  scheduler: Scheduler;
+  /** The UNet to run (an opened model's, Imagic's fine-tuned one, the distillation teacher) and its signature. */
+  unet: { session: ort.InferenceSession; sig: FeedSignature };
+  /** A scheduler with setTimesteps already called. */
+  scheduler: Sampler;
   /** The initial latents of n images, [n, C, h, w] flattened. */
   latents: Float32Array;
   /** One image's latent dims [C, h, w]. */
@@ -39,8 +42,10 @@ export interface DenoiseInput {
    */
   text: { cond: Float32Array; uncond: Float32Array | null; dims: readonly number[] };
   guidanceScale: number;
-  /** One step-noise generator per image (core/latents.ts stepGenerators). */
-  rngs: readonly NormalSource[];
+  /** How to guide; default guidanceMode(sig, guidanceScale), generation's rule. */
+  mode?: GuidanceMode;
+  /** One step-noise generator per image (core/latents.ts stepGenerators); stochastic schedulers need them. */
+  rngs?: readonly NormalSource[];
   timer?: OrtTimer;
 }
 
@@ -69,13 +74,13 @@ export interface DenoiseHooks {
 /** Runs the loop; returns the final latents [n, C, h, w]. */
 export async function denoise(d: DenoiseInput, hooks: DenoiseHooks = {}): Promise<Float32Array> {
   const { scheduler, unet } = d;
-  const n = d.rngs.length;
-  const mode = guidanceMode(unet.sig, d.guidanceScale);
+  const n = d.latents.length / (d.shape[0] * d.shape[1] * d.shape[2]);
+  const mode = d.mode ?? guidanceMode(unet.sig, d.guidanceScale);
   if (mode === 'batch' && !d.text.uncond) throw new Error(`guidance scale ${d.guidanceScale} runs a guidance batch: it needs the unconditional text row`);
   const rows = mode === 'batch' ? 2 * n : n;
   const context = floatTensor(unet.sig.floatType, contextRows(d.text.cond, mode === 'batch' ? d.text.uncond : null, n), [rows, ...d.text.dims]);
   const scales = mode === 'input' ? new Array<number>(rows).fill(d.guidanceScale) : undefined;
-  const noise = batchNoise(d.rngs);
+  const noise = d.rngs ? batchNoise(d.rngs) : undefined;
   const start = d.startStep ?? 0;
   const total = scheduler.timesteps.length - start;
   let latents = d.latents;

@@ -18,7 +18,8 @@ import { sessionOptions } from '../../graph/session';
 import { rngFor } from '../../graph/init';
 import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
 import { encodePrompts, type Embeddings, type TextEncoder } from '../core/prompt';
-import { ddimStep, type NoiseLevels } from './targets';
+import { denoise } from '../core/denoise';
+import { gridSampler, type NoiseLevels } from './targets';
 import type { Teacher } from './teacher';
 
 export interface DistillData {
@@ -109,19 +110,19 @@ export async function teacherData(
   const row = text.dims[1] * text.dims[2];
   const per = o.latentShape.reduce((a, b) => a * b, 1);
   const latents = new Float32Array(o.count * per);
-  const grid = levels.grid(8);
+  const sampler = gridSampler(kind, levels, 8);
   const rng = rngFor(o.seed, 'teacher-data');
   for (let first = 0; first < o.count; first += 8) {
     const rows = Math.min(8, o.count - first);
     const idx = Array.from({ length: rows }, (_, k) => (first + k) % o.prompts.length);
     const cond = new Float32Array(rows * row);
     idx.forEach((p, k) => cond.set(text.data.subarray((p + 1) * row, (p + 2) * row), k * row));
-    let z = rng.fillNormal(new Float32Array(rows * per));
-    for (let i = 0; i + 1 < grid.length; i++) {
-      const t = Array(rows).fill(grid[i]);
-      const out = await teacher.predict({ z, t, cond, uncond: text.data.subarray(0, row), scales: Array(rows).fill(o.scale), latentShape: o.latentShape, contextShape: text.dims.slice(1) });
-      z = ddimStep(kind, out, z, t.map((v) => levels.at(v)), t.map(() => levels.at(grid[i + 1])));
-    }
+    const z = await denoise({
+      unet: { session: teacher.session, sig: teacher.sig }, scheduler: sampler, shape: o.latentShape,
+      latents: rng.fillNormal(new Float32Array(rows * per)),
+      text: { cond, uncond: text.data.subarray(0, row), dims: text.dims.slice(1) },
+      guidanceScale: o.scale, mode: teacher.guidanceMode([o.scale]),
+    });
     latents.set(z, first * per);
   }
   return {

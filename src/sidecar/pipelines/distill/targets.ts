@@ -17,6 +17,8 @@
  * the targets (and every student distilled so far) were made with it.
  */
 import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
+import type { Latents } from '../../schedulers/types';
+import type { Sampler } from '../core/denoise';
 import { alphaBarFor, spacedTimesteps } from '../../schedulers/noise-schedule';
 import { predictionFor, splitPrediction, type Level } from '../../schedulers/prediction';
 
@@ -51,6 +53,19 @@ export class NoiseLevels {
     const ts = spacedTimesteps(this.config.num_train_timesteps, n, 'trailing', 0, true);
     return [...ts, -1];
   }
+}
+
+/**
+ * The teacher's n-step deterministic DDIM on the trailing grid as a sampler for the denoising core
+ * (pipelines/core/denoise.ts): the same steps as `ddimStep`, one level for the whole batch.
+ */
+export function gridSampler(kind: PredictionType, levels: NoiseLevels, n: number): Sampler {
+  const grid = levels.grid(n);
+  return {
+    timesteps: grid.slice(0, n),
+    scaleModelInput: (sample) => sample.slice(),
+    step: (out, i, z) => ddimStep(kind, out, z, [levels.at(grid[i])], [levels.at(grid[i + 1])]) as Latents,
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ import { sessionOptions } from '../../graph/session';
 import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
 import { contextRows, unetFeeds, type FeedSignature } from '../core/unet-feeds';
-import { applyGuidance } from '../guidance';
+import { applyGuidance, type GuidanceMode } from '../guidance';
 import { floatTensor, tile } from '../tensors';
 import { ddimStep, type NoiseLevels } from './targets';
 
@@ -65,10 +65,21 @@ export class Teacher {
     return out.out_sample.data as Float32Array;
   }
 
+  /**
+   * How the teacher guides at these scales: a guided student through its input; a plain UNet with a
+   * guidance batch at any s != 1 (guidance ranges may reach below 1, where generation's s > 1 rule
+   * would drop guidance), and on the conditional rows alone when every s = 1.
+   */
+  guidanceMode(scales: readonly number[]): GuidanceMode {
+    if (this.guided) return 'input';
+    return scales.every((s) => s === 1) ? 'none' : 'batch';
+  }
+
   /** The teacher's guided output out_u + s (out_c - out_u) for each row. */
   async predict(b: TeacherBatch): Promise<Float32Array> {
-    if (this.guided) return this.run(b, b.z, b.t, b.cond, b.scales);
-    if (b.scales.every((s) => s === 1)) return this.run(b, b.z, b.t, b.cond);
+    const mode = this.guidanceMode(b.scales);
+    if (mode === 'input') return this.run(b, b.z, b.t, b.cond, b.scales);
+    if (mode === 'none') return this.run(b, b.z, b.t, b.cond);
     // One run on [uncond x B, cond x B], as the generation pipeline does it.
     const out = await this.run(b, tile(b.z, 2), [...b.t, ...b.t], contextRows(b.cond, b.uncond, b.t.length));
     return applyGuidance(out, b.scales);
