@@ -10,9 +10,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../graph/init';
-import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
-import { timestepTensor } from '../core/unet-feeds';
+import { unetFeeds, type FeedSignature } from '../core/unet-feeds';
 import type { DistillData } from './data';
 import type { Phase } from './plan';
 import { noised, truncatedSnrWeight, twoStepTarget, type NoiseLevels } from './targets';
@@ -54,14 +53,12 @@ export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<strin
   const target = c.phase.kind === 'stage1'
     ? await c.teacher.predict(tb)
     : twoStepTarget(c.kind, zt, await c.teacher.twoSteps(c.kind, c.levels, tb, t1, t2), t.map((v) => c.levels.at(v)), t2.map((v) => c.levels.at(v)));
-  const feeds: Record<string, ort.Tensor> = {
-    sample: new ort.Tensor('float32', zt, [B, ...c.data.latentShape]),
-    timestep: timestepTensor(c.teacher.sig.timestepType, 'batch', t),
-    encoder_hidden_states: new ort.Tensor('float32', cond, [B, ...c.data.contextShape]),
-    target: new ort.Tensor('float32', target, [B, ...c.data.latentShape]),
-    weight: new ort.Tensor('float32', Float32Array.from(t, (v) => truncatedSnrWeight(c.kind, c.levels.at(v))), [B]),
-  };
-  if (c.studentGuided) feeds[GUIDANCE_INPUT] = new ort.Tensor('float32', Float32Array.from(scales), [B]);
+  // The student's own inputs, as its training graph declares them (the teacher's, plus guidance_scale for a guided student).
+  const student: FeedSignature = { ...c.teacher.sig, guidanceInput: c.studentGuided ? { type: 'float32', shape: 'batch' } : null };
+  const context = new ort.Tensor('float32', cond, [B, ...c.data.contextShape]);
+  const feeds = unetFeeds(student, { sample: zt, shape: c.data.latentShape, timesteps: t, context, scales });
+  feeds.target = new ort.Tensor('float32', target, [B, ...c.data.latentShape]);
+  feeds.weight = new ort.Tensor('float32', Float32Array.from(t, (v) => truncatedSnrWeight(c.kind, c.levels.at(v))), [B]);
   return feeds;
 }
 
