@@ -6,9 +6,9 @@
  *   2. encode prompt     [negative, prompt] through the text encoder in one run
  *   3. timesteps         the scheduler's steps (image-to-image starts part-way, by strength)
  *   4. latents           seeded noise per image (seed + k), or the encoded image noised to the start
- *   5. denoising loop    UNet on [uncond x B, cond x B] (or once with guidance_scale for a guided
- *                        student), guidance, scheduler step; progress, preview (the current x0
- *                        estimate) and cancellation each step
+ *   5. denoising loop    core/denoise.ts: UNet on [uncond x B, cond x B] (or once with guidance_scale
+ *                        for a guided student), guidance, scheduler step; progress, preview (the
+ *                        current x0 estimate) and cancellation each step
  *   6. decode            VAE decoder, PNG with the A1111 `parameters` chunk, exclusive-create file
  *
  * Runs on the calling thread (ONNX Runtime blocks it while a model runs); the sidecar calls it from its
@@ -22,7 +22,7 @@ import { formatParameters, type GenerationParameters } from '../io/png-metadata'
 import { createScheduler, type Scheduler } from '../schedulers/index';
 import { splitPredictionVp } from '../schedulers/prediction';
 import { alphaBarFor, interpAt } from '../schedulers/noise-schedule';
-import { denoise, type DenoiseStep } from './core/denoise';
+import { denoise, type DenoiseHooks, type DenoiseStep } from './core/denoise';
 import { seededNoise, stepGenerators } from './core/latents';
 import { embeddingRow, encodePrompts } from './core/prompt';
 import type { OrtTimer } from './core/timed-run';
@@ -100,15 +100,7 @@ export async function textToImage(request: TextToImageRequest, options: Generate
       unet: { session: model.unet, sig: model.unetSig }, scheduler, latents, shape: latentShape, startStep,
       text: { cond: tile(embeddingRow(text, text.dims[0] - 1), n), uncond: mode === 'batch' ? embeddingRow(text, 0) : null, dims: text.dims.slice(1) },
       guidanceScale: s.guidanceScale, rngs: stepGenerators(seeds), timer,
-    }, {
-      throwIfCancelled: () => {
-        if (options.isCancelled?.()) throw new GenerationCancelledError();
-      },
-      onStep: async (step) => {
-        const preview = s.previewEvery > 0 && step.done % s.previewEvery === 0 ? await estimatePreview(model, step, latentShape, timer) : undefined;
-        options.onProgress?.({ image: first, count: s.count, step: step.done, totalSteps: step.total, ...(preview ? { preview } : {}) });
-      },
-    });
+    }, loopHooks(model, s, first, latentShape, timer, options));
     // 6. Decode and write.
     const pixels = await decodeLatents(model, final, latentShape, timer);
     const rgb = rgbImages(pixels);
@@ -120,6 +112,19 @@ export async function textToImage(request: TextToImageRequest, options: Generate
     }
   }
   return { files, metadata, timings: { totalMs: performance.now() - t0, ortMs: timer.ortMs } };
+}
+
+/** Cancellation before each step; progress, with a preview every previewEvery steps, after each. */
+function loopHooks(model: OpenModel, s: ResolvedSettings, first: number, shape: number[], timer: OrtTimer, options: GenerateOptions): DenoiseHooks {
+  return {
+    throwIfCancelled: () => {
+      if (options.isCancelled?.()) throw new GenerationCancelledError();
+    },
+    onStep: async (step) => {
+      const preview = s.previewEvery > 0 && step.done % s.previewEvery === 0 ? await estimatePreview(model, step, shape, timer) : undefined;
+      options.onProgress?.({ image: first, count: s.count, step: step.done, totalSteps: step.total, ...(preview ? { preview } : {}) });
+    },
+  };
 }
 
 /** Timesteps set, and the first latents: seeded noise, or (image-to-image) the encoded picture noised part-way. */
