@@ -17,7 +17,7 @@ import { loadTokenizer } from '../../io/tokenizer';
 import { sessionOptions } from '../../graph/session';
 import { rngFor } from '../../graph/init';
 import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
-import { encodePrompts, type Embeddings, type TextEncoder } from '../core/prompt';
+import { encodePrompts, type TextEncoder } from '../core/prompt';
 import { denoise } from '../core/denoise';
 import { gridSampler, type NoiseLevels } from './targets';
 import type { Teacher } from './teacher';
@@ -41,24 +41,29 @@ export const DEFAULT_PROMPTS = [
   'a car', 'a bird', 'a boat', 'a star', 'a heart', 'a pizza', 'a rocket', 'a fish',
 ];
 
-/** Embeddings of `prompts` through the folder's tokenizer and text encoder, in batches of 64. */
+/** Embeddings of `prompts` through the folder's tokenizer and text encoder, in batches. */
 export async function encodeTexts(folder: ModelFolder, prompts: string[]): Promise<{ data: Float32Array; dims: number[] }> {
-  // A session of its own, released after: openModel would keep the whole model (UNet too) open beside the teacher.
   const s = await ort.InferenceSession.create(folder.files.textEncoder, sessionOptions());
   try {
     const ids = s.inputMetadata.find((m) => m.name === 'input_ids');
     const out = s.outputMetadata.find((m) => m.name === 'last_hidden_state');
     const len = out?.isTensor && typeof out.shape[1] === 'number' ? out.shape[1] : ids?.isTensor && typeof ids.shape[1] === 'number' ? ids.shape[1] : 77;
-    const enc: TextEncoder = { tokenizer: loadTokenizer(folder.files.tokenizerDir, len), textEncoder: s, textIdsType: ids?.isTensor && ids.type === 'int32' ? 'int32' : 'int64' };
-    const chunks: Embeddings[] = [];
-    for (let i = 0; i < prompts.length; i += 64) chunks.push(await encodePrompts(enc, prompts.slice(i, i + 64)));
-    const data = new Float32Array(chunks.reduce((a, c) => a + c.data.length, 0));
+    const tok = loadTokenizer(folder.files.tokenizerDir, len);
+    const chunks: Float32Array[] = [];
+    let dims: number[] = [];
+    const encoder: TextEncoder = { tokenizer: tok, textEncoder: s, textIdsType: ids?.isTensor && ids.type === 'int32' ? 'int32' : 'int64' };
+    for (let i = 0; i < prompts.length; i += 64) {
+      const e = await encodePrompts(encoder, prompts.slice(i, i + 64));
+      dims = e.dims;
+      chunks.push(e.data);
+    }
+    const data = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
     let o = 0;
     for (const c of chunks) {
-      data.set(c.data, o);
-      o += c.data.length;
+      data.set(c, o);
+      o += c.length;
     }
-    return { data, dims: [prompts.length, ...chunks[0].dims.slice(1)] };
+    return { data, dims: [prompts.length, ...dims.slice(1)] };
   } finally {
     await s.release();
   }

@@ -37,10 +37,6 @@ export class Teacher {
     readonly sig: FeedSignature,
   ) {}
 
-  get guided(): boolean {
-    return this.sig.guidanceInput !== null;
-  }
-
   static async open(unetPath: string, threads = 1): Promise<Teacher> {
     const s = await ort.InferenceSession.create(unetPath, sessionOptions({ threads }));
     const meta = (name: string) => {
@@ -57,6 +53,10 @@ export class Teacher {
       timestepShape: 'batch',
       guidanceInput: guided ? { type: 'float32', shape: 'batch' } : null,
     });
+  }
+
+  get guided(): boolean {
+    return this.sig.guidanceInput !== null;
   }
 
   private async run(b: TeacherBatch, z: Float32Array, t: number[], ctx: Float32Array, scales?: number[]): Promise<Float32Array> {
