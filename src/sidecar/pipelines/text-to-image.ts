@@ -23,7 +23,7 @@ import { createScheduler, type Scheduler } from '../schedulers/index';
 import { splitPredictionVp } from '../schedulers/prediction';
 import { alphaBarFor, interpAt } from '../schedulers/noise-schedule';
 import { denoise, type DenoiseHooks, type DenoiseStep } from './core/denoise';
-import { seededNoise, stepGenerators } from './core/latents';
+import { nativeLatentSize, seededNoise, stepGenerators } from './core/latents';
 import { embeddingRow, encodePrompts } from './core/prompt';
 import type { OrtTimer } from './core/timed-run';
 import { decodeLatents, encodePixels, previewPng, rgbImages } from './core/vae';
@@ -77,7 +77,7 @@ export async function textToImage(request: TextToImageRequest, options: Generate
   const folder = resolveModel(request.model ?? DEFAULT_MODEL, modelRoots(request.modelRoots ?? []));
   const model = await openModel(folder, options, request.initImage !== undefined);
   const vaeScale = folder.vaeScaleFactor ?? 8;
-  const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
+  const native = nativeLatentSize(model, 64);
   const s = resolveSettings(request, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
   const mode = guidanceMode(model.unetSig, s.guidanceScale);
   if (mode === 'input' && s.negativePrompt) {

@@ -4,6 +4,7 @@
  * of what makes a result reproducible.
  */
 import { SeededRandom, type NormalSource } from '../../schedulers/index';
+import type { OpenModel } from '../model-sessions';
 
 /** Image k's initial N(0, 1) noise comes from the generator seeded (seeds[k] ^ 0x5eed): [n * per]. */
 export function seededNoise(seeds: readonly number[], per: number): Float32Array {
@@ -26,4 +27,13 @@ export function batchNoise(rngs: readonly NormalSource[]): NormalSource {
       return out;
     },
   };
+}
+
+/**
+ * The UNet's native latent size [h, w]: the export's fixed shape, else unet/config.json sample_size,
+ * else `fallback` (generation and Imagic's settings: 64, SD's 512 px; eval and Imagic's sampler: 8).
+ */
+export function nativeLatentSize(model: OpenModel, fallback: number): [number, number] {
+  const side = model.folder.sampleSize ?? fallback;
+  return model.unetSig.latentSize ?? [side, side];
 }

@@ -6,7 +6,7 @@
  */
 import { createScheduler, type SchedulerName } from '../../schedulers/index';
 import { denoise } from '../core/denoise';
-import { seededNoise, stepGenerators } from '../core/latents';
+import { nativeLatentSize, seededNoise, stepGenerators } from '../core/latents';
 import { encodePrompts } from '../core/prompt';
 import { decodeLatents } from '../core/vae';
 import { guidanceMode } from '../guidance';
@@ -24,7 +24,7 @@ export interface SampleOptions {
 export async function sampleImages(model: OpenModel, prompts: string[], o: SampleOptions): Promise<{ images: Float32Array; size: number }> {
   const n = prompts.length;
   const sig = model.unetSig;
-  const shape = [sig.latentChannels, ...(sig.latentSize ?? [model.folder.sampleSize ?? 8, model.folder.sampleSize ?? 8])];
+  const shape = [sig.latentChannels, ...nativeLatentSize(model, 8)];
   const cond = await encodePrompts(model, prompts);
   // The unconditional row is the empty prompt, encoded on its own.
   const uncond = guidanceMode(sig, o.guidance) === 'batch' ? (await encodePrompts(model, [''])).data : null;

@@ -22,6 +22,7 @@ import { prepareImage, rgbToTensor, type PreparedImage } from '../../io/prepare-
 import { alphaBarFor } from '../../schedulers/noise-schedule';
 import { openModel, type OpenModel } from '../model-sessions';
 import { resolveSettings, type ResolvedSettings } from '../request';
+import { nativeLatentSize } from '../core/latents';
 import { embeddingRow, encodePrompts } from '../core/prompt';
 import { encodePixels } from '../core/vae';
 import { StageCache, cacheKey, defaultCacheDir, fileFingerprint } from './cache';
@@ -138,7 +139,7 @@ async function checkRequest(request: ImagicRequest, providers: readonly string[]
     throw new RangeError(`${folder.name}: its UNet has ${(unetParameters / 1e6).toFixed(0)} M weights (${((unetParameters * 4) / 2 ** 30).toFixed(1)} GiB as float32); training graphs over 2 GB are not supported yet (docs/IMAGIC.md, Limits)`);
   }
   const vaeScale = folder.vaeScaleFactor ?? 8;
-  const native = model.unetSig.latentSize ?? [folder.sampleSize ?? 64, folder.sampleSize ?? 64];
+  const native = nativeLatentSize(model, 64);
   const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
   const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
   return { etas, model, s, train: trainSettings(request, unetParameters), hash: await modelHash(folder) };

@@ -11,7 +11,7 @@ import { injectLora } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, type SchedulerName } from '../../schedulers/index';
 import { denoise } from '../core/denoise';
-import { seededNoise, stepGenerators } from '../core/latents';
+import { nativeLatentSize, seededNoise, stepGenerators } from '../core/latents';
 import { decodeLatents, previewPng } from '../core/vae';
 import type { OpenModel } from '../model-sessions';
 import type { TuneMode } from './loss-graph';
@@ -52,7 +52,7 @@ export async function sampleEtas(
 ): Promise<{ pixels: Float32Array; height: number; width: number; sampler: string }> {
   const n = s.etas.length;
   const sig = model.unetSig;
-  const shape = [sig.latentChannels, ...(sig.latentSize ?? [model.folder.sampleSize ?? 8, model.folder.sampleSize ?? 8])];
+  const shape = [sig.latentChannels, ...nativeLatentSize(model, 8)];
   const per = shape[0] * shape[1] * shape[2];
   const scheduler = createScheduler(s.scheduler, model.folder.schedulerConfig);
   scheduler.setTimesteps(s.steps);
