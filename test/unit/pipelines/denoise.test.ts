@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { modelRoots, resolveModel } from '../../../src/sidecar/io/model-discovery';
 import { denoise, type DenoiseInput } from '../../../src/sidecar/pipelines/core/denoise';
-import { seededNoise, stepGenerators } from '../../../src/sidecar/pipelines/core/latents';
+import { nativeLatentSize, seededNoise, stepGenerators } from '../../../src/sidecar/pipelines/core/latents';
 import { embeddingRow, encodePrompts } from '../../../src/sidecar/pipelines/core/prompt';
 import { timestepTensor } from '../../../src/sidecar/pipelines/core/unet-feeds';
 import { openModel, type OpenModel } from '../../../src/sidecar/pipelines/model-sessions';
@@ -21,8 +21,7 @@ const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLen
 /** A denoise call for `seeds` on `model`, prompt "a red cat" against "blue". */
 async function setUp(model: OpenModel, seeds: number[], o: { scheduler: SchedulerName; steps: number; guidance: number }): Promise<DenoiseInput> {
   const text = await encodePrompts(model, ['blue', 'a red cat']);
-  const side = model.folder.sampleSize ?? 8; // the fixtures leave the latent size dynamic
-  const shape = [model.unetSig.latentChannels, side, side];
+  const shape = [model.unetSig.latentChannels, ...nativeLatentSize(model, 8)];
   const scheduler = createScheduler(o.scheduler, model.folder.schedulerConfig);
   scheduler.setTimesteps(o.steps);
   return {
