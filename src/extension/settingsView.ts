@@ -4,10 +4,12 @@
  * the next generation uses them), and has a prompt box with a Generate button.
  */
 import * as vscode from 'vscode';
+import { GENERATION_DEFAULTS } from '../protocol';
 import { isWebviewMessage, type GuidanceSettings, type ToWebview } from '../../webview-ui/shared/messages';
-import { readSettings, SCHEDULERS, SECTION, writeSetting } from './config';
+import { readSettings, SECTION, writeSetting } from './config';
 import type { JobService } from './jobs';
 import type { ModelCatalog } from './models';
+import { SCHEDULER_CHOICES } from './samplerSettings';
 import { webviewHtml } from './webviewHtml';
 
 const NUMBER_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps', 'seed', 'size']);
@@ -52,7 +54,14 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
       size: s.size,
     };
     const models = await this.models.list();
-    const m: ToWebview = { type: 'settings', settings, models, schedulers: [...SCHEDULERS], busy: this.jobs.running.length > 0 };
+    const m: ToWebview = {
+      type: 'settings',
+      settings,
+      models,
+      schedulers: [...SCHEDULER_CHOICES],
+      defaults: { guidanceScale: GENERATION_DEFAULTS.guidanceScale, steps: GENERATION_DEFAULTS.steps },
+      busy: this.jobs.running.length > 0,
+    };
     void this.view.webview.postMessage(m);
   }
 
@@ -63,6 +72,8 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
         await this.refresh();
         return;
       case 'update': {
+        // null: back to the default ("the model's own"); removing the value does that.
+        if (m.value === null) return writeSetting(m.key, undefined);
         const value = NUMBER_KEYS.has(m.key) ? Number(m.value) : m.value;
         if (typeof value === 'number' && !Number.isFinite(value)) return;
         await writeSetting(m.key, value);
