@@ -4,7 +4,7 @@
  * the next generation uses them), and has a prompt box with a Generate button.
  */
 import * as vscode from 'vscode';
-import { GENERATION_DEFAULTS } from '../protocol';
+import { findSampler, GENERATION_DEFAULTS } from '../protocol';
 import { isWebviewMessage, type GuidanceSettings, type ToWebview } from '../../webview-ui/shared/messages';
 import { readSettings, SECTION, writeSetting } from './config';
 import type { JobService } from './jobs';
@@ -47,7 +47,8 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
       model: s.model,
       guidanceScale: s.guidanceScale,
       steps: s.steps,
-      scheduler: s.scheduler,
+      // An earlier spelling in settings.json (dpm++2m, Euler a) selects its row of the dropdown.
+      scheduler: findSampler(s.scheduler)?.id ?? s.scheduler,
       seedMode: s.seedMode,
       seed: s.seed,
       negativePrompt: s.negativePrompt,
