@@ -208,4 +208,3 @@ export class JobService implements vscode.Disposable {
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
-
