@@ -21,7 +21,8 @@ import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { textToImage } from '../src/sidecar/pipelines/text-to-image';
 import { loadModelFolder, modelHash } from '../src/sidecar/io/model-folder';
 
-// One intra-op thread: CPU time then measures the work, not idle spinning threads (KNOWLEDGE.md).
+// One intra-op thread: CPU time then measures the work, not idle spinning threads (a second thread on
+// the 2-core VM doubled CPU time for the same wall time: `npm run bench:train -- --threads 1,2`).
 process.env.DIFFUSION_STUDIO_THREADS ??= '1';
 
 const { values: a } = parseArgs({

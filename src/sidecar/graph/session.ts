@@ -1,6 +1,7 @@
 /**
- * ONNX Runtime sessions for graphs built here. CPU defaults follow KNOWLEDGE.md measurements on the
- * 2-core machines: one intra-op thread, sequential execution, all graph optimisations, arena on.
+ * ONNX Runtime sessions for graphs built here. CPU defaults: one intra-op thread (on the project's
+ * shared 2-core VM, 2 threads cost twice the CPU time for no wall-time gain: `npm run bench:train --
+ * --threads 1,2`, docs/BENCHMARKS.md), sequential execution, all graph optimisations, arena on.
  */
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, rmSync } from 'node:fs';
