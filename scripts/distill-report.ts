@@ -21,6 +21,7 @@ import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { textToImage } from '../src/sidecar/pipelines/text-to-image';
 import { loadModelFolder, type ModelFolder } from '../src/sidecar/io/model-folder';
+import { sharpToPng } from '../src/sidecar/io/images';
 
 // One intra-op thread: CPU time then measures the work, not idle spinning threads (a second thread on
 // the 2-core VM doubled CPU time for the same wall time: `npm run bench:train -- --threads 1,2`).
@@ -222,11 +223,8 @@ async function writeGrid(rows: Array<{ label: string; rgb: Uint8Array; size: num
     ...rows.map((r, i) => `<text x="6" y="${headH + i * s + s / 2 + 4}" font-size="12">${esc(r.label)}</text>`),
   ].join('');
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/><g font-family="sans-serif" fill="#222">${text}</g></svg>`);
-  const layers = await Promise.all(rows.map(async (r, i) => ({
-    input: await sharp(Buffer.from(r.rgb), { raw: { width: n * s, height: s, channels: 3 } }).png().toBuffer(),
-    left: labelW, top: headH + i * s,
-  })));
-  await sharp(svg).composite(layers).png().toFile(path);
+  const layers = rows.map((r, i) => ({ input: Buffer.from(r.rgb), raw: { width: n * s, height: s, channels: 3 as const }, left: labelW, top: headH + i * s }));
+  writeFileSync(path, await sharpToPng(sharp(svg).composite(layers)));
 }
 
 /** FID-analogue against UNet evaluations per image (log scale), teacher and students as two series. */

@@ -10,7 +10,7 @@ import { createSession, loadModel, toOnnx } from '../../graph';
 import { injectLora } from '../../train';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, SeededRandom, type NormalSource, type SchedulerName } from '../../schedulers/index';
-import { rgbToPng, tensorToRgb } from '../../io/images';
+import { encodePng, tensorToRgb } from '../../io/images';
 import { applyGuidance, usesGuidanceBatch } from '../guidance';
 import type { OpenModel } from '../model-sessions';
 import { floatTensor, readFloats } from '../tensors';
@@ -102,5 +102,5 @@ async function decode(model: OpenModel, latents: Float32Array, dims: number[]): 
 /** One sample mid-way, brought to the scale the VAE expects, as a PNG (what the extension shows while it runs). */
 async function previewPng(model: OpenModel, latent: Float32Array, dims: number[]): Promise<Uint8Array> {
   const dec = await decode(model, latent, [1, ...dims]);
-  return rgbToPng(tensorToRgb(readFloats(dec), 0, dec.dims[2], dec.dims[3]), dec.dims[3], dec.dims[2]);
+  return encodePng(tensorToRgb(readFloats(dec), 0, dec.dims[2], dec.dims[3]), dec.dims[3], dec.dims[2]);
 }
