@@ -16,7 +16,7 @@
  * all), --dry (print the tables only; write no files: for choosing the defaults).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -170,7 +170,7 @@ function tables(rows: Row[], model: string, settings: string): string {
     `| PSNR vs input (dB) | ${SWEEP_ETAS.map((_, k) => f(mean(rows.map((r) => r.psnr[k])), 1)).join(' | ')} |`,
     '',
     `Mean PSNR of the eta = 0 reconstruction: ${f(mean(rows.map((r) => r.psnr0)), 1)} dB; of the VAE's own round trip (its ceiling): ${f(mean(rows.map((r) => r.psnrVae)), 1)} dB.`,
-    `Wall time of a full edit (prepare + stage 1 + stage 2 + a ${SWEEP_ETAS.length}-eta sweep, nothing cached), this 2-core CPU: median ${f(median(rows.map((r) => r.timings.totalMs / 1000)), 1)} s `
+    `Wall time of a full edit (prepare + stage 1 + stage 2 + a ${SWEEP_ETAS.length}-eta sweep, nothing cached), on this machine (${cpus().length} x ${cpus()[0]?.model.trim() || 'unknown CPU'}, 1-minute load average ${loadavg()[0].toFixed(1)}): median ${f(median(rows.map((r) => r.timings.totalMs / 1000)), 1)} s `
       + `(stage 1 ${f(median(rows.map((r) => r.timings.embeddingMs / 1000)), 1)} s, stage 2 ${f(median(rows.map((r) => r.timings.finetuneMs / 1000)), 1)} s, sampling ${f(median(rows.map((r) => r.timings.sampleMs / 1000)), 1)} s).`,
     `Training loss, mean over the pairs (first and last 10 steps): stage 1 ${lossPair(rows.map((r) => r.losses.embedding))}, stage 2 ${lossPair(rows.map((r) => r.losses.finetune))}.`,
   ];
