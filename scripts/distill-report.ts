@@ -101,7 +101,8 @@ function hashTree(path: string): string {
  * Hashes of everything in a model folder that sampling and evaluation read: the component folders
  * (UNet, text encoder, VAE decoder, tokenizer, scheduler; each with its config and external data), the
  * image encoder evaluate() embeds with (the folder's own, else its base's, as evaluate.ts picks it), and
- * the top-level JSON files of the folder and its bases (model_index.json, distill.json); not READMEs.
+ * the top-level JSON files of the folder and its bases (model_index.json, distill.json) and their
+ * vae/config.json (the scaling factor's fallback); not READMEs.
  */
 function modelHashes(folder: ModelFolder): Record<string, string> {
   const f = folder.files;
@@ -109,7 +110,9 @@ function modelHashes(folder: ModelFolder): Record<string, string> {
   if (!imageEncoder) throw new Error(`${folder.dir} has no image_encoder (nor does its base): evaluation needs it`);
   const tops: string[] = [];
   for (let m: ModelFolder | null = folder; m; m = m.base) {
-    for (const n of readdirSync(m.dir).sort()) if (n.endsWith('.json') && statSync(join(m.dir, n)).isFile()) tops.push(sha(n, readFileSync(join(m.dir, n))));
+    for (const n of [...readdirSync(m.dir).sort(), join('vae', 'config.json')]) {
+      if (n.endsWith('.json') && existsSync(join(m.dir, n)) && statSync(join(m.dir, n)).isFile()) tops.push(sha(n, readFileSync(join(m.dir, n))));
+    }
   }
   return {
     unet: hashTree(dirname(f.unet)), textEncoder: hashTree(dirname(f.textEncoder)), vaeDecoder: hashTree(dirname(f.vaeDecoder)),
