@@ -3,11 +3,11 @@
  * on, so every job runs here and the main thread stays free to answer clients. One job at a time: the
  * main thread sends the next one only after 'done' or 'failed'.
  */
-import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
 import { HANDLERS, type JobContext, type JobHandler } from './handlers';
 import type { FromWorker, RunJob, WorkerInit } from './worker-messages';
+import { intraOpThreads } from './session-options';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -40,7 +40,7 @@ function context(jobId: string, flag: Int32Array): JobContext {
   return {
     jobId,
     executionProviders: init.executionProviders,
-    intraOpNumThreads: threads(),
+    intraOpNumThreads: intraOpThreads(),
     isCancelled,
     cancelled: () =>
       new SidecarError('cancelled', `job ${jobId} was cancelled; it stopped ${stepsAfterCancel} step(s) after the request`, jobId),
@@ -59,12 +59,6 @@ function context(jobId: string, flag: Int32Array): JobContext {
     },
     log: (level, message) => post({ type: 'log', jobId, level, message }),
   };
-}
-
-function threads(): number {
-  const env = Number(process.env.DIFFUSION_STUDIO_THREADS);
-  if (Number.isInteger(env) && env > 0) return env;
-  return Math.max(1, availableParallelism() - 1);
 }
 
 /** Typed errors keep their code; a pipeline's UserError is a problem with the request; the rest failed. */

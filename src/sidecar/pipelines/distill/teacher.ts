@@ -6,7 +6,7 @@
  * Plus the deterministic DDIM steps of targets.ts, so a round's two teacher steps are two calls here.
  */
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../../graph/session';
+import { getSession } from '../../runtime/sessions';
 import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
 import { ddimStep, guide, type NoiseLevels } from './targets';
@@ -33,8 +33,8 @@ export class Teacher {
     readonly timestepType: string,
   ) {}
 
-  static async open(unetPath: string, threads = 1): Promise<Teacher> {
-    const s = await ort.InferenceSession.create(unetPath, sessionOptions({ threads }));
+  static async open(unetPath: string, threads?: number): Promise<Teacher> {
+    const s = await getSession(unetPath, { intraOpNumThreads: threads });
     const meta = (name: string) => {
       const m = s.inputMetadata.find((x) => x.name === name);
       if (!m || !m.isTensor) throw new Error(`${unetPath}: the UNet has no tensor input "${name}"`);
