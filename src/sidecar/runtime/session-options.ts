@@ -6,9 +6,11 @@
  * by DIFFUSION_STUDIO_THREADS. Why this rule:
  * - the core left over keeps the sidecar's server thread (pings, cancels) and the job's own JavaScript
  *   (schedulers, PNG encoding) from waiting behind ONNX Runtime's spinning pool;
- * - on the 2-core VMs it gives 1 thread, which measured faster than 2 for the small models (KNOWLEDGE.md);
- * - on a 16-core host it gives 15, where the large models' convolutions and MatMuls do scale, and with
- *   the CUDA provider the CPU pool only runs the few ops left on the CPU, so more threads cost nothing.
+ * - on the 2-core VMs it gives 1 thread, which measured faster than 2 for the small models (2 threads
+ *   cost twice the CPU for no wall-time gain: docs/BENCHMARKS.md);
+ * - on a 16-core host it gives 15, for the large models' convolutions and MatMuls, which split well
+ *   across threads (not measured in this project yet); under CUDA the CPU pool only runs the few ops
+ *   left on the CPU, so the count matters little there.
  * The rest are the settings measured best on this project's machines: all graph optimisations,
  * sequential execution (one operator at a time; the threads go into each operator), CPU arena on.
  */
