@@ -17,7 +17,8 @@ import {
   type Request,
   type ServerMessage,
 } from '../../protocol';
-import { availableKinds } from '../runtime/handlers';
+import { inputImages } from '../jobs/contract';
+import { availableKinds } from '../jobs/registry';
 import type { ProviderChoice } from '../runtime/providers';
 import { WorkerHost } from '../runtime/worker-host';
 import { checkBind, verifyUpgrade } from './auth';
@@ -198,7 +199,7 @@ export class SidecarServer {
   private async prepare(kind: JobKind, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
     const out = { ...params };
-    for (const key of ['image', 'initImage']) if (typeof params[key] === 'string') await checkImage(String(params[key]));
+    for (const image of inputImages(params)) await checkImage(image);
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
     // Last, because it creates the folder: a request refused for another reason leaves nothing behind.

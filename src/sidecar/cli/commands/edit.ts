@@ -5,11 +5,9 @@
  */
 import type { Command } from 'commander';
 import { GENERATION_DEFAULTS as DEFAULTS, SAMPLER_IDS } from '../../../protocol/samplers';
-import { ModelFolderError } from '../../io/errors';
-import { ImageInputError } from '../../io/prepare-image';
-import { runImagic, ImagicCancelledError, SWEEP_ETAS, DEFAULT_ETA, type ImagicRequest, type ImagicProgress } from '../../pipelines/imagic/imagic';
+import { runImagic, SWEEP_ETAS, DEFAULT_ETA, type ImagicRequest, type ImagicProgress } from '../../pipelines/imagic/imagic';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
-import { UserError } from '../errors';
+import { asUserError, UserError } from '../errors';
 import { collect, int, num } from '../options';
 
 interface EditOptions {
@@ -110,11 +108,4 @@ function stageLine(p: ImagicProgress): void {
   const what = p.cached ? ' (from the cache)' : ` ${p.step}/${p.total}${loss}`;
   process.stderr.write(`\r\x1b[Kstage ${n}/3 ${p.stage}${what}`);
   if (p.step === p.total && p.stage !== 'prepare') process.stderr.write('\n');
-}
-
-function asUserError(err: unknown): unknown {
-  if (err instanceof ModelFolderError || err instanceof ImageInputError || err instanceof RangeError || err instanceof ImagicCancelledError) {
-    return new UserError(err.message);
-  }
-  return err;
 }

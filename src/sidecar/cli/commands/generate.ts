@@ -6,10 +6,9 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { GENERATION_DEFAULTS as DEFAULTS, SAMPLER_IDS } from '../../../protocol/samplers';
-import { ModelFolderError } from '../../io/errors';
-import { textToImage, GenerationCancelledError, type TextToImageRequest } from '../../pipelines/text-to-image';
+import { textToImage, type TextToImageRequest } from '../../pipelines/text-to-image';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
-import { UserError } from '../errors';
+import { asUserError, UserError } from '../errors';
 import { collect, int, num } from '../options';
 
 interface GenerateOptions {
@@ -95,12 +94,4 @@ async function generate(prompt: string, opts: GenerateOptions): Promise<void> {
     bar?.stop();
     throw asUserError(err);
   }
-}
-
-/** Problems the user can fix become UserErrors (message, no stack); anything else stays a bug. */
-export function asUserError(err: unknown): unknown {
-  if (err instanceof ModelFolderError || err instanceof RangeError || err instanceof GenerationCancelledError) {
-    return new UserError(err.message);
-  }
-  return err;
 }
