@@ -5,7 +5,7 @@
  *
  * Handlers import only contract.ts, never this file: the registry sits above them.
  */
-import { SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
+import { JOB_KINDS, SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
 import { inputImages, type JobContext, type JobHandler } from './contract';
 import { distillHandler } from './distill';
 import { editHandler } from './edit';
@@ -21,12 +21,9 @@ export const JOBS: JobRegistry = {
   distill: distillHandler,
 };
 
-/**
- * Which kinds this build can run, for hello's capabilities. Every kind has its pipeline now; a future
- * kind whose pipeline is not built yet would have no line in JOBS.
- */
-export function availableKinds(): Record<JobKind, boolean> {
-  return { generate: true, edit: true, distill: true };
+/** For hello's capabilities: a kind is available exactly when the registry holds its handler. */
+export function availableKinds(registry: JobRegistry = JOBS): Record<JobKind, boolean> {
+  return Object.fromEntries(JOB_KINDS.map((kind) => [kind, registry[kind] !== undefined])) as Record<JobKind, boolean>;
 }
 
 /** The handler of `kind`, or not_available naming the kind. */
