@@ -3,7 +3,7 @@
  * + one line in JOBS (its params schema lives in protocol/jobs.ts). A kind without a handler is refused
  * with `not_available`, and hello's capabilities say so (availableKinds), both read from the same table.
  *
- * Handlers import only contract.ts, never this file: the registry sits above them.
+ * Handlers import contract.ts, never this file: the registry sits above them.
  */
 import { JOB_KINDS, SidecarError, type JobKind, type JobOutput, type JobParamsMap } from '../../protocol';
 import { inputImages, type JobContext, type JobHandler } from './contract';
