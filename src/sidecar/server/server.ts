@@ -20,7 +20,7 @@ import {
 import { inputImages } from '../jobs/contract';
 import { availableKinds, handlerFor, type JobRegistry } from '../jobs/registry';
 import type { ProviderChoice } from '../runtime/providers';
-import { WorkerHost } from '../runtime/worker-host';
+import { WorkerHost } from './worker-host';
 import { checkBind, verifyUpgrade } from './auth';
 import { checkImage, checkOutputDir } from './inputs';
 import { ModelRegistry } from './models';

@@ -8,7 +8,7 @@ import { SidecarError, type JobKind } from '../../protocol';
 import type { JobContext } from '../jobs/contract';
 import { runJob } from '../jobs/registry';
 import type { FromWorker, RunJob, WorkerInit } from './worker-messages';
-import { intraOpThreads } from './session-options';
+import { intraOpThreads } from '../runtime/session-options';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
