@@ -19,8 +19,10 @@ const anyOf = (...names) => `${SIDECAR}(${names.join('|')})/`;
 
 /** folder -> the folders above it, which it must not import. */
 const LAYERS = {
-  graph: ['runtime', 'train', 'pipelines', 'jobs', 'server', 'cli'],
-  io: ['runtime', 'train', 'pipelines', 'jobs', 'server', 'cli'],
+  graph: ['runtime', 'nn', 'train', 'pipelines', 'jobs', 'server', 'cli'],
+  io: ['runtime', 'nn', 'train', 'pipelines', 'jobs', 'server', 'cli'],
+  schedulers: ['graph', 'runtime', 'nn', 'train', 'pipelines', 'jobs', 'server', 'cli'],
+  nn: ['runtime', 'train', 'pipelines', 'jobs', 'server', 'cli'],
   runtime: ['train', 'pipelines', 'jobs', 'server', 'cli'],
   train: ['pipelines', 'jobs', 'server', 'cli'],
   pipelines: ['jobs', 'server', 'cli'],
