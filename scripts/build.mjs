@@ -10,7 +10,7 @@ const nodeExternals = ['onnxruntime-node', 'sharp', 'vscode', '@huggingface/toke
 const entries = [
   { in: 'src/extension/extension.ts', out: 'extension', platform: 'node' },
   { in: 'src/sidecar/cli/main.ts', out: 'cli', platform: 'node' },
-  { in: 'src/sidecar/runtime/worker.ts', out: 'worker', platform: 'node' },
+  { in: 'src/sidecar/server/worker.ts', out: 'worker', platform: 'node' },
   { in: 'webview-ui/results/main.ts', out: 'webview/results', platform: 'browser' },
   { in: 'webview-ui/settings/main.ts', out: 'webview/settings', platform: 'browser' },
 ].filter((e) => existsSync(e.in));

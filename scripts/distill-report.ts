@@ -4,25 +4,34 @@
  * the same seeds:
  *   - FID-analogue, CLIP-score analogue and object accuracy (`diffusion-studio eval`'s evaluate());
  *   - time per image through the real text-to-image pipeline (one image per request, best of N runs:
- *     the machine is shared, and the minimum is the run least disturbed by other work);
+ *     other work on the machine disturbs some runs, and the minimum is the least disturbed one);
  *   - UNet evaluations per image (rows through the UNet: 2 per step with guidance, 1 for a student);
  *   - one prompt grid for all (docs/distillation/grid.png) and a plot (docs/distillation/quality.svg).
  *
  *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --extra "<label>=<student dir>" ...]
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { evaluate } from '../src/sidecar/pipelines/eval/evaluate';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { textToImage } from '../src/sidecar/pipelines/text-to-image';
-import { loadModelFolder, modelHash } from '../src/sidecar/io/model-folder';
+import { loadModelFolder, type ModelFolder } from '../src/sidecar/io/model-folder';
+import { sharpToPng } from '../src/sidecar/io/images';
 
-// One intra-op thread: CPU time then measures the work, not idle spinning threads (KNOWLEDGE.md).
+// One intra-op thread: CPU time then measures the work, not idle spinning threads (a second thread on
+// the 2-core VM doubled CPU time for the same wall time: `npm run bench:train -- --threads 1,2`).
 process.env.DIFFUSION_STUDIO_THREADS ??= '1';
+/** The intra-op threads every session here gets (src/sidecar/runtime/sessions.ts reads the same variable). */
+const THREADS = Number.isInteger(Number(process.env.DIFFUSION_STUDIO_THREADS)) && Number(process.env.DIFFUSION_STUDIO_THREADS) > 0
+  ? String(Number(process.env.DIFFUSION_STUDIO_THREADS)) : 'ONNX Runtime default';
+/** What the evaluation samples with, besides steps and guidance: part of the metrics cache key. */
+const EVAL = { scheduler: 'ddim', seed: 0, batch: 64 } as const;
+const ROOT = resolve(__dirname, '..');
 
 const { values: a } = parseArgs({
   options: {
@@ -75,18 +84,85 @@ function extraRow(spec: string): { label: string; model: string; steps: number; 
   return { label: spec.slice(0, at), model, steps, extra: true };
 }
 
+const sha = (...parts: Array<string | Buffer>) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+};
+
+/** Every file under `dir` (or the file itself), as path relative to `dir` and contents. */
+function hashTree(path: string): string {
+  if (!statSync(path).isDirectory()) return sha(readFileSync(path));
+  const names = readdirSync(path, { recursive: true, encoding: 'utf8' }).filter((n) => statSync(join(path, n)).isFile()).sort();
+  return sha(...names.flatMap((n) => [n, readFileSync(join(path, n))]));
+}
+
 /**
- * evaluate()'s numbers, cached by (UNet hash, steps, guidance, count) in .cache/distill-report: the
- * teacher's rows can be measured while the students train, and a rerun only measures what changed.
+ * Hashes of everything in a model folder that sampling and evaluation read: the component folders
+ * (UNet, text encoder, VAE decoder, tokenizer, scheduler; each with its config and external data), the
+ * image encoder evaluate() embeds with (the folder's own, else its base's, as evaluate.ts picks it), and
+ * the top-level JSON files of the folder and its bases (model_index.json, distill.json) and their
+ * vae/config.json (the scaling factor's fallback); not READMEs.
+ */
+function modelHashes(folder: ModelFolder): Record<string, string> {
+  const f = folder.files;
+  const imageEncoder = [join(folder.dir, 'image_encoder'), join(dirname(dirname(f.textEncoder)), 'image_encoder')].find((d) => existsSync(join(d, 'model.onnx')));
+  if (!imageEncoder) throw new Error(`${folder.dir} has no image_encoder (nor does its base): evaluation needs it`);
+  const tops: string[] = [];
+  for (let m: ModelFolder | null = folder; m; m = m.base) {
+    for (const n of [...readdirSync(m.dir).sort(), join('vae', 'config.json')]) {
+      if (n.endsWith('.json') && existsSync(join(m.dir, n)) && statSync(join(m.dir, n)).isFile()) tops.push(sha(n, readFileSync(join(m.dir, n))));
+    }
+  }
+  return {
+    unet: hashTree(dirname(f.unet)), textEncoder: hashTree(dirname(f.textEncoder)), vaeDecoder: hashTree(dirname(f.vaeDecoder)),
+    tokenizer: hashTree(f.tokenizerDir), scheduler: hashTree(f.schedulerConfig), imageEncoder: hashTree(imageEncoder), folder: sha(...tops),
+  };
+}
+
+/** The evaluation's code: evaluate.ts and every project file it imports, directly or not. */
+function evalSourceHash(): string {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*'(\.[^']+)'/g)) {
+      const target = resolve(dirname(file), m[1]);
+      const found = [`${target}.ts`, join(target, 'index.ts'), target].find((p) => existsSync(p) && statSync(p).isFile());
+      if (!found) throw new Error(`${file}: cannot find the import ${m[1]}`);
+      visit(found);
+    }
+  };
+  visit(join(ROOT, 'src', 'sidecar', 'pipelines', 'eval', 'evaluate.ts'));
+  const files = [...seen].sort();
+  return sha(...files.flatMap((p) => [relative(ROOT, p), readFileSync(p)]));
+}
+
+const packageVersion = (name: string) => (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+let evalCode: string | undefined;
+
+/**
+ * evaluate()'s numbers, cached in .cache/distill-report under a key made of everything that changes
+ * them: the hashes of the model files used (incl. the encoders evaluation embeds with), the sampling
+ * settings (steps, guidance, scheduler, seed, batch), the image count, the threads, the evaluation's
+ * source files and the versions of ONNX Runtime and of the emoji set. The teacher's rows can be
+ * measured while the students train, and a rerun only measures what changed.
  */
 async function metrics(model: string, steps: number, guidance: number, count: number): Promise<{ fid: number; clipScore: number; objectAccuracy: number }> {
-  const key = `${await modelHash(loadModelFolder(model))}-${steps}-${guidance}-${count}`;
-  const file = resolve('.cache', 'distill-report', `${key}.json`);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { fid: number; clipScore: number; objectAccuracy: number };
-  const e = await evaluate({ model, steps, guidance, scheduler: 'ddim', seed: 0, count, batch: 64 });
+  evalCode ??= evalSourceHash();
+  const key = {
+    model: modelHashes(loadModelFolder(model)), steps, guidance, count, ...EVAL, threads: THREADS, evalCode,
+    packages: { 'onnxruntime-node': packageVersion('onnxruntime-node'), 'emoji-datasource-google': packageVersion('emoji-datasource-google') },
+  };
+  const file = resolve('.cache', 'distill-report', `${sha(JSON.stringify(key)).slice(0, 20)}.json`);
+  if (existsSync(file)) {
+    const hit = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; metrics?: { fid: number; clipScore: number; objectAccuracy: number } };
+    if (hit.metrics && JSON.stringify(hit.key) === JSON.stringify(key)) return hit.metrics;
+  }
+  const e = await evaluate({ model, steps, guidance, scheduler: EVAL.scheduler, seed: EVAL.seed, count, batch: EVAL.batch });
   const m = { fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy };
   mkdirSync(resolve('.cache', 'distill-report'), { recursive: true });
-  writeFileSync(file, JSON.stringify(m));
+  writeFileSync(file, JSON.stringify({ key, metrics: m }, null, 1));
   return m;
 }
 
@@ -150,11 +226,8 @@ async function writeGrid(rows: Array<{ label: string; rgb: Uint8Array; size: num
     ...rows.map((r, i) => `<text x="6" y="${headH + i * s + s / 2 + 4}" font-size="12">${esc(r.label)}</text>`),
   ].join('');
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/><g font-family="sans-serif" fill="#222">${text}</g></svg>`);
-  const layers = await Promise.all(rows.map(async (r, i) => ({
-    input: await sharp(Buffer.from(r.rgb), { raw: { width: n * s, height: s, channels: 3 } }).png().toBuffer(),
-    left: labelW, top: headH + i * s,
-  })));
-  await sharp(svg).composite(layers).png().toFile(path);
+  const layers = rows.map((r, i) => ({ input: Buffer.from(r.rgb), raw: { width: n * s, height: s, channels: 3 as const }, left: labelW, top: headH + i * s }));
+  writeFileSync(path, await sharpToPng(sharp(svg).composite(layers)));
 }
 
 /** FID-analogue against UNet evaluations per image (log scale), teacher and students as two series. */
@@ -186,7 +259,15 @@ function plot(rows: Row[]): string {
     `<text x="${W - R - 150}" y="${T + 10}" font-size="11" fill="#c0392b">teacher + guidance (DDIM)</text><text x="${W - R - 150}" y="${T + 26}" font-size="11" fill="#2471a3">guided students</text></svg>`;
 }
 
-function table(rows: Row[], guidance: number, count: number, runs: number, batch8: { teacherCpuMs: number; studentCpuMs: number }): string {
+/** The machine the times were taken on, as measured here (not assumed). */
+interface Machine { cpu: string; cores: number; threads: string; loadAverage: { start: number; end: number } }
+
+function machine(loadAtStart: number): Machine {
+  const c = cpus();
+  return { cpu: c[0]?.model.trim() || 'unknown CPU', cores: c.length, threads: THREADS, loadAverage: { start: loadAtStart, end: loadavg()[0] } };
+}
+
+function table(rows: Row[], guidance: number, count: number, runs: number, batch8: { teacherCpuMs: number; studentCpuMs: number }, m: Machine): string {
   const t64 = rows[0];
   const head = '| model | steps | UNet evals / image | FID-analogue (vs 64-step teacher) | CLIP-score analogue | object accuracy | CPU time / image (ms) | wall time / image (ms) | speed-up vs 64-step teacher (CPU time) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows.map((r) => `| ${r.label} | ${r.steps} | ${r.unetEvals} | ${r.fid.toPrecision(3)} (${(r.fid / t64.fid).toFixed(2)}x) | ${r.clipScore.toFixed(3)} | ${(100 * r.objectAccuracy).toFixed(1)}% | ${r.cpuMsPerImage.toFixed(1)} | ${r.msPerImage.toFixed(1)} | ${(t64.cpuMsPerImage / r.cpuMsPerImage).toFixed(1)}x |`).join('\n');
@@ -198,7 +279,9 @@ function table(rows: Row[], guidance: number, count: number, runs: number, batch
     `- The teacher alone at 4 steps: FID-analogue ${t4.fid.toPrecision(3)} (${(t4.fid / t64.fid).toFixed(2)}x its 64-step value), against ${s4.fid.toPrecision(3)} for the 4-step student.`,
   ].join('\n') : '';
   return `Guidance scale s = ${guidance} for every row; DDIM; ${count} images per row (one per emoji caption, spread over the set, the same seeds for every row); ` +
-    `times are the best of ${runs} single-image requests per row through the text-to-image pipeline (rows timed round-robin, sessions already open, one ONNX Runtime thread; a request = text encoder, UNet steps, VAE decoder, PNG). The machine's 2 cores were shared with other work, so wall time is noisy; the CPU time the request used is the stable measure and the speed-up column uses it.\n\n${head}\n${body}\n\n${goals}\n`;
+    `times are the best of ${runs} single-image requests per row through the text-to-image pipeline (rows timed round-robin, sessions already open, ONNX Runtime intra-op threads: ${m.threads}; a request = text encoder, UNet steps, VAE decoder, PNG). ` +
+    `Machine: ${m.cores} x ${m.cpu}; 1-minute load average ${m.loadAverage.start.toFixed(1)} when the timing began and ${m.loadAverage.end.toFixed(1)} when it ended (above ${m.cores}, other work competed for the cores and wall time is noisy). ` +
+    `The CPU time the request used is the stable measure and the speed-up column uses it.\n\n${head}\n${body}\n\n${goals}\n`;
 }
 
 async function main(): Promise<void> {
@@ -219,6 +302,7 @@ async function main(): Promise<void> {
     grid.push({ label: c.label, ...(await gridRow(c.model, c.steps, guidance)) });
     console.log(`${c.label}: FID ${e.fid.toPrecision(3)} CLIP ${e.clipScore.toFixed(3)} acc ${(100 * e.objectAccuracy).toFixed(1)}%`);
   }
+  const loadAtStart = loadavg()[0];
   const times = await timings(rows, guidance, runs);
   rows.forEach((r, i) => {
     r.msPerImage = times[i].ms;
@@ -232,15 +316,16 @@ async function main(): Promise<void> {
   const batched = await timings(pair, guidance, runs, 8);
   const batch8 = { teacherCpuMs: batched[0].cpuMs, studentCpuMs: batched[1].cpuMs };
   console.log(`8 images per request: teacher ${batch8.teacherCpuMs.toFixed(2)} ms/image, 4-step student ${batch8.studentCpuMs.toFixed(2)} ms/image`);
+  const ranOn = machine(loadAtStart);
   await writeGrid(grid, join(out, 'grid.png'));
   writeFileSync(join(out, 'quality.svg'), plot(rows));
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ guidance, count, rows, batch8, created: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ guidance, count, rows, batch8, machine: ranOn, created: new Date().toISOString() }, null, 2)}\n`);
   const doc = resolve(a.doc!);
   const text = readFileSync(doc, 'utf8');
   const begin = '<!-- results:begin -->', end = '<!-- results:end -->';
   const i = text.indexOf(begin), j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`${doc} has no ${begin} ... ${end} section`);
-  const section = `${begin}\n${table(rows, guidance, count, runs, batch8)}\n![FID-analogue against UNet evaluations](distillation/quality.svg)\n\n![The same prompts and seeds for every row](distillation/grid.png)\n${end}`;
+  const section = `${begin}\n${table(rows, guidance, count, runs, batch8, ranOn)}\n![FID-analogue against UNet evaluations](distillation/quality.svg)\n\n![The same prompts and seeds for every row](distillation/grid.png)\n${end}`;
   writeFileSync(doc, text.slice(0, i) + section + text.slice(j + end.length));
   console.log(`wrote ${doc}, ${join(out, 'grid.png')}, ${join(out, 'quality.svg')}`);
 }

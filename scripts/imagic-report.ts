@@ -16,7 +16,7 @@
  * all), --dry (print the tables only; write no files: for choosing the defaults).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -25,7 +25,7 @@ import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { readFloats } from '../src/sidecar/pipelines/tensors';
-import { tensorToRgb } from '../src/sidecar/io/images';
+import { sharpToPng, tensorToRgb } from '../src/sidecar/io/images';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt?: string): string | undefined => {
@@ -44,16 +44,17 @@ type Transform = (img: sharp.Sharp) => Promise<Buffer>;
 interface Pair { name: string; source: string; how: string; transform: Transform; prompt: string }
 
 const white = { r: 255, g: 255, b: 255, alpha: 1 };
-const flop: Transform = (i) => i.flop().png().toBuffer();
-const shift = (dx: number, dy: number): Transform => async (i) => {
-  const src = await i.png().toBuffer();
-  return sharp({ create: { width: 64, height: 64, channels: 4, background: white } })
-    .composite([{ input: await sharp(src).extract({ left: Math.max(0, -dx), top: Math.max(0, -dy), width: 64 - Math.abs(dx), height: 64 - Math.abs(dy) }).toBuffer(), left: Math.max(0, dx), top: Math.max(0, dy) }])
-    .png().toBuffer();
+/** `part` pasted at (left, top) onto a white 64x64 RGBA canvas. */
+const onWhite = async (part: sharp.Sharp, left: number, top: number) => {
+  const { data, info } = await part.raw().toBuffer({ resolveWithObject: true });
+  return sharpToPng(sharp({ create: { width: 64, height: 64, channels: 4, background: white } })
+    .composite([{ input: data, raw: { width: info.width, height: info.height, channels: info.channels }, left, top }]));
 };
-const hue = (deg: number): Transform => (i) => i.modulate({ hue: deg }).png().toBuffer();
-const shrink: Transform = async (i) => sharp({ create: { width: 64, height: 64, channels: 4, background: white } })
-  .composite([{ input: await i.resize(40, 40).png().toBuffer(), left: 12, top: 14 }]).png().toBuffer();
+const flop: Transform = (i) => sharpToPng(i.flop());
+const shift = (dx: number, dy: number): Transform => (i) =>
+  onWhite(i.extract({ left: Math.max(0, -dx), top: Math.max(0, -dy), width: 64 - Math.abs(dx), height: 64 - Math.abs(dy) }), Math.max(0, dx), Math.max(0, dy));
+const hue = (deg: number): Transform => (i) => sharpToPng(i.modulate({ hue: deg }));
+const shrink: Transform = (i) => onWhite(i.resize(40, 40), 12, 14);
 
 /** Input picture, how it was changed from the training image, and the target text (another emoji's caption). */
 const PAIRS: Pair[] = [
@@ -135,15 +136,15 @@ async function grid(rows: Array<{ input: Uint8Array; outputs: Uint8Array[]; labe
   const parts: sharp.OverlayOptions[] = [];
   for (const [r, row] of rows.entries()) {
     for (const [c, rgb] of [row.input, ...row.outputs].entries()) {
-      const png = await sharp(rgb, { raw: { width: row.size, height: row.size, channels: 3 } }).resize(cell, cell, { kernel: 'nearest' }).png().toBuffer();
-      parts.push({ input: png, left: labelW + c * cell, top: head + r * cell });
+      const tile = await sharp(rgb, { raw: { width: row.size, height: row.size, channels: 3 } }).resize(cell, cell, { kernel: 'nearest' }).raw().toBuffer();
+      parts.push({ input: tile, raw: { width: cell, height: cell, channels: 3 }, left: labelW + c * cell, top: head + r * cell });
     }
   }
   const esc = (s: string) => s.replace(/[<>&]/g, (ch) => `&#${ch.charCodeAt(0)};`);
   const headers = ['input', ...SWEEP_ETAS.map((e) => `eta ${e.toFixed(1)}`)].map((t, c) => `<text x="${labelW + c * cell + cell / 2}" y="17" text-anchor="middle">${t}</text>`).join('');
   const labels = rows.map((row, r) => `<text x="6" y="${head + r * cell + cell / 2 + 5}">${esc(row.label)}</text>`).join('');
   parts.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><style>text{font:13px sans-serif;fill:#222}</style>${headers}${labels}</svg>`), left: 0, top: 0 });
-  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(parts).png().toBuffer();
+  return sharpToPng(sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(parts));
 }
 
 const f = (x: number, d = 3) => x.toFixed(d);
@@ -169,7 +170,7 @@ function tables(rows: Row[], model: string, settings: string): string {
     `| PSNR vs input (dB) | ${SWEEP_ETAS.map((_, k) => f(mean(rows.map((r) => r.psnr[k])), 1)).join(' | ')} |`,
     '',
     `Mean PSNR of the eta = 0 reconstruction: ${f(mean(rows.map((r) => r.psnr0)), 1)} dB; of the VAE's own round trip (its ceiling): ${f(mean(rows.map((r) => r.psnrVae)), 1)} dB.`,
-    `Wall time of a full edit (prepare + stage 1 + stage 2 + a ${SWEEP_ETAS.length}-eta sweep, nothing cached), this 2-core CPU: median ${f(median(rows.map((r) => r.timings.totalMs / 1000)), 1)} s `
+    `Wall time of a full edit (prepare + stage 1 + stage 2 + a ${SWEEP_ETAS.length}-eta sweep, nothing cached), on this machine (${cpus().length} x ${cpus()[0]?.model.trim() || 'unknown CPU'}, 1-minute load average ${loadavg()[0].toFixed(1)}): median ${f(median(rows.map((r) => r.timings.totalMs / 1000)), 1)} s `
       + `(stage 1 ${f(median(rows.map((r) => r.timings.embeddingMs / 1000)), 1)} s, stage 2 ${f(median(rows.map((r) => r.timings.finetuneMs / 1000)), 1)} s, sampling ${f(median(rows.map((r) => r.timings.sampleMs / 1000)), 1)} s).`,
     `Training loss, mean over the pairs (first and last 10 steps): stage 1 ${lossPair(rows.map((r) => r.losses.embedding))}, stage 2 ${lossPair(rows.map((r) => r.losses.finetune))}.`,
   ];

@@ -2,7 +2,9 @@
  * Loss curves as a PNG: one panel per stage, loss (log scale, smoothed) against step, drawn as SVG and
  * rasterised with sharp.
  */
+import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
+import { sharpToPng } from '../../src/sidecar/io/images';
 
 export interface Curve {
   title: string;
@@ -44,5 +46,5 @@ export async function writeLossCurves(curves: Curve[], path: string, panelWidth 
   const w = panelWidth * curves.length;
   const body = curves.filter((c) => c.losses.length > 0).map((c, i) => panel(c, i * panelWidth, panelWidth, height)).join('\n');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${height}"><rect width="100%" height="100%" fill="white"/>${body}</svg>`;
-  await sharp(Buffer.from(svg)).png().toFile(path);
+  writeFileSync(path, await sharpToPng(sharp(Buffer.from(svg))));
 }

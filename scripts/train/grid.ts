@@ -2,7 +2,9 @@
  * A labelled grid of samples (docs/embedded-samples.png): each 32x32 image upscaled 4x (nearest, so the
  * pixels are honest), its prompt written under it.
  */
+import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
+import { sharpToPng } from '../../src/sidecar/io/images';
 
 export async function writeSampleGrid(images: Float32Array, size: number, prompts: string[], cols: number, path: string, zoom = 4): Promise<void> {
   const cell = size * zoom, labelH = 18, n = prompts.length;
@@ -14,12 +16,12 @@ export async function writeSampleGrid(images: Float32Array, size: number, prompt
     for (let p = 0; p < size * size; p++) {
       for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round((Math.max(-1, Math.min(1, images[k * per + c * size * size + p])) + 1) * 127.5);
     }
-    const tile = await sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).resize(cell, cell, { kernel: 'nearest' }).png().toBuffer();
-    tiles.push({ input: tile, left: (k % cols) * cell, top: Math.floor(k / cols) * (cell + labelH) });
+    const tile = await sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).resize(cell, cell, { kernel: 'nearest' }).raw().toBuffer();
+    tiles.push({ input: tile, raw: { width: cell, height: cell, channels: 3 }, left: (k % cols) * cell, top: Math.floor(k / cols) * (cell + labelH) });
   }
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const labels = prompts.map((p, k) => `<text x="${(k % cols) * cell + cell / 2}" y="${Math.floor(k / cols) * (cell + labelH) + cell + 13}" font-size="12" text-anchor="middle" font-family="sans-serif">${esc(p)}</text>`).join('');
   const w = cols * cell, h = rows * (cell + labelH);
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" fill="white"/>${labels}</svg>`);
-  await sharp(svg).composite(tiles).png().toFile(path);
+  writeFileSync(path, await sharpToPng(sharp(svg).composite(tiles)));
 }

@@ -1,10 +1,11 @@
 /** Typed access to the `diffusionStudio.*` settings and the folders they name. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { GENERATION_DEFAULTS as DEFAULTS } from '../protocol';
 import type { GuidanceSettings } from '../../webview-ui/shared/messages';
+import { MODEL_OWN_SAMPLER } from './samplerSettings';
 
 export const SECTION = 'diffusionStudio';
-export const SCHEDULERS = ['ddim', 'ddpm', 'euler', 'euler_a', 'dpmpp_2m'] as const;
 
 export interface Settings extends GuidanceSettings {
   modelsFolders: string[];
@@ -23,10 +24,11 @@ export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const get = <T>(key: string, fallback: T): T => c.get<T>(key) ?? fallback;
   return {
-    model: get('model', 'emoji-base'),
-    guidanceScale: get('guidanceScale', 5),
-    steps: get('steps', 20),
-    scheduler: get('scheduler', 'ddim'),
+    // The fallbacks are package.json's defaults (VS Code returns those first): null/'auto' = the model's own.
+    model: get('model', DEFAULTS.model),
+    guidanceScale: get<number | null>('guidanceScale', null),
+    steps: get<number | null>('steps', null),
+    scheduler: get('scheduler', MODEL_OWN_SAMPLER),
     seedMode: get<'random' | 'fixed'>('seedMode', 'random'),
     seed: get('seed', 42),
     negativePrompt: get('negativePrompt', ''),
@@ -34,7 +36,7 @@ export function readSettings(): Settings {
     modelsFolders: get<string[]>('modelsFolders', []),
     outputFolder: get('outputFolder', 'diffusion-studio'),
     distillFolder: get('distillFolder', 'diffusion-studio/models'),
-    imageCount: get('imageCount', 1),
+    imageCount: get('imageCount', DEFAULTS.count),
     editEtas: get<number[]>('editEtas', [0, 0.4, 0.7, 1, 1.2]),
     device: get<'auto' | 'cuda' | 'cpu'>('device', 'auto'),
     nodePath: get('sidecar.nodePath', ''),

@@ -6,9 +6,10 @@
 import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { EditParams, GenerateParams, JobHandle, ProgressEvent, ResultEvent } from '../protocol';
+import { GENERATION_DEFAULTS, type EditParams, type GenerateParams, type JobHandle, type ProgressEvent, type ResultEvent } from '../protocol';
 import type { GalleryItem, JobView } from '../../webview-ui/shared/messages';
 import { outputFolder, readSettings, type Settings } from './config';
+import { chosenSettings, madeWith } from './samplerSettings';
 import type { ModelCatalog } from './models';
 import type { SidecarManager } from './sidecar';
 
@@ -35,23 +36,29 @@ export class JobService implements vscode.Disposable {
     private readonly models: ModelCatalog,
   ) {}
 
-  /** Parameters of a generation from the current settings, with `over` taking precedence. */
+  /**
+   * Parameters of a generation from the current settings, with `over` taking precedence. Guidance,
+   * steps and scheduler left to the model are not sent (the sidecar asks the model folder).
+   */
   async generateParams(over: GenerateOverrides, s: Settings = readSettings()): Promise<GenerateParams> {
     const model = over.model ?? s.model;
     const student = (await this.models.list()).find((m) => m.id === model);
+    const chosen = chosenSettings(s);
     // A distilled student samples with the step count it was distilled for.
-    const steps = over.steps ?? student?.distilledSteps ?? s.steps;
+    const steps = over.steps ?? student?.distilledSteps ?? chosen.steps;
+    const guidanceScale = over.guidanceScale ?? chosen.guidanceScale;
+    const scheduler = over.scheduler ?? chosen.scheduler;
     const params: GenerateParams = {
       model,
       prompt: over.prompt,
-      steps,
-      guidanceScale: over.guidanceScale ?? s.guidanceScale,
-      scheduler: (over.scheduler ?? s.scheduler) as GenerateParams['scheduler'],
       seed: over.seed ?? (s.seedMode === 'fixed' ? s.seed : randomInt(0, 2 ** 32 - 1)),
       count: over.count ?? s.imageCount,
       outputDir: over.outputDir ?? outputFolder(s),
-      previewEvery: Math.max(1, Math.round(steps / 10)),
+      previewEvery: Math.max(1, Math.round((steps ?? GENERATION_DEFAULTS.steps) / 10)),
     };
+    if (steps !== undefined) params.steps = steps;
+    if (guidanceScale !== undefined) params.guidanceScale = guidanceScale;
+    if (scheduler !== undefined) params.scheduler = scheduler;
     const negative = over.negativePrompt ?? s.negativePrompt;
     if (negative) params.negativePrompt = negative;
     const size = over.width ?? (s.size > 0 ? s.size : undefined);
@@ -77,7 +84,7 @@ export class JobService implements vscode.Disposable {
       image,
       prompt,
       etas: s.editEtas,
-      guidanceScale: s.guidanceScale,
+      ...(s.guidanceScale !== null ? { guidanceScale: s.guidanceScale } : {}),
       seed: s.seedMode === 'fixed' ? s.seed : randomInt(0, 2 ** 32 - 1),
       outputDir: outputFolder(s),
       previewEvery: 10,
@@ -98,8 +105,10 @@ export class JobService implements vscode.Disposable {
       return this.edit(req.image, req.prompt, { ...req, seed, etas: typeof eta === 'number' ? [eta] : req.etas });
     }
     // The same request, for this one image: its own seed, one image, written to today's output folder.
+    // Settings the request left to the model are pinned to what the image was made with (from its PNG
+    // parameters), so a settings change since then does not leak into the re-run.
     const { outputDir: _o, previewEvery: _p, ...req } = item.request as GenerateParams;
-    return this.generate({ ...req, seed, count: 1 });
+    return this.generate({ ...req, ...madeWith(item.params), seed, count: 1 });
   }
 
   /** Cancels the given job, or the running one; resolves false when there was nothing to cancel. */

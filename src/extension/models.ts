@@ -15,8 +15,16 @@ export class ModelCatalog implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private cache?: ModelChoice[];
+  /** The last list was made without the sidecar's models (it could not be started or reached). */
+  private missingSidecar = false;
+  private readonly onState: vscode.Disposable;
 
-  constructor(private readonly sidecar: SidecarManager) {}
+  constructor(private readonly sidecar: SidecarManager) {
+    // Once the sidecar is up, a list made without it is out of date: views asking again get its models.
+    this.onState = sidecar.onDidChangeState((state) => {
+      if (state === 'ready' && this.missingSidecar) this.invalidate();
+    });
+  }
 
   /** Call after something may have added or removed a model (a finished distillation, a setting). */
   invalidate(): void {
@@ -26,11 +34,15 @@ export class ModelCatalog implements vscode.Disposable {
 
   async list(): Promise<ModelChoice[]> {
     if (this.cache) return this.cache;
+    let reached = true;
     const infos = await this.sidecar
       .ensure()
       .then((c) => c.listModels())
       .then((r) => r.models)
-      .catch(() => [] as ModelInfo[]);
+      .catch(() => {
+        reached = false;
+        return [] as ModelInfo[];
+      });
     const s = readSettings();
     const folders = [...s.modelsFolders.map(resolveFolder), distillFolder(s)];
     const scanned = (await Promise.all(folders.map((f) => scanFolder(f)))).flat();
@@ -42,11 +54,14 @@ export class ModelCatalog implements vscode.Disposable {
       known.add(m.id);
       all.push(m);
     }
-    this.cache = all;
+    // A list without the sidecar's models is shown but not kept: the next request asks the sidecar again.
+    this.missingSidecar = !reached;
+    if (reached) this.cache = all;
     return all;
   }
 
   dispose(): void {
+    this.onState.dispose();
     this.changed.dispose();
   }
 }

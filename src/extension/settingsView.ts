@@ -4,10 +4,12 @@
  * the next generation uses them), and has a prompt box with a Generate button.
  */
 import * as vscode from 'vscode';
+import { findSampler, GENERATION_DEFAULTS } from '../protocol';
 import { isWebviewMessage, type GuidanceSettings, type ToWebview } from '../../webview-ui/shared/messages';
-import { readSettings, SCHEDULERS, SECTION, writeSetting } from './config';
+import { readSettings, SECTION, writeSetting } from './config';
 import type { JobService } from './jobs';
 import type { ModelCatalog } from './models';
+import { SCHEDULER_CHOICES } from './samplerSettings';
 import { webviewHtml } from './webviewHtml';
 
 const NUMBER_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps', 'seed', 'size']);
@@ -45,14 +47,22 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
       model: s.model,
       guidanceScale: s.guidanceScale,
       steps: s.steps,
-      scheduler: s.scheduler,
+      // An earlier spelling in settings.json (dpm++2m, Euler a) selects its row of the dropdown.
+      scheduler: findSampler(s.scheduler)?.id ?? s.scheduler,
       seedMode: s.seedMode,
       seed: s.seed,
       negativePrompt: s.negativePrompt,
       size: s.size,
     };
     const models = await this.models.list();
-    const m: ToWebview = { type: 'settings', settings, models, schedulers: [...SCHEDULERS], busy: this.jobs.running.length > 0 };
+    const m: ToWebview = {
+      type: 'settings',
+      settings,
+      models,
+      schedulers: [...SCHEDULER_CHOICES],
+      defaults: { guidanceScale: GENERATION_DEFAULTS.guidanceScale, steps: GENERATION_DEFAULTS.steps },
+      busy: this.jobs.running.length > 0,
+    };
     void this.view.webview.postMessage(m);
   }
 
@@ -63,6 +73,8 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
         await this.refresh();
         return;
       case 'update': {
+        // null: back to the default ("the model's own"); removing the value does that.
+        if (m.value === null) return writeSetting(m.key, undefined);
         const value = NUMBER_KEYS.has(m.key) ? Number(m.value) : m.value;
         if (typeof value === 'number' && !Number.isFinite(value)) return;
         await writeSetting(m.key, value);

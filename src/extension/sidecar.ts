@@ -118,6 +118,7 @@ export class SidecarManager implements vscode.Disposable {
       return;
     }
     this.log.appendLine(`[extension] lost the sidecar: ${reason}`);
+    this.killUnresponsive();
     this.setState('crashed');
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
@@ -133,6 +134,23 @@ export class SidecarManager implements vscode.Disposable {
       () => this.restartEmitter.fire({ reason }),
       (err) => void vscode.window.showErrorMessage(`Diffusion Studio: the sidecar could not be restarted: ${(err as Error).message}`),
     );
+  }
+
+  /**
+   * A sidecar that stopped answering heartbeats may still be alive (hung, stopped, swapping): it holds
+   * its job, its memory (on a GPU too) and its stdin pipe. Its whole process group is killed before a
+   * new one starts; SIGKILL, because a stopped process acts on no other signal.
+   */
+  private killUnresponsive(): void {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    this.log.appendLine(`[extension] killing the unresponsive sidecar (pid ${child.pid}) and its process group`);
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL'); // not a group leader (started by an older build): the process alone
+    }
+    this.child = undefined;
   }
 
   private onCrashAction(pick: string | undefined): void {

@@ -4,6 +4,7 @@
  */
 export * from './errors';
 export * from './jobs';
+export * from './samplers';
 export * from './messages';
 export * from './client';
 export * from './launch';

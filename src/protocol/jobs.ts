@@ -4,6 +4,7 @@
  * with a message naming the field; pipelines check what depends on the model (e.g. size vs latent).
  */
 import { z } from 'zod';
+import { findSampler, parseSampler, unknownSamplerMessage } from './samplers';
 
 /** Finite number in [min, max]; NaN and Infinity are refused by z.number() itself. */
 const num = (min: number, max: number) => z.number().min(min).max(max);
@@ -23,7 +24,15 @@ export type JobKind = z.infer<typeof JobKind>;
 export const Priority = z.enum(['interactive', 'background']);
 export type Priority = z.infer<typeof Priority>;
 
-export const SCHEDULERS = ['ddim', 'ddpm', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras'] as const;
+/**
+ * A sampler name as a client may send it (id, A1111 name or alias: src/protocol/samplers.ts), read as
+ * its id, so the sidecar sees one spelling. Unknown names are refused with the list of ids.
+ */
+export const SamplerName = z
+  .string()
+  .max(100)
+  .refine((s) => findSampler(s) !== undefined, { error: (issue) => unknownSamplerMessage(String(issue.input)) })
+  .transform(parseSampler);
 
 /** Text to image (classifier-free guidance). Sizes are pixels; the pipeline checks divisibility. */
 export const GenerateParams = z.strictObject({
@@ -41,7 +50,8 @@ export const GenerateParams = z.strictObject({
   count: int(1, 64).optional(),
   /** Images per UNet batch (default: all, at most 8). */
   batchSize: int(1, 64).optional(),
-  scheduler: z.enum(SCHEDULERS).optional(),
+  /** Default: the model's own (model_index.json "defaults", distill.json), else GENERATION_DEFAULTS. */
+  scheduler: SamplerName.optional(),
   /** Image-to-image: the starting picture, and how much of it to repaint (0 < strength <= 1). */
   initImage: pathLike.optional(),
   strength: num(0, 1).refine((x) => x > 0, { message: 'must be greater than 0' }).optional(),

@@ -46,6 +46,8 @@ export async function launchSidecar(opts: LaunchOptions): Promise<LaunchedSideca
     cwd: opts.cwd,
     env: { ...(opts.env ?? process.env), [SECRET_ENV]: secret },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group, so that one signal to -pid reaches the sidecar and anything it started.
+    detached: true,
   });
   const stderrLines: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -66,6 +66,24 @@ describe('commands and settings', () => {
     assert.ok(student, `tiny-sd-guided missing from ${ids.join(', ')}`);
   });
 
+  it('a model list made while the sidecar could not start is not kept: once it starts, its models appear', async () => {
+    const { models, sidecar } = await api();
+    await sidecar.stop();
+    models.invalidate();
+    const restore = await setSetting('sidecar.nodePath', '/nonexistent/node', vscode.ConfigurationTarget.Global);
+    let restored = false;
+    try {
+      const without = (await models.list()).map((m) => m.id);
+      assert.ok(!without.includes('emoji-base'), `the sidecar could not start, yet its models are listed: ${without.join(', ')}`);
+      await restore();
+      restored = true;
+      const withSidecar = (await models.list()).map((m) => m.id);
+      assert.ok(withSidecar.includes('emoji-base'), `the embedded model is missing once the sidecar runs: ${withSidecar.join(', ')}`);
+    } finally {
+      if (!restored) await restore();
+    }
+  });
+
   it('generates an image into the output folder without overwriting earlier ones', async function () {
     const { jobs, sidecar } = await api();
     await sidecar.ensure();

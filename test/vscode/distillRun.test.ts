@@ -15,13 +15,15 @@ interface Run {
   terminal: DistillTerminal;
 }
 
-async function start(def: DistillTaskDefinition): Promise<Run> {
+/** Opens the task's terminal; `closeAtOnce` closes it in the same tick, as a user closing it while it starts. */
+async function start(def: DistillTaskDefinition, closeAtOnce = false): Promise<Run> {
   const { sidecar, models } = await api();
   const terminal = new DistillTerminal(def, sidecar, models);
   let text = '';
   terminal.onDidWrite((t) => (text += t));
   const exit = new Promise<number>((resolve) => terminal.onDidClose((code) => resolve(code)));
   terminal.open();
+  if (closeAtOnce) terminal.close();
   return { output: () => text, exit, terminal };
 }
 
@@ -49,5 +51,20 @@ describe('distillation task run', () => {
     assert.match(second.output(), /done: the student is in the model list/);
     const list = await models.list();
     assert.ok(list.some((m) => m.id.includes('stop-resume')), `student missing from ${list.map((m) => m.id).join(', ')}`);
+  });
+
+  it('closing the terminal before the job is submitted leaves no job running', async () => {
+    const { sidecar } = await api();
+    const client = await sidecar.ensure();
+    const folder = 'students/closed-early';
+    fs.rmSync(path.join(workspaceRoot(), folder), { recursive: true, force: true });
+    const before = new Set((await client.jobStatus()).jobs.map((j) => j.jobId));
+    const run = await start({ type: 'diffusion-distill', mode: 'progressive', teacher: 'tiny-sd', targetSteps: 4, iterations: 6, outputFolder: folder }, true);
+    assert.equal(await run.exit, 130, run.output());
+    assert.match(run.output(), /stopped before the job was submitted/);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = (await client.jobStatus()).jobs.filter((j) => !before.has(j.jobId) && j.kind === 'distill');
+    assert.deepEqual(started.map((j) => `${j.jobId} ${j.state}`), [], 'a distill job was started anyway');
+    assert.ok(!fs.existsSync(path.join(workspaceRoot(), folder)), 'the student folder was created');
   });
 });

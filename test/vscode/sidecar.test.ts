@@ -35,6 +35,29 @@ describe('sidecar lifecycle', () => {
     await client.ping();
   });
 
+  it('replaces a sidecar that stops answering (SIGSTOP), and kills the old process', async () => {
+    const { sidecar } = await api();
+    await sidecar.ensure();
+    const oldPid = sidecar.pid!;
+    const restarted = new Promise<{ reason: string }>((resolve) => {
+      const d = sidecar.onDidRestart((e) => {
+        d.dispose();
+        resolve(e);
+      });
+    });
+    process.kill(oldPid, 'SIGSTOP');
+    try {
+      const { reason } = await restarted;
+      assert.match(reason, /heartbeat/i);
+      await waitFor('the stopped sidecar to be killed', () => !isAlive(oldPid) || undefined, 5000);
+      const newPid = sidecar.pid!;
+      assert.ok(newPid && newPid !== oldPid && isAlive(newPid), 'no new sidecar process');
+      await (await sidecar.ensure()).ping();
+    } finally {
+      if (isAlive(oldPid)) process.kill(oldPid, 'SIGKILL');
+    }
+  });
+
   it('stops its process when asked, and starts again on the next need', async () => {
     const { sidecar } = await api();
     await sidecar.ensure();

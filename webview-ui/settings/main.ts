@@ -12,7 +12,7 @@ import {
   vsCodeTextArea,
   vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
-import type { GuidanceSettings, ModelChoice, ToWebview } from '../shared/messages';
+import { NULLABLE_KEYS, type GuidanceSettings, type ModelChoice, type SchedulerChoice, type SettingsDefaults, type ToWebview } from '../shared/messages';
 import { el, onMessage, vscode } from '../shared/vscodeApi';
 import './settings.css';
 
@@ -30,9 +30,10 @@ const generate = el('vscode-button', { id: 'generate', appearance: 'primary' }, 
 const model = el('vscode-dropdown', { id: 'model' }) as FieldEl;
 const modelHint = el('p', { id: 'modelHint', class: 'hint' });
 const scaleRange = el('input', { id: 'guidanceScaleRange', type: 'range', min: '0', max: '20', step: '0.5', 'aria-label': 'Guidance scale' }) as HTMLInputElement;
-const scale = el('vscode-text-field', { id: 'guidanceScale', type: 'number', size: '4' }) as FieldEl;
+// Empty guidance/steps fields mean "the model's own" (the placeholder says so; render() adds the fallback).
+const scale = el('vscode-text-field', { id: 'guidanceScale', type: 'number', size: '5', placeholder: 'model' }) as FieldEl;
 const scaleHint = el('p', { id: 'scaleHint', class: 'hint' });
-const steps = el('vscode-text-field', { id: 'steps', type: 'number', size: '4' }) as FieldEl;
+const steps = el('vscode-text-field', { id: 'steps', type: 'number', size: '5', placeholder: 'model' }) as FieldEl;
 const scheduler = el('vscode-dropdown', { id: 'scheduler' }) as FieldEl;
 const seedMode = el('vscode-radio-group', { id: 'seedMode' },
   el('vscode-radio', { value: 'random' }, 'Random'),
@@ -56,11 +57,13 @@ document.getElementById('app')!.append(
 let models: ModelChoice[] = [];
 let current: GuidanceSettings | undefined;
 
-const send = (key: keyof GuidanceSettings, value: string | number) => vscode.postMessage({ type: 'update', key, value });
+const send = (key: keyof GuidanceSettings, value: string | number | null) => vscode.postMessage({ type: 'update', key, value });
 const numeric = (key: keyof GuidanceSettings, f: FieldEl) =>
   f.addEventListener('change', () => {
+    // Clearing a field that may be left to the model hands it back to the model.
+    if (f.value.trim() === '') return NULLABLE_KEYS.has(key) ? send(key, null) : undefined;
     const v = Number(f.value);
-    if (f.value.trim() !== '' && Number.isFinite(v)) send(key, v);
+    if (Number.isFinite(v)) send(key, v);
   });
 
 numeric('guidanceScale', scale);
@@ -84,7 +87,7 @@ onMessage((m: ToWebview) => {
   if (m.type !== 'settings') return;
   models = m.models;
   current = m.settings;
-  render(m.settings, m.schedulers, m.busy);
+  render(m.settings, m.schedulers, m.defaults, m.busy);
 });
 vscode.postMessage({ type: 'ready' });
 
@@ -99,14 +102,16 @@ function setValue(f: FieldEl, v: string): void {
   if (document.activeElement !== f && f.value !== v) f.value = v;
 }
 
-function render(s: GuidanceSettings, schedulers: string[], busy: boolean): void {
+function render(s: GuidanceSettings, schedulers: SchedulerChoice[], defaults: SettingsDefaults, busy: boolean): void {
   options(model, models.map((m) => ({ value: m.id, label: m.name + (m.distilledSteps ? ` (${m.distilledSteps} steps)` : '') })), s.model);
-  options(scheduler, schedulers.map((x) => ({ value: x, label: x })), s.scheduler);
+  options(scheduler, [...schedulers], s.scheduler);
   const sizes = [0, 32, 64, 128, 256, 512, 768, 1024].map((v) => ({ value: String(v), label: v === 0 ? "model's native" : `${v} × ${v}` }));
   options(size, sizes, String(s.size));
-  setValue(scale, String(s.guidanceScale));
-  scaleRange.value = String(s.guidanceScale);
-  setValue(steps, String(s.steps));
+  setValue(scale, s.guidanceScale === null ? '' : String(s.guidanceScale));
+  scaleRange.value = String(s.guidanceScale ?? defaults.guidanceScale);
+  setValue(steps, s.steps === null ? '' : String(s.steps));
+  scale.title = `Empty: the model's own, else ${defaults.guidanceScale}`;
+  steps.title = `Empty: the model's own, else ${defaults.steps}`;
   setValue(seed, String(s.seed));
   setValue(negative, s.negativePrompt);
   seedMode.value = s.seedMode;

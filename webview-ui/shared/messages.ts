@@ -41,8 +41,10 @@ export interface JobView {
 /** The guidance settings the side panel edits (mirrors diffusionStudio.* settings). */
 export interface GuidanceSettings {
   model: string;
-  guidanceScale: number;
-  steps: number;
+  /** null: the model's own (see SettingsDefaults for what that falls back to). */
+  guidanceScale: number | null;
+  steps: number | null;
+  /** A sampler id, or 'auto' for the model's own. */
   scheduler: string;
   seedMode: 'random' | 'fixed';
   seed: number;
@@ -60,13 +62,32 @@ export interface ModelChoice {
   resolution?: number;
 }
 
+/** One entry of the scheduler dropdown: a sampler id (or 'auto') and what the user reads. */
+export interface SchedulerChoice {
+  value: string;
+  label: string;
+}
+
+/** What "the model's own" falls back to for a model that says nothing (shown as a hint). */
+export interface SettingsDefaults {
+  guidanceScale: number;
+  steps: number;
+}
+
 // ------------------------------------------------------------------ extension -> webview
 
 export type ToWebview =
   | { type: 'init'; items: GalleryItem[]; jobs: JobView[] }
   | { type: 'job'; job: JobView }
   | { type: 'items'; items: GalleryItem[] }
-  | { type: 'settings'; settings: GuidanceSettings; models: ModelChoice[]; schedulers: string[]; busy: boolean };
+  | {
+      type: 'settings';
+      settings: GuidanceSettings;
+      models: ModelChoice[];
+      schedulers: SchedulerChoice[];
+      defaults: SettingsDefaults;
+      busy: boolean;
+    };
 
 // ------------------------------------------------------------------ webview -> extension
 
@@ -78,13 +99,16 @@ export type FromWebview =
   | { type: 'rerun'; id: string }
   | { type: 'edit'; id: string }
   | { type: 'cancel'; jobId: string }
-  | { type: 'update'; key: keyof GuidanceSettings; value: string | number }
+  /** value null: back to the default (only for the settings that may be left to the model). */
+  | { type: 'update'; key: keyof GuidanceSettings; value: string | number | null }
   | { type: 'generate'; prompt: string };
 
 const ITEM_ACTIONS = new Set(['open', 'reveal', 'copyParams', 'rerun', 'edit']);
 const SETTING_KEYS = new Set<keyof GuidanceSettings>([
   'model', 'guidanceScale', 'steps', 'scheduler', 'seedMode', 'seed', 'negativePrompt', 'size',
 ]);
+/** The settings an empty field resets to "the model's own". */
+export const NULLABLE_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps']);
 
 /** Runtime check of a message from a webview (shape only; values are checked where they are used). */
 export function isWebviewMessage(m: unknown): m is FromWebview {
@@ -96,7 +120,9 @@ export function isWebviewMessage(m: unknown): m is FromWebview {
   if (o.type === 'cancel') return typeof o.jobId === 'string';
   if (o.type === 'generate') return typeof o.prompt === 'string' && o.prompt.length <= 10_000;
   if (o.type === 'update') {
-    return SETTING_KEYS.has(o.key as keyof GuidanceSettings) && (typeof o.value === 'string' || typeof o.value === 'number');
+    const key = o.key as keyof GuidanceSettings;
+    if (o.value === null) return NULLABLE_KEYS.has(key);
+    return SETTING_KEYS.has(key) && (typeof o.value === 'string' || typeof o.value === 'number');
   }
   return false;
 }

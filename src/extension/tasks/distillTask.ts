@@ -112,9 +112,15 @@ export class DistillTerminal implements vscode.Pseudoterminal {
     );
   }
 
+  /**
+   * The terminal was closed (or the task stopped). A running job is cancelled (it checkpoints); a job
+   * not yet submitted is never submitted, and one whose submission is in flight is cancelled as soon
+   * as it has an id (run() checks `stopped` after each await).
+   */
   close(): void {
-    if (this.stopped || !this.job) return;
+    if (this.stopped) return;
     this.stopped = true;
+    if (!this.job) return;
     this.line('stopping: the sidecar saves a checkpoint; run the task again to resume');
     void this.job.cancel().catch(() => undefined);
   }
@@ -126,7 +132,9 @@ export class DistillTerminal implements vscode.Pseudoterminal {
     this.line(`\x1b[1mDiffusion Studio: ${params.method} distillation of ${params.teacher} to ${params.studentSteps} steps\x1b[0m`);
     this.line(`student: ${params.outputDir}${params.resume ? ' (resuming the earlier run)' : ''}`);
     const client = await this.sidecar.ensure();
+    if (this.stopped) return this.stoppedBeforeStart();
     this.job = await client.distill(params, { onProgress: (e) => this.progress(e), priority: 'background' });
+    if (this.stopped) void this.job.cancel().catch(() => undefined);
     try {
       const result = await this.job.done;
       this.line('');
@@ -143,6 +151,11 @@ export class DistillTerminal implements vscode.Pseudoterminal {
       }
       throw err;
     }
+  }
+
+  private stoppedBeforeStart(): number {
+    this.line('stopped before the job was submitted: nothing ran');
+    return 130;
   }
 
   private progress(e: ProgressEvent): void {

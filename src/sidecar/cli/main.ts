@@ -3,7 +3,7 @@
  * the program; the extension's sidecar and this command line drive the same pipelines.
  */
 import { Command, CommanderError } from 'commander';
-import { UserError } from './errors';
+import { asUserError, UserError } from './errors';
 import { registerCommands } from './commands/index';
 
 const program = new Command();
@@ -16,24 +16,15 @@ program
 
 registerCommands(program);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof CommanderError) {
-    process.exit(err.exitCode);
+program.parseAsync(process.argv).catch((thrown: unknown) => {
+  if (thrown instanceof CommanderError) {
+    process.exit(thrown.exitCode);
   }
+  const err = asUserError(thrown);
   if (err instanceof UserError) {
     console.error(`diffusion-studio: ${err.message}`);
     process.exit(err.exitCode);
   }
-  if (isSystemError(err)) {
-    // A file the user named cannot be read or written (ENOENT, EACCES, ENOSPC ...): their environment,
-    // not a bug, so the message without a stack trace.
-    console.error(`diffusion-studio: ${err.message}`);
-    process.exit(1);
-  }
   console.error(err);
   process.exit(1);
 });
-
-function isSystemError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
-}

@@ -1,6 +1,7 @@
 /**
- * Gradient rules for the neural-network ops: Conv (recipes measured in KNOWLEDGE.md), the three
- * normalisations, nearest Resize, Einsum.
+ * Gradient rules for the neural-network ops: Conv (dX by ConvTranspose, 9 ms vs 13 ms for a Conv with
+ * flipped weights; dW by im2col + Gemm, 15 ms vs 18 ms for the Conv form; both at the embedded UNet's
+ * sizes, batch 64, 64 channels, 8x8, 1 thread), the three normalisations, nearest Resize, Einsum.
  */
 import type { Graph, Tensor } from './graph';
 import { RULES, type GradContext } from './grad-rules';

@@ -2,6 +2,6 @@
 export { Graph, f, weightNames, type Tensor, type Operand, type ConvOptions } from './graph';
 export { init, Rng, rngFor, hashString, type Init } from './init';
 export { toOnnx, saveModel, loadModel, toModelProto, fromModelProto, TRAINABLE_KEY, type SaveOptions, type LoadOptions } from './onnx';
-export { createSession, sessionOptions, toOrt, f32, type SessionOptions } from './session';
+export { createSession, toOrt, f32, type SessionOptions } from './session';
 export * from './types';
 export { gradients, gradientModel, zerosLike, type GradientOptions } from './autodiff';

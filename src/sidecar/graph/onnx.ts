@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { writeAtomic } from '../io/atomic';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Graph } from './graph';
 import { AttrType, decodeModel, encodeModel, type AttributeProto, type ModelProto, type TensorProto, type ValueInfoProto } from './proto';
 import { ONNX_DTYPE, allocate, dtypeFromOnnx, numel, type AttrValue, type Node, type TensorValue, type ValueInfo } from './types';
@@ -105,7 +105,7 @@ export class ExternalData {
   constructor(readonly baseDir: string) {}
   read(location: string, offset: number, length: number): Uint8Array {
     let fd = this.fds.get(location);
-    if (fd === undefined) this.fds.set(location, (fd = openSync(join(this.baseDir, location), 'r')));
+    if (fd === undefined) this.fds.set(location, (fd = openSync(this.confined(location), 'r')));
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
@@ -115,6 +115,21 @@ export class ExternalData {
     }
     return out;
   }
+  /**
+   * The file a `location` names, refused when it leaves the model's folder: a hostile model could
+   * otherwise read any file (`../../.ssh/id_rsa`) into its weights. The check is on the path as
+   * written, like ONNX Runtime's own (which refuses such a file when it creates a session); symlinks
+   * inside the folder are followed, since model caches link weights to shared blobs.
+   */
+  private confined(location: string): string {
+    const path = resolve(this.baseDir, location);
+    const rel = relative(resolve(this.baseDir), path);
+    if (isAbsolute(location) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new Error(`external data "${location}" leaves the model folder ${this.baseDir}: refused`);
+    }
+    return path;
+  }
+
   close(): void {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();

@@ -1,6 +1,7 @@
 /**
- * ONNX Runtime sessions for graphs built here. CPU defaults follow KNOWLEDGE.md measurements on the
- * 2-core machines: one intra-op thread, sequential execution, all graph optimisations, arena on.
+ * ONNX Runtime sessions for graphs built here (or ONNX bytes), for tests and tools that run a graph
+ * straight away. The app's settings (providers, threads) are decided by runtime/session-options.ts and
+ * passed in; graph/ sets none itself, so without options ONNX Runtime's own defaults apply.
  */
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,11 +11,7 @@ import type { Graph } from './graph';
 import { saveModel, toOnnx } from './onnx';
 import type { TensorValue } from './types';
 
-export interface SessionOptions {
-  /** Intra-op threads (default 1: measured faster than 2 on the 2-core CPU machines). */
-  threads?: number;
-  /** Execution providers in order of preference (default ['cpu']). */
-  providers?: string[];
+export interface SessionOptions extends ort.InferenceSession.SessionOptions {
   /**
    * Graphs whose initializers exceed this many bytes go to ORT through a temporary file with external
    * data (protobuf caps one message at 2 GB: e.g. LoRA on a Stable Diffusion UNet). Default 1.5e9.
@@ -22,26 +19,16 @@ export interface SessionOptions {
   externalDataAbove?: number;
 }
 
-export function sessionOptions(o: SessionOptions = {}): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: o.providers ?? ['cpu'],
-    intraOpNumThreads: o.threads ?? 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    enableCpuMemArena: true,
-  };
-}
-
 /** An InferenceSession for a graph (or ONNX bytes). */
 export async function createSession(g: Graph | Uint8Array, o: SessionOptions = {}): Promise<ort.InferenceSession> {
-  if (g instanceof Uint8Array) return ort.InferenceSession.create(g, sessionOptions(o));
+  const { externalDataAbove = 1.5e9, ...options } = o;
+  if (g instanceof Uint8Array) return ort.InferenceSession.create(g, options);
   const weightBytes = [...g.initializers.values()].reduce((s, v) => s + v.data.byteLength, 0);
-  if (weightBytes <= (o.externalDataAbove ?? 1.5e9)) return ort.InferenceSession.create(toOnnx(g), sessionOptions(o));
+  if (weightBytes <= externalDataAbove) return ort.InferenceSession.create(toOnnx(g), options);
   const dir = mkdtempSync(join(tmpdir(), 'ds-session-'));
   try {
     saveModel(g, join(dir, 'model.onnx'), { externalData: 'model.onnx_data' });
-    return await ort.InferenceSession.create(join(dir, 'model.onnx'), sessionOptions(o));
+    return await ort.InferenceSession.create(join(dir, 'model.onnx'), options);
   } finally {
     rmSync(dir, { recursive: true, force: true }); // ORT has read (or mapped) the weights by now
   }

@@ -1,6 +1,8 @@
 /**
  * Between tensors and image files. The VAE speaks [B, 3, H, W] float32 in [-1, 1]; files are 8-bit RGB.
  * sharp wants interleaved Uint8 (a Float32Array raw input would be read as 16-bit and come out black).
+ * Every PNG the project writes goes through encodePng (sharpToPng for what sharp resized, composited or
+ * rendered): one writer, with the parameters chunk where readers find it.
  */
 import sharp from 'sharp';
 import { deflateSync } from 'node:zlib';
@@ -19,10 +21,6 @@ export function tensorToRgb(data: Float32Array, b: number, height: number, width
     }
   }
   return rgb;
-}
-
-export async function rgbToPng(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
 /** Reads an image file into [1, 3, height, width] float32 in [-1, 1], resized to cover and centre-cropped. */
@@ -76,15 +74,16 @@ function storedZlib(data: Uint8Array): Buffer {
  * PNG encoding in-process (PNG spec: signature, IHDR, IDAT = zlib stream of scanlines each preceded by
  * filter type 0, IEND), with text chunks placed right after IHDR. Synchronous and without a trip
  * through sharp's thread pool: for the small images the embedded models make, that hop cost more than
- * the encoding (see docs/BENCHMARKS.md).
+ * the encoding (see docs/BENCHMARKS.md). `rgb` is interleaved 8-bit RGB, or RGBA with `channels` 4.
  */
-export function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string> = {}): Buffer {
+export function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string> = {}, channels: 3 | 4 = 3): Buffer {
+  if (rgb.length !== width * height * channels) throw new Error(`encodePng: ${rgb.length} bytes for ${width}x${height}x${channels}`);
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: truecolour RGB
-  const stride = width * 3;
+  ihdr[9] = channels === 4 ? 6 : 2; // colour type: truecolour with alpha, or truecolour RGB
+  const stride = width * channels;
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   const texts = Object.entries(text).map(([k, v]) => textChunk(k, v));
@@ -97,4 +96,24 @@ export function encodePng(rgb: Uint8Array, width: number, height: number, text: 
   at = writePngChunk(out, at, 'IDAT', idat);
   writePngChunk(out, at, 'IEND', new Uint8Array(0));
   return out;
+}
+
+/**
+ * What sharp made (resized, composited, rendered from SVG) as a PNG written by encodePng. An alpha
+ * channel is kept only where some pixel is not opaque (sharp adds one to every composite).
+ */
+export async function sharpToPng(img: sharp.Sharp, text: Record<string, string> = {}): Promise<Buffer> {
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+  if (info.channels === 3) return encodePng(data, info.width, info.height, text);
+  if (info.channels !== 4) throw new Error(`sharpToPng: ${info.channels} channels (expected RGB or RGBA)`);
+  let opaque = true;
+  for (let i = 3; i < data.length && opaque; i += 4) opaque = data[i] === 255;
+  if (!opaque) return encodePng(data, info.width, info.height, text, 4);
+  const rgb = new Uint8Array((data.length / 4) * 3);
+  for (let p = 0, q = 0; p < data.length; p += 4, q += 3) {
+    rgb[q] = data[p];
+    rgb[q + 1] = data[p + 1];
+    rgb[q + 2] = data[p + 2];
+  }
+  return encodePng(rgb, info.width, info.height, text);
 }

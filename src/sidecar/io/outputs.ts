@@ -3,7 +3,7 @@
  * fails on an existing name), and a taken name gets a number (`name-1.png`, `name-2.png`, ...). Checking
  * first and then writing would race with another process; the exclusive claim cannot.
  */
-import { linkSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, linkSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { makeFoldersSync } from './folders';
@@ -40,22 +40,51 @@ export function writeExclusiveSync(path: string, data: Buffer): string {
 /**
  * Hard-links the finished file `src` at `path` or the first free numbered variant of it; returns the
  * name claimed. `src` stays where it is (the caller removes it).
+ *
+ * Where the file system has no hard links (exFAT/FAT, many network shares) or `src` is on another
+ * device, the name is claimed by an exclusive create instead (copy with COPYFILE_EXCL: it fails on an
+ * existing name, so it never overwrites either). Only a crash in the middle of that copy can leave a
+ * partial file, under a name nobody had.
  */
 export function linkExclusive(src: string, path: string): string {
   const ext = extname(path);
   const stem = path.slice(0, path.length - ext.length);
+  let claim = claimByLink;
   for (let n = 0; n < 100000; n++) {
     // After the first clash, jump past the highest number already used (one readdir, not one try per file).
     if (n === 1) n = highestNumber(path) + 1;
     const candidate = n === 0 ? path : `${stem}-${n}${ext}`;
     try {
-      linkSync(src, candidate);
+      claim(src, candidate);
       return candidate;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (claim === claimByLink && NO_HARD_LINKS.has(code)) {
+        claim = claimByCopy;
+        n--; // the same name again, claimed the other way
+        continue;
+      }
+      if (code !== 'EEXIST') throw err;
     }
   }
   throw new Error(`no free file name next to ${path}`);
+}
+
+/** What link(2) answers where hard links cannot be made (FAT: EPERM; other devices: EXDEV). */
+const NO_HARD_LINKS = new Set(['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+function claimByLink(src: string, candidate: string): void {
+  linkSync(src, candidate);
+}
+
+function claimByCopy(src: string, candidate: string): void {
+  try {
+    copyFileSync(src, candidate, constants.COPYFILE_EXCL);
+  } catch (err) {
+    // a copy that failed after creating the name (disk full) must not leave half an image behind
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(candidate, { force: true });
+    throw err;
+  }
 }
 
 /** The largest n among the files `<stem>-<n><ext>` next to `path` (0 when there are none). */

@@ -7,11 +7,14 @@
  *   lowercase; CLIP's split pattern; byte-level alphabet; BPE with `</w>` word ends; bos ... eos).
  * tokenizers.js does no padding or truncation, so `encode` does both: ids are cut to model_max_length
  * keeping the final end token, then padded with the pad token (CLIP pads with <|endoftext|>).
+ * cachedTokenizer keeps built tokenizers keyed like the sessions: by the path, size and mtime of every
+ * tokenizer file, so an edited tokenizer.json or vocab is read again.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFolderError } from './errors';
+import { FileCache, stampFiles } from './file-cache';
 
 export interface PromptTokenizer {
   /** Tokens per prompt (model_max_length), the text encoder's sequence length. */
@@ -25,6 +28,18 @@ export interface PromptTokenizer {
 
 /** CLIP's pre-tokenizer split (openai/CLIP simple_tokenizer.py), as CLIPTokenizerFast writes it. */
 const CLIP_SPLIT = "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+
+/** The files a tokenizer is built from (see the layouts above). */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt'];
+
+/** A few models' tokenizers: CLIP's files are ~2 MB and build in tens of milliseconds. */
+const tokenizers = new FileCache<PromptTokenizer>({ maxEntries: 8, maxBytes: 64 * 2 ** 20 }, () => undefined);
+
+/** loadTokenizer(dir), built once per version of the folder's tokenizer files. */
+export function cachedTokenizer(dir: string, fallbackMaxLength = 77): PromptTokenizer {
+  const files = stampFiles(TOKENIZER_FILES.map((f) => join(dir, f)));
+  return tokenizers.get(dir, String(fallbackMaxLength), files, () => loadTokenizer(dir, fallbackMaxLength));
+}
 
 export function loadTokenizer(dir: string, fallbackMaxLength = 77): PromptTokenizer {
   const configPath = join(dir, 'tokenizer_config.json');

@@ -7,13 +7,16 @@
  *                 encoder_hidden_states (float, rank 3) [, guidance_scale (float, rank 0 or 1)] -> out_sample
  *   vae_decoder   latent_sample -> sample        vae_encoder   sample -> latent_sample
  *
- * Any mismatch stops here with the file and the problem, before a single step runs.
+ * Any mismatch stops here with the file and the problem, before a single step runs. Sessions come from
+ * the one session cache (runtime/sessions.ts) and the tokenizer from io/tokenizer.ts's cache, both keyed
+ * by the files' path, size and mtime, so opening a model per request costs a few stat calls and these
+ * metadata checks.
  */
 import type * as ort from 'onnxruntime-node';
 import { ModelFolderError } from '../io/errors';
 import type { ModelFolder } from '../io/model-folder';
-import { loadTokenizer, type PromptTokenizer } from '../io/tokenizer';
-import { getSession, sessionCacheKey, type SessionRequest } from '../runtime/sessions';
+import { cachedTokenizer, type PromptTokenizer } from '../io/tokenizer';
+import { getSession, type SessionRequest } from '../runtime/sessions';
 import type { FloatType } from './tensors';
 
 type Meta = ort.InferenceSession.ValueMetadata;
@@ -47,27 +50,7 @@ export interface OpenModel {
   vaeEncoderFloat: FloatType;
 }
 
-/**
- * Opened models per folder description and session options. A description is replaced when any of its
- * files changes (io/model-folder.ts), and releaseSessions changes the key, so a hit never holds stale or
- * released sessions; it saves the per-request session look-ups and signature checks.
- */
-const opened = new WeakMap<ModelFolder, Map<string, Promise<OpenModel>>>();
-
-export function openModel(folder: ModelFolder, req: SessionRequest, needEncoder = false): Promise<OpenModel> {
-  const key = `${sessionCacheKey(req)}${needEncoder ? '+encoder' : ''}`;
-  let byKey = opened.get(folder);
-  if (!byKey) opened.set(folder, (byKey = new Map()));
-  let m = byKey.get(key);
-  if (!m) {
-    m = openSessions(folder, req, needEncoder);
-    byKey.set(key, m);
-    m.catch(() => byKey.delete(key));
-  }
-  return m;
-}
-
-async function openSessions(folder: ModelFolder, req: SessionRequest, needEncoder: boolean): Promise<OpenModel> {
+export async function openModel(folder: ModelFolder, req: SessionRequest, needEncoder = false): Promise<OpenModel> {
   const f = folder.files;
   const [textEncoder, unet, vaeDecoder] = await Promise.all([
     getSession(f.textEncoder, req),
@@ -101,16 +84,6 @@ async function openSessions(folder: ModelFolder, req: SessionRequest, needEncode
     vaeEncoder,
     vaeEncoderFloat,
   };
-}
-
-const tokenizers = new Map<string, PromptTokenizer>();
-
-/** Tokenizers are pure functions of their files: build each once per process. */
-function cachedTokenizer(dir: string, fallbackLength: number): PromptTokenizer {
-  const key = `${dir}\0${fallbackLength}`;
-  let t = tokenizers.get(key);
-  if (!t) tokenizers.set(key, (t = loadTokenizer(dir, fallbackLength)));
-  return t;
 }
 
 function checkUnet(s: ort.InferenceSession, path: string, hidden: TensorMeta): UnetSignature {

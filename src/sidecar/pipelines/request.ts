@@ -1,11 +1,12 @@
 /**
  * What a generation request may say, and how missing settings are filled in: the request, else the
- * model's opinion (modelDefaults below), else ours (20 steps of DPM++ 2M at guidance 7.5, diffusers'
- * usual Stable Diffusion settings).
+ * model's opinion (modelDefaults below), else the shared GENERATION_DEFAULTS of src/protocol/samplers.ts
+ * (20 steps of DPM++ 2M at guidance 7.5, diffusers' usual Stable Diffusion settings).
  */
 import { randomInt } from 'node:crypto';
+import { GENERATION_DEFAULTS as DEFAULTS, parseSampler } from '../../protocol/samplers';
 import type { ModelFolder } from '../io/model-folder';
-import { isSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index';
+import type { SchedulerName } from '../schedulers/index';
 
 export interface TextToImageRequest {
   /** A model folder path or the name of a discovered model (default: the embedded emoji-base). */
@@ -18,7 +19,7 @@ export interface TextToImageRequest {
   steps?: number;
   /** Classifier-free guidance scale s; s <= 1 turns the unconditional batch off. */
   guidanceScale?: number;
-  /** 'ddpm' | 'ddim' | 'euler' | 'euler-a' | 'dpm++2m' | 'dpm++2m-karras' (protocol aliases accepted). */
+  /** A sampler id, A1111 name or alias (src/protocol/samplers.ts), e.g. 'euler_a' or 'Euler a'. */
   scheduler?: string;
   /** Seed of the first image (image k uses seed + k); default: a random one, reported in the result. */
   seed?: number;
@@ -55,20 +56,9 @@ export interface ResolvedSettings {
   previewEvery: number;
 }
 
-const ALIASES: Record<string, SchedulerName> = {
-  euler_a: 'euler-a',
-  'euler-ancestral': 'euler-a',
-  dpmpp_2m: 'dpm++2m',
-  'dpm++': 'dpm++2m',
-  dpmpp_2m_karras: 'dpm++2m-karras',
-};
-
-/** A scheduler name from the command line or the protocol; throws a message listing the valid names. */
+/** A scheduler name from the command line, a request or a model folder; throws a message listing the valid ids. */
 export function parseSchedulerName(s: string): SchedulerName {
-  const n = s.trim().toLowerCase();
-  if (isSchedulerName(n)) return n;
-  if (ALIASES[n]) return ALIASES[n];
-  throw new RangeError(`unknown scheduler "${s}" (choose one of ${SCHEDULER_NAMES.join(', ')})`);
+  return parseSampler(s);
 }
 
 interface ModelDefaults {
@@ -93,7 +83,7 @@ export function modelDefaults(folder: ModelFolder): ModelDefaults {
   if (typeof d.scheduler === 'string') fromDistill.scheduler = d.scheduler;
   if (Array.isArray(d.guidance_range)) {
     const [lo, hi] = d.guidance_range;
-    fromDistill.guidance_scale = Math.min(Math.max(base.guidance_scale ?? 7.5, lo), hi);
+    fromDistill.guidance_scale = Math.min(Math.max(base.guidance_scale ?? DEFAULTS.guidanceScale, lo), hi);
   } else {
     fromDistill.guidance_scale = 1;
   }
@@ -116,18 +106,18 @@ export function resolveSettings(
     negativePrompt: req.negativePrompt ?? '',
     width: req.width ?? nativeSize[1],
     height: req.height ?? nativeSize[0],
-    steps: req.steps ?? d.steps ?? 20,
-    guidanceScale: req.guidanceScale ?? d.guidance_scale ?? 7.5,
-    scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? 'dpm++2m'),
+    steps: req.steps ?? d.steps ?? DEFAULTS.steps,
+    guidanceScale: req.guidanceScale ?? d.guidance_scale ?? DEFAULTS.guidanceScale,
+    scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? DEFAULTS.scheduler),
     seed: req.seed ?? randomInt(0, 2 ** 32 - 1),
-    count: req.count ?? 1,
+    count: req.count ?? DEFAULTS.count,
     batchSize: 0,
     out: req.out ?? 'outputs',
     initImage: req.initImage ?? null,
-    strength: req.strength ?? 0.75,
-    previewEvery: req.previewEvery ?? 0,
+    strength: req.strength ?? DEFAULTS.strength,
+    previewEvery: req.previewEvery ?? DEFAULTS.previewEvery,
   };
-  s.batchSize = req.batchSize ?? Math.min(s.count, 8);
+  s.batchSize = req.batchSize ?? Math.min(s.count, DEFAULTS.maxBatchSize);
   check(typeof s.prompt === 'string', 'the prompt must be text');
   check(Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 1000, `steps must be an integer from 1 to 1000, got ${s.steps}`);
   check(Number.isFinite(s.guidanceScale) && s.guidanceScale >= 0 && s.guidanceScale <= 100, `the guidance scale must be a number from 0 to 100, got ${s.guidanceScale}`);

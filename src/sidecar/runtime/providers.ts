@@ -7,6 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { Graph } from '../graph/graph';
+import { toOnnx } from '../graph/onnx';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 export type ProviderName = 'cpu' | 'cuda';
@@ -93,31 +95,9 @@ function gpuName(): string {
   }
 }
 
-// ---- a one-node ONNX model (y = Identity(x), x: float[1]) encoded by hand in protobuf wire format, so
-// the probe depends on nothing but onnxruntime itself.
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-const field = (no: number, bytes: number[]) => [...varint((no << 3) | 2), ...varint(bytes.length), ...bytes];
-const str = (no: number, s: string) => field(no, [...Buffer.from(s, 'utf8')]);
-const num = (no: number, n: number) => [...varint(no << 3), ...varint(n)];
-
-function valueInfo(name: string): number[] {
-  const dim = field(1, num(1, 1)); // TensorShapeProto.Dimension { dim_value: 1 }
-  const tensorType = [...num(1, 1), ...field(2, dim)]; // elem_type FLOAT, shape [1]
-  return [...str(1, name), ...field(2, field(1, tensorType))];
-}
-
+/** The probe: a one-node model, y = Identity(x) with x: float[1], built with the graph builder. */
 export function identityModel(): Uint8Array {
-  const node = [...str(1, 'x'), ...str(2, 'y'), ...str(4, 'Identity')];
-  const graph = [...field(1, node), ...str(2, 'probe'), ...field(11, valueInfo('x')), ...field(12, valueInfo('y'))];
-  const opset = [...str(1, ''), ...num(2, 13)];
-  return Uint8Array.from([...num(1, 8), ...field(8, opset), ...field(7, graph)]);
+  const g = new Graph({ opset: 13 });
+  g.output(g.input('x', 'float32', [1]), 'y');
+  return toOnnx(g);
 }

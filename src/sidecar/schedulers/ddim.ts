@@ -19,6 +19,7 @@ import {
   type Scheduler,
   type SchedulerName,
 } from './types';
+import { samplerLabel } from '../../protocol/samplers';
 
 abstract class VpScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
@@ -59,7 +60,7 @@ abstract class VpScheduler implements Scheduler {
 
 export class DdimScheduler extends VpScheduler {
   readonly name = 'ddim' as const;
-  readonly displayName = 'DDIM';
+  readonly displayName = samplerLabel(this.name);
 
   /** eta = 0 is the deterministic DDIM sampler; eta = 1 matches DDPM's variance. */
   constructor(config: SchedulerConfig, readonly eta = 0) {
@@ -87,7 +88,7 @@ export class DdimScheduler extends VpScheduler {
 
 export class DdpmScheduler extends VpScheduler {
   readonly name = 'ddpm' as const;
-  readonly displayName = 'DDPM';
+  readonly displayName = samplerLabel(this.name);
 
   /**
    * Ho et al. 2020, eq. 7, generalised to strided steps t -> t': the posterior q(x_t' | x_t, x0) has

@@ -1,6 +1,7 @@
 /**
- * Scheduler factory: one name on the command line, one object with the Scheduler interface.
- * Adding a sampler = one class implementing Scheduler + one line here.
+ * Scheduler factory: one sampler id (src/protocol/samplers.ts), one object with the Scheduler interface.
+ * Adding a sampler = one row in the protocol's SAMPLERS table + one class implementing Scheduler + one
+ * line in FACTORIES (a Record over every id, so the compiler names a row without a class).
  */
 import type { SchedulerConfig } from './config';
 import { DdimScheduler, DdpmScheduler } from './ddim';
@@ -11,23 +12,20 @@ export * from './types';
 export * from './config';
 export { SeededRandom } from './rng';
 
+const FACTORIES: Record<SchedulerName, (config: SchedulerConfig) => Scheduler> = {
+  ddim: (c) => new DdimScheduler(c),
+  ddpm: (c) => new DdpmScheduler(c),
+  euler: (c) => new EulerScheduler(c),
+  euler_a: (c) => new EulerAncestralScheduler(c),
+  dpmpp_2m: (c) => new DpmSolverMultistepScheduler(c, false),
+  dpmpp_2m_karras: (c) => new DpmSolverMultistepScheduler(c, true),
+};
+
+/** True for a sampler id (not an alias: parse names with the protocol's parseSampler first). */
 export function isSchedulerName(s: string): s is SchedulerName {
   return (SCHEDULER_NAMES as readonly string[]).includes(s);
 }
 
 export function createScheduler(name: SchedulerName, config: SchedulerConfig): Scheduler {
-  switch (name) {
-    case 'ddpm':
-      return new DdpmScheduler(config);
-    case 'ddim':
-      return new DdimScheduler(config);
-    case 'euler':
-      return new EulerScheduler(config);
-    case 'euler-a':
-      return new EulerAncestralScheduler(config);
-    case 'dpm++2m':
-      return new DpmSolverMultistepScheduler(config, false);
-    case 'dpm++2m-karras':
-      return new DpmSolverMultistepScheduler(config, true);
-  }
+  return FACTORIES[name](config);
 }

@@ -19,6 +19,7 @@ import {
 import { addScaledNoise, requireNoise } from './ddim';
 import { predictX0Ve } from './prediction';
 import { combine, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
+import { samplerLabel } from '../../protocol/samplers';
 
 const sigmaTables = new Map<string, Float64Array>();
 
@@ -97,7 +98,7 @@ abstract class VeScheduler implements Scheduler {
 /** Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 1 without churn). */
 export class EulerScheduler extends VeScheduler {
   readonly name = 'euler' as const;
-  readonly displayName = 'Euler';
+  readonly displayName = samplerLabel(this.name);
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
     const x0 = this.denoised(modelOutput, i, sample);
@@ -114,8 +115,8 @@ export class EulerScheduler extends VeScheduler {
  * ancestral split of Ho et al. 2020 in sigma form).
  */
 export class EulerAncestralScheduler extends VeScheduler {
-  readonly name = 'euler-a' as const;
-  readonly displayName = 'Euler a';
+  readonly name = 'euler_a' as const;
+  readonly displayName = samplerLabel(this.name);
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
     const x0 = this.denoised(modelOutput, i, sample);
@@ -140,14 +141,14 @@ export class EulerAncestralScheduler extends VeScheduler {
  * x_VE = x_VP / alpha.
  */
 export class DpmSolverMultistepScheduler extends VeScheduler {
-  readonly name: 'dpm++2m' | 'dpm++2m-karras';
+  readonly name: 'dpmpp_2m' | 'dpmpp_2m_karras';
   readonly displayName: string;
   private previousX0: Latents | null = null;
 
   constructor(config: SchedulerConfig, karras = config.use_karras_sigmas) {
     super(config, karras);
-    this.name = karras ? 'dpm++2m-karras' : 'dpm++2m';
-    this.displayName = karras ? 'DPM++ 2M Karras' : 'DPM++ 2M';
+    this.name = karras ? 'dpmpp_2m_karras' : 'dpmpp_2m';
+    this.displayName = samplerLabel(this.name);
   }
 
   protected override reset(): void {

@@ -7,10 +7,12 @@
  * Latents are float32 arrays holding a whole batch; every operation is element-wise, so a batch of B
  * images is just a longer array.
  */
+import { SAMPLER_IDS, type SamplerId } from '../../protocol/samplers';
 import type { SchedulerConfig } from './config';
 
-export const SCHEDULER_NAMES = ['ddpm', 'ddim', 'euler', 'euler-a', 'dpm++2m', 'dpm++2m-karras'] as const;
-export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+/** The sampler ids of src/protocol/samplers.ts (the one vocabulary); createScheduler has a class for each. */
+export const SCHEDULER_NAMES = SAMPLER_IDS;
+export type SchedulerName = SamplerId;
 
 /** A source of standard normal noise (the seeded RNG in rng.ts). */
 export interface NormalSource {
@@ -19,9 +21,9 @@ export interface NormalSource {
 }
 
 export interface Scheduler {
-  /** The command-line name, e.g. 'euler-a'. */
+  /** The sampler id, e.g. 'euler_a'. */
   readonly name: SchedulerName;
-  /** The name written into the A1111 `Sampler:` field, e.g. 'Euler a'. */
+  /** The table's A1111 name, written into the PNG's `Sampler:` field, e.g. 'Euler a'. */
   readonly displayName: string;
   readonly config: SchedulerConfig;
   /** Training timesteps fed to the UNet, one per step, noisiest first (fractional for some spacings). */

@@ -6,15 +6,9 @@
  */
 import { statSync } from 'node:fs';
 import { SidecarError, type JobKind, type ModelInfo } from '../../protocol';
-import { ModelFolderError } from '../io/errors';
 import { discoverModels, modelRoots, resolveModel } from '../io/model-discovery';
 import type { ModelFolder } from '../io/model-folder';
-
-/** Typed error for a model-folder problem: absent things are model_not_found, the rest model_invalid. */
-export function modelError(err: ModelFolderError): SidecarError {
-  const absent = /is missing|is not a folder|no such model/.test(err.message);
-  return new SidecarError(absent ? 'model_not_found' : 'model_invalid', err.message);
-}
+import { toSidecarError } from '../jobs/errors';
 
 export class ModelRegistry {
   constructor(private readonly userDirs: string[] = []) {}
@@ -36,8 +30,7 @@ export class ModelRegistry {
     try {
       folder = resolveModel(model, this.roots);
     } catch (err) {
-      if (err instanceof ModelFolderError) throw modelError(err);
-      throw err;
+      throw toSidecarError(err);
     }
     const f = folder.files;
     const needed = [f.textEncoder, f.unet, f.vaeDecoder, ...(kind === 'edit' ? [f.vaeEncoder] : [])];

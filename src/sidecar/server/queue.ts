@@ -12,7 +12,7 @@ import {
   type JobState,
   type Priority,
 } from '../../protocol';
-import type { RunningJob, WorkerHost, WorkerLog, WorkerProgress } from '../runtime/worker-host';
+import type { RunningJob, WorkerHost, WorkerLog, WorkerProgress } from './worker-host';
 
 export interface QueueListener {
   /** A job changed state (queued, running, succeeded, failed, cancelled). */

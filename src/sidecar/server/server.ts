@@ -17,9 +17,10 @@ import {
   type Request,
   type ServerMessage,
 } from '../../protocol';
-import { availableKinds } from '../runtime/handlers';
+import { inputImages } from '../jobs/contract';
+import { availableKinds, handlerFor, type JobRegistry } from '../jobs/registry';
 import type { ProviderChoice } from '../runtime/providers';
-import { WorkerHost } from '../runtime/worker-host';
+import { WorkerHost } from './worker-host';
 import { checkBind, verifyUpgrade } from './auth';
 import { checkImage, checkOutputDir } from './inputs';
 import { ModelRegistry } from './models';
@@ -35,6 +36,8 @@ export interface SidecarServerOptions {
   provider: ProviderChoice;
   models: ModelRegistry;
   version: string;
+  /** The job kinds this server accepts (default: all of JOBS); others are refused with not_available. */
+  jobs?: JobRegistry;
   /** Called after a client's shutdown request has been answered and the server closed. */
   onShutdown?: () => void;
 }
@@ -91,7 +94,7 @@ export class SidecarServer {
       deviceName: p.deviceName,
       ortVersion: p.ortVersion,
       ...(p.note ? { providerNote: p.note } : {}),
-      jobKinds: availableKinds(),
+      jobKinds: availableKinds(this.opts.jobs),
       models: this.opts.models.list(),
       pid: process.pid,
     };
@@ -197,8 +200,9 @@ export class SidecarServer {
   /** Input checks before queueing (fast failures), then model ids resolved to absolute folders. */
   private async prepare(kind: JobKind, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
+    handlerFor(kind, this.opts.jobs); // not_available before any other check
     const out = { ...params };
-    for (const key of ['image', 'initImage']) if (typeof params[key] === 'string') await checkImage(String(params[key]));
+    for (const image of inputImages(params)) await checkImage(image);
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
     // Last, because it creates the folder: a request refused for another reason leaves nothing behind.

@@ -5,7 +5,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
-import { createSession, type SessionOptions } from '../graph/session';
+import { createSession } from '../graph/session';
+import { sessionOptions } from '../runtime/session-options';
 import { rngFor, type Rng } from '../graph/init';
 import type { Graph } from '../graph/graph';
 import { STEP_INPUT, unflatten, type TrainStep } from './train-step';
@@ -13,7 +14,13 @@ import type { TensorValue } from '../graph/types';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import { ProgressClock, type TrainProgress } from './progress';
 
-export interface TrainerOptions extends SessionOptions {
+export interface TrainerOptions {
+  /** Intra-op threads (default: the rule in runtime/session-options.ts). */
+  threads?: number;
+  /** Execution providers in order of preference (default ['cpu']). */
+  providers?: readonly string[];
+  /** Graphs with more weight bytes than this reach ORT through a temporary file (graph/session.ts). */
+  externalDataAbove?: number;
   /** Seeds the per-step random streams handed to the batch function (default 0). */
   seed?: number;
 }
@@ -43,7 +50,8 @@ export class Trainer {
   }
 
   static async create(spec: TrainStep, o: TrainerOptions = {}): Promise<Trainer> {
-    return new Trainer(spec, await createSession(spec.graph, o), o.seed ?? 0);
+    const options = sessionOptions({ executionProviders: o.providers, intraOpNumThreads: o.threads });
+    return new Trainer(spec, await createSession(spec.graph, { ...options, externalDataAbove: o.externalDataAbove }), o.seed ?? 0);
   }
 
   /** Runs one step on `batch`; returns the scalar outputs (loss, lr, grad_norm ...). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobOutput, SidecarError } from '../../../src/protocol';
-import { WorkerHost } from '../../../src/sidecar/runtime/worker-host';
+import { WorkerHost } from '../../../src/sidecar/server/worker-host';
 import { JobQueue } from '../../../src/sidecar/server/queue';
 
 // A worker thread that speaks the host's message protocol and dies when a job asks it to: the thread

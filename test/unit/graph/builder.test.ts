@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -94,6 +94,21 @@ test('models round-trip through ONNX bytes and through files with external data'
   const r = await s.run({ x: f32([1, 2, 3, 4], [1, 4]) });
   const ref = mlpRef(g, [1, 2, 3, 4], 1);
   (r.y.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - ref[i]) < 1e-5));
+});
+
+test('external data that leaves the model folder is refused, naming the path; inside the folder it loads', () => {
+  const g = mlp();
+  const root = mkdtempSync(join(tmpdir(), 'graph-ext-'));
+  const dir = join(root, 'model');
+  mkdirSync(dir);
+  // what a hostile file would hold: weights "stored" in a file outside its folder
+  saveModel(g, join(dir, 'model.onnx'), { externalData: '../outside.bin', threshold: 64 });
+  assert.throws(() => loadModel(join(dir, 'model.onnx')), /external data "\.\.\/outside\.bin" leaves the model folder/);
+  mkdirSync(join(dir, 'weights'));
+  saveModel(g, join(dir, 'model.onnx'), { externalData: 'weights/../../outside.bin', threshold: 64 });
+  assert.throws(() => loadModel(join(dir, 'model.onnx')), /leaves the model folder/);
+  saveModel(g, join(dir, 'model.onnx'), { externalData: 'weights/../weights/w.bin', threshold: 64 });
+  assert.deepEqual(loadModel(join(dir, 'model.onnx')).initializers.get('fc2.weight')!.data, g.initializers.get('fc2.weight')!.data);
 });
 
 test('Reshape infers -1 across symbolic dims, and refuses impossible targets', () => {

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { readTextChunks, parseParameters } from '../../../src/sidecar/io/png-metadata';
 import { runImagic, ImagicCancelledError, type ImagicProgress, type ImagicRequest } from '../../../src/sidecar/pipelines/imagic/imagic';
-import { editHandler } from '../../../src/sidecar/pipelines/imagic/job';
+import { runJob } from '../../../src/sidecar/jobs/registry';
 import { SidecarError } from '../../../src/protocol';
-import type { JobContext, ProgressUpdate } from '../../../src/sidecar/runtime/handlers';
+import type { JobContext, ProgressUpdate } from '../../../src/sidecar/jobs/contract';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 const model = join(fixtures, 'tiny-sd');
@@ -112,7 +112,7 @@ test('the sidecar edit job publishes the PNGs with stage progress, the loss as a
   const outputDir = tmp();
   process.env.DIFFUSION_STUDIO_CACHE = tmp();
   const { ctx, updates } = context();
-  const r = await editHandler({ model, image, prompt: 'a red cat', etas: [0.3], seed: 1, steps: 3, embeddingSteps: 3, finetuneSteps: 3, outputDir, previewEvery: 1 }, ctx);
+  const r = await runJob('edit', { model, image, prompt: 'a red cat', etas: [0.3], seed: 1, steps: 3, embeddingSteps: 3, finetuneSteps: 3, outputDir, previewEvery: 1 }, ctx);
   assert.equal(r.files.length, 1);
   assert.ok(r.files[0].path.startsWith(outputDir) && existsSync(r.files[0].path));
   assert.deepEqual(readdirSync(outputDir).filter((n) => n.startsWith('.partial')), []);
@@ -122,10 +122,10 @@ test('the sidecar edit job publishes the PNGs with stage progress, the loss as a
   assert.equal(previews.length, 2, 'a preview after sampling steps 1 and 2 of 3');
   assert.equal((await sharp(Buffer.from(previews[0].preview!)).metadata()).format, 'png');
   const bad = context();
-  await assert.rejects(editHandler({ model, image: join(fixtures, 'images', 'empty.png'), prompt: 'x', outputDir }, bad.ctx),
+  await assert.rejects(runJob('edit', { model, image: join(fixtures, 'images', 'empty.png'), prompt: 'x', outputDir }, bad.ctx),
     (e: unknown) => e instanceof SidecarError && e.code === 'image_invalid' && /empty/.test(e.message));
   const cancel = context(3);
-  await assert.rejects(editHandler({ model, image, prompt: 'a dog', outputDir, embeddingSteps: 50 }, cancel.ctx), (e: unknown) => e instanceof SidecarError && e.code === 'cancelled');
+  await assert.rejects(runJob('edit', { model, image, prompt: 'a dog', outputDir, embeddingSteps: 50 }, cancel.ctx), (e: unknown) => e instanceof SidecarError && e.code === 'cancelled');
 });
 
 test('tune "lora": only the adapters are trained and cached, and sampling uses them', async () => {

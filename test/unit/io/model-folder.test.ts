@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFolder, modelHash, DEFAULT_SCALING_FACTOR } from '../../../src/sidecar/io/model-folder';
-import { discoverModels, resolveModel } from '../../../src/sidecar/io/model-discovery';
+import { DEFAULT_MODEL, discoverModels, embeddedModelsDir, resolveModel } from '../../../src/sidecar/io/model-discovery';
 import { writeExclusive, outputPath } from '../../../src/sidecar/io/outputs';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
@@ -72,9 +72,26 @@ test('discovery lists model folders under each root; names resolve; unknown name
   assert.throws(() => resolveModel('nope', [fixtures]), /no such model folder or model name \(known models: tiny-sd, tiny-sd-fp16, tiny-sd-guided/);
 });
 
-test('the default embedded model gets its own message while it is missing', () => {
-  if (existsSync(join(__dirname, '..', '..', '..', 'models', 'emoji-base'))) return; // trained: nothing to check
-  assert.throws(() => resolveModel('emoji-base', []), /embedded model emoji-base is not trained yet/);
+test('the default embedded model gets its own message while it is missing, and resolves once it is there', () => {
+  // Roots made here, and run from an empty folder (a bare name is tried as a path first), so the
+  // answer does not depend on whether models/emoji-base has been trained in this checkout.
+  const root = mkdtempSync(join(tmpdir(), 'mf-default-'));
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    assert.throws(
+      () => resolveModel(DEFAULT_MODEL, [root]),
+      (err: Error) => err.message.includes(join(embeddedModelsDir(), DEFAULT_MODEL)) && /the embedded model emoji-base is not trained yet .*pass --model <folder>/.test(err.message),
+    );
+    // Any other unknown name gets the usual listing, not the embedded model's message.
+    assert.throws(() => resolveModel('emoji-other', [root]), /no such model folder or model name \(known models: none/);
+    // Once a folder of that name exists under a root, the name resolves to it.
+    cpSync(tinySd, join(root, DEFAULT_MODEL), { recursive: true });
+    assert.equal(resolveModel(DEFAULT_MODEL, [root]).dir, join(root, DEFAULT_MODEL));
+  } finally {
+    process.chdir(cwd);
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('model hash: 10 hex digits over the UNet and its external data', async () => {

@@ -25,12 +25,12 @@ function editJson(path: string, edit: (o: Record<string, unknown>) => void): voi
 test('model defaults: model_index.json "defaults", else ours', () => {
   const { base } = copies();
   const plain = resolveSettings({ prompt: 'x', seed: 1 }, loadModelFolder(base), [64, 64], 8);
-  assert.deepEqual([plain.steps, plain.guidanceScale, plain.scheduler], [20, 7.5, 'dpm++2m']);
+  assert.deepEqual([plain.steps, plain.guidanceScale, plain.scheduler], [20, 7.5, 'dpmpp_2m']);
   editJson(join(base, 'model_index.json'), (o) => (o.defaults = { steps: 12, guidance_scale: 3, scheduler: 'ddim' }));
   const s = resolveSettings({ prompt: 'x', seed: 1 }, loadModelFolder(base), [64, 64], 8);
   assert.deepEqual([s.steps, s.guidanceScale, s.scheduler], [12, 3, 'ddim']);
   const r = resolveSettings({ prompt: 'x', seed: 1, steps: 5, guidanceScale: 2, scheduler: 'euler_a' }, loadModelFolder(base), [64, 64], 8);
-  assert.deepEqual([r.steps, r.guidanceScale, r.scheduler], [5, 2, 'euler-a']);
+  assert.deepEqual([r.steps, r.guidanceScale, r.scheduler], [5, 2, 'euler_a']);
 });
 
 test('students: distill.json steps and scheduler win over the base; guidance clamped (guided) or baked in (progressive)', () => {
@@ -45,8 +45,10 @@ test('students: distill.json steps and scheduler win over the base; guidance cla
   assert.deepEqual(modelDefaults(loadModelFolder(student)), { steps: 4, scheduler: 'ddim', guidance_scale: 1 });
 });
 
-test('scheduler names: ours, the protocol aliases, and a clear error', () => {
-  assert.equal(parseSchedulerName('DPMPP_2M_KARRAS'), 'dpm++2m-karras');
-  assert.equal(parseSchedulerName('euler_a'), 'euler-a');
-  assert.throws(() => parseSchedulerName('lms'), /unknown scheduler "lms" \(choose one of ddpm, ddim, euler, euler-a, dpm\+\+2m, dpm\+\+2m-karras\)/);
+test('scheduler names: ids, earlier CLI spellings and A1111 names resolve to ids; others are a clear error', () => {
+  assert.equal(parseSchedulerName('DPMPP_2M_KARRAS'), 'dpmpp_2m_karras');
+  assert.equal(parseSchedulerName('dpm++2m-karras'), 'dpmpp_2m_karras');
+  assert.equal(parseSchedulerName('euler-a'), 'euler_a');
+  assert.equal(parseSchedulerName(' Euler a '), 'euler_a');
+  assert.throws(() => parseSchedulerName('lms'), /unknown scheduler "lms" \(choose one of ddim, ddpm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, or an A1111 name such as "Euler a"\)/);
 });

@@ -5,16 +5,45 @@ import {
   GenerateParams,
   PROTOCOL_VERSION,
   REPLY_RESULTS,
-  REQUEST_TYPES,
   Request,
+  SAMPLER_IDS,
+  SAMPLERS,
   ServerMessage,
 } from '../../../src/protocol';
 
-test('every request type the issue asks for exists', () => {
-  for (const t of ['hello', 'listModels', 'generate', 'edit', 'distill', 'cancel', 'jobStatus', 'ping', 'shutdown']) {
-    assert.ok(REQUEST_TYPES.includes(t as never), t);
-    assert.ok(t in REPLY_RESULTS, `${t} has a reply schema`);
+test('each request type the issue asks for parses in its minimal form and has a reply schema; other types do not parse', () => {
+  const minimal: Record<string, Record<string, unknown>> = {
+    hello: {}, listModels: {}, ping: {}, shutdown: {}, jobStatus: {}, cancel: { jobId: 'j' },
+    generate: { params: { model: 'm', prompt: 'x' } },
+    edit: { params: { model: 'm', image: 'a.png', prompt: 'x' } },
+    distill: { params: { teacher: 't', outputDir: 'o', method: 'guided' } },
+  };
+  for (const [type, body] of Object.entries(minimal)) {
+    const r = Request.safeParse({ v: PROTOCOL_VERSION, id: '1', type, ...body });
+    assert.equal(r.success, true, `${type}: ${r.error?.message}`);
+    assert.ok(REPLY_RESULTS[type as keyof typeof REPLY_RESULTS].safeParse !== undefined, `${type} has a reply schema`);
   }
+  assert.equal(Request.safeParse({ v: PROTOCOL_VERSION, id: '1', type: 'train' }).success, false);
+});
+
+test('generate.scheduler accepts exactly the sampler table\'s ids, A1111 names and aliases, read as the id', () => {
+  const gen = (scheduler: unknown) => GenerateParams.safeParse({ model: 'm', prompt: 'x', scheduler });
+  for (const s of SAMPLERS) {
+    for (const name of [s.id, s.label, s.label.toLowerCase(), ...s.aliases]) {
+      const r = gen(name);
+      assert.equal(r.success && r.data.scheduler, s.id, name);
+    }
+  }
+  for (const bad of ['plms', 'euler a karras', '', 'ddim ddpm', 42, null]) {
+    const r = gen(bad);
+    assert.equal(r.success, false, String(bad));
+  }
+  const r = gen('warp-drive');
+  assert.ok(!r.success);
+  const message = r.error.issues[0].message;
+  assert.deepEqual(r.error.issues[0].path, ['scheduler']);
+  assert.match(message, /unknown scheduler "warp-drive"/);
+  for (const id of SAMPLER_IDS) assert.ok(message.includes(id), `${id} missing from: ${message}`);
 });
 
 test('valid requests parse; unknown keys, NaN, Infinity and out-of-range values do not', () => {

@@ -53,7 +53,7 @@ test('Euler sigmas and Karras sigmas with their timesteps', () => {
   e.setTimesteps(4);
   close((e as unknown as { sigmas: number[] }).sigmas, [14.614641229333639, 2.9183071154268285, 0.9323579668348474, 0.029167158151720367, 0], 1e-9);
   close([e.initNoiseSigma], [14.614641229333639], 1e-12);
-  const k = createScheduler('dpm++2m-karras', sd());
+  const k = createScheduler('dpmpp_2m_karras', sd());
   k.setTimesteps(4);
   close((k as unknown as { sigmas: number[] }).sigmas.slice(0, 4), [14.614641229333643, 3.1686030729596184, 0.44691820937343973, 0.02916715815172038], 1e-9);
   close(k.timesteps, [999, 687.1527460744259, 145.9380686057837, 0], 1e-6);
@@ -86,13 +86,13 @@ test('Euler step (epsilon and v), its input scaling, and Euler ancestral', () =>
   const v = createScheduler('euler', sd({ prediction_type: 'v_prediction' }));
   v.setTimesteps(4);
   close(v.step(m, 0, x), [0.021861752323669714, -0.4429481271179285, 0.5665165562593859], 1e-5);
-  const a = createScheduler('euler-a', sd());
+  const a = createScheduler('euler_a', sd());
   a.setTimesteps(4);
   close(a.step(m, 0, x, fixedNoise(z)), [1.9563432846018585, -6.639337542200228, 5.521263899657158], 1e-5);
 });
 
 test('DPM-Solver++(2M): a first-order step, then the second-order multistep correction', () => {
-  const s = createScheduler('dpm++2m', sd());
+  const s = createScheduler('dpmpp_2m', sd());
   s.setTimesteps(4);
   const x1 = s.step(m, 0, x);
   close(x1, [-0.6696334113906811, -4.508900234172043, 4.339266822781362], 1e-5);
@@ -114,7 +114,7 @@ test('every scheduler takes the noise from a pure-noise start to a clean sample 
   // With eps-prediction that returns the true noise, every sampler must land on x0 (up to float error).
   const x0 = Float32Array.from([0.3, -0.7, 0.1, 0.9]);
   const eps = Float32Array.from([1.2, -0.4, 0.8, -1.5]);
-  for (const name of ['ddim', 'euler', 'dpm++2m', 'dpm++2m-karras'] as const) {
+  for (const name of ['ddim', 'euler', 'dpmpp_2m', 'dpmpp_2m_karras'] as const) {
     const s = createScheduler(name, sd({ timestep_spacing: 'trailing' }));
     s.setTimesteps(8);
     let sample = s.addNoise(x0, eps, 0);

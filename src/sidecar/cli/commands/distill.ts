@@ -4,10 +4,9 @@
  * finished round is a model folder under --out; Ctrl-C checkpoints and stops, --resume continues.
  */
 import type { Command } from 'commander';
-import { ModelFolderError } from '../../io/errors';
-import { DistillCancelledError, runDistillation, type DistillProgress } from '../../pipelines/distill/job';
-import { DistillRequestError, type DistillRequest } from '../../pipelines/distill/plan';
-import { UserError } from '../errors';
+import { runDistillation, type DistillProgress } from '../../pipelines/distill/job';
+import type { DistillRequest } from '../../pipelines/distill/plan';
+import { asUserError, UserError } from '../errors';
 import { collect, int, num } from '../options';
 
 interface DistillCliOptions {
@@ -118,8 +117,7 @@ async function distill(o: DistillCliOptions): Promise<void> {
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else for (const s of result.students) console.log(s.dir);
   } catch (err) {
-    if (err instanceof DistillCancelledError || err instanceof DistillRequestError || err instanceof ModelFolderError) throw new UserError(err.message);
-    throw err;
+    throw asUserError(err);
   } finally {
     process.off('SIGINT', onSigint);
   }

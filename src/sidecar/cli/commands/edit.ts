@@ -4,11 +4,10 @@
  * contact sheet. Prints the files written; progress per stage goes to stderr when it is a terminal.
  */
 import type { Command } from 'commander';
-import { ModelFolderError } from '../../io/errors';
-import { ImageInputError } from '../../io/prepare-image';
-import { runImagic, ImagicCancelledError, SWEEP_ETAS, DEFAULT_ETA, type ImagicRequest, type ImagicProgress } from '../../pipelines/imagic/imagic';
+import { GENERATION_DEFAULTS as DEFAULTS, SAMPLER_IDS } from '../../../protocol/samplers';
+import { runImagic, SWEEP_ETAS, DEFAULT_ETA, type ImagicRequest, type ImagicProgress } from '../../pipelines/imagic/imagic';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
-import { UserError } from '../errors';
+import { asUserError, UserError } from '../errors';
 import { collect, int, num } from '../options';
 
 interface EditOptions {
@@ -43,11 +42,11 @@ export function register(program: Command): void {
     .option('--sweep', `one image per eta in ${SWEEP_ETAS.join(', ')}, plus a contact sheet`)
     .option('--seed <n>', 'sampling seed (changing it re-samples without re-training; default random)')
     .option('--out <dir>', 'output folder (or a file name ending in .png for a single eta)', 'outputs')
-    .option('--model <name|dir>', 'model name (see `models`) or model folder', 'emoji-base')
+    .option('--model <name|dir>', 'model name (see `models`) or model folder', DEFAULTS.model)
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
     .option('--steps <n>', 'sampling steps (default: the model\'s)')
     .option('--guidance <scale>', 'classifier-free guidance scale (default: 2 on small models, else the model\'s)')
-    .option('--scheduler <name>', 'sampler (default: the model\'s)')
+    .option('--scheduler <name>', `${SAMPLER_IDS.join(', ')}, or the A1111 name, e.g. "Euler a" (default: the model's)`)
     .option('--embedding-steps <n>', 'stage 1 steps (default: scaled to the model)')
     .option('--embedding-lr <lr>', 'stage 1 learning rate')
     .option('--finetune-steps <n>', 'stage 2 steps (default: scaled to the model)')
@@ -109,11 +108,4 @@ function stageLine(p: ImagicProgress): void {
   const what = p.cached ? ' (from the cache)' : ` ${p.step}/${p.total}${loss}`;
   process.stderr.write(`\r\x1b[Kstage ${n}/3 ${p.stage}${what}`);
   if (p.step === p.total && p.stage !== 'prepare') process.stderr.write('\n');
-}
-
-function asUserError(err: unknown): unknown {
-  if (err instanceof ModelFolderError || err instanceof ImageInputError || err instanceof RangeError || err instanceof ImagicCancelledError) {
-    return new UserError(err.message);
-  }
-  return err;
 }

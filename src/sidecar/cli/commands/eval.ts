@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { ModelFolderError } from '../../io/errors';
-import { isSchedulerName, type SchedulerName } from '../../schedulers/index';
+import { GENERATION_DEFAULTS as DEFAULTS, parseSampler, SAMPLER_IDS } from '../../../protocol/samplers';
 import { evaluate, type EvalReport } from '../../pipelines/eval/evaluate';
 import { UserError } from '../errors';
 
@@ -26,10 +26,10 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('measure a model of the embedded family: FID-analogue, CLIP-score analogue, object accuracy')
-    .option('--model <name|dir>', 'model name or folder', 'emoji-base')
+    .option('--model <name|dir>', 'model name or folder', DEFAULTS.model)
     .option('--steps <n>', 'denoising steps (default: the model\'s)')
     .option('--guidance <scale>', 'classifier-free guidance scale (default: the model\'s)')
-    .option('--scheduler <name>', 'ddim, euler, dpm++2m, ... (default: the model\'s)')
+    .option('--scheduler <name>', `${SAMPLER_IDS.join(', ')}, or the A1111 name, e.g. "Euler a" (default: the model's)`)
     .option('--seed <n>', 'seed of the first image (image k uses seed + k)', '0')
     .option('--count <n>', 'generated images, one per prompt (at least 1000 for the FID)', '1024')
     .option('--batch <n>', 'images per UNet batch', '64')
@@ -49,8 +49,16 @@ function number(flag: string, v: string): number {
   return x;
 }
 
+function schedulerOption(name: string) {
+  try {
+    return parseSampler(name);
+  } catch (err) {
+    throw new UserError(`--scheduler: ${(err as Error).message}`);
+  }
+}
+
 async function run(opts: EvalCliOptions): Promise<void> {
-  if (opts.scheduler !== undefined && !isSchedulerName(opts.scheduler)) throw new UserError(`--scheduler: unknown scheduler "${opts.scheduler}"`);
+  const scheduler = opts.scheduler === undefined ? undefined : schedulerOption(opts.scheduler);
   const count = whole('--count', opts.count, 2);
   const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'eval |{bar}| {value}/{total} images' }) : null;
   bar?.start(count, 0);
@@ -60,7 +68,7 @@ async function run(opts: EvalCliOptions): Promise<void> {
       model: opts.model,
       steps: opts.steps === undefined ? undefined : whole('--steps', opts.steps, 1),
       guidance: opts.guidance === undefined ? undefined : number('--guidance', opts.guidance),
-      scheduler: opts.scheduler as SchedulerName | undefined,
+      scheduler,
       seed: whole('--seed', opts.seed, 0),
       count,
       batch: whole('--batch', opts.batch, 1),

@@ -5,10 +5,10 @@
  */
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { ModelFolderError } from '../../io/errors';
-import { textToImage, GenerationCancelledError, type TextToImageRequest } from '../../pipelines/text-to-image';
+import { GENERATION_DEFAULTS as DEFAULTS, SAMPLER_IDS } from '../../../protocol/samplers';
+import { textToImage, type TextToImageRequest } from '../../pipelines/text-to-image';
 import { chooseProvider, type DeviceRequest } from '../../runtime/providers';
-import { UserError } from '../errors';
+import { asUserError, UserError } from '../errors';
 import { collect, int, num } from '../options';
 
 interface GenerateOptions {
@@ -35,17 +35,17 @@ export function register(program: Command): void {
     .description('generate images from a text prompt (PNG files with the parameters embedded)')
     .argument('<prompt>', 'what the image should show')
     .option('--negative <text>', 'negative prompt: what the image should not show')
-    .option('--steps <n>', 'denoising steps (default: the model\'s, else 20)')
-    .option('--guidance <scale>', 'classifier-free guidance scale (default: the model\'s, else 7.5; 1 = off)')
-    .option('--scheduler <name>', 'ddpm, ddim, euler, euler-a, dpm++2m or dpm++2m-karras (default: the model\'s, else dpm++2m)')
+    .option('--steps <n>', `denoising steps (default: the model's, else ${DEFAULTS.steps})`)
+    .option('--guidance <scale>', `classifier-free guidance scale (default: the model's, else ${DEFAULTS.guidanceScale}; 1 = off)`)
+    .option('--scheduler <name>', `${SAMPLER_IDS.join(', ')}, or the A1111 name, e.g. "Euler a" (default: the model's, else ${DEFAULTS.scheduler})`)
     .option('--seed <n>', 'seed of the first image, 0..4294967295 (image k uses seed + k; default random)')
-    .option('--count <n>', 'number of images', '1')
-    .option('--model <name|dir>', 'model name (see `models`) or model folder', 'emoji-base')
+    .option('--count <n>', 'number of images', String(DEFAULTS.count))
+    .option('--model <name|dir>', 'model name (see `models`) or model folder', DEFAULTS.model)
     .option('--out <file|dir>', 'output folder, or a file name ending in .png', 'outputs')
     .option('--width <px>', 'image width (default: the model\'s native size)')
     .option('--height <px>', 'image height (default: the model\'s native size)')
     .option('--init-image <file>', 'image-to-image: start from this picture')
-    .option('--strength <s>', 'image-to-image: how much to repaint, 0 < s <= 1', '0.75')
+    .option('--strength <s>', 'image-to-image: how much to repaint, 0 < s <= 1', String(DEFAULTS.strength))
     .option('--models-dir <dir>', 'another folder of models (repeatable; also $DIFFUSION_STUDIO_MODELS)', collect, [])
     .option('--device <d>', 'auto, cpu or cuda', 'auto')
     .option('--json', 'print the result as JSON')
@@ -94,12 +94,4 @@ async function generate(prompt: string, opts: GenerateOptions): Promise<void> {
     bar?.stop();
     throw asUserError(err);
   }
-}
-
-/** Problems the user can fix become UserErrors (message, no stack); anything else stays a bug. */
-export function asUserError(err: unknown): unknown {
-  if (err instanceof ModelFolderError || err instanceof RangeError || err instanceof GenerationCancelledError) {
-    return new UserError(err.message);
-  }
-  return err;
 }

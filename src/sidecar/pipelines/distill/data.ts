@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { packageRoot } from '../../io/model-discovery';
 import type { ModelFolder } from '../../io/model-folder';
-import { loadTokenizer } from '../../io/tokenizer';
-import { sessionOptions } from '../../graph/session';
+import { cachedTokenizer } from '../../io/tokenizer';
+import { getSession } from '../../runtime/sessions';
 import { rngFor } from '../../graph/init';
 import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
 import { encodePrompts, type TextEncoder } from '../core/prompt';
@@ -43,12 +43,12 @@ export const DEFAULT_PROMPTS = [
 
 /** Embeddings of `prompts` through the folder's tokenizer and text encoder, in batches. */
 export async function encodeTexts(folder: ModelFolder, prompts: string[]): Promise<{ data: Float32Array; dims: number[] }> {
-  const s = await ort.InferenceSession.create(folder.files.textEncoder, sessionOptions());
+  const s = await getSession(folder.files.textEncoder);
   try {
     const ids = s.inputMetadata.find((m) => m.name === 'input_ids');
     const out = s.outputMetadata.find((m) => m.name === 'last_hidden_state');
     const len = out?.isTensor && typeof out.shape[1] === 'number' ? out.shape[1] : ids?.isTensor && typeof ids.shape[1] === 'number' ? ids.shape[1] : 77;
-    const tok = loadTokenizer(folder.files.tokenizerDir, len);
+    const tok = cachedTokenizer(folder.files.tokenizerDir, len);
     const chunks: Float32Array[] = [];
     let dims: number[] = [];
     const encoder: TextEncoder = { tokenizer: tok, textEncoder: s, textIdsType: ids?.isTensor && ids.type === 'int32' ? 'int32' : 'int64' };
@@ -81,7 +81,7 @@ export async function emojiData(folder: ModelFolder, limit = Infinity): Promise<
   const text = await encodeTexts(folder, ['', ...prompts]);
   const row = text.dims[1] * text.dims[2];
   if (!folder.files.vaeEncoder) throw new Error(`${folder.dir} has no vae_encoder: the emoji data cannot be encoded`);
-  const enc = await ort.InferenceSession.create(folder.files.vaeEncoder, sessionOptions());
+  const enc = await getSession(folder.files.vaeEncoder);
   const chunks: Float32Array[] = [];
   let latentShape: number[] = [];
   const hw = ds.size * ds.size * 3;

@@ -7,7 +7,7 @@
  * Its feeds and the guidance combine are the generation pipeline's (core/unet-feeds.ts, guidance.ts).
  */
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../../graph/session';
+import { getSession } from '../../runtime/sessions';
 import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
 import { contextRows, unetFeeds, type FeedSignature } from '../core/unet-feeds';
@@ -37,8 +37,8 @@ export class Teacher {
     readonly sig: FeedSignature,
   ) {}
 
-  static async open(unetPath: string, threads = 1): Promise<Teacher> {
-    const s = await ort.InferenceSession.create(unetPath, sessionOptions({ threads }));
+  static async open(unetPath: string, threads?: number): Promise<Teacher> {
+    const s = await getSession(unetPath, { intraOpNumThreads: threads });
     const meta = (name: string) => {
       const m = s.inputMetadata.find((x) => x.name === name);
       if (!m || !m.isTensor) throw new Error(`${unetPath}: the UNet has no tensor input "${name}"`);

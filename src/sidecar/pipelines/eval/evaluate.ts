@@ -18,7 +18,8 @@ import { resolveModel, modelRoots, packageRoot } from '../../io/model-discovery'
 import { openModel, type OpenModel } from '../model-sessions';
 import { getSession } from '../../runtime/sessions';
 import { readFloats } from '../tensors';
-import { isSchedulerName, type SchedulerName } from '../../schedulers/index';
+import { findSampler } from '../../../protocol/samplers';
+import type { SchedulerName } from '../../schedulers/index';
 import { modelDefaults } from '../request';
 import { loadEmojiDataset, imageToCHW, type EmojiDataset } from '../../train/data/emoji';
 import { fitGaussian, frechetDistance } from './frechet';
@@ -142,7 +143,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const d = modelDefaults(folder);
   const steps = o.steps ?? d.steps ?? 20;
   const guidance = o.guidance ?? d.guidance_scale ?? 2.5;
-  const scheduler: SchedulerName = o.scheduler ?? (d.scheduler && isSchedulerName(d.scheduler) ? d.scheduler : 'ddim');
+  // A model folder may spell its sampler any way the table accepts (e.g. an earlier 'dpm++2m').
+  const scheduler: SchedulerName = o.scheduler ?? (d.scheduler ? findSampler(d.scheduler)?.id : undefined) ?? 'ddim';
   const imageEncoder = await getSession(imageEncoderPath(model), {});
   // 1. Prompts.
   const ds = await loadEmojiDataset(join(packageRoot(), '.cache', 'data'));

@@ -8,6 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { createSession, loadModel, toOnnx } from '../../graph';
 import { injectLora } from '../../train';
+import { sessionOptions } from '../../runtime/session-options';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, type SchedulerName } from '../../schedulers/index';
 import { denoise } from '../core/denoise';
@@ -29,7 +30,7 @@ export async function tunedUnet(unetPath: string, mode: Exclude<TuneMode, 'embed
     if (!old || old.data.length !== v.data.length) throw new Error(`fine-tuned weight ${name} does not fit ${unetPath}`);
     g.initializers.set(name, v);
   }
-  return createSession(toOnnx(g), { providers: [...providers] });
+  return createSession(toOnnx(g), sessionOptions({ executionProviders: providers }));
 }
 
 export interface SampleSettings {

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { rgbToPng, tensorToRgb } from '../../io/images';
+import { encodePng, sharpToPng, tensorToRgb } from '../../io/images';
 import { outputPath, slug, writeExclusive } from '../../io/outputs';
 import { formatParameters, insertTextChunk, type GenerationParameters } from '../../io/png-metadata';
 
@@ -26,7 +26,7 @@ export async function writeEtaImages(
   for (let k = 0; k < etas.length; k++) {
     const img = tensorToRgb(pixels.pixels, k, pixels.height, pixels.width);
     const p = params(etas[k]);
-    const png = insertTextChunk(await rgbToPng(img, pixels.width, pixels.height), 'parameters', formatParameters(p));
+    const png = encodePng(img, pixels.width, pixels.height, { parameters: formatParameters(p) });
     const path = etas.length === 1 ? outputPath(out, p.prompt, p.seed, 0, 1) : join(resolve(out), `${p.seed}-${slug(p.prompt)}-eta${etas[k].toFixed(2)}.png`);
     files.push(await writeExclusive(path, png));
     rgb.push(img);
@@ -49,14 +49,14 @@ export async function contactSheet(
   const composites: sharp.OverlayOptions[] = [];
   for (let k = 0; k < cells.length; k++) {
     const big = await sharp(cells[k], { raw: { width: size.width, height: size.height, channels: 3 } })
-      .resize(cw, ch, { kernel: 'nearest' }).png().toBuffer();
-    composites.push({ input: big, left: k * cw, top: 0 });
+      .resize(cw, ch, { kernel: 'nearest' }).raw().toBuffer();
+    composites.push({ input: big, raw: { width: cw, height: ch, channels: 3 }, left: k * cw, top: 0 });
   }
   const text = names.map((s, k) => `<text x="${k * cw + cw / 2}" y="${ch + 16}" text-anchor="middle">${escapeXml(s)}</text>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${cells.length * cw}" height="${ch + LABEL_H}"><style>text{font:13px sans-serif;fill:#222}</style>${text}</svg>`;
   composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
-  return sharp({ create: { width: cells.length * cw, height: ch + LABEL_H, channels: 3, background: { r: 255, g: 255, b: 255 } } })
-    .composite(composites).png().toBuffer();
+  return sharpToPng(sharp({ create: { width: cells.length * cw, height: ch + LABEL_H, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(composites));
 }
 
 export async function writeContactSheet(png: Buffer, out: string, seed: number, prompt: string, parameters: string): Promise<string> {

@@ -3,11 +3,12 @@
  * on, so every job runs here and the main thread stays free to answer clients. One job at a time: the
  * main thread sends the next one only after 'done' or 'failed'.
  */
-import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
-import { HANDLERS, type JobContext, type JobHandler } from './handlers';
+import { SidecarError, type JobKind } from '../../protocol';
+import type { JobContext } from '../jobs/contract';
+import { runJob } from '../jobs/registry';
 import type { FromWorker, RunJob, WorkerInit } from './worker-messages';
+import { intraOpThreads } from '../runtime/session-options';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -15,20 +16,17 @@ const init = workerData as WorkerInit;
 const post = (m: FromWorker) => port.postMessage(m);
 
 port.on('message', (m: RunJob) => {
-  if (m.type === 'run') void runJob(m);
+  if (m.type === 'run') void run(m);
 });
 post({ type: 'ready' });
 
-async function runJob(m: RunJob): Promise<void> {
-  const flag = new Int32Array(m.cancelFlag);
-  const ctx = context(m.jobId, flag);
+async function run(m: RunJob): Promise<void> {
+  const ctx = context(m.jobId, new Int32Array(m.cancelFlag));
   try {
-    const handler = HANDLERS[m.kind] as JobHandler<JobKind>;
-    const output: JobOutput = await handler(m.params as never, ctx);
-    if (ctx.isCancelled()) throw ctx.cancelled();
+    const output = await runJob<JobKind>(m.kind, m.params as never, ctx);
     post({ type: 'done', jobId: m.jobId, output });
   } catch (err) {
-    const { code, message } = describe(err, ctx.isCancelled());
+    const { code, message } = err as SidecarError; // runJob maps whatever failed to a SidecarError
     post({ type: 'failed', jobId: m.jobId, code, message });
   }
 }
@@ -40,7 +38,7 @@ function context(jobId: string, flag: Int32Array): JobContext {
   return {
     jobId,
     executionProviders: init.executionProviders,
-    intraOpNumThreads: threads(),
+    intraOpNumThreads: intraOpThreads(),
     isCancelled,
     cancelled: () =>
       new SidecarError('cancelled', `job ${jobId} was cancelled; it stopped ${stepsAfterCancel} step(s) after the request`, jobId),
@@ -59,25 +57,4 @@ function context(jobId: string, flag: Int32Array): JobContext {
     },
     log: (level, message) => post({ type: 'log', jobId, level, message }),
   };
-}
-
-function threads(): number {
-  const env = Number(process.env.DIFFUSION_STUDIO_THREADS);
-  if (Number.isInteger(env) && env > 0) return env;
-  return Math.max(1, availableParallelism() - 1);
-}
-
-/** Typed errors keep their code; a pipeline's UserError is a problem with the request; the rest failed. */
-function describe(err: unknown, cancelled: boolean): { code: SidecarError['code']; message: string } {
-  if (err instanceof SidecarError) return { code: err.code, message: err.message };
-  const message = err instanceof Error ? err.message : String(err);
-  if (cancelled) return { code: 'cancelled', message: `the job was cancelled (${message})` };
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && isErrorCode(code)) return { code, message };
-  if (err instanceof Error && err.name === 'UserError') return { code: 'invalid_params', message };
-  return { code: 'job_failed', message };
-}
-
-function isErrorCode(code: string): code is SidecarError['code'] {
-  return ['invalid_params', 'model_not_found', 'model_invalid', 'image_invalid', 'io_error', 'cancelled'].includes(code);
 }

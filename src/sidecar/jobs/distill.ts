@@ -1,0 +1,38 @@
+/**
+ * The sidecar's `distill` job (protocol DistillParams) on top of runDistillation. Progress stage is
+ * `<phase> <round>/<rounds>` with the step inside the round, the loss and steps/s as metrics; cancel
+ * checkpoints, and the same request with resume: true continues. Each finished round is returned as a
+ * `model` output.
+ */
+import type { DistillParams, JobOutput } from '../../protocol';
+import { runDistillation } from '../pipelines/distill/job';
+import type { DistillRequest } from '../pipelines/distill/plan';
+import type { JobHandler } from './contract';
+
+/** DistillParams -> DistillRequest. guidanceRange holds diffusers scales s = 1 + w (docs/DISTILLATION.md). */
+export function requestFromParams(p: DistillParams): DistillRequest {
+  return {
+    mode: p.method, teacher: p.teacher, out: p.outputDir,
+    toSteps: p.studentSteps ?? 4, fromSteps: p.teacherSteps,
+    iterations: p.iterationsPerRound, batchSize: p.batchSize, learningRate: p.learningRate,
+    guidanceRange: p.guidanceRange, prompts: p.prompts, studentChannels: p.studentChannels, seed: p.seed, resume: p.resume,
+  };
+}
+
+export const distillHandler: JobHandler<'distill'> = async (params, ctx) => {
+  const t0 = Date.now();
+  const r = await runDistillation(requestFromParams(params), {
+    isCancelled: ctx.isCancelled,
+    threads: ctx.intraOpNumThreads,
+    onLog: (m) => ctx.log('info', m),
+    onProgress: (p) => ctx.onProgress({
+      stage: `${p.phase} ${p.round}/${p.rounds}`, step: p.step, total: p.totalSteps, etaMs: p.etaSec * 1000,
+      metrics: { loss: p.loss, stepsPerSec: p.stepsPerSec, studentSteps: p.studentSteps },
+    }),
+  });
+  const output: JobOutput = {
+    files: r.students.map((s) => ({ path: s.dir, kind: 'model' as const, metadata: { steps: s.steps, phase: s.kind } })),
+    metadata: { method: params.method, finalLoss: r.finalLoss, seconds: r.seconds, totalMs: Date.now() - t0 },
+  };
+  return output;
+};
