@@ -1,7 +1,18 @@
 /// <reference types="mocha" />
 /** The sidecar's lifecycle: started on first need, restarted after being killed, stopped on request. */
 import * as assert from 'node:assert/strict';
+import type { SidecarManager } from '../../src/extension/sidecar';
 import { api, isAlive, waitFor } from './helpers';
+
+/** Resolves with the reason of the sidecar's next automatic restart. */
+function nextRestart(sidecar: SidecarManager): Promise<{ reason: string }> {
+  return new Promise((resolve) => {
+    const d = sidecar.onDidRestart((e) => {
+      d.dispose();
+      resolve(e);
+    });
+  });
+}
 
 describe('sidecar lifecycle', () => {
   it('starts on first need and reports its capabilities', async () => {
@@ -18,12 +29,7 @@ describe('sidecar lifecycle', () => {
     const { sidecar } = await api();
     await sidecar.ensure();
     const oldPid = sidecar.pid!;
-    const restarted = new Promise<{ reason: string }>((resolve) => {
-      const d = sidecar.onDidRestart((e) => {
-        d.dispose();
-        resolve(e);
-      });
-    });
+    const restarted = nextRestart(sidecar);
     process.kill(oldPid, 'SIGKILL');
     const { reason } = await restarted;
     assert.match(reason, /clos|exit|heartbeat/i);
@@ -39,12 +45,7 @@ describe('sidecar lifecycle', () => {
     const { sidecar } = await api();
     await sidecar.ensure();
     const oldPid = sidecar.pid!;
-    const restarted = new Promise<{ reason: string }>((resolve) => {
-      const d = sidecar.onDidRestart((e) => {
-        d.dispose();
-        resolve(e);
-      });
-    });
+    const restarted = nextRestart(sidecar);
     process.kill(oldPid, 'SIGSTOP');
     try {
       const { reason } = await restarted;
