@@ -7,6 +7,7 @@ import type { Graph, Tensor } from './graph';
 import type { Node, AttrValue } from './types';
 import { isFloat, toNumbers } from './types';
 import { RULES, NON_DIFFERENTIABLE, type GradContext } from './grad-rules';
+import { foldConstants } from './fold';
 import './grad-rules-nn';
 
 export interface GradientOptions {
@@ -16,10 +17,13 @@ export interface GradientOptions {
   wrt: string[];
 }
 
-/** Emits gradient nodes into `g`; returns the gradient tensor of each `wrt` name. */
+/** Folds `g`'s constant subgraphs (fold.ts), emits gradient nodes into it; returns the gradient tensor of each `wrt` name. */
 export function gradients(g: Graph, o: GradientOptions): Map<string, Tensor> {
   // the emitted nodes pass axes/sizes as inputs (Squeeze, Unsqueeze, Split, ReduceSum), as from opset 13
   if (g.opset < 13) throw new Error(`autodiff needs ai.onnx opset 13 or newer; this graph uses opset ${g.opset}`);
+  // exporters leave shape arithmetic in graphs (Resize scales from Concat(Constant, Constant) ...): the
+  // rules that need a constant input see one once it is folded; the wrt names are never folded away
+  foldConstants(g, { keep: o.wrt });
   const active = activeNodes(g, o.wrt, o.seeds.map((s) => s.output));
   const grads = new Map<string, Tensor[]>();
   for (const s of o.seeds) grads.set(s.output, [s.grad]);

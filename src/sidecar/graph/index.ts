@@ -5,3 +5,4 @@ export { toOnnx, saveModel, loadModel, toModelProto, fromModelProto, TRAINABLE_K
 export { createSession, toOrt, f32, type SessionOptions } from './session';
 export * from './types';
 export { gradients, gradientModel, zerosLike, type GradientOptions } from './autodiff';
+export { foldConstants, FOLD_RULES, FOLD_LIMIT, type FoldOptions, type FoldReport } from './fold';

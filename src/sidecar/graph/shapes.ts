@@ -293,7 +293,12 @@ const RULES: Record<string, Rule> = {
   LayerNormalization: norms, InstanceNormalization: norms, GroupNormalization: norms,
   Cast: (c) => [{ dtype: dtypeFromOnnx(c.attrs.to as number), shape: inp(c, 0).shape }],
   CastLike: (c) => [{ dtype: inp(c, 1).dtype, shape: inp(c, 0).shape }],
-  Shape: (c) => [{ dtype: 'int64', shape: [rankOf(inp(c, 0).shape) ?? null] }],
+  Shape: (c) => { // opset 15's start/end take a range of the dims (negative from the end, clamped)
+    const r = rankOf(inp(c, 0).shape);
+    if (r === undefined) return [{ dtype: 'int64', shape: [null] }];
+    const at = (e: number) => Math.min(Math.max(e < 0 ? e + r : e, 0), r);
+    return [{ dtype: 'int64', shape: [Math.max(0, at(int(c, 'end', r)) - at(int(c, 'start', 0)))] }];
+  },
   Size: () => [{ dtype: 'int64', shape: [] }],
   NonZero: (c) => [{ dtype: 'int64', shape: [rankOf(inp(c, 0).shape) ?? null, null] }],
   ConstantOfShape: (c) => [{ dtype: (c.attrs.value as { dtype: DType } | undefined)?.dtype ?? 'float32', shape: c.constant(0) ?? c.shapeOf(0) ?? null }],
