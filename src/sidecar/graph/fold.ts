@@ -164,9 +164,10 @@ export function foldConstants(g: Graph, o: FoldOptions = {}): FoldReport {
   const known = (name: string) => (name && !keep.has(name) ? g.constValue(name) : undefined);
   let folded = 0;
   const touched = new Set<string>(); // constants this pass made or folded away: removed once unused
+  const outputs = new Set(g.outputs); // the model's outputs stay computed by nodes
   const nodes = g.nodes.splice(0);
   for (const node of nodes) {
-    const values = evaluate(g, node, known);
+    const values = node.outputs.some((out) => outputs.has(out)) ? undefined : evaluate(g, node, known);
     if (!values) {
       g.nodes.push(node);
       continue;
@@ -189,6 +190,7 @@ function evaluate(g: Graph, node: Node, known: (name: string) => TensorValue | u
   if (node.domain && node.domain !== 'ai.onnx') return undefined;
   if (node.op === 'Constant') return node.outputs[0] && known(node.outputs[0]) ? [known(node.outputs[0])!] : undefined;
   if (node.op === 'Shape') return staticShape(g, node);
+  if (node.op === 'Gather' && g.shapeSource(node.inputs[0])) return staticDims(g, node, known);
   if (node.op === 'Size') return g.tensor(node.inputs[0]).shape?.every((d) => typeof d === 'number') ? [toTensor({ dtype: 'int64', dims: [], v: [numel(g.tensor(node.inputs[0]).shape as number[])] })] : undefined;
   const rule = FOLD_RULES[node.op];
   if (!rule || node.outputs.length !== 1) return undefined;
@@ -213,6 +215,15 @@ function staticShape(g: Graph, node: Node): TensorValue[] | undefined {
   const start = clamp((node.attrs.start as number | undefined) ?? 0), end = clamp((node.attrs.end as number | undefined) ?? r);
   const dims = (s as number[]).slice(start, Math.max(start, end));
   return [toTensor({ dtype: 'int64', dims: [dims.length], v: dims })];
+}
+
+/** Gather(Shape(x), i) when the dims picked are numbers, though others (a dynamic batch) are not. */
+function staticDims(g: Graph, node: Node, known: (name: string) => TensorValue | undefined): TensorValue[] | undefined {
+  const s = g.tensor(g.shapeSource(node.inputs[0])!).shape, ind = known(node.inputs[1]);
+  if (!s || !ind) return undefined;
+  const picked = toNumbers(ind).map((i) => s[i < 0 ? i + s.length : i]);
+  if (!picked.every((d) => typeof d === 'number')) return undefined;
+  return [toTensor({ dtype: 'int64', dims: [...ind.dims], v: picked as number[] })];
 }
 
 /** Drops nodes none of whose outputs is used, and the constants only they used; returns how many nodes went. */

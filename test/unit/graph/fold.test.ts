@@ -67,6 +67,14 @@ test('the fold leaves big constants, the wrt names and dynamic shapes alone', ()
   foldConstants(g);
   assert.ok(!g.nodes.some((n) => n.op === 'Unsqueeze'), 'without keep, Unsqueeze(w) folds');
   assert.ok(g.nodes.some((n) => n.op === 'Mul' && n.inputs.includes('big')), 'Mul(big, 2) stays (cap)');
+
+  const h = new Graph({ opset: 17 });
+  const s = h.shape(h.input('x', 'float32', ['batch', 4, 5]));
+  h.output(h.gather(s, h.constant([2, 1], 'int64')), 'static');
+  h.output(h.gather(s, h.constant([0], 'int64')), 'dynamic');
+  foldConstants(h);
+  assert.deepEqual([...h.initializers.get(h.nodes.find((n) => n.outputs[0] === 'static')!.inputs[0])!.data], [5n, 4n], 'Shape(x)[2, 1] of static dims folds');
+  assert.ok(h.nodes.some((n) => n.op === 'Gather' && n.outputs[0] !== 'static'), 'Shape(x)[0] of the dynamic batch does not');
 });
 
 /** x [1, 2, 3, 3] -> nearest 2x Resize whose scales are Concat(Constant [1, 1], Constant [2, 2]) -> y. */
