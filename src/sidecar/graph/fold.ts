@@ -19,10 +19,11 @@ import {
 /** Most elements a folded input or output may have (shape arithmetic is a few dozen at most). */
 export const FOLD_LIMIT = 1024;
 
-/** A constant as plain numbers (int64 values beyond 2^53 are clamped, as ONNX Slice's INT64_MAX ends are). */
+/** A constant as plain numbers (int64 beyond 2^53 loses precision, which only Slice's "to the end" sentinels reach; written back clamped to int64). */
 interface Value { dtype: DType; dims: number[]; v: number[] }
 interface FoldArgs { x: Value[]; node: Node; attr<T extends AttrValue>(name: string, dflt: T): T }
-type FoldRule = (a: FoldArgs) => Value;
+/** Evaluates one node; undefined when it should stay a node (a result over FOLD_LIMIT). */
+type FoldRule = (a: FoldArgs) => Value | undefined;
 
 const fail = (msg: string): never => {
   throw new Error(msg);
@@ -86,10 +87,11 @@ export const FOLD_RULES: Record<string, FoldRule> = {
     const x = a.x[0], ax = axesOf(a, 1, x.dims.length);
     return { ...x, dims: x.dims.filter((d, i) => (ax ? !ax.includes(i) : d !== 1)) };
   },
-  Reshape: ({ x: [x, s] }) => {
-    const dims = s.v.map((d, i) => (d === 0 ? x.dims[i] : d));
-    const known = numel(dims.filter((d) => d !== -1));
-    return { ...x, dims: dims.map((d) => (d === -1 ? x.v.length / known : d)) };
+  Reshape: ({ x: [x, s], attr }) => {
+    const dims = s.v.map((d, i) => (d === 0 && !attr('allowzero', 0) ? x.dims[i] : d));
+    const known = numel(dims.filter((d) => d !== -1)), out = dims.map((d) => (d === -1 ? x.v.length / known : d));
+    if (numel(out) !== x.v.length || !out.every(Number.isInteger)) fail(`cannot reshape [${x.dims}] to [${s.v}]`);
+    return { ...x, dims: out };
   },
   Concat: (a) => {
     const xs = a.x.filter((x) => x.v.length > 0), ax = axis(a.attr('axis', 0), a.x[0].dims.length);
@@ -106,6 +108,7 @@ export const FOLD_RULES: Record<string, FoldRule> = {
     const dims = [...x.dims.slice(0, ax), ...ind.dims, ...x.dims.slice(ax + 1)];
     return build(dims, x.dtype, (idx) => {
       const j = get(ind, idx.slice(ax, ax + ind.dims.length));
+      if (j < -x.dims[ax] || j >= x.dims[ax]) fail(`index ${j} out of range for axis ${ax} of size ${x.dims[ax]}`);
       return get(x, [...idx.slice(0, ax), j < 0 ? j + x.dims[ax] : j, ...idx.slice(ax + ind.dims.length)]);
     });
   },
@@ -131,7 +134,7 @@ export const FOLD_RULES: Record<string, FoldRule> = {
   ConstantOfShape: (a) => {
     const value = a.attr<TensorValue | number>('value', 0), fill = typeof value === 'number' ? { dtype: 'float32' as DType, v: 0 } : { dtype: value.dtype, v: toNumbers(value)[0] };
     const dims = a.x[0].v;
-    if (numel(dims) > FOLD_LIMIT) fail(`ConstantOfShape of ${numel(dims)} elements is over the fold limit`);
+    if (numel(dims) > FOLD_LIMIT) return undefined;
     return { dtype: fill.dtype, dims, v: Array(numel(dims)).fill(fill.v) };
   },
 };
@@ -163,7 +166,7 @@ export function foldConstants(g: Graph, o: FoldOptions = {}): FoldReport {
   const keep = new Set([...(o.keep ?? []), ...g.trainable, ...g.inputs]);
   const known = (name: string) => (name && !keep.has(name) ? g.constValue(name) : undefined);
   let folded = 0;
-  const touched = new Set<string>(); // constants this pass made or folded away: removed once unused
+  const orphans = new Set<string>(); // values only folded nodes used: removed once nothing else does
   const outputs = new Set(g.outputs); // the model's outputs stay computed by nodes
   const nodes = g.nodes.splice(0);
   for (const node of nodes) {
@@ -172,7 +175,7 @@ export function foldConstants(g: Graph, o: FoldOptions = {}): FoldReport {
       g.nodes.push(node);
       continue;
     }
-    for (const n of [...node.inputs, ...node.outputs]) if (n && !keep.has(n)) touched.add(n);
+    for (const n of [...measured(node), ...node.outputs]) if (n && !keep.has(n)) orphans.add(n);
     node.outputs.forEach((out, i) => {
       if (!out) return;
       g.initializers.set(out, values[i]);
@@ -180,7 +183,7 @@ export function foldConstants(g: Graph, o: FoldOptions = {}): FoldReport {
     });
     folded++;
   }
-  const removed = removeDead(g, touched);
+  const removed = removeDead(g, orphans);
   reinferShapes(g);
   return { folded, removed };
 }
@@ -191,29 +194,34 @@ function evaluate(g: Graph, node: Node, known: (name: string) => TensorValue | u
   if (node.op === 'Constant') return node.outputs[0] && known(node.outputs[0]) ? [known(node.outputs[0])!] : undefined;
   if (node.op === 'Shape') return staticShape(g, node);
   if (node.op === 'Gather' && g.shapeSource(node.inputs[0])) return staticDims(g, node, known);
-  if (node.op === 'Size') return g.tensor(node.inputs[0]).shape?.every((d) => typeof d === 'number') ? [toTensor({ dtype: 'int64', dims: [], v: [numel(g.tensor(node.inputs[0]).shape as number[])] })] : undefined;
+  if (node.op === 'Size') return staticShape(g, node) && [toTensor({ dtype: 'int64', dims: [], v: [numel(staticDimsOf(g, node.inputs[0])!)] })];
   const rule = FOLD_RULES[node.op];
   if (!rule || node.outputs.length !== 1) return undefined;
   const ins = node.inputs.map((n) => (n ? known(n) : null));
   if (ins.some((v) => v === undefined || (v && v.data.length > FOLD_LIMIT)) || ins.every((v) => v === null)) return undefined;
   if (ins.some((v) => v?.dtype === 'float16')) return undefined;
-  let out: Value;
+  let out: Value | undefined;
   try {
-    out = rule({ x: ins.map((v) => (v ? toValue(v) : (undefined as unknown as Value))), node, attr: (name, dflt) => (node.attrs[name] as typeof dflt | undefined) ?? dflt });
+    const x = ins.map((v) => (v ? toValue(v) : undefined)) as Value[]; // omitted optional inputs stay undefined
+    out = rule({ x, node, attr: (name, dflt) => (node.attrs[name] as typeof dflt | undefined) ?? dflt });
   } catch (e) {
     throw new Error(`constant folding of ${node.op} (node "${node.name}", output ${node.outputs[0]}): ${(e as Error).message}`, { cause: e });
   }
-  if (out.v.length > FOLD_LIMIT || out.v.length !== numel(out.dims) || out.v.some((e) => Number.isNaN(e) && !isFloat(out.dtype))) return undefined;
+  if (!out || out.v.length > FOLD_LIMIT || out.v.length !== numel(out.dims) || (!isFloat(out.dtype) && !out.v.every(Number.isFinite))) return undefined;
   return [toTensor(out)];
 }
 
+const staticDimsOf = (g: Graph, name: string): number[] | undefined => {
+  const s = g.tensor(name).shape;
+  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
+};
 /** Shape(x) (with opset 15's start/end) when x's dims are all numbers. */
 function staticShape(g: Graph, node: Node): TensorValue[] | undefined {
-  const s = g.tensor(node.inputs[0]).shape;
-  if (!s || s.some((d) => typeof d !== 'number')) return undefined;
+  const s = staticDimsOf(g, node.inputs[0]);
+  if (!s) return undefined;
   const r = s.length, clamp = (e: number) => Math.min(Math.max(e < 0 ? e + r : e, 0), r);
   const start = clamp((node.attrs.start as number | undefined) ?? 0), end = clamp((node.attrs.end as number | undefined) ?? r);
-  const dims = (s as number[]).slice(start, Math.max(start, end));
+  const dims = s.slice(start, Math.max(start, end));
   return [toTensor({ dtype: 'int64', dims: [dims.length], v: dims })];
 }
 
@@ -226,19 +234,28 @@ function staticDims(g: Graph, node: Node, known: (name: string) => TensorValue |
   return [toTensor({ dtype: 'int64', dims: [...ind.dims], v: picked as number[] })];
 }
 
-/** Drops nodes none of whose outputs is used, and the constants only they used; returns how many nodes went. */
-function removeDead(g: Graph, touched: Set<string>): number {
+/** The inputs whose values a node uses: Shape and Size only measure theirs (the data stays needed elsewhere). */
+const measured = (n: Node) => (n.op === 'Shape' || n.op === 'Size' ? [] : n.inputs);
+
+/**
+ * Drops what folding orphaned: nodes whose outputs only folded nodes used (the Shape under a folded
+ * Gather ...), backwards, and the constants only they used. Other unused nodes stay: a graph being
+ * built may still use them (a training step marks its outputs after differentiating).
+ */
+function removeDead(g: Graph, orphans: Set<string>): number {
   const used = new Set<string>(g.outputs);
   const alive = [...g.nodes].reverse().filter((n) => {
-    if (!n.outputs.some((out) => out && used.has(out))) return false;
+    const outs = n.outputs.filter(Boolean);
+    if (outs.every((out) => orphans.has(out) && !used.has(out))) {
+      for (const i of measured(n)) if (i) orphans.add(i);
+      return false;
+    }
     for (const i of n.inputs) used.add(i);
     return true;
   }).reverse();
   const removed = g.nodes.length - alive.length;
   g.nodes.splice(0, g.nodes.length, ...alive);
-  for (const [name, v] of [...g.initializers]) {
-    if (!used.has(name) && touched.has(name) && v.data.length <= FOLD_LIMIT) g.initializers.delete(name);
-  }
+  for (const name of g.initializers.keys()) if (orphans.has(name) && !used.has(name) && !g.trainable.has(name)) g.initializers.delete(name);
   return removed;
 }
 
