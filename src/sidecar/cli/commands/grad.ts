@@ -9,6 +9,7 @@ import { basename, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { loadModel, saveModel } from '../../graph/onnx';
 import { gradientModel } from '../../graph/autodiff';
+import { foldConstants } from '../../graph/fold';
 
 interface GradOptions { wrt: string; out: string; externalData?: boolean }
 
@@ -29,8 +30,10 @@ export function runGrad(model: string, o: GradOptions): { wrt: string[]; nodes: 
     const known = [...g.inputs, ...[...g.initializers.keys()].slice(0, 20)].join(', ');
     throw new UserError(`--wrt ${missing.join(', ')}: not an input or initializer of the model (some names: ${known})`);
   }
-  const before = g.nodes.length;
+  let before: number;
   try {
+    foldConstants(g, { keep: wrt }); // gradientModel folds too; first, so the count below is of gradient nodes only
+    before = g.nodes.length;
     gradientModel(g, wrt);
   } catch (e) {
     throw new UserError(`cannot differentiate ${model}: ${(e as Error).message}`);
