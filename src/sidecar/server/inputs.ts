@@ -7,6 +7,7 @@ import { access, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { SidecarError } from '../../protocol';
 import { makeFolders } from '../io/folders';
+import { Semaphore } from './semaphore';
 
 export const IMAGE_LIMITS = {
   maxBytes: 100 * 1024 * 1024,
@@ -15,6 +16,20 @@ export const IMAGE_LIMITS = {
   minSide: 8,
   maxAspect: 16,
 };
+
+/**
+ * How many images are decoded in full at once, across all clients. A full decode of the largest image
+ * allowed (8192x8192 RGBA) holds 256 MiB, plus libvips' own buffers, and libvips already spreads one
+ * decode over its threads: two at once keep the worst case near 0.5 GiB and the CPU busy, while more
+ * would add memory, not speed. Others wait their turn (their requests are only slower to be accepted).
+ */
+export const IMAGE_DECODE_SLOTS = 2;
+const decodeSlots = new Semaphore(IMAGE_DECODE_SLOTS);
+
+/** Decodes now and at most at once so far, for tests and diagnostics. */
+export function imageDecodes(): { active: number; peak: number; waiting: number } {
+  return decodeSlots.stats();
+}
 
 export interface ImageFacts {
   width: number;
@@ -47,7 +62,7 @@ export async function checkImage(path: string): Promise<ImageFacts> {
     throw bad(`${width}x${height} has an aspect ratio beyond ${IMAGE_LIMITS.maxAspect}:1`);
   }
   try {
-    await sharp(path, { failOn: 'truncated' }).raw().toBuffer();
+    await decodeSlots.run(() => sharp(path, { failOn: 'truncated' }).raw().toBuffer());
   } catch (err) {
     throw bad(`the ${format} data is damaged or truncated (${(err as Error).message})`);
   }
