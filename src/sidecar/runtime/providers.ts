@@ -1,6 +1,8 @@
 /**
- * Execution-provider choice. CUDA is used when its provider libraries load: we open a one-node session
- * with executionProviders ['cuda'] and run it once; any failure falls back to the CPU and the reason is
+ * Execution-provider choice. CUDA is used when its provider libraries load and compute: we open a
+ * one-node session with executionProviders ['cuda'] and run it once. The node is a 3x3 convolution,
+ * because CUDA convolutions run through cuDNN (loaded lazily, at the first Conv): an Identity probe
+ * passed without cuDNN and the first job failed instead. Any failure falls back to the CPU and the reason is
  * kept (reported in hello as `providerNote` and printed to stderr at start). The choice is made once,
  * at start, by the main thread; worker threads receive the resulting provider list.
  */
@@ -9,6 +11,7 @@ import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
+import { missingCudaFile } from './cuda-libraries';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 export type ProviderName = 'cpu' | 'cuda';
@@ -44,25 +47,31 @@ export async function chooseProvider(request: DeviceRequest): Promise<ProviderCh
   const why = `the CUDA execution provider did not load (${failure}); running on the CPU.`;
   const hint = ' Run `npx diffusion-studio gpu-setup` to install the CUDA provider libraries.';
   if (request === 'cuda') return cpu(`CUDA was requested but ${why}${hint}`);
-  return cpu(isMissingLibrary(failure) ? `No CUDA provider libraries installed; running on the CPU.${hint}` : `CUDA unavailable: ${why}`);
+  const notInstalled = /^\S+ is not in /.exec(failure) ? failure.split(';')[0] : undefined;
+  return cpu(notInstalled ? `No CUDA provider libraries installed (${notInstalled}); running on the CPU.${hint}` : `CUDA unavailable: ${why}`);
 }
 
-/** Returns undefined when a CUDA session runs, else the error message. */
+/** Returns undefined when a CUDA session runs the probe and gets its answer, else what failed. */
 export async function probeCuda(): Promise<string | undefined> {
   // ORT's native logger would print the same failure three times with a stack; its level is fixed when
   // the first session opens (process-wide), so errors surface as exceptions and our own messages only.
   ort.env.logLevel = 'fatal';
+  let stage = 'opening a CUDA session';
   try {
-    const session = await ort.InferenceSession.create(identityModel(), { executionProviders: ['cuda'] });
+    const session = await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] });
     try {
-      const x = new ort.Tensor('float32', new Float32Array([1]), [1]);
-      await session.run({ x });
+      stage = 'running a 3x3 convolution on CUDA (cuDNN)';
+      const y = (await session.run({ x: probeInput() })).y;
+      const centre = (y.data as Float32Array)[3 * PROBE_SIDE + 3];
+      if (centre !== 9) return `${stage}: computed ${centre} where 9 was expected`;
     } finally {
       await session.release();
     }
     return undefined;
   } catch (err) {
-    return firstLine(err instanceof Error ? err.message : String(err));
+    const message = firstLine(err instanceof Error ? err.message : String(err));
+    const file = isMissingLibrary(message) ? missingCudaFile() : undefined;
+    return file ? `${file}; ${stage}: ${message}` : `${stage}: ${message}`;
   }
 }
 
@@ -95,9 +104,17 @@ function gpuName(): string {
   }
 }
 
-/** The probe: a one-node model, y = Identity(x) with x: float[1], built with the graph builder. */
-export function identityModel(): Uint8Array {
+const PROBE_SIDE = 8;
+
+/** The probe: y = Conv(x, w) with x: float[1,1,8,8] and w a 3x3 box of ones, zero padding. */
+export function probeModel(): Uint8Array {
   const g = new Graph({ opset: 13 });
-  g.output(g.input('x', 'float32', [1]), 'y');
+  const x = g.input('x', 'float32', [1, 1, PROBE_SIDE, PROBE_SIDE]);
+  const w = g.constant(new Array(9).fill(1), 'float32', [1, 1, 3, 3]);
+  g.output(g.conv(x, w, undefined, { pads: [1, 1, 1, 1] }), 'y');
   return toOnnx(g);
+}
+
+function probeInput(): ort.Tensor {
+  return new ort.Tensor('float32', new Float32Array(PROBE_SIDE * PROBE_SIDE).fill(1), [1, 1, PROBE_SIDE, PROBE_SIDE]);
 }

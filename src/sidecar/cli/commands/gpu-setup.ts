@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { ortBinDir } from '../../runtime/cuda-libraries';
 import { ortVersion, probeCuda } from '../../runtime/providers';
 import { UserError } from '../errors';
 
@@ -36,7 +37,7 @@ async function gpuSetup(opts: { dryRun?: boolean; timeout: string }): Promise<vo
     );
   }
   const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
-  const binDir = join(pkg, 'bin', 'napi-v6', 'linux', 'x64');
+  const binDir = ortBinDir();
   const script = join(pkg, 'script', 'install.js');
   const say = (s: string) => console.log(`gpu-setup: ${s}`);
   say(`onnxruntime-node ${ortVersion()} at ${pkg}`);
