@@ -8,7 +8,7 @@
 import type { EditParams, OutputFile } from '../../protocol';
 import { runImagic, type ImagicRequest } from '../pipelines/imagic/imagic';
 import type { JobHandler } from './contract';
-import { publish, withStaging } from './staging';
+import { publishAll, withStaging } from './staging';
 
 export function imagicRequest(p: EditParams, out: string): ImagicRequest {
   return {
@@ -30,12 +30,13 @@ export const editHandler: JobHandler<'edit'> = (params, ctx) => withStaging(para
     }),
   });
   if (ctx.isCancelled()) throw ctx.cancelled();
-  const files: OutputFile[] = [];
-  for (let k = 0; k < r.files.length; k++) {
+  // One publish for all, the contact sheet last, so a failure names every image already published.
+  const paths = await publishAll(r.contactSheet ? [...r.files, r.contactSheet] : r.files, outDir);
+  const files: OutputFile[] = r.files.map((_, k) => {
     const m = r.metadata[k];
-    files.push({ path: await publish(r.files[k], outDir), kind: 'image', width: m.width, height: m.height, metadata: { ...m, eta: r.etas[k] } });
-  }
-  if (r.contactSheet) files.push({ path: await publish(r.contactSheet, outDir), kind: 'image', metadata: { contactSheet: true, etas: r.etas } });
+    return { path: paths[k], kind: 'image', width: m.width, height: m.height, metadata: { ...m, eta: r.etas[k] } };
+  });
+  if (r.contactSheet) files.push({ path: paths[r.files.length], kind: 'image', metadata: { contactSheet: true, etas: r.etas } });
   return {
     files,
     metadata: {

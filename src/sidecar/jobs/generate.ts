@@ -5,7 +5,7 @@
 import type { GenerateParams, JobOutput, OutputFile } from '../../protocol';
 import { textToImage } from '../pipelines/text-to-image';
 import type { JobContext, JobHandler } from './contract';
-import { publish, withStaging } from './staging';
+import { publishAll, withStaging } from './staging';
 
 export const generateHandler: JobHandler<'generate'> = (params, ctx) => withStaging(params.outputDir, ctx.jobId, async (staging, outDir) => {
   const t0 = Date.now();
@@ -36,12 +36,11 @@ export const generateHandler: JobHandler<'generate'> = (params, ctx) => withStag
   );
   if (ctx.isCancelled()) throw ctx.cancelled();
   ctx.onProgress({ stage: 'save', step: 1, total: 1 });
-  const files: OutputFile[] = [];
-  for (let k = 0; k < r.files.length; k++) {
+  const paths = await publishAll(r.files, outDir);
+  const files: OutputFile[] = paths.map((path, k) => {
     const m = r.metadata[k];
-    const path = await publish(r.files[k], outDir);
-    files.push({ path, kind: 'image', width: m.width, height: m.height, metadata: { ...m } });
-  }
+    return { path, kind: 'image', width: m.width, height: m.height, metadata: { ...m } };
+  });
   // Job-level metadata: what all images share (each file carries its own seed).
   const { seed: _seed, ...shared } = r.metadata[0] ?? {};
   const metadata: JobOutput['metadata'] = {

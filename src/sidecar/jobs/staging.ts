@@ -41,6 +41,29 @@ export async function publish(file: string, dir: string): Promise<string> {
   return target;
 }
 
+/**
+ * Publishes `files` in order and returns their final names. When one cannot be published, the ones
+ * before it are already the user's results under their final names: they are kept, and the error names
+ * them (and those not published), so the user knows what exists and the job's failure hides nothing.
+ */
+export async function publishAll(files: readonly string[], dir: string): Promise<string[]> {
+  const published: string[] = [];
+  for (const file of files) {
+    try {
+      published.push(await publish(file, dir));
+    } catch (err) {
+      throw partialPublish(err, file, dir, published, files.slice(published.length));
+    }
+  }
+  return published;
+}
+
+function partialPublish(err: unknown, file: string, dir: string, published: string[], left: readonly string[]): SidecarError {
+  const why = err instanceof Error ? err.message : String(err);
+  const kept = published.length ? `already published and kept: ${published.join(', ')}` : 'nothing was published';
+  return new SidecarError('io_error', `publishing ${basename(file)} into ${dir} failed (${why}); ${kept}; not published: ${left.map((f) => basename(f)).join(', ')}`);
+}
+
 /** Removes staging folders left by sidecars that died mid-job (their pid is in the name). */
 export async function sweepStaging(outDir: string): Promise<void> {
   const names = await readdir(outDir).catch(() => [] as string[]);

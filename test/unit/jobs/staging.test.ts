@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SidecarError } from '../../../src/protocol';
+import { toSidecarError } from '../../../src/sidecar/jobs/errors';
+import { publishAll } from '../../../src/sidecar/jobs/staging';
+
+test('a publish that fails midway names the files already published, and keeps them', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ds-publish-'));
+  try {
+    const staging = join(root, 'out', '.partial-1-job');
+    const out = join(root, 'out');
+    mkdirSync(staging, { recursive: true });
+    // The second name cannot be claimed: it is taken, and it is 255 bytes long (the most a name may
+    // have), so every numbered variant is too long (ENAMETOOLONG).
+    const long = `2-${'b'.repeat(249)}.png`;
+    const names = ['1-a.png', long, '3-c.png'];
+    for (const name of names) writeFileSync(join(staging, name), `pixels of ${name}`);
+    writeFileSync(join(out, long), 'the user\'s own');
+    const files = names.map((n) => join(staging, n));
+    const err = await publishAll(files, out).then(() => assert.fail('the publish should fail'), (e: unknown) => e);
+    assert.ok(err instanceof SidecarError, String(err));
+    const mapped = toSidecarError(err);
+    assert.equal(mapped.code, 'io_error');
+    assert.match(mapped.message, /^publishing 2-b+\.png into .*\/out failed \(ENAMETOOLONG/);
+    assert.match(mapped.message, new RegExp(`already published and kept: ${join(out, '1-a.png').replace(/[/.]/g, '\\$&')}`));
+    assert.match(mapped.message, /not published: 2-b+\.png, 3-c\.png$/);
+    assert.equal(mapped.message.includes('\n'), false, 'one line');
+    assert.equal(readFileSync(join(out, '1-a.png'), 'utf8'), 'pixels of 1-a.png', 'the published file is kept');
+    assert.equal(readFileSync(join(out, long), 'utf8'), 'the user\'s own');
+    assert.deepEqual(readdirSync(out).sort(), ['.partial-1-job', '1-a.png', long]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a publish that succeeds returns every final name in order and empties the staging folder', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ds-publish-'));
+  try {
+    const staging = join(root, '.partial-1-job');
+    mkdirSync(staging);
+    writeFileSync(join(root, 'x.png'), 'taken');
+    const files = ['x.png', 'y.png'].map((n) => join(staging, n));
+    for (const f of files) writeFileSync(f, 'new');
+    assert.deepEqual(await publishAll(files, root), [join(root, 'x-1.png'), join(root, 'y.png')]);
+    assert.deepEqual(readdirSync(staging), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
