@@ -10,8 +10,10 @@
  * missed heartbeat rejects every pending request and every unfinished job with `connection_lost`.
  */
 import { EventEmitter } from 'node:events';
-import WebSocket from 'ws';
+import type { ConnectionOptions } from 'node:tls';
+import WebSocket, { type ClientOptions } from 'ws';
 import { SidecarError } from './errors';
+import { pinnedTls } from './pinning';
 import type { JobInfo, JobKind, JobParamsMap, Priority } from './jobs';
 import {
   PROTOCOL_VERSION,
@@ -33,6 +35,11 @@ export interface SidecarClientOptions {
   secret: string;
   /** For wss with a self-signed certificate: the certificate (PEM) to trust. */
   ca?: string | Buffer;
+  /**
+   * For wss: trust exactly the certificate with this SHA-256 fingerprint (hex, colons optional), whatever
+   * its name or issuer; checked before anything is sent (see pinning.ts).
+   */
+  certificateSha256?: string;
   /** Give up on a reply after this long (default 30 s). Job results are not bounded by it. */
   requestTimeoutMs?: number;
   /** WebSocket ping interval; a missing pong by the next ping closes the connection (default 2 s). */
@@ -107,11 +114,19 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   }
 
   /** Opens the connection; rejects with a SidecarError naming the cause (e.g. 401: wrong secret). */
-  static connect(opts: SidecarClientOptions): Promise<SidecarClient> {
+  static async connect(opts: SidecarClientOptions): Promise<SidecarClient> {
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const trust = opts.certificateSha256 ? await pinnedTls(opts.url, opts.certificateSha256, timeoutMs) : { ca: opts.ca };
+    return SidecarClient.open(opts, trust);
+  }
+
+  private static open(opts: SidecarClientOptions, trust: Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'>): Promise<SidecarClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(opts.url, {
         headers: { Authorization: `Bearer ${opts.secret}` },
-        ca: opts.ca,
+        // ws hands its options to tls.connect as they are; its typings declare checkServerIdentity
+        // with another signature than Node's, which is the one called.
+        ...(trust as ClientOptions),
         handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
         maxPayload: 64 * 1024 * 1024,
       });
