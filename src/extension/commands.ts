@@ -9,11 +9,13 @@ import type { JobService, ResultItem } from './jobs';
 import { modelLabel, type ModelCatalog } from './models';
 import type { PromptHistory } from './prompts';
 import type { ResultsPanel } from './results/resultsPanel';
+import { setRemoteSecret } from './remoteSecret';
 import type { SidecarManager } from './sidecar';
 import { DISTILL_TASK_TYPE, type DistillTaskProvider } from './tasks/distillTask';
 
 export interface Services {
   extensionUri: vscode.Uri;
+  secrets: vscode.SecretStorage;
   sidecar: SidecarManager;
   jobs: JobService;
   models: ModelCatalog;
@@ -39,6 +41,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
     reg('setupGpu', () => setupGpu(s)),
     reg('restartSidecar', () => s.sidecar.restart().then(() => undefined, report)),
     reg('showLog', () => s.log.show()),
+    reg('setSidecarSecret', () => setRemoteSecret(s.secrets)),
   ];
 }
 

@@ -16,7 +16,9 @@ export interface Settings extends GuidanceSettings {
   device: 'auto' | 'cuda' | 'cpu';
   nodePath: string;
   sidecarUrl: string;
-  sidecarSecret: string;
+  /** A CA file (PEM) and a pinned certificate fingerprint for a remote sidecar's TLS (remoteTrust.ts). */
+  sidecarCa: string;
+  sidecarCertificateSha256: string;
   recentPrompts: number;
 }
 
@@ -41,7 +43,8 @@ export function readSettings(): Settings {
     device: get<'auto' | 'cuda' | 'cpu'>('device', 'auto'),
     nodePath: get('sidecar.nodePath', ''),
     sidecarUrl: get('sidecar.url', ''),
-    sidecarSecret: get('sidecar.secret', ''),
+    sidecarCa: get('sidecar.ca', ''),
+    sidecarCertificateSha256: get('sidecar.certificateSha256', ''),
     recentPrompts: get('recentPrompts', 10),
   };
 }

@@ -11,6 +11,7 @@ import { ModelCatalog } from './models';
 import { PromptHistory } from './prompts';
 import { ResultsPanel } from './results/resultsPanel';
 import { SettingsViewProvider } from './settingsView';
+import { migrateSecretSetting } from './remoteSecret';
 import { SidecarManager } from './sidecar';
 import { StatusBar } from './statusBar';
 import { DISTILL_TASK_TYPE, DistillTaskProvider } from './tasks/distillTask';
@@ -30,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   const sub = (d: vscode.Disposable) => context.subscriptions.push(d);
   const log = vscode.window.createOutputChannel('Diffusion Studio');
   sub(log);
-  const sidecar = new SidecarManager(context.extensionPath, log);
+  const sidecar = new SidecarManager(context.extensionPath, log, context.secrets);
   const models = new ModelCatalog(sidecar);
   const jobs = new JobService(sidecar, models);
   const prompts = new PromptHistory(context.globalState);
@@ -39,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
     rerun: (item) => jobs.rerun(item).then(undefined, (e: Error) => vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`)),
     edit: (item) => vscode.commands.executeCommand('diffusionStudio.editImage', vscode.Uri.file(item.path)),
   });
-  services = { extensionUri: context.extensionUri, sidecar, jobs, models, prompts, results, distill, log };
+  services = { extensionUri: context.extensionUri, secrets: context.secrets, sidecar, jobs, models, prompts, results, distill, log };
   for (const d of [sidecar, models, jobs, results]) sub(d);
   for (const d of registerCommands(services)) sub(d);
   const settingsView = new SettingsViewProvider(context.extensionUri, models, jobs, (prompt) =>
@@ -54,6 +55,8 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
       if (e.affectsConfiguration(`${SECTION}.modelsFolders`) || e.affectsConfiguration(`${SECTION}.distillFolder`)) models.invalidate();
     }),
   );
+  // A secret left in settings.json leaves it now, not at the first remote connection.
+  migrateSecretSetting(context.secrets).catch((e: Error) => log.appendLine(`[extension] could not move the sidecar secret: ${e.message}`));
   // A restarted sidecar may list other models (e.g. a new GPU runtime, another remote host).
   sub(sidecar.onDidRestart(() => models.invalidate()));
   return { sidecar, jobs, models, results, distill };

@@ -9,6 +9,8 @@ import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { launchSidecar, SidecarClient, type Capabilities } from '../protocol';
 import { distillFolder, readSettings, resolveFolder, type Settings } from './config';
+import { remoteSecret } from './remoteSecret';
+import { remoteTrust } from './remoteTrust';
 
 export type SidecarState = 'stopped' | 'starting' | 'ready' | 'crashed';
 
@@ -35,6 +37,7 @@ export class SidecarManager implements vscode.Disposable {
   constructor(
     private readonly extensionPath: string,
     private readonly log: vscode.OutputChannel,
+    private readonly secrets: vscode.SecretStorage,
   ) {}
 
   /** Process id of the local sidecar (undefined when remote or stopped). */
@@ -59,7 +62,7 @@ export class SidecarManager implements vscode.Disposable {
     this.setState('starting');
     const s = readSettings();
     try {
-      const client = s.sidecarUrl ? await this.connectRemote(s.sidecarUrl, s.sidecarSecret) : await this.launchLocal(s);
+      const client = s.sidecarUrl ? await this.connectRemote(s) : await this.launchLocal(s);
       client.on('log', (e) => this.log.appendLine(`[${e.level}]${e.jobId ? ` (${e.jobId})` : ''} ${e.message}`));
       client.once('close', (err) => this.onConnectionLost(client, err.message));
       this.capabilities = await client.hello({ name: 'vscode-diffusion-studio', version: vscode.version });
@@ -102,10 +105,13 @@ export class SidecarManager implements vscode.Disposable {
     return launched.client;
   }
 
-  private async connectRemote(url: string, secret: string): Promise<SidecarClient> {
-    if (!secret) throw new Error('diffusionStudio.sidecar.url is set but diffusionStudio.sidecar.secret is empty');
-    this.log.appendLine(`[extension] connecting to the remote sidecar at ${url}`);
-    return SidecarClient.connect({ url, secret });
+  private async connectRemote(s: Settings): Promise<SidecarClient> {
+    const secret = await remoteSecret(this.secrets);
+    if (!secret) throw new Error('diffusionStudio.sidecar.url is set but no secret is stored: run "Diffusion Studio: Set Remote Sidecar Secret"');
+    const trust = remoteTrust({ ca: s.sidecarCa ? resolveFolder(s.sidecarCa) : '', certificateSha256: s.sidecarCertificateSha256 });
+    const how = trust.certificateSha256 ? ', certificate pinned' : trust.ca ? `, trusting ${s.sidecarCa}` : '';
+    this.log.appendLine(`[extension] connecting to the remote sidecar at ${s.sidecarUrl}${how}`);
+    return SidecarClient.connect({ url: s.sidecarUrl, secret, ...trust });
   }
 
   /** The connection ended without us asking: report it and start again (bounded). */

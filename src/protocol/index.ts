@@ -7,4 +7,5 @@ export * from './jobs';
 export * from './samplers';
 export * from './messages';
 export * from './client';
+export * from './pinning';
 export * from './launch';
