@@ -15,10 +15,11 @@
  * and dtypes are checked when the sessions open (pipelines/model-sessions.ts).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/config';
 import { ModelFolderError } from './errors';
+import { modelFileExists, readModelJson } from './model-file';
 
 /** SD 1.x/2.x latent scale (the VAE's `scaling_factor`) when no config says otherwise. */
 export const DEFAULT_SCALING_FACTOR = 0.18215;
@@ -106,7 +107,7 @@ function readModelFolder(abs: string, seen: string[]): ModelFolder {
   if (index.base !== undefined && typeof index.base !== 'string') {
     throw new ModelFolderError(join(abs, 'model_index.json'), '"base" must be a relative folder path');
   }
-  const own = (rel: string) => (existsSync(join(abs, rel)) ? join(abs, rel) : null);
+  const own = (rel: string) => (modelFileExists(join(abs, rel)) ? join(abs, rel) : null);
   const pick = (rel: string, fromBase: string | null | undefined): string => {
     const p = own(rel) ?? fromBase;
     if (!p) throw new ModelFolderError(join(abs, rel), 'is missing' + (base ? ` (and the base ${base.dir} has none)` : ''));
@@ -132,27 +133,16 @@ function readModelFolder(abs: string, seen: string[]): ModelFolder {
     scalingFactor: positive(vaeConfig?.scaling_factor) ?? base?.scalingFactor ?? DEFAULT_SCALING_FACTOR,
     vaeScaleFactor: vaeScale(vaeConfig) ?? base?.vaeScaleFactor ?? null,
     sampleSize: positive(unetConfig?.sample_size) ?? base?.sampleSize ?? null,
-    distill: existsSync(distillPath) ? (readJsonObject(distillPath) as DistillInfo) : null,
+    distill: modelFileExists(distillPath) ? (readJsonObject(distillPath) as DistillInfo) : null,
     indexDefaults: typeof index.defaults === 'object' && index.defaults !== null && !Array.isArray(index.defaults) ? (index.defaults as Record<string, unknown>) : null,
   };
 }
 
-export function readJsonObject(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new ModelFolderError(path, 'is missing');
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ModelFolderError(path, `is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ModelFolderError(path, 'must hold a JSON object');
-  }
-  return value as Record<string, unknown>;
-}
+/** A model folder's JSON file as an object (io/model-file.ts says what is wrong otherwise). */
+export const readJsonObject = readModelJson;
 
 function firstJson(paths: string[]): Record<string, unknown> | null {
-  const p = paths.find((x) => existsSync(x));
+  const p = paths.find((x) => modelFileExists(x));
   return p ? readJsonObject(p) : null;
 }
 

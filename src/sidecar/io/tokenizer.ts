@@ -10,10 +10,10 @@
  * cachedTokenizer keeps built tokenizers keyed like the sessions: by the path, size and mtime of every
  * tokenizer file, so an edited tokenizer.json or vocab is read again.
  */
-import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFolderError } from './errors';
+import { modelFileExists, readModelJson, readModelText } from './model-file';
 import { FileCache, stampFiles } from './file-cache';
 
 export interface PromptTokenizer {
@@ -43,12 +43,12 @@ export function cachedTokenizer(dir: string, fallbackMaxLength = 77): PromptToke
 
 export function loadTokenizer(dir: string, fallbackMaxLength = 77): PromptTokenizer {
   const configPath = join(dir, 'tokenizer_config.json');
-  const config = existsSync(configPath) ? readJson(configPath) : {};
+  const config = modelFileExists(configPath) ? readModelJson(configPath) : {};
   let json: Record<string, unknown>;
-  if (existsSync(join(dir, 'tokenizer.json'))) {
-    json = readJson(join(dir, 'tokenizer.json'));
-  } else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) {
-    json = clipTokenizerJson(readJson(join(dir, 'vocab.json')) as Record<string, number>, readMerges(join(dir, 'merges.txt')), config);
+  if (modelFileExists(join(dir, 'tokenizer.json'))) {
+    json = readModelJson(join(dir, 'tokenizer.json'));
+  } else if (modelFileExists(join(dir, 'vocab.json')) && modelFileExists(join(dir, 'merges.txt'))) {
+    json = clipTokenizerJson(readModelJson(join(dir, 'vocab.json')) as Record<string, number>, readMerges(join(dir, 'merges.txt')), config);
   } else {
     throw new ModelFolderError(dir, 'has neither tokenizer.json nor vocab.json + merges.txt');
   }
@@ -79,16 +79,8 @@ export function loadTokenizer(dir: string, fallbackMaxLength = 77): PromptTokeni
   };
 }
 
-function readJson(path: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new ModelFolderError(path, `is not valid JSON (${(err as Error).message})`);
-  }
-}
-
 function readMerges(path: string): string[] {
-  return readFileSync(path, 'utf8')
+  return readModelText(path)
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('#version'));
 }
