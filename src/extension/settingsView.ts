@@ -5,14 +5,13 @@
  */
 import * as vscode from 'vscode';
 import { findSampler, GENERATION_DEFAULTS } from '../protocol';
-import { isWebviewMessage, type GuidanceSettings, type ToWebview } from '../../webview-ui/shared/messages';
+import type { GuidanceSettings, ToWebview } from '../../webview-ui/shared/messages';
+import { parseWebviewMessage } from '../../webview-ui/shared/validate';
 import { readSettings, SECTION, writeSetting } from './config';
 import type { JobService } from './jobs';
 import type { ModelCatalog } from './models';
 import { SCHEDULER_CHOICES } from './samplerSettings';
 import { webviewHtml } from './webviewHtml';
-
-const NUMBER_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps', 'seed', 'size']);
 
 export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'diffusionStudio.settings';
@@ -66,18 +65,18 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
     void this.view.webview.postMessage(m);
   }
 
-  private async onMessage(m: unknown): Promise<void> {
-    if (!isWebviewMessage(m)) return;
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = parseWebviewMessage(raw);
+    // A value the panel let through (typed by hand) is the user's to fix: say why it was not saved.
+    if ('error' in parsed) return void vscode.window.showWarningMessage(`Diffusion Studio: not saved: ${parsed.error}`);
+    const m = parsed.message;
     switch (m.type) {
       case 'ready':
         await this.refresh();
         return;
       case 'update': {
         // null: back to the default ("the model's own"); removing the value does that.
-        if (m.value === null) return writeSetting(m.key, undefined);
-        const value = NUMBER_KEYS.has(m.key) ? Number(m.value) : m.value;
-        if (typeof value === 'number' && !Number.isFinite(value)) return;
-        await writeSetting(m.key, value);
+        await writeSetting(m.key, m.value ?? undefined);
         return;
       }
       case 'generate':

@@ -3,7 +3,8 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkDefinition, distillParams, type DistillTaskDefinition } from '../../src/extension/tasks/distillTask';
+import { checkDefinition } from '../../src/extension/tasks/distillDefinition';
+import { distillParams, type DistillTaskDefinition } from '../../src/extension/tasks/distillTask';
 import { api, workspaceRoot } from './helpers';
 
 describe('distillation tasks', () => {

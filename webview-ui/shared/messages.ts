@@ -1,7 +1,7 @@
 /**
  * The one message union between the extension and its webviews (results panel, guidance side panel).
- * Both sides switch on `type`; the extension validates what arrives from a webview with
- * `isWebviewMessage` before acting on it (a webview is a browser page: treat its messages as input).
+ * Both sides switch on `type`; the extension checks what arrives from a webview with
+ * `parseWebviewMessage` (validate.ts) before acting on it (a webview is a browser page: its messages are input).
  */
 
 /** One image in the results gallery. */
@@ -103,26 +103,5 @@ export type FromWebview =
   | { type: 'update'; key: keyof GuidanceSettings; value: string | number | null }
   | { type: 'generate'; prompt: string };
 
-const ITEM_ACTIONS = new Set(['open', 'reveal', 'copyParams', 'rerun', 'edit']);
-const SETTING_KEYS = new Set<keyof GuidanceSettings>([
-  'model', 'guidanceScale', 'steps', 'scheduler', 'seedMode', 'seed', 'negativePrompt', 'size',
-]);
 /** The settings an empty field resets to "the model's own". */
 export const NULLABLE_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps']);
-
-/** Runtime check of a message from a webview (shape only; values are checked where they are used). */
-export function isWebviewMessage(m: unknown): m is FromWebview {
-  if (typeof m !== 'object' || m === null) return false;
-  const o = m as Record<string, unknown>;
-  if (o.type === 'ready') return true;
-  if (typeof o.type !== 'string') return false;
-  if (ITEM_ACTIONS.has(o.type)) return typeof o.id === 'string';
-  if (o.type === 'cancel') return typeof o.jobId === 'string';
-  if (o.type === 'generate') return typeof o.prompt === 'string' && o.prompt.length <= 10_000;
-  if (o.type === 'update') {
-    const key = o.key as keyof GuidanceSettings;
-    if (o.value === null) return NULLABLE_KEYS.has(key);
-    return SETTING_KEYS.has(key) && (typeof o.value === 'string' || typeof o.value === 'number');
-  }
-  return false;
-}

@@ -5,7 +5,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isWebviewMessage, type FromWebview, type GalleryItem, type ToWebview } from '../../../webview-ui/shared/messages';
+import type { FromWebview, GalleryItem, ToWebview } from '../../../webview-ui/shared/messages';
+import { parseWebviewMessage } from '../../../webview-ui/shared/validate';
 import { outputFolder } from '../config';
 import type { JobService, ResultItem } from '../jobs';
 import { webviewHtml } from '../webviewHtml';
@@ -77,8 +78,10 @@ export class ResultsPanel implements vscode.Disposable {
     return { ...i, src };
   }
 
-  private async onMessage(m: unknown): Promise<void> {
-    if (!isWebviewMessage(m)) return;
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = parseWebviewMessage(raw);
+    if ('error' in parsed) return void vscode.window.showWarningMessage(`Diffusion Studio: the results panel sent a message that was refused: ${parsed.error}`);
+    const m = parsed.message;
     if (m.type === 'ready') {
       this.ready = true;
       this.post({ type: 'init', items: this.jobs.items.map((i) => this.toGallery(i)), jobs: [...this.jobs.jobs.values()] });

@@ -10,6 +10,7 @@ import type { DistillParams, JobHandle, ProgressEvent } from '../../protocol';
 import { distillFolder, resolveFolder } from '../config';
 import type { ModelCatalog } from '../models';
 import type { SidecarManager } from '../sidecar';
+import { checkDefinition } from './distillDefinition';
 
 export const DISTILL_TASK_TYPE = 'diffusion-distill';
 
@@ -44,17 +45,6 @@ export function distillParams(def: DistillTaskDefinition): DistillParams {
   return params;
 }
 
-/** Checks a definition from tasks.json; returns the problem in words, or undefined when usable. */
-export function checkDefinition(def: vscode.TaskDefinition): string | undefined {
-  if (def.mode !== 'progressive' && def.mode !== 'guided') return `"mode" must be "progressive" or "guided" (got ${JSON.stringify(def.mode)})`;
-  if (typeof def.teacher !== 'string' || !def.teacher) return '"teacher" must name a model';
-  for (const k of ['teacherSteps', 'targetSteps', 'iterations', 'studentChannels']) {
-    const v = def[k];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) return `"${k}" must be a positive integer (got ${JSON.stringify(v)})`;
-  }
-  return undefined;
-}
-
 export class DistillTaskProvider implements vscode.TaskProvider {
   constructor(
     private readonly sidecar: SidecarManager,
@@ -72,7 +62,8 @@ export class DistillTaskProvider implements vscode.TaskProvider {
   }
 
   makeTask(def: DistillTaskDefinition, name?: string): vscode.Task {
-    const label = name ?? `distill ${path.basename(def.teacher)} (${def.mode}) to ${def.targetSteps ?? 4} steps`;
+    // A hand-written definition may be anything: the label must not throw (the terminal says what is wrong).
+    const label = name ?? `distill ${path.basename(String(def.teacher))} (${String(def.mode)}) to ${String(def.targetSteps ?? 4)} steps`;
     const task = new vscode.Task(
       def,
       vscode.TaskScope.Workspace,

@@ -82,7 +82,7 @@ function randomText(r: () => number, n: number): string {
   return s.startsWith('{') ? `x${s}` : s;
 }
 
-function randomJson(r: () => number, depth: number, objectOk: boolean): unknown {
+export function randomJson(r: () => number, depth: number, objectOk: boolean): unknown {
   const k = Math.floor(r() * (depth > 0 ? 6 : 4));
   switch (k) {
     case 0:

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenerateParams, SAMPLERS } from '../../../src/protocol';
 import { chosenSettings, madeWith, MODEL_OWN_SAMPLER, SCHEDULER_CHOICES } from '../../../src/extension/samplerSettings';
-import { isWebviewMessage } from '../../../webview-ui/shared/messages';
+import { parseWebviewMessage } from '../../../webview-ui/shared/validate';
+
+const isWebviewMessage = (m: unknown) => 'message' in parseWebviewMessage(m);
 
 const root = join(__dirname, '..', '..', '..');
 const manifestDefault = (key: string): unknown =>
