@@ -102,14 +102,30 @@ async function runDistillation(s: Services): Promise<void> {
   await vscode.tasks.executeTask(task);
 }
 
+/**
+ * A model picker that opens at once, busy while the list loads (the first list may wait for the sidecar
+ * to start): the user can type a filter straight away, and a slow start never looks like a dead key.
+ */
 async function pickModel(s: Services, title: string): Promise<string | undefined> {
   const current = readSettings().model;
-  const models = await s.models.list();
-  const picked = await vscode.window.showQuickPick(
-    models.map((m) => ({ label: modelLabel(m), description: m.id === current ? 'current' : undefined, id: m.id, detail: m.id })),
-    { title, placeHolder: models.length ? undefined : 'No models found: check diffusionStudio.modelsFolders' },
-  );
-  return picked?.id;
+  const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { id: string }>();
+  qp.title = title;
+  qp.busy = true;
+  qp.matchOnDetail = true;
+  const chosen = new Promise<string | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]?.id));
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.show();
+  try {
+    const models = await s.models.list();
+    qp.items = models.map((m) => ({ label: modelLabel(m), description: m.id === current ? 'current' : undefined, id: m.id, detail: m.id }));
+    if (!models.length) qp.placeholder = 'No models found: check diffusionStudio.modelsFolders';
+    qp.busy = false;
+    return await chosen;
+  } finally {
+    qp.dispose();
+  }
 }
 
 async function selectModel(s: Services): Promise<string | undefined> {
