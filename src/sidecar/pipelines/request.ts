@@ -109,7 +109,8 @@ export function resolveSettings(
     steps: req.steps ?? d.steps ?? DEFAULTS.steps,
     guidanceScale: req.guidanceScale ?? d.guidance_scale ?? DEFAULTS.guidanceScale,
     scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? DEFAULTS.scheduler),
-    seed: req.seed ?? randomInt(0, 2 ** 32 - 1),
+    // A drawn seed leaves room for seed + k of every image of the request.
+    seed: req.seed ?? randomInt(0, 2 ** 32 - Math.max(1, Math.min(req.count ?? DEFAULTS.count, 64)) + 1),
     count: req.count ?? DEFAULTS.count,
     batchSize: 0,
     out: req.out ?? 'outputs',

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { ModelFolderError } from '../../io/errors';
 import { resolveModel, modelRoots, packageRoot } from '../../io/model-discovery';
 import { openModel, type OpenModel } from '../model-sessions';
 import { getSession } from '../../runtime/sessions';
@@ -65,7 +66,7 @@ function imageEncoderPath(model: OpenModel): string {
   if (existsSync(own)) return own;
   const base = join(dirname(dirname(model.folder.files.textEncoder)), 'image_encoder', 'model.onnx');
   if (existsSync(base)) return base;
-  throw new Error(`${model.folder.dir} has no image_encoder/model.onnx (nor does its base): eval needs the family's image encoder`);
+  throw new ModelFolderError(own, "is missing (nor does the model's base have one): eval embeds images with the family's image encoder");
 }
 
 function normaliseRows(x: Float32Array, dim: number): Float32Array {
@@ -138,6 +139,10 @@ function realImages(ds: EmojiDataset, which: number[]): Float32Array {
 
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
+  // Image k uses seed + k; every one of them must be a seed (a 32-bit unsigned integer).
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed + o.count - 1 > 0xffffffff) {
+    throw new RangeError(`the seed must be an integer from 0 to ${0xffffffff - Math.max(0, o.count - 1)} for ${o.count} images (image k uses seed + k), got ${o.seed}`);
+  }
   const folder = resolveModel(o.model, modelRoots(o.modelRoots ?? []));
   const model = await openModel(folder, {});
   const d = modelDefaults(folder);
