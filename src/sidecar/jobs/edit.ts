@@ -23,6 +23,7 @@ export const editHandler: JobHandler<'edit'> = (params, ctx) => withStaging(para
   const r = await runImagic(imagicRequest(params, staging), {
     executionProviders: ctx.executionProviders,
     isCancelled: ctx.isCancelled,
+    onWarning: (message) => ctx.log('warn', message),
     onProgress: (p) => ctx.onProgress({
       stage: p.stage, step: p.step, total: p.total,
       ...(p.loss !== undefined ? { metrics: { loss: p.loss } } : {}),

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -145,4 +145,17 @@ test('a guided student or an empty prompt is refused with a message saying why',
   await assert.rejects(runImagic(request({ model: join(fixtures, 'tiny-sd-guided'), out: tmp(), cacheDir: tmp() })), /guided student .* base model/);
   await assert.rejects(runImagic(request({ prompt: '  ', out: tmp(), cacheDir: tmp() })), /needs a target prompt/);
   await assert.rejects(runImagic(request({ etas: [3], out: tmp(), cacheDir: tmp() })), /eta must be a number from 0 to 2, got 3/);
+});
+
+test('a cache that cannot be written costs a warning, not the edit whose training finished', async () => {
+  const out = tmp();
+  const blocker = join(tmp(), 'not-a-folder');
+  writeFileSync(blocker, 'a file where the cache folder should be');
+  const warnings: string[] = [];
+  const r = await runImagic(request({ out, cacheDir: join(blocker, 'imagic'), etas: [0.5] }), { onWarning: (m) => warnings.push(m) });
+  assert.equal(r.files.length, 1);
+  assert.ok(existsSync(r.files[0]), 'the edited image was written');
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.match(warnings[0], /could not keep the trained embedding stage in the Imagic cache .*not-a-folder.*the edit goes on/);
+  assert.match(warnings[1], /finetune stage/);
 });

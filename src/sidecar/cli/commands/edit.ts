@@ -88,7 +88,11 @@ async function edit(image: string, prompt: string, opts: EditOptions): Promise<v
   const provider = await chooseProvider(device);
   const tty = !opts.json && process.stderr.isTTY;
   try {
-    const r = await runImagic(request, { executionProviders: provider.executionProviders, onProgress: tty ? stageLine : undefined });
+    const r = await runImagic(request, {
+      executionProviders: provider.executionProviders,
+      onProgress: tty ? stageLine : undefined,
+      onWarning: (message) => process.stderr.write(`${tty ? '\n' : ''}diffusion-studio: warning: ${message}\n`),
+    });
     if (tty) process.stderr.write('\n');
     if (opts.json) {
       console.log(JSON.stringify({ files: r.files, contactSheet: r.contactSheet, etas: r.etas, metadata: r.metadata, timings: r.timings, cached: { embedding: r.train.embeddingCached, finetune: r.train.finetuneCached } }, null, 2));

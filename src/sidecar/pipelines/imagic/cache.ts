@@ -12,9 +12,10 @@
  * $XDG_CACHE_HOME/diffusion-studio/imagic, else ~/.cache/diffusion-studio/imagic.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { makeFoldersSync } from '../../io/folders';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import type { TensorValue } from '../../graph/types';
 
@@ -72,7 +73,7 @@ export class StageCache {
   }
 
   write(path: string, tensors: Map<string, TensorValue>): void {
-    mkdirSync(dirname(path), { recursive: true });
+    makeFoldersSync(dirname(path)); // one level at a time: Node's recursive mkdir hangs under /proc
     writeSafetensors(path, tensors, { format: 'diffusion-studio-imagic-1' });
   }
 }

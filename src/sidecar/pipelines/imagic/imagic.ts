@@ -58,6 +58,8 @@ export interface ImagicOptions {
   /** Checked before every training and sampling step; true stops the job with ImagicCancelledError. */
   isCancelled?(): boolean;
   executionProviders?: readonly string[];
+  /** Something went wrong that does not stop the edit (e.g. the cache could not be written). */
+  onWarning?(message: string): void;
 }
 
 export interface ImagicResult {
@@ -94,10 +96,11 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const key1 = cacheKey({ v: 1, image: input.sourceHash, prompt: s.prompt, model: hash, encoders, size: [s.width, s.height], e: [train.embeddingSteps, train.embeddingLearningRate, train.trainBatch, train.trainSeed] });
   const key2 = cacheKey({ v: 1, f: [train.finetuneSteps, train.finetuneLearningRate, train.tune, train.loraRank, train.trainBatch, train.trainSeed] });
   const common = { model, latent, train, options };
-  const stage1 = await cached(useCache, cache, cache.embeddingPath(key1), 'embedding', progress, () => optimiseEmbedding(common, text.target));
+  const keep = { useCache, cache, progress, warn: (m: string) => options.onWarning?.(m) };
+  const stage1 = await cached(keep, cache.embeddingPath(key1), 'embedding', () => optimiseEmbedding(common, text.target));
   const eOpt = stage1.tensors.get('e_opt')!;
   const t2 = performance.now();
-  const stage2 = await cached(useCache, cache, cache.unetPath(key1, key2), 'finetune', progress, () => fineTune(common, eOpt));
+  const stage2 = await cached(keep, cache.unetPath(key1, key2), 'finetune', () => fineTune(common, eOpt));
   const t3 = performance.now();
   // 6. Interpolate and sample with the tuned UNet.
   const unet = await tunedUnet(folder.files.unet, train.tune, stage2.tensors, train.loraRank, providers);
@@ -192,18 +195,31 @@ async function runStage(c: Common, stage: 'embedding' | 'finetune', step: TrainS
   }, { onStep: (i, total, loss) => c.options.onProgress?.({ stage, step: i, total, loss }), isCancelled: c.options.isCancelled });
 }
 
-async function cached(
-  useCache: boolean, cache: StageCache, path: string, stage: 'embedding' | 'finetune',
-  progress: (p: ImagicProgress) => void,
-  compute: () => Promise<Trained>,
-): Promise<Trained & { cached: boolean }> {
-  const hit = useCache ? cache.read(path) : null;
+interface CacheUse {
+  useCache: boolean;
+  cache: StageCache;
+  progress: (p: ImagicProgress) => void;
+  warn: (message: string) => void;
+}
+
+/**
+ * A trained stage from the cache, or trained and then kept there. Failing to keep it (a full disk, a
+ * read-only cache folder) costs only the next edit's time: the edit goes on with a warning.
+ */
+async function cached(c: CacheUse, path: string, stage: 'embedding' | 'finetune', compute: () => Promise<Trained>): Promise<Trained & { cached: boolean }> {
+  const hit = c.useCache ? c.cache.read(path) : null;
   if (hit) {
-    progress({ stage, step: 1, total: 1, cached: true });
+    c.progress({ stage, step: 1, total: 1, cached: true });
     return { tensors: hit, losses: [], cached: true };
   }
   const r = await compute();
-  if (useCache) cache.write(path, r.tensors);
+  if (c.useCache) {
+    try {
+      c.cache.write(path, r.tensors);
+    } catch (err) {
+      c.warn(`could not keep the trained ${stage} stage in the Imagic cache (${path}: ${(err as Error).message}); the edit goes on, and the next edit with these settings trains again`);
+    }
+  }
   return { ...r, cached: false };
 }
 
