@@ -66,6 +66,12 @@ test('cancel checkpoints mid-round; resume finishes from that step', async () =>
   assert.ok(existsSync(ckpt), 'the running round left a checkpoint');
   assert.equal(readSafetensors(ckpt).metadata.step, '3');
   await assert.rejects(runDistillation(req), /pass --resume/);
+  // a resume with other training settings would mix two runs in one student: refused, each change named
+  await assert.rejects(
+    runDistillation({ ...req, resume: true, learningRate: 2e-3, guidanceScale: 5 }),
+    (err: Error) => /cannot resume .* settings differ \(learningRate 0\.001 -> 0\.002, guidanceScale 3 -> 5\)/.test(err.message),
+  );
+  assert.equal(readSafetensors(ckpt).metadata.step, '3', 'the refused resume left the checkpoint as it was');
   const resumed: DistillProgress[] = [];
   const r = await runDistillation({ ...req, resume: true }, { onProgress: (p) => resumed.push(p) });
   assert.deepEqual(resumed[0], { ...resumed[0], round: 2, step: 4 }, 'resumed at the step after the checkpoint');

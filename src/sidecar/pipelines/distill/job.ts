@@ -12,6 +12,7 @@
  * (the trainer's parameters and AdamW moments, atomic): a resumed job skips finished phases and
  * continues the running one from its last checkpoint with the same random streams.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { makeFoldersSync } from '../../io/folders';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -76,7 +77,32 @@ interface JobState {
   fromSteps: number;
   /** 0 (absent in older jobs) = the teacher's width. */
   studentChannels?: number;
+  /** Every other setting that shapes the trained weights (absent in older jobs: not compared). */
+  settings?: Record<string, unknown>;
   phasesDone: number;
+}
+
+/**
+ * What a resumed job must share with the job it continues: everything that shapes the weights. A
+ * changed learning rate or guidance range would silently train half a student one way and half another.
+ * Not here: where checkpoints go and how often, which folders are searched for the teacher.
+ */
+function trainingSettings(r: ResolvedRequest): Record<string, unknown> {
+  // stage 1 exists in guided jobs only; the guidance range is what a guided student learns, the scale
+  // what a progressive teacher samples with
+  const mode = r.mode === 'guided'
+    ? { stage1Iterations: r.stage1Iterations, stage1LearningRate: r.stage1LearningRate, guidanceRange: r.guidanceRange }
+    : { guidanceScale: r.guidanceScale };
+  return {
+    iterations: r.iterations, batchSize: r.batchSize, learningRate: r.learningRate, ...mode, loraRank: r.loraRank, seed: r.seed,
+    data: r.data ?? 'default', prompts: r.prompts ? createHash('sha256').update(JSON.stringify(r.prompts)).digest('hex').slice(0, 16) : 'default',
+  };
+}
+
+/** "learningRate 0.0001 -> 0.0002, guidanceRange [1,5] -> [1,8]" for every setting that differs. */
+function settingChanges(before: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  return Object.keys(now).filter((k) => k in before && show(before[k]) !== show(now[k])).map((k) => `${k} ${show(before[k])} -> ${show(now[k])}`);
 }
 
 export async function runDistillation(request: DistillRequest, options: DistillOptions = {}): Promise<DistillResult> {
@@ -232,7 +258,7 @@ function checkpointPath(out: string, k: number): string {
 
 function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobState {
   const path = join(out, 'distill-state.json');
-  const fresh: JobState = { format: 'diffusion-studio-distill-1', mode: r.mode, teacher: teacher.dir, toSteps: r.toSteps, fromSteps: r.fromSteps, studentChannels: r.studentChannels, phasesDone: 0 };
+  const fresh: JobState = { format: 'diffusion-studio-distill-1', mode: r.mode, teacher: teacher.dir, toSteps: r.toSteps, fromSteps: r.fromSteps, studentChannels: r.studentChannels, settings: trainingSettings(r), phasesDone: 0 };
   if (!existsSync(path)) {
     if (existsSync(out) && !r.resume) {
       throw new DistillRequestError(`${out} already exists; choose a new --out folder (or --resume a job there)`);
@@ -243,11 +269,11 @@ function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobSt
   }
   if (!r.resume) throw new DistillRequestError(`${out} holds a distillation job; pass --resume to continue it, or choose a new --out folder`);
   const s = JSON.parse(readFileSync(path, 'utf8')) as JobState;
-  for (const key of ['mode', 'teacher', 'toSteps', 'fromSteps'] as const) {
-    if (s[key] !== fresh[key]) throw new DistillRequestError(`cannot resume: the job in ${out} has ${key} ${String(s[key])}, this request ${String(fresh[key])}`);
-  }
-  if ((s.studentChannels ?? 0) !== r.studentChannels) {
-    throw new DistillRequestError(`cannot resume: the job in ${out} has student channels ${s.studentChannels ?? 0}, this request ${r.studentChannels}`);
+  const before = { mode: s.mode, teacher: s.teacher, toSteps: s.toSteps, fromSteps: s.fromSteps, studentChannels: s.studentChannels ?? 0, ...s.settings };
+  const now = { mode: fresh.mode, teacher: fresh.teacher, toSteps: fresh.toSteps, fromSteps: fresh.fromSteps, studentChannels: r.studentChannels, ...fresh.settings };
+  const changed = settingChanges(before, now);
+  if (changed.length) {
+    throw new DistillRequestError(`cannot resume the job in ${out}: its settings differ (${changed.join(', ')}); resume with the job's own settings, or choose a new --out folder`);
   }
   return s;
 }
