@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/config';
 import { ModelFolderError } from './errors';
 import { modelFileExists, readModelJson } from './model-file';
@@ -103,10 +103,13 @@ export function loadModelFolder(dir: string, seen: string[] = []): ModelFolder {
 
 function readModelFolder(abs: string, seen: string[]): ModelFolder {
   const index = readJsonObject(join(abs, 'model_index.json'));
-  const base = typeof index.base === 'string' ? loadModelFolder(resolve(abs, index.base), [...seen, abs]) : null;
-  if (index.base !== undefined && typeof index.base !== 'string') {
-    throw new ModelFolderError(join(abs, 'model_index.json'), '"base" must be a relative folder path');
+  // "base" is relative to this folder (a student and its teacher move together); it may reach any other
+  // MODEL folder, since students live wherever they were distilled, and what it names is checked like
+  // any model folder (model_index.json, component files), so it cannot pull in an arbitrary file.
+  if (index.base !== undefined && (typeof index.base !== 'string' || index.base === '' || isAbsolute(index.base))) {
+    throw new ModelFolderError(join(abs, 'model_index.json'), `"base" must be a relative folder path, got ${JSON.stringify(index.base)}`);
   }
+  const base = typeof index.base === 'string' ? loadModelFolder(resolve(abs, index.base), [...seen, abs]) : null;
   const own = (rel: string) => (modelFileExists(join(abs, rel)) ? join(abs, rel) : null);
   const pick = (rel: string, fromBase: string | null | undefined): string => {
     const p = own(rel) ?? fromBase;

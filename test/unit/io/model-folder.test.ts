@@ -52,6 +52,19 @@ test('missing and malformed files are named in the error', () => {
   assert.throws(() => loadModelFolder(join(dir3, 'nope')), /nope: is not a folder/);
 });
 
+test('"base" must be a relative path to a model folder: absolute paths and non-model folders are refused by name', () => {
+  const dir = copyFixture();
+  const student = join(dir, '..', 'student');
+  cpSync(join(fixtures, 'tiny-sd-guided'), student, { recursive: true });
+  const index = (base: unknown) => writeFileSync(join(student, 'model_index.json'), JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline', base }));
+  index(dir);
+  assert.throws(() => loadModelFolder(student), /model_index.json: "base" must be a relative folder path, got "\/.*tiny-sd"/);
+  index('../../../../etc');
+  assert.throws(() => loadModelFolder(student), /etc\/model_index.json: is missing/);
+  index('../tiny-sd');
+  assert.equal(loadModelFolder(student).base?.dir, dir);
+});
+
 test('scaling factor from vae_decoder/config.json, else vae/config.json, else 0.18215', () => {
   const dir = copyFixture();
   writeFileSync(join(dir, 'vae_decoder', 'config.json'), JSON.stringify({ scaling_factor: 0.13025, block_out_channels: [1, 2, 3] }));
