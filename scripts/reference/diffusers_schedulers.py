@@ -254,7 +254,7 @@ def grid(sampler):
         add(steps_for, timestep_spacing="linspace", lower_order_final=False)
     if sampler == "unipc":
         add(steps_for, timestep_spacing="linspace", solver_order=3)
-        add(steps_for, timestep_spacing="linspace", solver_type="bh1")
+        add(steps_for, timestep_spacing="linspace", solver_type="bh1", final_sigmas_type="sigma_min")  # bh1 with a zero final sigma is NaN in diffusers
     if sampler == "lcm":
         add(6, timestep_spacing="leading", original_inference_steps=50, timestep_scaling=10.0)
         add(2, timestep_spacing="trailing")
