@@ -27,10 +27,17 @@ export interface SamplerInfo {
 export const SAMPLERS = [
   { id: 'ddim', label: 'DDIM', aliases: [], description: 'DDIM (Song et al. 2021): deterministic; what the embedded models were distilled with' },
   { id: 'ddpm', label: 'DDPM', aliases: [], description: 'DDPM (Ho et al. 2020): fresh noise every step; needs many steps' },
+  { id: 'pndm', label: 'PLMS', aliases: ['pndm', 'plms'], description: 'PLMS (Liu et al. 2022, PNDM with skip_prk_steps): Stable Diffusion 1.x\'s shipped scheduler; deterministic' },
   { id: 'euler', label: 'Euler', aliases: [], description: 'Euler (Karras et al. 2022): deterministic, first order' },
+  { id: 'euler_karras', label: 'Euler Karras', aliases: ['euler-karras'], description: 'Euler on Karras et al.\'s noise levels' },
   { id: 'euler_a', label: 'Euler a', aliases: ['euler-a', 'euler-ancestral'], description: 'Euler ancestral: fresh noise every step; images keep changing with the step count' },
+  { id: 'lms', label: 'LMS', aliases: ['lms karras', 'k_lms'], description: 'Linear multistep (order 4) on the sigma ODE (k-diffusion\'s LMS); deterministic' },
+  { id: 'heun', label: 'Heun', aliases: ['heun karras'], description: 'Heun (Karras et al. 2022): second order, two UNet runs per step' },
   { id: 'dpmpp_2m', label: 'DPM++ 2M', aliases: ['dpm++2m', 'dpm++'], description: 'DPM-Solver++ 2M (Lu et al. 2022): deterministic, second order; good in 20 steps' },
   { id: 'dpmpp_2m_karras', label: 'DPM++ 2M Karras', aliases: ['dpm++2m-karras'], description: 'DPM-Solver++ 2M on Karras et al.\'s noise levels: often better at few steps' },
+  { id: 'dpmpp_2m_sde', label: 'DPM++ 2M SDE', aliases: ['dpm++2m-sde', 'dpm++ 2m sde karras'], description: 'SDE-DPM-Solver++ 2M (Lu et al. 2022, section 5): fresh noise every step, second order' },
+  { id: 'unipc', label: 'UniPC', aliases: ['unipc karras'], description: 'UniPC (Zhao et al. 2023): predictor-corrector, good in 5-10 steps' },
+  { id: 'lcm', label: 'LCM', aliases: [], description: 'Latent consistency models (Luo et al. 2023): only for LCM-distilled models, 2-8 steps' },
 ] as const satisfies readonly SamplerInfo[];
 
 export type SamplerId = (typeof SAMPLERS)[number]['id'];

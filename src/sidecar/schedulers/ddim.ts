@@ -1,14 +1,15 @@
 /**
- * DDPM (Ho et al. 2020) and DDIM (Song et al. 2021): schedulers that walk the discrete training
- * timesteps in the variance-preserving view. Both step from the current timestep t to the next one in
- * the list, t' (the list decides; diffusers instead assumes t - T/n, which differs for linspace spacing);
- * after the last step t' is "before the start", where aBar = 1 (DDIM with set_alpha_to_one = false uses
- * aBar_0 there, as diffusers does).
+ * Schedulers that walk the discrete training timesteps in the variance-preserving view
+ * x_t = sqrt(aBar_t) x0 + sqrt(1 - aBar_t) eps (Ho et al. 2020, eq. 4): DDPM and DDIM here; PNDM
+ * (pndm.ts) and LCM (lcm.ts) share the base class. They follow diffusers' DDIMScheduler and
+ * DDPMScheduler step for step: DDIM steps from t to t' = t - T // n (the previous timestep of the
+ * leading grid, whatever the spacing), DDPM to the next timestep of the list; "before the start"
+ * (t' < 0) aBar is 1 (DDIM with set_alpha_to_one = false: aBar_0).
  *
- * Glossary: aBar_t = alphaBar[t], aBar_t' = alphaBar[t'], x0 = the model's clean-sample estimate,
- * eps = its noise estimate.
+ * Glossary: aBar_t = alphaBar[t] ("alpha_prod_t"), aBar_t' ("alpha_prod_t_prev"), x0 = the model's
+ * clean-sample estimate ("pred_original_sample"), eps = its noise estimate.
  */
-import type { SchedulerConfig } from './config';
+import { classDefault, refuseUnsupported, type SchedulerConfig } from './config';
 import { alphaBarFor, spacedTimesteps } from './noise-schedule';
 import { splitPredictionVp } from './prediction';
 import {
@@ -21,37 +22,49 @@ import {
 } from './types';
 import { samplerLabel } from '../../protocol/samplers';
 
-abstract class VpScheduler implements Scheduler {
+export abstract class VpScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
   abstract readonly displayName: string;
-  readonly initNoiseSigma = 1;
+  readonly initNoiseSigma: number = 1;
   readonly alphaBar: Float64Array;
   timesteps: number[] = [];
+  protected numInferenceSteps = 0;
 
   constructor(readonly config: SchedulerConfig) {
     this.alphaBar = alphaBarFor(config);
   }
 
   setTimesteps(n: number): void {
-    const spacing = this.config.timestep_spacing ?? 'leading';
+    const spacing = classDefault(this.config.timestep_spacing, 'leading');
     this.timesteps = spacedTimesteps(this.config.num_train_timesteps, n, spacing, this.config.steps_offset, true);
+    this.numInferenceSteps = n;
   }
 
   scaleModelInput(sample: Float32Array): Latents {
     return sample.slice();
   }
 
-  /** aBar at step i's timestep, and at the timestep the step lands on. */
-  protected alphaBars(i: number, finalAlphaBar: number): { at: number; prev: number } {
+  protected timestepAt(i: number): number {
     const t = this.timesteps[i];
     if (t === undefined) throw new Error(`step ${i} is outside the ${this.timesteps.length} steps set`);
-    const next = this.timesteps[i + 1];
-    return { at: this.alphaBar[t], prev: next === undefined ? finalAlphaBar : this.alphaBar[next] };
+    return t;
+  }
+
+  /** aBar at a timestep; before the start (t < 0) the scheduler's final value. */
+  protected alphaBarAt(t: number, final: number): number {
+    return t >= 0 ? this.alphaBar[t] : final;
+  }
+
+  /** x0 from the model output at aBar, clipped to +-clip_sample_range when clip_sample is on (class default `clipDefault`). */
+  protected cleanEstimate(modelOutput: Float32Array, sample: Float32Array, aBar: number, clipDefault: boolean): { x0: Latents; eps: Latents } {
+    const p = splitPredictionVp(this.config.prediction_type, modelOutput, sample, aBar);
+    if (classDefault(this.config.clip_sample, clipDefault)) clipInPlace(p.x0, this.config.clip_sample_range);
+    return p;
   }
 
   /** Ho et al. 2020, eq. 4: x_t = sqrt(aBar_t) x0 + sqrt(1 - aBar_t) eps. */
   addNoise(original: Float32Array, noise: Float32Array, i: number): Latents {
-    const aBar = this.alphaBar[this.timesteps[i]];
+    const aBar = this.alphaBar[this.timestepAt(i)];
     return combine(Math.sqrt(aBar), original, Math.sqrt(1 - aBar), noise);
   }
 
@@ -65,22 +78,21 @@ export class DdimScheduler extends VpScheduler {
   /** eta = 0 is the deterministic DDIM sampler; eta = 1 matches DDPM's variance. */
   constructor(config: SchedulerConfig, readonly eta = 0) {
     super(config);
+    refuseUnsupported(config, 'DDIM', ['thresholding']);
   }
 
   /** Song et al. 2021, eq. 12 (with eq. 16's sigma). */
   step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
-    const final = this.config.set_alpha_to_one ? 1 : this.alphaBar[0];
-    const { at, prev } = this.alphaBars(i, final);
-    // 1. x0 and eps from the model output ("predicted x0" of eq. 12).
-    const { x0, eps } = splitPredictionVp(this.config.prediction_type, modelOutput, sample, at);
-    if (this.config.clip_sample) clipInPlace(x0, this.config.clip_sample_range);
+    const t = this.timestepAt(i);
+    const tPrev = t - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps);
+    const at = this.alphaBar[t];
+    const prev = this.alphaBarAt(tPrev, classDefault(this.config.set_alpha_to_one, true) ? 1 : this.alphaBar[0]);
+    // 1. x0 and eps from the model output ("predicted x0" of eq. 12); clip_sample defaults to true (diffusers).
+    const { x0, eps } = this.cleanEstimate(modelOutput, sample, at, true);
     // 2. sigma_t(eta), eq. 16.
     const sigma = this.eta * Math.sqrt((1 - prev) / (1 - at)) * Math.sqrt(1 - at / prev);
     // 3. x_t' = sqrt(aBar_t') x0 + sqrt(1 - aBar_t' - sigma^2) eps + sigma z.
-    const a = Math.sqrt(prev);
-    const d = Math.sqrt(Math.max(1 - prev - sigma * sigma, 0));
-    const out = new Float32Array(sample.length);
-    for (let k = 0; k < out.length; k++) out[k] = a * x0[k] + d * eps[k];
+    const out = combine(Math.sqrt(prev), x0, Math.sqrt(Math.max(1 - prev - sigma * sigma, 0)), eps);
     if (sigma > 0) addScaledNoise(out, sigma, requireNoise(noise, this.name));
     return out;
   }
@@ -89,24 +101,36 @@ export class DdimScheduler extends VpScheduler {
 export class DdpmScheduler extends VpScheduler {
   readonly name = 'ddpm' as const;
   readonly displayName = samplerLabel(this.name);
+  private readonly largeVariance: boolean;
+
+  constructor(config: SchedulerConfig) {
+    super(config);
+    refuseUnsupported(config, 'DDPM', ['thresholding']);
+    const v = config.variance_type ?? 'fixed_small';
+    if (v !== 'fixed_small' && v !== 'fixed_large') {
+      throw new Error(`scheduler_config.json: variance_type "${v}" is not implemented by the DDPM scheduler here (fixed_small, fixed_large)`);
+    }
+    this.largeVariance = v === 'fixed_large';
+  }
 
   /**
-   * Ho et al. 2020, eq. 7, generalised to strided steps t -> t': the posterior q(x_t' | x_t, x0) has
-   * mean sqrt(aBar_t') beta / (1 - aBar_t) x0 + sqrt(alpha) (1 - aBar_t') / (1 - aBar_t) x_t and variance
-   * (1 - aBar_t') / (1 - aBar_t) beta ("fixed_small"), with alpha = aBar_t / aBar_t', beta = 1 - alpha.
+   * Ho et al. 2020, eq. 7, generalised to strided steps t -> t' (the next timestep of the list): the
+   * posterior q(x_t' | x_t, x0) has mean sqrt(aBar_t') beta / (1 - aBar_t) x0 + sqrt(alpha) (1 - aBar_t') /
+   * (1 - aBar_t) x_t and variance (1 - aBar_t') / (1 - aBar_t) beta ("fixed_small"; "fixed_large": beta),
+   * with alpha = aBar_t / aBar_t', beta = 1 - alpha. Noise is added whenever t > 0 (diffusers' rule).
    */
   step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
-    const { at, prev } = this.alphaBars(i, 1);
+    const t = this.timestepAt(i);
+    const at = this.alphaBar[t];
+    const prev = this.alphaBarAt(this.timesteps[i + 1] ?? -1, 1);
     const alpha = at / prev;
     const beta = 1 - alpha;
-    const { x0 } = splitPredictionVp(this.config.prediction_type, modelOutput, sample, at);
-    if (this.config.clip_sample) clipInPlace(x0, this.config.clip_sample_range);
-    const cx0 = (Math.sqrt(prev) * beta) / (1 - at);
-    const cxt = (Math.sqrt(alpha) * (1 - prev)) / (1 - at);
-    const out = new Float32Array(sample.length);
-    for (let k = 0; k < out.length; k++) out[k] = cx0 * x0[k] + cxt * sample[k];
-    const variance = Math.max(((1 - prev) / (1 - at)) * beta, 1e-20);
-    if (i < this.timesteps.length - 1) addScaledNoise(out, Math.sqrt(variance), requireNoise(noise, this.name));
+    const { x0 } = this.cleanEstimate(modelOutput, sample, at, true);
+    const out = combine((Math.sqrt(prev) * beta) / (1 - at), x0, (Math.sqrt(alpha) * (1 - prev)) / (1 - at), sample);
+    if (t > 0) {
+      const variance = this.largeVariance ? beta : Math.max(((1 - prev) / (1 - at)) * beta, 1e-20);
+      addScaledNoise(out, Math.sqrt(variance), requireNoise(noise, this.name));
+    }
     return out;
   }
 }

@@ -8,14 +8,17 @@
  */
 import type { SchedulerConfig, TimestepSpacing } from './config';
 
+/** numpy.linspace, computed as numpy does (i * step + start, the last point exactly `end`), so rounding agrees. */
 export function linspace(start: number, end: number, n: number): number[] {
   if (n === 1) return [start];
-  return Array.from({ length: n }, (_, i) => start + ((end - start) * i) / (n - 1));
+  const step = (end - start) / (n - 1);
+  return Array.from({ length: n }, (_, i) => (i === n - 1 ? end : i * step + start));
 }
 
-/** Betas for the configured schedule (diffusers' names). */
+/** Betas for the configured schedule (diffusers' names); a config's own `trained_betas` win (diffusers' rule). */
 export function betasFor(config: SchedulerConfig): Float64Array {
   const T = config.num_train_timesteps;
+  if (config.trained_betas) return Float64Array.from(config.trained_betas);
   switch (config.beta_schedule) {
     case 'linear':
       return Float64Array.from(linspace(config.beta_start, config.beta_end, T));
@@ -53,12 +56,17 @@ export function rescaleZeroTerminalSnr(alphaBar: Float64Array): Float64Array {
 
 const alphaBarCache = new Map<string, Float64Array>();
 
+/** What determines the training noise schedule (the memo key of alphaBarFor and the sigma tables). */
+export function scheduleKey(config: SchedulerConfig): string {
+  return JSON.stringify([config.num_train_timesteps, config.beta_start, config.beta_end, config.beta_schedule, config.rescale_betas_zero_snr, config.trained_betas]);
+}
+
 /**
  * alphaBar for a config, with the zero-SNR rescale applied when asked for. Memoised (a scheduler is made
  * per batch); the caller gets its own copy, free to modify.
  */
 export function alphaBarFor(config: SchedulerConfig): Float64Array {
-  const key = JSON.stringify([config.num_train_timesteps, config.beta_start, config.beta_end, config.beta_schedule, config.rescale_betas_zero_snr]);
+  const key = scheduleKey(config);
   let a = alphaBarCache.get(key);
   if (!a) {
     a = cumulativeAlphas(betasFor(config));
@@ -97,6 +105,23 @@ export function spacedTimesteps(
     ts = Array.from({ length: n }, (_, i) => roundHalfEven(T - i * ratio) - 1);
   }
   return ts;
+}
+
+/**
+ * The timesteps of diffusers' multistep solvers (DPMSolverMultistep, UniPC): linspace and leading space
+ * n + 1 points over the training range and drop the last (the one at 0), so the final step lands on
+ * sigma 0 from a timestep above 0; trailing is as above. Integers, noisiest first.
+ */
+export function solverTimesteps(T: number, n: number, spacing: TimestepSpacing, stepsOffset: number): number[] {
+  if (!Number.isInteger(n) || n < 1 || n > T) {
+    throw new Error(`the number of steps must be an integer from 1 to ${T}, got ${n}`);
+  }
+  if (spacing === 'linspace') return linspace(0, T - 1, n + 1).map(roundHalfEven).reverse().slice(0, n);
+  if (spacing === 'leading') {
+    const ratio = Math.floor(T / (n + 1));
+    return Array.from({ length: n + 1 }, (_, i) => i * ratio).reverse().slice(0, n).map((t) => t + stepsOffset);
+  }
+  return spacedTimesteps(T, n, 'trailing', stepsOffset, true);
 }
 
 /** numpy's round(): halves go to the even neighbour. Keeps our timesteps equal to diffusers'. */

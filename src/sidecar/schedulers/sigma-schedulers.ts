@@ -1,31 +1,28 @@
 /**
  * Samplers in the variance-exploding view of Karras et al. 2022 ("EDM"): the sample is x = x0 + sigma eps
- * with sigma_t = sqrt((1 - aBar_t) / aBar_t), the UNet sees x / sqrt(sigma^2 + 1) (which is the
- * variance-preserving x_t it was trained on), and each sampler is a few lines over the sigma list
- * (k-diffusion's shape). sigmas has one more entry than timesteps: the final 0.
+ * with sigma_t = sqrt((1 - aBar_t) / aBar_t), the UNet sees x / sqrt(sigma^2 + 1) (the variance-preserving
+ * x_t it was trained on), and each sampler is a few lines over the sigma list (k-diffusion's shape).
+ * sigmas has one more entry than timesteps: the final sigma (0, or sigma_min for Euler's
+ * final_sigmas_type). They follow diffusers' Euler, Euler ancestral, LMS and Heun discrete schedulers:
+ * float timesteps (linspace spacing is not rounded), sigmas interpolated linearly in the training table,
+ * Karras sigmas between the ends of that list (Euler: or config sigma_min / sigma_max) with their
+ * fractional timesteps, initNoiseSigma = max sigma (sqrt(max^2 + 1) for leading spacing).
  *
  * Glossary: sigma = sigmas[i], sigmaNext = sigmas[i+1], x0 = denoised (the model's clean estimate),
  * d = (x - x0) / sigma, the ODE derivative dx/dsigma (Karras et al. 2022, eq. 3 with sigma(t) = t).
  */
-import type { SchedulerConfig } from './config';
-import {
-  alphaBarFor,
-  interpAt,
-  karrasSigmas,
-  sigmasFromAlphaBar,
-  sigmaToTimestep,
-  spacedTimesteps,
-} from './noise-schedule';
+import { classDefault, refuseUnsupported, type SchedulerConfig } from './config';
+import { alphaBarFor, interpAt, karrasSigmas, scheduleKey, sigmasFromAlphaBar, sigmaToTimestep, spacedTimesteps } from './noise-schedule';
 import { addScaledNoise, requireNoise } from './ddim';
 import { predictX0Ve } from './prediction';
-import { combine, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
-import { samplerLabel } from '../../protocol/samplers';
+import { clipInPlace, combine, type Latents, type NormalSource, type Scheduler, type SchedulerName } from './types';
+import { samplerLabel, type SamplerId } from '../../protocol/samplers';
 
 const sigmaTables = new Map<string, Float64Array>();
 
 /** sigma_t for every training timestep, memoised per noise schedule (a scheduler is made per batch; read-only). */
-function sigmaTableFor(config: SchedulerConfig): Float64Array {
-  const key = JSON.stringify([config.num_train_timesteps, config.beta_start, config.beta_end, config.beta_schedule, config.rescale_betas_zero_snr]);
+export function sigmaTableFor(config: SchedulerConfig): Float64Array {
+  const key = scheduleKey(config);
   let table = sigmaTables.get(key);
   if (!table) {
     const alphaBar = alphaBarFor(config);
@@ -36,6 +33,12 @@ function sigmaTableFor(config: SchedulerConfig): Float64Array {
   return table;
 }
 
+/** The A1111 name of a sampler, with " Karras" when Karras sigmas are on and the name does not say so. */
+export function labelWithKarras(id: SamplerId, karras: boolean): string {
+  const label = samplerLabel(id);
+  return karras && !label.includes('Karras') ? `${label} Karras` : label;
+}
+
 abstract class VeScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
   abstract readonly displayName: string;
@@ -44,28 +47,34 @@ abstract class VeScheduler implements Scheduler {
   timesteps: number[] = [];
   sigmas: number[] = [];
 
-  constructor(readonly config: SchedulerConfig, readonly karras = config.use_karras_sigmas) {
+  /** `karras`: use Karras sigmas; `readsSigmaRange`: the class reads config sigma_min/sigma_max (Euler). */
+  constructor(readonly config: SchedulerConfig, readonly karras: boolean, private readonly readsSigmaRange = false) {
     this.sigmaTable = sigmaTableFor(config);
   }
 
   get initNoiseSigma(): number {
     const max = Math.max(...this.sigmas);
-    const spacing = this.config.timestep_spacing ?? 'linspace';
     // As in diffusers: the leading spacing never starts at the noisiest sigma, so it uses the VP variance.
-    return spacing === 'leading' ? Math.sqrt(max * max + 1) : max;
+    return classDefault(this.config.timestep_spacing, 'linspace') === 'leading' ? Math.sqrt(max * max + 1) : max;
+  }
+
+  /** The final sigma after the last step (0 unless Euler's final_sigmas_type says sigma_min). */
+  protected finalSigma(): number {
+    return 0;
   }
 
   setTimesteps(n: number): void {
-    const spacing = this.config.timestep_spacing ?? 'linspace';
-    const T = this.config.num_train_timesteps;
-    let ts = spacedTimesteps(T, n, spacing, this.config.steps_offset, false);
+    const spacing = classDefault(this.config.timestep_spacing, 'linspace');
+    let ts = spacedTimesteps(this.config.num_train_timesteps, n, spacing, this.config.steps_offset, false);
     let sigmas = ts.map((t) => interpAt(this.sigmaTable, t));
     if (this.karras) {
-      sigmas = karrasSigmas(sigmas[sigmas.length - 1], sigmas[0], n);
+      const lo = (this.readsSigmaRange ? this.config.sigma_min : null) ?? sigmas[sigmas.length - 1];
+      const hi = (this.readsSigmaRange ? this.config.sigma_max : null) ?? sigmas[0];
+      sigmas = karrasSigmas(lo, hi, n);
       ts = sigmas.map((s) => sigmaToTimestep(this.sigmaTable, s));
     }
     this.timesteps = ts;
-    this.sigmas = [...sigmas, 0];
+    this.sigmas = [...sigmas, this.finalSigma()];
     this.reset();
   }
 
@@ -88,21 +97,43 @@ abstract class VeScheduler implements Scheduler {
     return s;
   }
 
-  protected denoised(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
-    return predictX0Ve(this.config.prediction_type, modelOutput, sample, this.sigmaAt(i));
+  protected denoised(modelOutput: Float32Array, sample: Float32Array, sigma: number): Latents {
+    return predictX0Ve(this.config.prediction_type, modelOutput, sample, sigma);
   }
 
   abstract step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents;
 }
 
-/** Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 1 without churn). */
+/**
+ * Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 1 without churn). The ids
+ * euler and euler_karras share it; euler also honours use_karras_sigmas in a config (diffusers does).
+ */
 export class EulerScheduler extends VeScheduler {
-  readonly name = 'euler' as const;
-  readonly displayName = samplerLabel(this.name);
+  readonly name: 'euler' | 'euler_karras';
+  readonly displayName: string;
+
+  constructor(config: SchedulerConfig, karras = config.use_karras_sigmas) {
+    super(config, karras, true);
+    refuseUnsupported(config, 'Euler', ['interpolation_type', 'use_exponential_sigmas', 'use_beta_sigmas']);
+    this.name = karras ? 'euler_karras' : 'euler';
+    this.displayName = samplerLabel(this.name);
+  }
+
+  protected override finalSigma(): number {
+    return this.config.final_sigmas_type === 'sigma_min' ? this.sigmaTable[0] : 0;
+  }
+
+  override setTimesteps(n: number): void {
+    super.setTimesteps(n);
+    // timestep_type "continuous" with v-prediction: the UNet takes c_noise = 0.25 log(sigma) (Karras et al. 2022, table 1).
+    if (this.config.timestep_type === 'continuous' && this.config.prediction_type === 'v_prediction') {
+      this.timesteps = this.sigmas.slice(0, -1).map((s) => 0.25 * Math.log(s));
+    }
+  }
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
-    const x0 = this.denoised(modelOutput, i, sample);
-    const sigma = this.sigmas[i];
+    const sigma = this.sigmaAt(i);
+    const x0 = this.denoised(modelOutput, sample, sigma);
     const dt = this.sigmas[i + 1] - sigma;
     // x + dt (x - x0) / sigma, written as one linear combination of x and x0.
     return combine(1 + dt / sigma, sample, -dt / sigma, x0);
@@ -112,15 +143,20 @@ export class EulerScheduler extends VeScheduler {
 /**
  * Euler ancestral: an Euler step down to sigmaDown, then fresh noise of size sigmaUp, chosen so that
  * sigmaDown^2 + sigmaUp^2 = sigmaNext^2 (k-diffusion's get_ancestral_step, eta = 1; the DDPM
- * ancestral split of Ho et al. 2020 in sigma form).
+ * ancestral split of Ho et al. 2020 in sigma form). Like diffusers, it ignores use_karras_sigmas.
  */
 export class EulerAncestralScheduler extends VeScheduler {
   readonly name = 'euler_a' as const;
   readonly displayName = samplerLabel(this.name);
 
+  constructor(config: SchedulerConfig) {
+    super(config, false);
+    if (config.prediction_type === 'sample') throw new Error('scheduler_config.json: the Euler a scheduler takes epsilon or v_prediction models, not prediction_type "sample" (as diffusers)');
+  }
+
   step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
-    const x0 = this.denoised(modelOutput, i, sample);
-    const sigma = this.sigmas[i];
+    const sigma = this.sigmaAt(i);
+    const x0 = this.denoised(modelOutput, sample, sigma);
     const next = this.sigmas[i + 1];
     const sigmaUp = Math.sqrt((next * next * (sigma * sigma - next * next)) / (sigma * sigma));
     const sigmaDown = Math.sqrt(next * next - sigmaUp * sigmaUp);
@@ -132,46 +168,113 @@ export class EulerAncestralScheduler extends VeScheduler {
 }
 
 /**
- * DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++", Algorithm 2), in the sigma parameterisation:
- * with lambda = -log(sigma) (half the log-SNR) and h = lambda_next - lambda,
- *   x_next = (sigmaNext / sigma) x - expm1(-h) D,
- * where D = x0 for the first step (and for the last, where sigmaNext = 0: "lower order final"), and
- * otherwise the second-order multistep correction D = (1 + 1/(2r)) x0 - 1/(2r) x0_prev, r = h_prev / h.
- * This is the same update as diffusers' DPMSolverMultistepScheduler (data prediction, midpoint) since
- * x_VE = x_VP / alpha.
+ * LMS: the linear multistep method (Adams-Bashforth) of order up to 4 on the probability-flow ODE in
+ * sigma (Karras et al. 2022, eq. 3; k-diffusion's sample_lms): x_next = x + sum_j c_j d_{i-j}, where c_j is
+ * the integral over [sigma_i, sigma_{i+1}] of the Lagrange basis polynomial through sigma_i ... sigma_{i-order+1}
+ * (computed exactly by 4-point Gauss-Legendre: the polynomials have degree <= 3).
  */
-export class DpmSolverMultistepScheduler extends VeScheduler {
-  readonly name: 'dpmpp_2m' | 'dpmpp_2m_karras';
+export class LmsScheduler extends VeScheduler {
+  readonly name = 'lms' as const;
   readonly displayName: string;
-  private previousX0: Latents | null = null;
+  private derivatives: Float32Array[] = [];
 
-  constructor(config: SchedulerConfig, karras = config.use_karras_sigmas) {
-    super(config, karras);
-    this.name = karras ? 'dpmpp_2m_karras' : 'dpmpp_2m';
-    this.displayName = samplerLabel(this.name);
+  constructor(config: SchedulerConfig, readonly maxOrder = 4) {
+    super(config, config.use_karras_sigmas);
+    refuseUnsupported(config, 'LMS', ['use_exponential_sigmas', 'use_beta_sigmas']);
+    this.displayName = labelWithKarras(this.name, this.karras);
   }
 
   protected override reset(): void {
-    this.previousX0 = null;
+    this.derivatives = [];
   }
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
-    const x0 = this.denoised(modelOutput, i, sample);
-    const sigma = this.sigmas[i];
-    const next = this.sigmas[i + 1];
-    const previous = this.previousX0;
-    this.previousX0 = x0;
-    if (next === 0) return x0; // expm1(-inf) = -1: the last step lands on the estimate itself.
-    const h = Math.log(sigma) - Math.log(next);
-    const ratio = next / sigma;
-    const c = -Math.expm1(-h);
-    if (previous === null || i === 0) return combine(ratio, sample, c, x0);
-    const hPrev = Math.log(this.sigmas[i - 1]) - Math.log(sigma);
-    const r = hPrev / h;
-    const a = 1 + 1 / (2 * r);
-    const b = 1 / (2 * r);
-    const out = combine(ratio, sample, c * a, x0);
-    for (let k = 0; k < out.length; k++) out[k] -= c * b * previous[k];
+    const sigma = this.sigmaAt(i);
+    const x0 = this.denoised(modelOutput, sample, sigma);
+    this.derivatives = [...this.derivatives.slice(-(this.maxOrder - 1)), combine(1 / sigma, sample, -1 / sigma, x0)];
+    const order = Math.min(i + 1, this.maxOrder);
+    const out = sample.slice();
+    for (let j = 0; j < order; j++) {
+      const c = this.lmsCoefficient(order, i, j);
+      const d = this.derivatives[this.derivatives.length - 1 - j];
+      for (let k = 0; k < out.length; k++) out[k] += c * d[k];
+    }
+    return out;
+  }
+
+  /** Integral from sigma_i to sigma_{i+1} of prod_{k != j} (tau - sigma_{i-k}) / (sigma_{i-j} - sigma_{i-k}). */
+  private lmsCoefficient(order: number, i: number, j: number): number {
+    const s = this.sigmas;
+    const basis = (tau: number) => {
+      let p = 1;
+      for (let k = 0; k < order; k++) if (k !== j) p *= (tau - s[i - k]) / (s[i - j] - s[i - k]);
+      return p;
+    };
+    return gaussLegendre4(basis, s[i], s[i + 1]);
+  }
+}
+
+/** 4-point Gauss-Legendre quadrature: exact for polynomials of degree <= 7. */
+function gaussLegendre4(f: (x: number) => number, a: number, b: number): number {
+  const x1 = Math.sqrt(3 / 7 - (2 / 7) * Math.sqrt(6 / 5));
+  const x2 = Math.sqrt(3 / 7 + (2 / 7) * Math.sqrt(6 / 5));
+  const w1 = (18 + Math.sqrt(30)) / 36;
+  const w2 = (18 - Math.sqrt(30)) / 36;
+  const mid = (a + b) / 2;
+  const half = (b - a) / 2;
+  return half * (w1 * (f(mid - half * x1) + f(mid + half * x1)) + w2 * (f(mid - half * x2) + f(mid + half * x2)));
+}
+
+/**
+ * Heun's method (Karras et al. 2022, Algorithm 1, churn 0): an Euler step to sigmaNext, then a second
+ * model evaluation there and the trapezoidal average of the two derivatives; the last step (to sigma 0)
+ * is a plain Euler step. Two model evaluations per step, so `timesteps` (and the step index) run over
+ * 2n - 1 evaluations: [t0, t1, t1, ..., t_{n-1}, t_{n-1}], as diffusers' HeunDiscreteScheduler.
+ */
+export class HeunScheduler extends VeScheduler {
+  readonly name = 'heun' as const;
+  readonly displayName: string;
+  private first: { d: Float32Array; dt: number; sample: Float32Array } | null = null;
+
+  constructor(config: SchedulerConfig) {
+    super(config, config.use_karras_sigmas);
+    refuseUnsupported(config, 'Heun', ['use_exponential_sigmas', 'use_beta_sigmas']);
+    this.displayName = labelWithKarras(this.name, this.karras);
+  }
+
+  override setTimesteps(n: number): void {
+    super.setTimesteps(n);
+    const s = this.sigmas;
+    const t = this.timesteps;
+    this.sigmas = [s[0], ...s.slice(1, -1).flatMap((v) => [v, v]), s[s.length - 1]];
+    this.timesteps = [t[0], ...t.slice(1).flatMap((v) => [v, v])];
+  }
+
+  protected override reset(): void {
+    this.first = null;
+  }
+
+  step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
+    const clip = classDefault(this.config.clip_sample, false);
+    if (this.first === null) {
+      // 1. Euler predictor: d = (x - x0) / sigma, x_next = x + (sigmaNext - sigma) d.
+      const sigma = this.sigmaAt(i);
+      const x0 = this.denoised(modelOutput, sample, sigma);
+      if (clip) clipInPlace(x0, this.config.clip_sample_range);
+      const d = combine(1 / sigma, sample, -1 / sigma, x0);
+      const dt = this.sigmas[i + 1] - sigma;
+      this.first = { d, dt, sample: sample.slice() };
+      return combine(1, sample, dt, d);
+    }
+    // 2. Corrector at sigmaNext: the average of both derivatives, from the step's starting sample.
+    const sigmaNext = this.sigmaAt(i);
+    const x0 = this.denoised(modelOutput, sample, sigmaNext);
+    if (clip) clipInPlace(x0, this.config.clip_sample_range);
+    const d2 = combine(1 / sigmaNext, sample, -1 / sigmaNext, x0);
+    const { d, dt, sample: start } = this.first;
+    this.first = null;
+    const out = start.slice();
+    for (let k = 0; k < out.length; k++) out[k] += ((d[k] + d2[k]) / 2) * dt;
     return out;
   }
 }

@@ -56,23 +56,38 @@ test('Euler sigmas and Karras sigmas with their timesteps', () => {
   const k = createScheduler('dpmpp_2m_karras', sd());
   k.setTimesteps(4);
   close((k as unknown as { sigmas: number[] }).sigmas.slice(0, 4), [14.614641229333643, 3.1686030729596184, 0.44691820937343973, 0.02916715815172038], 1e-9);
-  close(k.timesteps, [999, 687.1527460744259, 145.9380686057837, 0], 1e-6);
+  // Issue 14: DPM++ Karras timesteps are rounded to integers, as diffusers' DPMSolverMultistepScheduler does
+  // (were the fractional 687.1527460744259 and 145.9380686057837 before); the sigmas stay fractional.
+  assert.deepEqual(k.timesteps, [999, 687, 146, 0]);
+  const ek = createScheduler('euler_karras', sd());
+  ek.setTimesteps(4);
+  close(ek.timesteps, [999, 687.1527460744259, 145.9380686057837, 0], 1e-6); // Euler keeps them fractional (diffusers)
 });
 
 test('DDIM step, epsilon and v prediction (leading spacing, offset 1: t = 751 -> 501)', () => {
+  // Issue 14: a config without clip_sample now clips x0 to [-1, 1] as diffusers' DDIM and DDPM do (the
+  // old default was false); these pinned values are for clip_sample: false, which latent models set.
   for (const [kind, expected] of [
     ['epsilon', [0.9800607823231644, -2.6137917233276022, 4.704647319710185]],
     ['v_prediction', [0.4447369765242321, -1.043772000347562, 1.9641055628558457]],
   ] as const) {
-    const s = createScheduler('ddim', sd({ steps_offset: 1, prediction_type: kind }));
+    const s = createScheduler('ddim', sd({ steps_offset: 1, prediction_type: kind, clip_sample: false }));
     s.setTimesteps(4);
     assert.deepEqual(s.timesteps, [751, 501, 251, 1]);
     close(s.step(m, 0, x), [...expected], 1e-5, kind);
   }
+  // The class default clips: x0 = (x - sqrt(1 - aBar) m) / sqrt(aBar) is far outside [-1, 1] here.
+  const clipped = createScheduler('ddim', sd({ steps_offset: 1 }));
+  clipped.setTimesteps(4);
+  const a501 = alphaBarFor(sd())[501];
+  const a751 = alphaBarFor(sd())[751];
+  const x0c = [...x].map((v, k) => Math.min(1, Math.max(-1, (v - Math.sqrt(1 - a751) * m[k]) / Math.sqrt(a751))));
+  const epsC = [...m];
+  close(clipped.step(m, 0, x), x0c.map((v, k) => Math.sqrt(a501) * v + Math.sqrt(1 - a501) * epsC[k]), 1e-5, 'clip_sample default');
 });
 
 test('DDPM step adds the posterior variance times the noise', () => {
-  const s = createScheduler('ddpm', sd({ steps_offset: 1 }));
+  const s = createScheduler('ddpm', sd({ steps_offset: 1, clip_sample: false })); // see the DDIM test on clip_sample
   s.setTimesteps(4);
   close(s.step(m, 0, x, fixedNoise(z)), [1.710939959474975, -3.159704015232962, 5.003385280424216], 1e-5);
   assert.throws(() => s.step(m, 0, x), /noise source/);
@@ -91,13 +106,19 @@ test('Euler step (epsilon and v), its input scaling, and Euler ancestral', () =>
   close(a.step(m, 0, x, fixedNoise(z)), [1.9563432846018585, -6.639337542200228, 5.521263899657158], 1e-5);
 });
 
-test('DPM-Solver++(2M): a first-order step, then the second-order multistep correction', () => {
+test('DPM-Solver++(2M): the first step is first order, and equals an Euler step in the sigma view', () => {
+  // Issue 14: DPM++ now runs in diffusers' variance-preserving view (latent x_VP, init_noise_sigma 1) with
+  // diffusers' n + 1 timestep spacing; the pinned VE numbers of the earlier test no longer apply (the
+  // whole-loop comparison with diffusers is diffusers-agreement.test.ts). What must hold: DPM-Solver++
+  // eq. 9 (first order) is DDIM, which in the sigma view x_VE = x_VP / alpha is exactly Euler's step.
   const s = createScheduler('dpmpp_2m', sd());
   s.setTimesteps(4);
-  const x1 = s.step(m, 0, x);
-  close(x1, [-0.6696334113906811, -4.508900234172043, 4.339266822781362], 1e-5);
-  const x2 = s.step(Float32Array.from([-0.3, 0.2, 0.05]), 1, x1);
-  close(x2, [0.20747018196250358, -4.835760351696543, 4.064145084867019], 1e-5);
+  assert.deepEqual(s.timesteps, [999, 749, 500, 250]);
+  const sig = (s as unknown as { sigmas: number[] }).sigmas;
+  const alpha = (v: number) => 1 / Math.sqrt(v * v + 1);
+  const xVp = Float32Array.from(x, (v) => v * alpha(sig[0]));
+  const euler = [...x].map((v, k) => v + (sig[1] - sig[0]) * m[k]); // x0 = x - sigma m, d = m
+  close(s.step(m, 0, xVp), euler.map((v) => v * alpha(sig[1])), 1e-5);
 });
 
 test('addNoise: VP form for DDIM, x0 + sigma * noise for the sigma samplers', () => {

@@ -32,7 +32,7 @@ export class NoiseLevels {
 
   constructor(readonly config: SchedulerConfig) {
     this.alphaBar = alphaBarFor(config);
-    const a = config.set_alpha_to_one ? 1 : this.alphaBar[0];
+    const a = (config.set_alpha_to_one ?? true) ? 1 : this.alphaBar[0]; // unset: DDIM's default, true
     this.final = { alpha: Math.sqrt(a), sigma: Math.sqrt(1 - a) };
   }
 
