@@ -9,7 +9,7 @@
  * Glossary: lambda = log(alpha_t / sigma_t) = -log s (half the log-SNR), h = lambda_next - lambda,
  * D0 = the newest x0 estimate, D1 = the finite difference of the last two (eq. numbers from the papers).
  */
-import { classDefault, refuseUnsupported, type SchedulerConfig } from './config';
+import { classDefault, refuseUnsupported, SchedulerConfigError, type SchedulerConfig } from './config';
 import { interpAt, karrasSigmas, roundHalfEven, sigmaToTimestep, solverTimesteps } from './noise-schedule';
 import { requireNoise } from './ddim';
 import { splitPredictionVp } from './prediction';
@@ -37,7 +37,7 @@ abstract class SolverScheduler implements Scheduler {
   constructor(readonly config: SchedulerConfig, readonly karras: boolean, private readonly karrasRange: 'table' | 'config') {
     this.sigmaTable = sigmaTableFor(config);
     refuseUnsupported(config, 'multistep', ['thresholding', 'use_exponential_sigmas', 'use_beta_sigmas', 'use_lu_lambdas', 'use_flow_sigmas', 'lambda_min_clipped']);
-    if (config.variance_type !== null) throw new Error(`scheduler_config.json: variance_type "${config.variance_type}" (learned variance) is not implemented by the ${this.constructor.name} here`);
+    if (config.variance_type !== null) throw new SchedulerConfigError(`scheduler_config.json: variance_type "${config.variance_type}" (learned variance) is not implemented by the ${this.constructor.name} here`);
   }
 
   setTimesteps(n: number): void {
@@ -105,20 +105,20 @@ export class DpmSolverMultistepScheduler extends SolverScheduler {
   readonly name: 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_2m_sde';
   readonly displayName: string;
   readonly sde: boolean;
-  private readonly order: number;
+  private readonly solverOrder: number;
   private readonly heunTerm: boolean;
 
   constructor(config: SchedulerConfig, opts: { karras?: boolean; sde?: boolean } = {}) {
     super(config, opts.karras ?? config.use_karras_sigmas, 'table');
     const algorithm = config.algorithm_type ?? 'dpmsolver++';
     if (!['dpmsolver++', 'sde-dpmsolver++', 'deis'].includes(algorithm)) {
-      throw new Error(`scheduler_config.json: algorithm_type "${algorithm}" is not implemented here (dpmsolver++, sde-dpmsolver++)`);
+      throw new SchedulerConfigError(`scheduler_config.json: algorithm_type "${algorithm}" is not implemented here (dpmsolver++, sde-dpmsolver++)`);
     }
     this.sde = opts.sde ?? algorithm === 'sde-dpmsolver++';
-    this.order = classDefault(config.solver_order, 2);
-    if (this.order > 2) throw new Error(`scheduler_config.json: solver_order ${this.order} is not implemented by DPM++ here (1 or 2)`);
+    this.solverOrder = classDefault(config.solver_order, 2);
+    if (this.solverOrder > 2) throw new SchedulerConfigError(`scheduler_config.json: solver_order ${this.solverOrder} is not implemented by DPM++ here (1 or 2)`);
     const type = config.solver_type ?? 'midpoint';
-    if (!['midpoint', 'heun', 'logrho', 'bh1', 'bh2'].includes(type)) throw new Error(`scheduler_config.json: solver_type "${type}" is not implemented by DPM++ (midpoint, heun)`);
+    if (!['midpoint', 'heun', 'logrho', 'bh1', 'bh2'].includes(type)) throw new SchedulerConfigError(`scheduler_config.json: solver_type "${type}" is not implemented by DPM++ (midpoint, heun)`);
     this.heunTerm = type === 'heun';
     this.name = this.sde ? 'dpmpp_2m_sde' : this.karras ? 'dpmpp_2m_karras' : 'dpmpp_2m';
     this.displayName = this.sde ? labelWithKarras(this.name, this.karras) : samplerLabel(this.name);
@@ -128,14 +128,13 @@ export class DpmSolverMultistepScheduler extends SolverScheduler {
     const c = this.config;
     const n = this.timesteps.length;
     const lowerFinal = i === n - 1 && (c.euler_at_final || (c.lower_order_final && n < 15) || c.final_sigmas_type === 'zero');
-    const lowerSecond = i === n - 2 && c.lower_order_final && n < 15;
     const x0 = this.dataPrediction(modelOutput, sample, this.sigmaAt(i));
-    this.remember(x0, this.order);
+    this.remember(x0, this.solverOrder);
     const z = this.sde ? requireNoise(noise, this.name).fillNormal(new Float32Array(sample.length)) : null;
-    const firstOrder = this.order === 1 || this.lowerOrderNums < 1 || lowerFinal;
-    void lowerSecond; // order <= 2: the second-order rule is the only one left
+    // (diffusers' "lower_order_second" rule only matters for order 3, which is refused.)
+    const firstOrder = this.solverOrder === 1 || this.lowerOrderNums < 1 || lowerFinal;
     const out = firstOrder ? this.firstOrder(i, sample, x0, z) : this.secondOrder(i, sample, z);
-    if (this.lowerOrderNums < this.order) this.lowerOrderNums++;
+    if (this.lowerOrderNums < this.solverOrder) this.lowerOrderNums++;
     return out;
   }
 
@@ -185,7 +184,7 @@ export class DpmSolverMultistepScheduler extends SolverScheduler {
 export class UniPcScheduler extends SolverScheduler {
   readonly name = 'unipc' as const;
   readonly displayName: string;
-  private readonly order: number;
+  private readonly solverOrder: number;
   private readonly bh1: boolean;
   private lastSample: Float32Array | null = null;
   private thisOrder = 1;
@@ -193,9 +192,9 @@ export class UniPcScheduler extends SolverScheduler {
   constructor(config: SchedulerConfig) {
     super(config, config.use_karras_sigmas, 'config');
     refuseUnsupported(config, 'UniPC', ['predict_x0', 'solver_p']);
-    this.order = classDefault(config.solver_order, 2);
+    this.solverOrder = classDefault(config.solver_order, 2);
     const type = config.solver_type ?? 'bh2';
-    if (!['bh1', 'bh2', 'midpoint', 'heun', 'logrho'].includes(type)) throw new Error(`scheduler_config.json: solver_type "${type}" is not implemented by UniPC (bh1, bh2)`);
+    if (!['bh1', 'bh2', 'midpoint', 'heun', 'logrho'].includes(type)) throw new SchedulerConfigError(`scheduler_config.json: solver_type "${type}" is not implemented by UniPC (bh1, bh2)`);
     this.bh1 = type === 'bh1';
     this.displayName = labelWithKarras(this.name, this.karras);
   }
@@ -209,14 +208,14 @@ export class UniPcScheduler extends SolverScheduler {
     const x0 = this.dataPrediction(modelOutput, sample, this.sigmaAt(i));
     let x = sample;
     if (i > 0 && !this.config.disable_corrector.includes(i - 1) && this.lastSample) {
-      x = this.correct(i, x0, this.lastSample, sample, this.thisOrder);
+      x = this.correct(i, x0, this.lastSample, this.thisOrder);
     }
-    this.remember(x0, this.order);
-    const wanted = this.config.lower_order_final ? Math.min(this.order, this.timesteps.length - i) : this.order;
+    this.remember(x0, this.solverOrder);
+    const wanted = this.config.lower_order_final ? Math.min(this.solverOrder, this.timesteps.length - i) : this.solverOrder;
     this.thisOrder = Math.min(wanted, this.lowerOrderNums + 1);
     this.lastSample = x;
     const out = this.predict(i, x, this.thisOrder);
-    if (this.lowerOrderNums < this.order) this.lowerOrderNums++;
+    if (this.lowerOrderNums < this.solverOrder) this.lowerOrderNums++;
     return out;
   }
 
@@ -260,8 +259,8 @@ export class UniPcScheduler extends SolverScheduler {
     return out;
   }
 
-  /** UniC-p: corrects x_t (this step's sample, from x at the previous step) with the new output mT. */
-  private correct(i: number, mT: Latents, x: Float32Array, xT: Float32Array, order: number): Latents {
+  /** UniC-p: recomputes this step's sample from x (the previous step's) with the new output mT included. */
+  private correct(i: number, mT: Latents, x: Float32Array, order: number): Latents {
     const t = vp(this.sigmas[i]);
     const s0 = vp(this.sigmas[i - 1]);
     const h = t.lambda - s0.lambda;
@@ -275,7 +274,6 @@ export class UniPcScheduler extends SolverScheduler {
     }
     const { R, b, hPhi1, Bh } = this.system(h, [...rks, 1], order);
     const rhos = order === 1 ? [0.5] : solve(R, b);
-    void xT;
     const out = combine(t.sigma / s0.sigma, x, -t.alpha * hPhi1, m0);
     d1s.forEach((d, k) => addScaled(out, -t.alpha * Bh * rhos[k], d));
     const rhoT = rhos[rhos.length - 1];
