@@ -15,6 +15,7 @@ import { DistillCancelledError } from '../pipelines/distill/job';
 import { DistillRequestError } from '../pipelines/distill/plan';
 import { ImagicCancelledError } from '../pipelines/imagic/imagic';
 import { GenerationCancelledError } from '../pipelines/text-to-image';
+import { SchedulerConfigError } from '../schedulers/config';
 import type { JobContext } from './contract';
 
 export interface ErrorContext {
@@ -36,6 +37,7 @@ const RULES: Rule[] = [
   { when: (e, c) => e instanceof ModelFolderError && isInputImage(e.path, c), then: (e) => new SidecarError('image_invalid', `image ${e.message}`) },
   { when: (e) => e instanceof ModelFolderError && missingExternalData(e) !== undefined, then: (e) => missingExternalDataError(e as ModelFolderError) },
   { when: (e) => e instanceof ModelFolderError, then: (e) => new SidecarError(modelCode(e.message), e.message) },
+  { when: (e) => e instanceof SchedulerConfigError, then: (e) => new SidecarError('model_invalid', e.message) },
   { when: (e) => e instanceof RangeError || e instanceof DistillRequestError, then: (e) => new SidecarError('invalid_params', e.message) },
   { when: isSystemError, then: (e) => new SidecarError('io_error', e.message) },
 ];

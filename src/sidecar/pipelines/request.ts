@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { GENERATION_DEFAULTS as DEFAULTS, parseSampler } from '../../protocol/samplers';
 import type { ModelFolder } from '../io/model-folder';
-import type { SchedulerName } from '../schedulers/index';
+import { samplerForConfig, type SchedulerName } from '../schedulers/index';
 
 export interface TextToImageRequest {
   /** A model folder path or the name of a discovered model (default: the embedded emoji-base). */
@@ -108,7 +108,9 @@ export function resolveSettings(
     height: req.height ?? nativeSize[0],
     steps: req.steps ?? d.steps ?? DEFAULTS.steps,
     guidanceScale: req.guidanceScale ?? d.guidance_scale ?? DEFAULTS.guidanceScale,
-    scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? DEFAULTS.scheduler),
+    // The request, else the folder's defaults, else the model's own scheduler (scheduler_config.json's
+    // _class_name; a class we lack is an error naming it), else ours.
+    scheduler: parseSchedulerName(req.scheduler ?? d.scheduler ?? samplerForConfig(folder.schedulerConfig, folder.files.schedulerConfig) ?? DEFAULTS.scheduler),
     // A drawn seed leaves room for seed + k of every image of the request.
     seed: req.seed ?? randomInt(0, 2 ** 32 - Math.max(1, Math.min(req.count ?? DEFAULTS.count, 64)) + 1),
     count: req.count ?? DEFAULTS.count,

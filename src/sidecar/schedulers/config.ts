@@ -54,7 +54,12 @@ const schema = z.object({
   lower_order_final: z.boolean().default(true),
   euler_at_final: z.boolean().default(false),
   disable_corrector: z.array(z.number().int()).default([]),
-  skip_prk_steps: z.boolean().default(false),
+  /**
+   * PNDM: true = PLMS only (SD 1.x's configs). Null (unset): also PLMS, the sampler the user picked by that
+   * name; diffusers' class default would be false, the Runge-Kutta warm-up, which is not implemented and
+   * is refused when a config asks for it explicitly.
+   */
+  skip_prk_steps: z.boolean().nullable().default(null),
   variance_type: z.string().nullable().default(null),
   original_inference_steps: z.number().int().positive().default(50),
   timestep_scaling: z.number().positive().default(10),
@@ -122,18 +127,21 @@ const UNSUPPORTED: Partial<Record<keyof SchedulerConfig, (c: SchedulerConfig) =>
   lambda_min_clipped: (c) => (c.lambda_min_clipped !== null && Number.isFinite(c.lambda_min_clipped) ? `lambda_min_clipped: ${c.lambda_min_clipped}` : null),
   predict_x0: (c) => (!c.predict_x0 ? 'predict_x0: false' : null),
   solver_p: (c) => (c.solver_p !== null ? 'solver_p' : null),
-  skip_prk_steps: (c) => (!c.skip_prk_steps ? 'skip_prk_steps: false (the Runge-Kutta warm-up of PNDM; SD 1.x configs set true)' : null),
+  skip_prk_steps: (c) => (c.skip_prk_steps === false ? 'skip_prk_steps: false (the Runge-Kutta warm-up of PNDM; SD 1.x configs set true)' : null),
 };
 
-/** Error for a configured option the scheduler `className` reads but this project does not implement. */
-export class UnsupportedSchedulerOptionError extends Error {
-  override readonly name = 'UnsupportedSchedulerOptionError';
+/**
+ * A scheduler_config.json this project cannot run as written: an option a scheduler reads but does not
+ * implement, or (index.ts) a scheduler class it lacks. The message says what and what to do instead.
+ */
+export class SchedulerConfigError extends Error {
+  override readonly name: string = 'SchedulerConfigError';
 }
 
 /** Throws if any of `keys` (the options scheduler `who` reads) is set to something not implemented. */
 export function refuseUnsupported(config: SchedulerConfig, who: string, keys: readonly (keyof SchedulerConfig)[]): void {
   for (const k of keys) {
     const what = UNSUPPORTED[k]?.(config);
-    if (what) throw new UnsupportedSchedulerOptionError(`scheduler_config.json: ${what} is not implemented by the ${who} scheduler here; remove it or pick another sampler`);
+    if (what) throw new SchedulerConfigError(`scheduler_config.json: ${what} is not implemented by the ${who} scheduler here; remove it or pick another sampler`);
   }
 }

@@ -9,7 +9,7 @@
  * Glossary: aBar_t = alphaBar[t] ("alpha_prod_t"), aBar_t' ("alpha_prod_t_prev"), x0 = the model's
  * clean-sample estimate ("pred_original_sample"), eps = its noise estimate.
  */
-import { classDefault, refuseUnsupported, type SchedulerConfig } from './config';
+import { classDefault, refuseUnsupported, SchedulerConfigError, type SchedulerConfig } from './config';
 import { alphaBarFor, spacedTimesteps } from './noise-schedule';
 import { splitPredictionVp } from './prediction';
 import {
@@ -108,7 +108,7 @@ export class DdpmScheduler extends VpScheduler {
     refuseUnsupported(config, 'DDPM', ['thresholding']);
     const v = config.variance_type ?? 'fixed_small';
     if (v !== 'fixed_small' && v !== 'fixed_large') {
-      throw new Error(`scheduler_config.json: variance_type "${v}" is not implemented by the DDPM scheduler here (fixed_small, fixed_large)`);
+      throw new SchedulerConfigError(`scheduler_config.json: variance_type "${v}" is not implemented by the DDPM scheduler here (fixed_small, fixed_large)`);
     }
     this.largeVariance = v === 'fixed_large';
   }

@@ -3,7 +3,7 @@
  * Adding a sampler = one row in the protocol's SAMPLERS table + one class implementing Scheduler + one
  * line in FACTORIES (a Record over every id, so the compiler names a row without a class).
  */
-import type { SchedulerConfig } from './config';
+import { SchedulerConfigError, type SchedulerConfig } from './config';
 import { DdimScheduler, DdpmScheduler } from './ddim';
 import { LcmScheduler } from './lcm';
 import { PndmScheduler } from './pndm';
@@ -59,7 +59,7 @@ export const DIFFUSERS_CLASSES: Readonly<Record<string, SchedulerName>> = {
 };
 
 /** A model's scheduler class this project does not have (the message names the class and the choices). */
-export class UnknownSchedulerClassError extends Error {
+export class UnknownSchedulerClassError extends SchedulerConfigError {
   override readonly name = 'UnknownSchedulerClassError';
 }
 

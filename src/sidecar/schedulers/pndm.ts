@@ -8,7 +8,7 @@
  *
  * Glossary: e_i = noise estimates (diffusers' "ets"), a = aBar_t, a' = aBar_t', t' = t - T // n.
  */
-import { classDefault, refuseUnsupported, type SchedulerConfig } from './config';
+import { classDefault, refuseUnsupported, SchedulerConfigError, type SchedulerConfig } from './config';
 import { spacedTimesteps } from './noise-schedule';
 import { VpScheduler } from './ddim';
 import { combine, type Latents } from './types';
@@ -22,7 +22,7 @@ export class PndmScheduler extends VpScheduler {
 
   constructor(config: SchedulerConfig) {
     super(config);
-    if (config.prediction_type === 'sample') throw new Error('scheduler_config.json: the PNDM scheduler takes epsilon or v_prediction models, not prediction_type "sample"');
+    if (config.prediction_type === 'sample') throw new SchedulerConfigError('scheduler_config.json: the PNDM scheduler takes epsilon or v_prediction models, not prediction_type "sample"');
     refuseUnsupported(config, 'PNDM', ['skip_prk_steps']);
   }
 

@@ -11,7 +11,7 @@
  * Glossary: sigma = sigmas[i], sigmaNext = sigmas[i+1], x0 = denoised (the model's clean estimate),
  * d = (x - x0) / sigma, the ODE derivative dx/dsigma (Karras et al. 2022, eq. 3 with sigma(t) = t).
  */
-import { classDefault, refuseUnsupported, type SchedulerConfig } from './config';
+import { classDefault, refuseUnsupported, SchedulerConfigError, type SchedulerConfig } from './config';
 import { alphaBarFor, interpAt, karrasSigmas, scheduleKey, sigmasFromAlphaBar, sigmaToTimestep, spacedTimesteps } from './noise-schedule';
 import { addScaledNoise, requireNoise } from './ddim';
 import { predictX0Ve } from './prediction';
@@ -151,7 +151,7 @@ export class EulerAncestralScheduler extends VeScheduler {
 
   constructor(config: SchedulerConfig) {
     super(config, false);
-    if (config.prediction_type === 'sample') throw new Error('scheduler_config.json: the Euler a scheduler takes epsilon or v_prediction models, not prediction_type "sample" (as diffusers)');
+    if (config.prediction_type === 'sample') throw new SchedulerConfigError('scheduler_config.json: the Euler a scheduler takes epsilon or v_prediction models, not prediction_type "sample" (as diffusers)');
   }
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
@@ -234,6 +234,7 @@ function gaussLegendre4(f: (x: number) => number, a: number, b: number): number 
 export class HeunScheduler extends VeScheduler {
   readonly name = 'heun' as const;
   readonly displayName: string;
+  readonly order = 2;
   private first: { d: Float32Array; dt: number; sample: Float32Array } | null = null;
 
   constructor(config: SchedulerConfig) {

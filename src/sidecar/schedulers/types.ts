@@ -28,6 +28,11 @@ export interface Scheduler {
   readonly config: SchedulerConfig;
   /** Training timesteps fed to the UNet, one per step, noisiest first (fractional for some spacings). */
   readonly timesteps: readonly number[];
+  /**
+   * Model evaluations per step where more than one (Heun: 2, its `timesteps` has 2n - 1 entries);
+   * image-to-image starts at index startStep * order, as diffusers' pipelines do. Absent: 1.
+   */
+  readonly order?: number;
   /** Standard deviation of the initial noise: the first latent is noise * initNoiseSigma. */
   readonly initNoiseSigma: number;
   /** Chooses the timesteps for `numInferenceSteps` steps and clears any multistep state. */

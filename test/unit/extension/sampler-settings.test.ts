@@ -31,7 +31,7 @@ test('chosen settings are sent as the protocol\'s ids and pass its validator', (
 });
 
 test('an unknown scheduler in settings.json is an error naming the setting and the valid ids', () => {
-  assert.throws(() => chosenSettings({ guidanceScale: null, steps: null, scheduler: 'plms' }), /diffusionStudio\.scheduler: unknown scheduler "plms" \(choose one of ddim, ddpm/);
+  assert.throws(() => chosenSettings({ guidanceScale: null, steps: null, scheduler: 'k_dpm_fast' }), /diffusionStudio\.scheduler: unknown scheduler "k_dpm_fast" \(choose one of ddim, ddpm/);
 });
 
 test('the side panel offers "the model\'s own", then every sampler of the table under its A1111 name', () => {

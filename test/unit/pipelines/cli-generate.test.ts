@@ -48,7 +48,7 @@ test('bad arguments: a clear message, a non-zero exit, no stack trace', () => {
   for (const [args, message] of [
     [['generate', 'x', '--model', tiny, '--steps', 'abc'], /--steps must be a whole number/],
     [['generate', 'x', '--model', tiny, '--guidance', 'lots'], /--guidance must be a number/],
-    [['generate', 'x', '--model', tiny, '--scheduler', 'plms', '--device', 'cpu'], /unknown scheduler "plms"/],
+    [['generate', 'x', '--model', tiny, '--scheduler', 'k_dpm_fast', '--device', 'cpu'], /unknown scheduler "k_dpm_fast"/], // 'plms' is a sampler since issue 14
     [['generate', 'x', '--model', 'no-such-model', '--device', 'cpu'], /no such model folder or model name/],
     [['generate', 'x', '--model', tiny, '--width', '30', '--device', 'cpu'], /width must be a multiple of 8/],
     [['info', join(cwd, 'missing.png')], /cannot be read/],

@@ -25,7 +25,9 @@ function editJson(path: string, edit: (o: Record<string, unknown>) => void): voi
 test('model defaults: model_index.json "defaults", else ours', () => {
   const { base } = copies();
   const plain = resolveSettings({ prompt: 'x', seed: 1 }, loadModelFolder(base), [64, 64], 8);
-  assert.deepEqual([plain.steps, plain.guidanceScale, plain.scheduler], [20, 7.5, 'dpmpp_2m']);
+  // Issue 14: with no "defaults", the model's own scheduler decides (tiny-sd's scheduler_config.json is
+  // SD 1.x's PNDMScheduler, so PLMS; it was our DPM++ 2M before, ignoring _class_name).
+  assert.deepEqual([plain.steps, plain.guidanceScale, plain.scheduler], [20, 7.5, 'pndm']);
   editJson(join(base, 'model_index.json'), (o) => (o.defaults = { steps: 12, guidance_scale: 3, scheduler: 'ddim' }));
   const s = resolveSettings({ prompt: 'x', seed: 1 }, loadModelFolder(base), [64, 64], 8);
   assert.deepEqual([s.steps, s.guidanceScale, s.scheduler], [12, 3, 'ddim']);
@@ -50,5 +52,6 @@ test('scheduler names: ids, earlier CLI spellings and A1111 names resolve to ids
   assert.equal(parseSchedulerName('dpm++2m-karras'), 'dpmpp_2m_karras');
   assert.equal(parseSchedulerName('euler-a'), 'euler_a');
   assert.equal(parseSchedulerName(' Euler a '), 'euler_a');
-  assert.throws(() => parseSchedulerName('lms'), /unknown scheduler "lms" \(choose one of ddim, ddpm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, or an A1111 name such as "Euler a"\)/);
+  // 'lms' became a sampler in issue 14; the list of ids is the whole table.
+  assert.throws(() => parseSchedulerName('k_dpm_fast'), /unknown scheduler "k_dpm_fast" \(choose one of ddim, ddpm, pndm, euler, euler_karras, euler_a, lms, heun, dpmpp_2m, dpmpp_2m_karras, dpmpp_2m_sde, unipc, lcm, or an A1111 name such as "Euler a"\)/);
 });

@@ -40,9 +40,9 @@ test('CLI: --scheduler "Euler a" generates with Euler a, and info reports it', (
 });
 
 test('CLI: an unknown scheduler is one line naming the valid ids, exit code non-zero', () => {
-  const r = cli(mkdtempSync(join(tmpdir(), 'cli-')), 'generate', 'x', '--model', tinySd, '--scheduler', 'plms', '--device', 'cpu');
+  const r = cli(mkdtempSync(join(tmpdir(), 'cli-')), 'generate', 'x', '--model', tinySd, '--scheduler', 'k_dpm_fast', '--device', 'cpu'); // 'plms' is a sampler since issue 14
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /unknown scheduler "plms" \(choose one of ddim, ddpm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras/);
+  assert.match(r.stderr, /unknown scheduler "k_dpm_fast" \(choose one of ddim, ddpm, pndm, euler, euler_karras, euler_a, lms, heun, dpmpp_2m, dpmpp_2m_karras, dpmpp_2m_sde, unipc, lcm/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 

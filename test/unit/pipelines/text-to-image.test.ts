@@ -33,7 +33,7 @@ test('a batch writes one PNG per image with its own seed, the same pixels as sin
   assert.equal(p.prompt, 'the dog');
   assert.equal(p.fields.Seed, '101');
   assert.equal(p.fields.Steps, '4');
-  assert.equal(p.fields.Sampler, 'DPM++ 2M');
+  assert.equal(p.fields.Sampler, 'PLMS'); // tiny-sd's own PNDMScheduler (issue 14; was our DPM++ 2M default)
   assert.equal(p.fields['CFG scale'], '7.5');
   assert.equal(p.fields.Size, '64x64');
   assert.equal(p.fields.Model, 'tiny-sd');
@@ -55,8 +55,9 @@ test('never overwrites: an existing output file is kept and the new image gets a
 test('progress after every step, previews as PNGs, and cancellation between steps', async () => {
   const steps: number[] = [];
   let previews = 0;
+  // dpmpp_2m named: tiny-sd's own PLMS (its _class_name since issue 14) evaluates the UNet n + 1 times.
   await textToImage(
-    { model: tinySd, prompt: 'a cat', steps: 5, seed: 3, previewEvery: 2, out: tmp() },
+    { model: tinySd, prompt: 'a cat', steps: 5, seed: 3, previewEvery: 2, scheduler: 'dpmpp_2m', out: tmp() },
     { onProgress: (p) => { steps.push(p.step); if (p.preview) { previews++; assert.equal(Buffer.from(p.preview).toString('latin1', 1, 4), 'PNG'); } } },
   );
   assert.deepEqual(steps, [1, 2, 3, 4, 5]);
@@ -80,7 +81,7 @@ test('image-to-image: strength sets how many steps run; the VAE encoder is used'
   const src = await textToImage({ model: tinySd, prompt: 'a cat', steps: 2, seed: 5, out: tmp() });
   let total = 0;
   const r = await imageToImage(
-    { model: tinySd, prompt: 'a red cat', initImage: src.files[0], strength: 0.5, steps: 10, seed: 5, out: tmp() },
+    { model: tinySd, prompt: 'a red cat', initImage: src.files[0], strength: 0.5, steps: 10, seed: 5, scheduler: 'dpmpp_2m', out: tmp() }, // one evaluation per step (see above)
     { onProgress: (p) => (total = p.totalSteps) },
   );
   assert.equal(total, 5);
@@ -127,6 +128,7 @@ test('wrong tensor names and missing external data are reported with the file', 
 test('bad settings are refused with the setting named', async () => {
   await assert.rejects(textToImage({ model: tinySd, prompt: 'x', steps: 0 }), /steps must be an integer from 1 to 1000/);
   await assert.rejects(textToImage({ model: tinySd, prompt: 'x', width: 60 }), /width must be a multiple of 8/);
-  await assert.rejects(textToImage({ model: tinySd, prompt: 'x', scheduler: 'plms' }), /unknown scheduler "plms"/);
+  // 'plms' became a sampler in issue 14 (PNDM's A1111 name); 'k_dpm_fast' is one we still lack.
+  await assert.rejects(textToImage({ model: tinySd, prompt: 'x', scheduler: 'k_dpm_fast' }), /unknown scheduler "k_dpm_fast"/);
   await assert.rejects(textToImage({ model: tinySd, prompt: 'x', seed: -1 }), /seed must be an integer/);
 });

@@ -34,7 +34,7 @@ test('generate.scheduler accepts exactly the sampler table\'s ids, A1111 names a
       assert.equal(r.success && r.data.scheduler, s.id, name);
     }
   }
-  for (const bad of ['plms', 'euler a karras', '', 'ddim ddpm', 42, null]) {
+  for (const bad of ['k_dpm_fast', 'euler a karras', '', 'ddim ddpm', 42, null]) {
     const r = gen(bad);
     assert.equal(r.success, false, String(bad));
   }
