@@ -127,6 +127,7 @@ const UNSUPPORTED: Partial<Record<keyof SchedulerConfig, (c: SchedulerConfig) =>
   lambda_min_clipped: (c) => (c.lambda_min_clipped !== null && Number.isFinite(c.lambda_min_clipped) ? `lambda_min_clipped: ${c.lambda_min_clipped}` : null),
   predict_x0: (c) => (!c.predict_x0 ? 'predict_x0: false' : null),
   solver_p: (c) => (c.solver_p !== null ? 'solver_p' : null),
+  rescale_betas_zero_snr: (c) => (c.rescale_betas_zero_snr ? 'rescale_betas_zero_snr: true (diffusers\' class for this sampler has no zero-SNR schedule either)' : null),
   skip_prk_steps: (c) => (c.skip_prk_steps === false ? 'skip_prk_steps: false (the Runge-Kutta warm-up of PNDM; SD 1.x configs set true)' : null),
 };
 

@@ -23,7 +23,7 @@ export class PndmScheduler extends VpScheduler {
   constructor(config: SchedulerConfig) {
     super(config);
     if (config.prediction_type === 'sample') throw new SchedulerConfigError('scheduler_config.json: the PNDM scheduler takes epsilon or v_prediction models, not prediction_type "sample"');
-    refuseUnsupported(config, 'PNDM', ['skip_prk_steps']);
+    refuseUnsupported(config, 'PNDM', ['skip_prk_steps', 'rescale_betas_zero_snr']);
   }
 
   override setTimesteps(n: number): void {

@@ -180,7 +180,7 @@ export class LmsScheduler extends VeScheduler {
 
   constructor(config: SchedulerConfig, readonly maxOrder = 4) {
     super(config, config.use_karras_sigmas);
-    refuseUnsupported(config, 'LMS', ['use_exponential_sigmas', 'use_beta_sigmas']);
+    refuseUnsupported(config, 'LMS', ['use_exponential_sigmas', 'use_beta_sigmas', 'rescale_betas_zero_snr']);
     this.displayName = labelWithKarras(this.name, this.karras);
   }
 
@@ -239,7 +239,7 @@ export class HeunScheduler extends VeScheduler {
 
   constructor(config: SchedulerConfig) {
     super(config, config.use_karras_sigmas);
-    refuseUnsupported(config, 'Heun', ['use_exponential_sigmas', 'use_beta_sigmas']);
+    refuseUnsupported(config, 'Heun', ['use_exponential_sigmas', 'use_beta_sigmas', 'rescale_betas_zero_snr']);
     this.displayName = labelWithKarras(this.name, this.karras);
   }
 

@@ -58,6 +58,9 @@ test('options that change the maths and are not implemented are refused by the s
   assert.throws(() => createScheduler('dpmpp_2m', cfg({ solver_order: 3 })), /solver_order 3/);
   assert.throws(() => createScheduler('euler', cfg({ use_exponential_sigmas: true })), /use_exponential_sigmas/);
   assert.throws(() => createScheduler('ddpm', cfg({ variance_type: 'learned_range' })), /variance_type "learned_range"/);
+  // A zero-SNR model on a sampler whose diffusers class has no zero-SNR schedule: refused, not run on the wrong schedule.
+  assert.throws(() => createScheduler('lms', cfg({ rescale_betas_zero_snr: true })), /rescale_betas_zero_snr: true/);
+  assert.doesNotThrow(() => createScheduler('euler', cfg({ rescale_betas_zero_snr: true })));
   assert.throws(() => createScheduler('ddim', cfg({ thresholding: true })), (e: Error) => toSidecarError(e).code === 'model_invalid');
   // Harmless keys are not reported; unknown ones are listed, not silently dropped.
   assert.equal(cfg({ _diffusers_version: '0.30.0', sample_max_value: 1 }).ignored_keys, undefined);
