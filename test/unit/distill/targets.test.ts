@@ -14,6 +14,9 @@ import { NoiseLevels, twoStepTarget, truncatedSnrWeight, noised } from '../../..
 const config = (kind: PredictionType, setAlphaToOne: boolean) => parseSchedulerConfig({
   num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012,
   prediction_type: kind, timestep_spacing: 'trailing', set_alpha_to_one: setAlphaToOne,
+  // As the project's own configs (nn/family.ts) and every latent model: since issue 14 an unset
+  // clip_sample means diffusers' DDIM default, true, which clips x0 to [-1, 1].
+  clip_sample: false,
 });
 
 /** A deterministic stand-in teacher: any smooth function of (z, t) will do. */

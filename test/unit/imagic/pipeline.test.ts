@@ -119,7 +119,9 @@ test('the sidecar edit job publishes the PNGs with stage progress, the loss as a
   assert.deepEqual([...new Set(updates.map((u) => u.stage))], ['prepare', 'embedding', 'finetune', 'sample', 'save']);
   assert.ok(updates.some((u) => u.stage === 'embedding' && typeof u.metrics?.loss === 'number'));
   const previews = updates.filter((u) => u.preview);
-  assert.equal(previews.length, 2, 'a preview after sampling steps 1 and 2 of 3');
+  // tiny-sd's own scheduler is SD 1.x's PNDMScheduler (read since issue 14): PLMS evaluates the UNet
+  // n + 1 = 4 times for 3 steps, so previews come after evaluations 1, 2 and 3 of 4 (was 2 of 3 with DPM++ 2M).
+  assert.equal(previews.length, 3, 'a preview after sampling evaluations 1, 2 and 3 of 4');
   assert.equal((await sharp(Buffer.from(previews[0].preview!)).metadata()).format, 'png');
   const bad = context();
   await assert.rejects(runJob('edit', { model, image: join(fixtures, 'images', 'empty.png'), prompt: 'x', outputDir }, bad.ctx),
