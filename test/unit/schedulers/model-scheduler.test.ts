@@ -3,6 +3,7 @@
 // every sampler's A1111 name reads back as a sampler that runs the same maths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,4 +95,20 @@ test("A1111 names in the PNG parameters read back as a sampler running the same 
   assert.equal(createScheduler('pndm', config).displayName, 'PLMS');
   assert.equal(createScheduler('unipc', config).displayName, 'UniPC');
   assert.equal(createScheduler('lcm', config).displayName, 'LCM');
+});
+
+test("`models` shows each model's own scheduler, a class we lack, and config keys no sampler reads", () => {
+  const tcd = withSchedulerConfig((o) => {
+    o._class_name = 'TCDScheduler';
+    o.some_new_key = 1;
+  });
+  const root = join(__dirname, '..', '..', '..');
+  const r = spawnSync(process.execPath, ['--import', require.resolve('tsx'), join(root, 'src', 'sidecar', 'cli', 'main.ts'), 'models', '--models-dir', tinySd, '--models-dir', tcd], {
+    encoding: 'utf8',
+    env: { ...process.env, DIFFUSION_STUDIO_MODELS: '' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /emoji-base .*v_prediction, DDIM \(DDIMScheduler\)/);
+  assert.match(r.stdout, /tiny-sd .*epsilon, PLMS \(PNDMScheduler\)\n/);
+  assert.match(r.stdout, /TCDScheduler \(not implemented here: name a sampler\), scheduler_config.json keys not read: some_new_key/);
 });

@@ -1,6 +1,8 @@
 /** `diffusion-studio models`: the models generation can find (embedded, --models-dir, $DIFFUSION_STUDIO_MODELS). */
 import type { Command } from 'commander';
 import { discoverModels, modelRoots, type FoundModel } from '../../io/model-discovery';
+import { samplerLabel } from '../../../protocol/samplers';
+import { DIFFUSERS_CLASSES } from '../../schedulers/index';
 
 export function register(program: Command): void {
   program
@@ -19,6 +21,10 @@ function describe(m: FoundModel): string {
   if (f.distill?.guidance_range) parts.push(`guidance ${f.distill.guidance_range.join('-')}`);
   if (f.sampleSize && f.vaeScaleFactor) parts.push(`${f.sampleSize * f.vaeScaleFactor}px`);
   parts.push(f.schedulerConfig.prediction_type);
+  // The model's own scheduler (its default sampler), and keys of its config no sampler here reads.
+  const cls = f.schedulerConfig._class_name;
+  if (cls) parts.push(DIFFUSERS_CLASSES[cls] ? `${samplerLabel(DIFFUSERS_CLASSES[cls])} (${cls})` : `${cls} (not implemented here: name a sampler)`);
+  if (f.schedulerConfig.ignored_keys) parts.push(`scheduler_config.json keys not read: ${f.schedulerConfig.ignored_keys.join(', ')}`);
   return parts.join(', ');
 }
 
