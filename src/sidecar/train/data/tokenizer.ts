@@ -19,10 +19,14 @@ export interface TokenizerFiles {
   config: Record<string, unknown>;
 }
 
-/** Build the tokenizer files from the words of all captions (sorted, so the ids are reproducible). */
-export function buildTokenizer(captions: Iterable<string>, maxLength = MAX_LENGTH): TokenizerFiles {
+/**
+ * Build the tokenizer files from the words of all captions (sorted, so the ids are reproducible).
+ * `extraWords` are added whole even if no caption uses them: the style words of the multi-style set
+ * (style-captions.ts `styleWords()`), so "in the twitter style" is three words, not letters.
+ */
+export function buildTokenizer(captions: Iterable<string>, maxLength = MAX_LENGTH, extraWords: Iterable<string> = []): TokenizerFiles {
   const words = new Set<string>();
-  for (const c of captions) for (const w of c.toLowerCase().split(/[^a-z0-9]+/)) if (w) words.add(w);
+  for (const c of [...captions, ...extraWords]) for (const w of c.toLowerCase().split(/[^a-z0-9]+/)) if (w) words.add(w);
   const chars = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
   const specials = [SPECIAL_TOKENS.pad, SPECIAL_TOKENS.unk, SPECIAL_TOKENS.bos, SPECIAL_TOKENS.eos];
   const vocabList = [...specials, ...chars.map((c) => `##${c}`), ...new Set([...chars, ...[...words].sort()])];
