@@ -29,3 +29,11 @@ export function infoNceLoss(g: Graph, a: Tensor, b: Tensor, scale: Operand = 1 /
   const ce = (axis: number) => g.neg(mean(g, g.reduceSum(g.mul(g.logSoftmax(logits, axis), eye), [axis], false)));
   return g.mul(g.add(ce(1), ce(0)), 0.5);
 }
+
+/**
+ * Cross-entropy of class logits [B, K] against one-hot (or soft) targets [B, K], mean over the batch:
+ * -mean_b sum_k t_bk log softmax(z_b)_k.
+ */
+export function crossEntropyLoss(g: Graph, logits: Tensor, targets: Tensor): Tensor {
+  return g.neg(mean(g, g.reduceSum(g.mul(g.logSoftmax(logits, -1), targets), [-1], false)));
+}

