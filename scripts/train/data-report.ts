@@ -1,13 +1,15 @@
 /**
  * The next embedded model's data, prepared and counted: rasterises the multi-style emoji set into
  * .cache/data/styles-<size>/ (resumable per style; later runs read the cache), prepares the MNIST split,
- * prints the counts docs/BENCHMARKS.md quotes and writes docs/images/styles-sheet.png (a few emoji in
+ * prints the counts docs/BENCHMARKS.md quotes (and checks name matching against the code-point map where
+ * both exist) and writes docs/images/styles-sheet.png (a few emoji in
  * every style, for a person to check the cross-set matching).
  *
  *   npx tsx scripts/train/data-report.ts [--size 64] [--cache .cache/data] [--sheet docs/images/styles-sheet.png]
  */
 import { Command } from 'commander';
-import { loadStyledEmoji, sampleToCHW, styleCounts } from '../../src/sidecar/train/data/emoji-styles';
+import { EMOJI_STYLES, findIcons, loadStyleSets, loadStyledEmoji, sampleToCHW, styleCounts } from '../../src/sidecar/train/data/emoji-styles';
+import { selectEntries } from '../../src/sidecar/train/data/emoji';
 import { loadMnist } from '../../src/sidecar/train/data/mnist';
 import { writeSampleGrid } from './grid';
 
@@ -25,6 +27,19 @@ async function main(): Promise<void> {
   });
   const { perStyle, atLeast } = styleCounts(ds);
   console.log(JSON.stringify({ size, emoji: ds.emoji.length, samples: ds.samples.length, perStyle, emojiWithAtLeastKStyles: atLeast }));
+
+  // Name matching checked where a code-point map exists: match the set by name alone (Unicode and
+  // short names, no sibling map) and compare with chars.json (aliases resolved to the drawing they show).
+  const sets = loadStyleSets();
+  const entries = selectEntries(), codes = ds.emoji.map((e) => e.code);
+  for (const id of ['fluent-emoji-flat', 'twemoji']) {
+    const set = sets.get(id)!;
+    const drawing = (n: string): string => { const a = set.icons.aliases?.[n]; return a && Object.keys(a).length === 1 ? drawing(a.parent) : n; };
+    const byName = findIcons(entries, codes, { ...EMOJI_STYLES.find((s) => s.id === id)!, match: 'name', namesFrom: [] }, sets);
+    const both = codes.map((c, i) => [set.chars.get(c), byName[i]]).filter(([a, b]) => a && b) as [string, string][];
+    const agree = both.filter(([a, b]) => drawing(a) === drawing(b)).length;
+    console.log(JSON.stringify({ nameMatchCheck: id, both: both.length, agree, misses: both.filter(([a, b]) => drawing(a) !== drawing(b)).map(([a, b]) => `${a} -> ${b}`) }));
+  }
 
   const mnist = await loadMnist({ size, cacheDir: o.cache });
   const perDigit = (split: 'train' | 'heldOut') => Array.from({ length: 10 }, (_, d) => mnist[split].filter((i) => mnist.labels[i] === d).length);
