@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Rng } from '../../../src/sidecar/graph';
 import { emojiItems } from '../../../src/sidecar/train/data/emoji';
 import { EMOJI_STYLES } from '../../../src/sidecar/train/data/emoji-styles';
 import { digitCaptions } from '../../../src/sidecar/train/data/mnist';
-import { styleOfCaption, styledCaptions, styleWords, withStyle } from '../../../src/sidecar/train/data/style-captions';
+import { styleOfCaption, styledCaptions, styleWords, trainingCaption, withStyle } from '../../../src/sidecar/train/data/style-captions';
 import { buildTokenizer, loadTokenizer } from '../../../src/sidecar/train/data/tokenizer';
 
 const byId = (id: string) => EMOJI_STYLES.find((s) => s.id === id)!;
@@ -35,4 +36,14 @@ test('the tokenizer built for the styled set has every style word whole', () => 
   for (const w of ['flat', 'fluent', '3d', 'twitter', 'twemoji', 'firefox', 'emojione', 'noto', 'classic', 'style']) assert.ok(w in vocab, w);
   const tokens = tok.encode('a graceful swan in the twitter style').tokens;
   assert.deepEqual(tokens, ['<bos>', 'a', 'graceful', 'swan', 'in', 'the', 'twitter', 'style', '<eos>']);
+});
+
+test('training captions are half styled (naming the drawing\'s style) and half plain, following the seed', () => {
+  const rng = new Rng(3), style = byId('twemoji');
+  const caps = Array.from({ length: 2000 }, () => trainingCaption(['a graceful swan', 'a swan'], style, (n) => rng.int(n)));
+  const styled = caps.filter((c) => styleOfCaption(c));
+  assert.ok(styled.every((c) => styleOfCaption(c)!.id === 'twemoji'));
+  assert.ok(Math.abs(styled.length / caps.length - 0.5) < 0.05, `${styled.length} of ${caps.length} styled`);
+  const again = new Rng(3);
+  assert.deepEqual(Array.from({ length: 2000 }, () => trainingCaption(['a graceful swan', 'a swan'], style, (n) => again.int(n))), caps);
 });

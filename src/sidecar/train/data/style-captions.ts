@@ -44,3 +44,14 @@ export function styleWords(styles: readonly EmojiStyle[] = EMOJI_STYLES): string
   for (const s of styles) for (const p of s.words) for (const w of p.split(' ')) words.add(w);
   return [...words].sort();
 }
+
+/**
+ * A training caption for a drawing of `emoji` in `style`: with probability `pStyled` one of its
+ * styled captions, otherwise a plain one (the prompt without a style that samples across styles).
+ * `pick(n)` returns an integer in [0, n) (the trainer's Rng.int), so captions follow the run's seed.
+ */
+export function trainingCaption(captions: readonly string[], style: EmojiStyle, pick: (n: number) => number, pStyled = 0.5): string {
+  const caption = captions[pick(captions.length)];
+  if (pick(1000) >= pStyled * 1000) return caption;
+  return withStyle(caption, style, pick(style.words.length), pick(STYLE_TEMPLATES.length));
+}
