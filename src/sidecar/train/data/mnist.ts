@@ -39,8 +39,8 @@ export function digitCaptions(d: number): string[] {
   ];
 }
 
-/** The raw package data: per digit, its samples as 784 floats in [0, 1] (1 = ink). */
-function rawDigits(): number[][] {
+/** The raw package data: per digit, its samples as 784 floats in [0, 1] (1 = ink), in package order. */
+export function rawDigits(): number[][] {
   const dir = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   return WORDS.map((_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data);
 }
