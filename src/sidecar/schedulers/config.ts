@@ -87,7 +87,7 @@ const HARMLESS = new Set(['_diffusers_version', 'dynamic_thresholding_ratio', 's
 /** Parses a scheduler_config.json object; `source` names the file in the error message. */
 export function parseSchedulerConfig(raw: unknown, source = 'scheduler_config.json'): SchedulerConfig {
   const input = typeof raw === 'object' && raw !== null ? stripNulls(raw as Record<string, unknown>) : raw;
-  const r = schema.safeParse(input);
+  const r = schema.safeParse(withClassBetas(input));
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new Error(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
@@ -100,6 +100,25 @@ export function parseSchedulerConfig(raw: unknown, source = 'scheduler_config.js
     throw new Error(`${source}: trained_betas has ${config.trained_betas.length} values for num_train_timesteps ${config.num_train_timesteps}`);
   }
   return config;
+}
+
+/**
+ * The noise schedule a class assumes when its config leaves it out: most of diffusers' classes default
+ * to linear 0.0001..0.02, Heun, LCM and TCD to 0.00085..0.012 (LCM and TCD scaled_linear), so a Heun or
+ * LCM config without beta keys is read as its own class would read it (scheduling_heun_discrete.py,
+ * scheduling_lcm.py). Keys the file sets always win.
+ */
+const CLASS_BETAS: Record<string, { beta_start: number; beta_end: number; beta_schedule: string }> = {
+  HeunDiscreteScheduler: { beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'linear' },
+  LCMScheduler: { beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear' },
+  TCDScheduler: { beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear' },
+};
+
+function withClassBetas(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const o = input as Record<string, unknown>;
+  const betas = typeof o._class_name === 'string' ? CLASS_BETAS[o._class_name] : undefined;
+  return betas ? { ...betas, ...o } : o;
 }
 
 /** diffusers writes `null` for "not set"; treat it as absent so the default applies. */

@@ -112,3 +112,17 @@ test("`models` shows each model's own scheduler, a class we lack, and config key
   assert.match(r.stdout, /tiny-sd .*epsilon, PLMS \(PNDMScheduler\)\n/);
   assert.match(r.stdout, /TCDScheduler \(not implemented here: name a sampler\), scheduler_config.json keys not read: some_new_key/);
 });
+
+test("a config without beta keys gets its own class's schedule (Heun, LCM: 0.00085..0.012), the file's keys always win", () => {
+  const betas = (c: SchedulerConfig) => [c.beta_start, c.beta_end, c.beta_schedule];
+  assert.deepEqual(betas(parseSchedulerConfig({ _class_name: 'DDIMScheduler' })), [0.0001, 0.02, 'linear']);
+  assert.deepEqual(betas(parseSchedulerConfig({ _class_name: 'HeunDiscreteScheduler' })), [0.00085, 0.012, 'linear']);
+  assert.deepEqual(betas(parseSchedulerConfig({ _class_name: 'LCMScheduler' })), [0.00085, 0.012, 'scaled_linear']);
+  assert.deepEqual(betas(parseSchedulerConfig({ _class_name: 'LCMScheduler', beta_end: 0.02, beta_schedule: 'linear' })), [0.00085, 0.02, 'linear']);
+  // the schedule really is the class's: the first alpha-bar of a Heun config without betas
+  const heun = createScheduler('heun', parseSchedulerConfig({ _class_name: 'HeunDiscreteScheduler' }));
+  const ddimLike = createScheduler('heun', parseSchedulerConfig({ _class_name: 'HeunDiscreteScheduler', beta_start: 0.0001, beta_end: 0.02 }));
+  heun.setTimesteps(4);
+  ddimLike.setTimesteps(4);
+  assert.notEqual(heun.initNoiseSigma, ddimLike.initNoiseSigma);
+});
