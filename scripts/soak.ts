@@ -10,8 +10,9 @@
  *   - no output file lost, half-written or overwritten: every file a finished job reported still exists,
  *     decodes, and has the bytes it had when the job finished; no two jobs reported the same file; every
  *     PNG under the output folder decodes;
- *   - the sidecar's resident memory at the end against after the first 100 jobs (same process only
- *     when no kill fell between them: both figures are printed with their process).
+ *   - the sidecar's resident memory at the end against after the first 100 jobs (`rssRatio`: other
+ *     processes when kills fell between), and the last process at its end against after its own first
+ *     100 jobs (`lastProcessRatio`); every sample is printed with its process.
  * Exits non-zero when a check fails.
  */
 import { createHash } from 'node:crypto';
@@ -135,13 +136,16 @@ async function main(): Promise<void> {
   const outcomes: Outcome[] = [];
   let next = 0;
   let killing: Promise<void> | undefined;
+  let lastKillAt = 0;
   const t0 = Date.now();
 
   const onEnded = async (o: Outcome) => {
     outcomes.push(o);
-    if (outcomes.length === 100) sidecar.sampleRss(100);
+    // each process's memory after its own first 100 jobs, to compare with the same process at its end
+    if (outcomes.length - lastKillAt === 100) sidecar.sampleRss(outcomes.length);
     if (killAt.includes(outcomes.length)) {
       sidecar.sampleRss(outcomes.length); // the process about to die: its memory after all its jobs
+      lastKillAt = outcomes.length;
       process.stdout.write(`\n[${outcomes.length} jobs] kill -9 pid ${sidecar.current.process.pid}\n`);
       killing = sidecar.kill();
       await killing;
@@ -200,7 +204,10 @@ async function check(outcomes: Outcome[], sidecar: Sidecar) {
   }
   const [first, last] = [sidecar.rssSamples[0], sidecar.rssSamples.at(-1)!];
   const rssRatio = last.rss / first.rss;
-  return { states, failures, filesReported: seen.size, pngsOnDisk: pngs, rssRatio: Number(rssRatio.toFixed(3)), problems };
+  // the last process: at its end against after its own first 100 jobs (when it ran that many)
+  const lastEarly = sidecar.rssSamples.find((x) => x.pid === last.pid);
+  const lastProcessRatio = lastEarly && lastEarly !== last ? Number((last.rss / lastEarly.rss).toFixed(3)) : null;
+  return { states, failures, filesReported: seen.size, pngsOnDisk: pngs, rssRatio: Number(rssRatio.toFixed(3)), lastProcessRatio, problems };
 }
 
 function listPngs(dir: string): string[] {
