@@ -22,8 +22,17 @@ function perRow(shape: ShapeKind, values: readonly number[]): { values: readonly
 /** The timestep input, one value per row; integer types get the (possibly fractional) timesteps rounded. */
 export function timestepTensor(type: UnetSignature['timestepType'], shape: ShapeKind, ts: readonly number[]): ort.Tensor {
   const { values, dims } = perRow(shape, ts);
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(values, (t) => BigInt(Math.round(t))), dims);
-  if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(values, (t) => Math.round(t)), dims);
+  // plain loops: TypedArray.from with a map function costs several times more, once per step
+  if (type === 'int64') {
+    const out = new BigInt64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = BigInt(Math.round(values[i]));
+    return new ort.Tensor('int64', out, dims);
+  }
+  if (type === 'int32') {
+    const out = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
+    return new ort.Tensor('int32', out, dims);
+  }
   return floatTensor(type, Float32Array.from(values), dims);
 }
 
