@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { Rng } from '../src/sidecar/graph/init';
 import { launchSidecar, SidecarClient, type LaunchedSidecar, type JobHandle } from '../src/protocol';
 
 const args = process.argv.slice(2);
@@ -46,18 +47,9 @@ interface Outcome {
   files: { path: string; sha256: string }[];
 }
 
-/** A seeded generator (mulberry32): the same --jobs give the same mix and cancel moments. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(20261205);
+/** Seeded: the same --jobs give the same mix and cancel moments (the engine's mulberry32 generator). */
+const seeded = new Rng(20261205);
+const random = () => seeded.next();
 
 class Sidecar {
   current!: LaunchedSidecar;

@@ -19,6 +19,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/config';
 import { ModelFolderError } from './errors';
+import { stampFiles } from './file-cache';
 import { modelFileExists, readModelJson } from './model-file';
 
 /** SD 1.x/2.x latent scale (the VAE's `scaling_factor`) when no config says otherwise. */
@@ -178,7 +179,7 @@ const folderHashes = new WeakMap<ModelFolder, string>();
 
 async function hashUnet(folder: ModelFolder): Promise<string> {
   const parts = [folder.files.unet, join(folder.files.unet, '..', 'model.onnx_data')].filter((p) => existsSync(p));
-  const key = parts.map((p) => `${p}:${statSync(p).size}:${statSync(p).mtimeMs}`).join('|');
+  const key = stampFiles(parts).stamp;
   const cached = hashCache.get(key);
   if (cached) return cached;
   const h = createHash('sha256');

@@ -4,16 +4,11 @@
  * non-finite or absurd numbers, wrong types, truncation, over-long strings, deep nesting).
  * Every message it makes is invalid, so every one must be answered with an error.
  */
+import { Rng } from '../../../src/sidecar/graph/init';
+
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    // mulberry32
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed); // the engine's mulberry32: the same stream as before for the same seed
+  return () => g.next();
 }
 
 const VALID = (id: string): Record<string, unknown>[] => [
