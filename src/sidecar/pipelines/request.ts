@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { GENERATION_DEFAULTS as DEFAULTS, parseSampler } from '../../protocol/samplers';
 import type { ModelFolder } from '../io/model-folder';
 import { samplerForConfig, type SchedulerName } from '../schedulers/index';
+import { seedsFit } from './core/latents';
 
 export interface TextToImageRequest {
   /** A model folder path or the name of a discovered model (default: the embedded emoji-base). */
@@ -124,7 +125,7 @@ export function resolveSettings(
   check(typeof s.prompt === 'string', 'the prompt must be text');
   check(Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 1000, `steps must be an integer from 1 to 1000, got ${s.steps}`);
   check(Number.isFinite(s.guidanceScale) && s.guidanceScale >= 0 && s.guidanceScale <= 100, `the guidance scale must be a number from 0 to 100, got ${s.guidanceScale}`);
-  check(Number.isInteger(s.seed) && s.seed >= 0 && s.seed + s.count - 1 <= 0xffffffff, `the seed must be an integer from 0 to 4294967295 (for every image of the batch), got ${s.seed}`);
+  check(seedsFit(s.seed, s.count), `the seed must be an integer from 0 to 4294967295 (for every image of the batch), got ${s.seed}`);
   check(Number.isInteger(s.count) && s.count >= 1 && s.count <= 64, `the count must be an integer from 1 to 64, got ${s.count}`);
   check(Number.isInteger(s.batchSize) && s.batchSize >= 1, `the batch size must be a positive integer, got ${s.batchSize}`);
   check(Number.isInteger(s.previewEvery) && s.previewEvery >= 0, `previewEvery must be a non-negative integer, got ${s.previewEvery}`);

@@ -6,6 +6,11 @@
 import { SeededRandom, type NormalSource } from '../../schedulers/index';
 import type { OpenModel } from '../model-sessions';
 
+/** Image k of a request uses seed + k: every one of them must be a 32-bit unsigned integer. */
+export function seedsFit(seed: number, count: number): boolean {
+  return Number.isInteger(seed) && seed >= 0 && seed + count - 1 <= 0xffffffff;
+}
+
 /** Image k's initial N(0, 1) noise comes from the generator seeded (seeds[k] ^ 0x5eed): [n * per]. */
 export function seededNoise(seeds: readonly number[], per: number): Float32Array {
   const noise = new Float32Array(per * seeds.length);

@@ -25,6 +25,7 @@ import { modelDefaults } from '../request';
 import { loadEmojiDataset, imageToCHW, type EmojiDataset } from '../../train/data/emoji';
 import { fitGaussian, frechetDistance } from './frechet';
 import { sampleImages } from './sample';
+import { seedsFit } from '../core/latents';
 
 export interface EvalOptions {
   model: string;
@@ -139,8 +140,7 @@ function realImages(ds: EmojiDataset, which: number[]): Float32Array {
 
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
-  // Image k uses seed + k; every one of them must be a seed (a 32-bit unsigned integer).
-  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed + o.count - 1 > 0xffffffff) {
+  if (!seedsFit(o.seed, o.count)) {
     throw new RangeError(`the seed must be an integer from 0 to ${0xffffffff - Math.max(0, o.count - 1)} for ${o.count} images (image k uses seed + k), got ${o.seed}`);
   }
   const folder = resolveModel(o.model, modelRoots(o.modelRoots ?? []));
