@@ -35,6 +35,7 @@ const RULES: Rule[] = [
   { when: (e, c) => isCancellation(e) || c.cancel?.isCancelled() === true, then: (e, c) => c.cancel?.cancelled() ?? new SidecarError('cancelled', e.message) },
   { when: (e) => e instanceof ImageInputError, then: (e) => new SidecarError('image_invalid', `image ${e.message}`) },
   { when: (e, c) => e instanceof ModelFolderError && isInputImage(e.path, c), then: (e) => new SidecarError('image_invalid', `image ${e.message}`) },
+  { when: (e) => e instanceof ModelFolderError && missingExternalData(e) !== undefined, then: (e) => missingExternalDataError(e as ModelFolderError) },
   { when: (e) => e instanceof ModelFolderError, then: (e) => new SidecarError(modelCode(e.message), e.message) },
   { when: (e) => e instanceof SchedulerConfigError, then: (e) => new SidecarError('model_invalid', e.message) },
   { when: (e) => e instanceof RangeError || e instanceof DistillRequestError, then: (e) => new SidecarError('invalid_params', e.message) },
@@ -61,6 +62,19 @@ function isCancellation(err: unknown): boolean {
 /** Absent things are model_not_found (the user points elsewhere); the rest model_invalid (the files are broken). */
 function modelCode(message: string): ErrorCode {
   return /is missing|is not a folder|no such model/.test(message) ? 'model_not_found' : 'model_invalid';
+}
+
+/**
+ * ONNX Runtime reports a missing external-data file (model.onnx_data) deep inside a message about the
+ * model file, with its own source location; the user needs the name of the file that is missing.
+ */
+function missingExternalData(err: unknown): string | undefined {
+  return /External data path does not exist: "([^"]+)"/.exec((err as Error).message)?.[1];
+}
+
+function missingExternalDataError(err: ModelFolderError): SidecarError {
+  const data = missingExternalData(err)!;
+  return new SidecarError('model_not_found', `${data}: is missing (${err.path} keeps its weights in it)`);
 }
 
 function isInputImage(path: string, c: ErrorContext): boolean {

@@ -105,9 +105,6 @@ export class SessionCache {
     try {
       return { session: await this.open(path, options), running: 0, evicted: false };
     } catch (err) {
-      // ORT names a missing external-data file deep inside a message about the model file: say which file
-      const data = /External data path does not exist: "([^"]+)"/.exec((err as Error).message)?.[1];
-      if (data) throw new ModelFolderError(data, `is missing (${path} keeps its weights in it)`);
       throw new ModelFolderError(path, `ONNX Runtime cannot load it: ${(err as Error).message}`);
     }
   }
