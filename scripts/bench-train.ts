@@ -5,7 +5,9 @@
  * and process CPU seconds per step (less disturbed by other processes on a shared machine) for 1 and 2
  * intra-op threads, the ratios, the largest relative gradient difference, and peak memory;
  * prints a table and a JSON line. Without PyTorch it says so and reports this engine alone.
- * Usage: npm run bench:train -- [--steps 6] [--batch 64] [--threads 1,2] [--channels 64]
+ * Usage: npm run bench:train -- [--steps 6] [--batch 64] [--threads 1,2] [--channels 64] [--family emoji-base|styles-64]
+ * The PyTorch reference mirrors emoji-base's shapes only, so `--family styles-64` (8x8x16 latents) times
+ * this engine alone: it is how the 64x64 family's width was chosen.
  */
 import * as ort from 'onnxruntime-node';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +17,7 @@ import { Rng, createSession, toOnnx, type Graph, type TensorValue } from '../src
 import { gradients } from '../src/sidecar/graph/autodiff';
 import { mseLoss } from '../src/sidecar/train/losses';
 import { buildTrainStep } from '../src/sidecar/train/train-step';
-import { EMOJI_BASE, unetGraph } from '../src/sidecar/nn';
+import { EMOJI_BASE, EMOJI_STYLES_64, latentSide, unetGraph } from '../src/sidecar/nn';
 import { Trainer } from '../src/sidecar/train/trainer';
 import { readSafetensors, writeSafetensors } from '../src/sidecar/io/safetensors';
 
@@ -26,9 +28,12 @@ const arg = (name: string, dflt: string) => {
 const STEPS = Number(arg('steps', '6')), B = Number(arg('batch', '64'));
 const THREADS = arg('threads', '1,2').split(',').map(Number);
 /** UNet width (the embedded model uses 64; 96 gives ~1.7 M parameters); the time embedding is twice it. */
-const CHANNELS = Number(arg('channels', String(EMOJI_BASE.unetChannels)));
+const FAMILY = arg('family', 'emoji-base');
+const BASE = { 'emoji-base': EMOJI_BASE, 'styles-64': EMOJI_STYLES_64 }[FAMILY];
+if (!BASE) throw new Error(`--family ${FAMILY}: expected emoji-base or styles-64`);
+const CHANNELS = Number(arg('channels', String(BASE.unetChannels)));
 const PY = '/usr/bin/python3';
-const cfg = { ...EMOJI_BASE, vocab: 1567, unetChannels: CHANNELS, unetTimeDim: 2 * CHANNELS };
+const cfg = { ...BASE, vocab: 1567, unetChannels: CHANNELS, unetTimeDim: 2 * CHANNELS };
 const dir = join('.cache', 'bench');
 
 /** The UNet with an MSE loss against `target` (the v-prediction objective's form). */
@@ -36,12 +41,12 @@ function lossGraph(): { g: Graph; loss: ReturnType<Graph['tensor']> } {
   const g = unetGraph(cfg, 0);
   const out = g.tensor('out_sample');
   g.outputs.length = 0;
-  const s = cfg.imageSize / 4;
+  const s = latentSide(cfg);
   return { g, loss: mseLoss(g, out, g.input('target', 'float32', ['batch', cfg.latentChannels, s, s])) };
 }
 
 function makeBatch(): Record<string, ort.Tensor> {
-  const rng = new Rng(1234), s = cfg.imageSize / 4, n = B * cfg.latentChannels * s * s;
+  const rng = new Rng(1234), s = latentSide(cfg), n = B * cfg.latentChannels * s * s;
   return {
     sample: new ort.Tensor('float32', rng.fillNormal(new Float32Array(n)), [B, cfg.latentChannels, s, s]),
     timestep: new ort.Tensor('int64', BigInt64Array.from({ length: B }, () => BigInt(rng.int(1000))), [B]),
@@ -99,7 +104,7 @@ async function main(): Promise<void> {
 
   let torch: { threads: Record<string, Timing>; peak_rss_mb: number; loss: number } | undefined;
   let maxRel: number | undefined, worstName = '';
-  if (torchAvailable()) {
+  if (FAMILY === 'emoji-base' && torchAvailable()) {
     const tensors = new Map<string, TensorValue>(mine.weights);
     for (const [k, v] of Object.entries(batch)) {
       const data = v.type === 'int64' ? Float32Array.from(v.data as BigInt64Array, Number) : (v.data as Float32Array);
@@ -128,7 +133,7 @@ function report(r: {
   ours: Record<number, Timing>; oursPeak: number; nParams: number; loss: number; worstName: string;
   torch?: { threads: Record<string, Timing>; peak_rss_mb: number; loss: number }; maxRel?: number;
 }): void {
-  console.log(`\nUNet train step (AdamW), ${r.nParams.toLocaleString()} parameters, batch ${B}, latents 4x8x8, context 16x64, ${STEPS} timed steps`);
+  console.log(`\nUNet train step (AdamW), ${r.nParams.toLocaleString()} parameters, batch ${B}, latents ${cfg.latentChannels}x${latentSide(cfg)}x${latentSide(cfg)}, context 16x64, ${STEPS} timed steps`);
   console.log('| intra-op threads | this engine s/step (CPU s) | PyTorch s/step (CPU s) | ratio wall (CPU) |');
   console.log('|---|---|---|---|');
   const f = (x: Timing) => `${x.median.toFixed(3)} (${x.cpu.toFixed(3)})`;
@@ -141,10 +146,10 @@ function report(r: {
     console.log(`loss: ours ${r.loss.toFixed(6)}, torch ${r.torch.loss.toFixed(6)}`);
     console.log(`peak RSS: this engine ${r.oursPeak.toFixed(0)} MB (whole process), PyTorch ${r.torch.peak_rss_mb.toFixed(0)} MB`);
   } else {
-    console.log(`PyTorch not installed for ${PY} (apt-get install python3-torch): this engine's figures only. Peak RSS ${r.oursPeak.toFixed(0)} MB`);
+    console.log(`${FAMILY === 'emoji-base' ? `PyTorch not installed for ${PY} (apt-get install python3-torch)` : `no PyTorch reference for ${FAMILY}`}: this engine's figures only. Peak RSS ${r.oursPeak.toFixed(0)} MB`);
   }
   console.log(JSON.stringify({
-    bench: 'train', params: r.nParams, channels: CHANNELS, batch: B, steps: STEPS, ours_s_per_step: r.ours, torch_s_per_step: r.torch?.threads ?? null,
+    bench: 'train', family: FAMILY, params: r.nParams, channels: CHANNELS, batch: B, steps: STEPS, ours_s_per_step: r.ours, torch_s_per_step: r.torch?.threads ?? null,
     ratio: r.torch ? Object.fromEntries(THREADS.map((n) => [n, r.ours[n].median / r.torch!.threads[String(n)].median])) : null,
     cpu_ratio: r.torch ? Object.fromEntries(THREADS.map((n) => [n, r.ours[n].cpu / r.torch!.threads[String(n)].cpu])) : null,
     max_rel_grad_diff: r.maxRel ?? null, worst_tensor: r.worstName || null, peak_rss_mb: { ours: r.oursPeak, torch: r.torch?.peak_rss_mb ?? null },

@@ -14,9 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Trainer } from '../src/sidecar/train/trainer';
-import { progressBar, type TrainProgress } from '../src/sidecar/train/progress';
-import { readSafetensors, writeSafetensors } from '../src/sidecar/io/safetensors';
+import { readSafetensors } from '../src/sidecar/io/safetensors';
 import { unflatten, type TrainStep } from '../src/sidecar/train/train-step';
 import type { TensorValue } from '../src/sidecar/graph/types';
 import type { Rng } from '../src/sidecar/graph';
@@ -28,6 +26,7 @@ import { prepare, encodeLatents, reconstruct, encodeCaptions, type Prepared } fr
 import { writeLossCurves } from './train/curves';
 import { modelCard } from './train/card';
 import { writeSamples, writeRealGrid } from './train/samples';
+import { log, runStage as runStageIn, readRecords as readRecordsIn, type BatchFn, type StageRecord } from './train/run-stage';
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const OUT = arg('--out', 'models/emoji-base');
@@ -47,54 +46,8 @@ const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
 const P_UNCOND = 0.1;
 const P_BROAD = 0.05;
 
-interface StageRecord { steps: number; batch: number; seconds: number; finalLoss: number }
-
-function log(msg: string): void {
-  console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-}
-
-/** Runs (or resumes, or skips) one stage; returns its trained parameters (EMA when kept). */
-async function runStage(name: string, spec: TrainStep, s: StageSpec, batch: (step: number, rng: Rng) => Record<string, ort.Tensor>, useEma = false): Promise<Map<string, TensorValue>> {
-  const done = join(RUN, `${name}.safetensors`);
-  const records = readRecords();
-  if (existsSync(done) && (records[name] as StageRecord | undefined)?.steps === s.steps) {
-    log(`${name}: done before, skipped`);
-    return readSafetensors(done).tensors;
-  }
-  const trainer = await Trainer.create(spec, { seed: 7 });
-  const ckpt = join(RUN, `${name}.ckpt.safetensors`);
-  const lossFile = join(RUN, `${name}.losses.json`);
-  let losses: number[] = [];
-  if (trainer.resumeIfPresent(ckpt)) {
-    losses = existsSync(lossFile) ? (JSON.parse(readFileSync(lossFile, 'utf8')) as number[]).slice(0, trainer.step) : [];
-    log(`${name}: resumed at step ${trainer.step}`);
-  }
-  const bar = process.stdout.isTTY ? progressBar(s.steps, name) : null;
-  const t0 = performance.now();
-  const prevSeconds = Number((records[`${name}.partial`] as StageRecord | undefined)?.seconds ?? 0);
-  const every = 100;
-  await trainer.fit({
-    steps: s.steps, batch, checkpoint: ckpt, checkpointEvery: every,
-    onProgress: (p: TrainProgress) => {
-      losses.push(p.loss);
-      bar?.update(p);
-      if (p.step % every === 0 || p.step === s.steps) {
-        writeFileSync(lossFile, JSON.stringify(losses));
-        const seconds = prevSeconds + (performance.now() - t0) / 1000;
-        saveRecord(`${name}.partial`, { steps: p.step, batch: s.batch, seconds, finalLoss: p.loss });
-        if (!bar) log(`${name} ${p.step}/${s.steps} loss ${p.loss.toPrecision(4)} lr ${p.lr.toExponential(2)} ${p.stepsPerSec.toFixed(2)} steps/s eta ${(p.etaSec / 60).toFixed(1)} min`);
-      }
-    },
-  });
-  bar?.stop();
-  const params = useEma ? trainer.emaParams() : trainer.params();
-  const copy = new Map([...params].map(([k, v]) => [k, { ...v, data: (v.data as Float32Array).slice() }]));
-  writeSafetensors(done, copy);
-  const tail = losses.slice(-50);
-  saveRecord(name, { steps: s.steps, batch: s.batch, seconds: prevSeconds + (performance.now() - t0) / 1000, finalLoss: tail.reduce((a, b) => a + b, 0) / Math.max(tail.length, 1) });
-  await trainer.dispose();
-  return copy;
-}
+const runStage = (name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false) => runStageIn(RUN, name, spec, s, batch, useEma);
+const readRecords = () => readRecordsIn(RUN);
 
 /** The EMA weights of the UNet's latest checkpoint (written every 100 steps by a running invocation). */
 function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, TensorValue> {
@@ -106,17 +59,6 @@ function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, Tensor
   log(`unet: exporting the EMA of checkpoint step ${metadata.step}`);
   const flat = (ema.data as Float32Array).slice();
   return unflatten(unetStep(cfg, s).layout, flat);
-}
-
-function readRecords(): Record<string, unknown> {
-  const f = join(RUN, 'stages.json');
-  return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown> : {};
-}
-
-function saveRecord(name: string, r: StageRecord | Record<string, unknown>): void {
-  const all = readRecords();
-  all[name] = r;
-  writeFileSync(join(RUN, 'stages.json'), JSON.stringify(all, null, 2));
 }
 
 function pick(rng: Rng, n: number, k: number): number[] {

@@ -10,7 +10,7 @@ import { buildTrainStep, type TrainStep } from '../../src/sidecar/train/train-st
 import { infoNceLoss, mseLoss, mean } from '../../src/sidecar/train/losses';
 import type { Optimizer } from '../../src/sidecar/train/optim';
 import type { TensorValue } from '../../src/sidecar/graph/types';
-import { vaeEncoder, vaeDecoder, textEncoder, imageEncoder, unet, type FamilyConfig } from '../../src/sidecar/nn';
+import { vaeEncoder, vaeDecoder, textEncoder, imageEncoder, unet, latentSide, type FamilyConfig } from '../../src/sidecar/nn';
 import { applyWeights } from '../../src/sidecar/nn/weights';
 
 export interface StageSpec {
@@ -33,7 +33,7 @@ export function stripPrefix(params: Map<string, TensorValue>, prefix: string): M
 /** VAE: reconstruction MSE + a small KL to N(0, I) (Kingma & Welling 2014, eq. 10), reparameterised. */
 export function vaeStep(cfg: FamilyConfig, s: StageSpec, klWeight = 1e-5): TrainStep {
   const g = new Graph({ seed: 1 });
-  const lat = cfg.imageSize / 4;
+  const lat = latentSide(cfg);
   const x = g.input('x', 'float32', [s.batch, 3, cfg.imageSize, cfg.imageSize]);
   const noise = g.input('noise', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
   const { mean: mu, logvar: lv } = g.scope('enc', () => vaeEncoder(g, cfg, x));
@@ -71,7 +71,7 @@ export function clipStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, Ten
 /** UNet: v-prediction MSE (Salimans & Ho 2022); the noised sample and target are made in the batch. */
 export function unetStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
   const g = new Graph({ seed: 3 });
-  const lat = cfg.imageSize / 4;
+  const lat = latentSide(cfg);
   const x = g.input('sample', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
   const t = g.input('timestep', 'int64', [s.batch]);
   const ctx = g.input('encoder_hidden_states', 'float32', [s.batch, cfg.length, cfg.textDim]);

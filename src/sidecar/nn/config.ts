@@ -13,9 +13,15 @@ export interface FamilyConfig {
   textHeads: number;
   /** Width of the joint (CLIP) embedding space: text_embeds and image_embeds. */
   embedDim: number;
-  /** Image side in pixels and latent side (image / 4) and channels. */
+  /** Image side in pixels, and latent channels. */
   imageSize: number;
   latentChannels: number;
+  /**
+   * Pixels per latent cell along a side: 4 (emoji-base: two 2x resamplings, 32 -> 8) or 8 (the 64x64
+   * family: three, 64 -> 8, with more latent channels so the latent keeps emoji-base's 12x compression
+   * while the UNet runs on 8x8). Default 4.
+   */
+  latentFactor?: 4 | 8;
   /** UNet width (both levels) and time-embedding width. */
   unetChannels: number;
   unetTimeDim: number;
@@ -32,5 +38,30 @@ export const EMOJI_BASE: Omit<FamilyConfig, 'vocab'> = {
   latentChannels: 4,
   unetChannels: 64,
   unetTimeDim: 128,
+  unetHeads: 4,
+};
+
+/** The latent side of a family: imageSize / latentFactor. */
+export function latentSide(cfg: Pick<FamilyConfig, 'imageSize' | 'latentFactor'>): number {
+  return cfg.imageSize / (cfg.latentFactor ?? 4);
+}
+
+/**
+ * The 64x64 multi-style family (issue 13): 64x64 RGB through an f = 8 VAE into 8x8x16 latents (the same
+ * 12x compression as emoji-base's 8x8x4 of 32x32), so the UNet keeps emoji-base's 8x8 / 4x4 levels and
+ * spends its budget on width (128: about 3 M parameters). Measured before the long run with
+ * `npm run bench:train` (docs/BENCHMARKS.md).
+ */
+export const EMOJI_STYLES_64: Omit<FamilyConfig, 'vocab'> = {
+  length: 16,
+  textDim: 64,
+  textLayers: 2,
+  textHeads: 4,
+  embedDim: 64,
+  imageSize: 64,
+  latentChannels: 16,
+  latentFactor: 8,
+  unetChannels: 128,
+  unetTimeDim: 256,
   unetHeads: 4,
 };

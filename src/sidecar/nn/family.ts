@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { saveModel, type Graph } from '../graph';
 import type { TensorValue } from '../graph/types';
 import { writeSafetensors } from '../io/safetensors';
-import type { FamilyConfig } from './config';
+import { latentSide, type FamilyConfig } from './config';
 import { textEncoderGraph } from './text-encoder';
 import { imageEncoderGraph } from './image-encoder';
-import { vaeDecoderGraph, vaeEncoderGraph } from './vae';
+import { VAE8_WIDTHS, vaeDecoderGraph, vaeEncoderGraph } from './vae';
 import { unetGraph } from './unet';
 import { applyWeights, graphWeights } from './weights';
 
@@ -50,7 +50,7 @@ function writeJson(path: string, value: unknown): void {
 }
 
 function componentConfig(c: Component, cfg: FamilyConfig, scalingFactor: number): Record<string, unknown> {
-  const latent = cfg.imageSize / 4;
+  const latent = latentSide(cfg);
   switch (c) {
     case 'text_encoder':
       return { vocab_size: cfg.vocab, max_position_embeddings: cfg.length, hidden_size: cfg.textDim, num_hidden_layers: cfg.textLayers, num_attention_heads: cfg.textHeads, projection_dim: cfg.embedDim, outputs: ['last_hidden_state', 'text_embeds'] };
@@ -58,8 +58,8 @@ function componentConfig(c: Component, cfg: FamilyConfig, scalingFactor: number)
       return { image_size: cfg.imageSize, projection_dim: cfg.embedDim, inputs: ['pixel_values'], outputs: ['image_embeds', 'features'], pixel_range: [-1, 1] };
     case 'vae_encoder':
     case 'vae_decoder':
-      // block_out_channels: three levels = two 2x resamplings, the 4x pixel-to-latent factor readers derive.
-      return { in_channels: 3, out_channels: 3, latent_channels: cfg.latentChannels, sample_size: cfg.imageSize, block_out_channels: [32, 64, 64], scaling_factor: scalingFactor };
+      // block_out_channels: n levels = n - 1 2x resamplings, the pixel-to-latent factor readers derive.
+      return { in_channels: 3, out_channels: 3, latent_channels: cfg.latentChannels, sample_size: cfg.imageSize, block_out_channels: cfg.latentFactor === 8 ? [...VAE8_WIDTHS] : [32, 64, 64], scaling_factor: scalingFactor };
     case 'unet':
       return { sample_size: latent, in_channels: cfg.latentChannels, out_channels: cfg.latentChannels, cross_attention_dim: cfg.textDim, block_out_channels: [cfg.unetChannels, cfg.unetChannels], attention_head_dim: cfg.unetChannels / cfg.unetHeads, prediction_type: 'v_prediction', timestep_dtype: 'int64' };
   }

@@ -6,7 +6,7 @@
  */
 import { Graph, type Tensor } from '../graph';
 import { attention, conv2d, groupNorm, layerNorm, linear } from './layers';
-import type { FamilyConfig } from './config';
+import { latentSide, type FamilyConfig } from './config';
 
 /** Sinusoidal timestep embedding (Vaswani et al., 2017), [sin | cos] halves, then a 2-layer MLP. */
 function timeEmbedding(g: Graph, cfg: FamilyConfig, t: Tensor): Tensor {
@@ -57,7 +57,7 @@ export function unet(g: Graph, cfg: FamilyConfig, x: Tensor, t: Tensor, ctx: Ten
 /** unet/model.onnx: sample, timestep (int64), encoder_hidden_states -> out_sample. */
 export function unetGraph(cfg: FamilyConfig, seed = 0): Graph {
   const g = new Graph({ seed });
-  const s = cfg.imageSize / 4;
+  const s = latentSide(cfg);
   const x = g.input('sample', 'float32', ['batch', cfg.latentChannels, s, s]);
   const t = g.input('timestep', 'int64', ['batch']);
   const ctx = g.input('encoder_hidden_states', 'float32', ['batch', cfg.length, cfg.textDim]);

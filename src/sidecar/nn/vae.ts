@@ -6,10 +6,11 @@
  */
 import { Graph, type Tensor } from '../graph';
 import { conv2d } from './layers';
-import type { FamilyConfig } from './config';
+import { latentSide, type FamilyConfig } from './config';
 
-/** image [B, 3, S, S] -> { mean, logvar } each [B, 4, S/4, S/4]. */
+/** image [B, 3, S, S] -> { mean, logvar } each [B, C, S/f, S/f] (f = latentFactor). */
 export function vaeEncoder(g: Graph, cfg: FamilyConfig, x: Tensor): { mean: Tensor; logvar: Tensor } {
+  if (cfg.latentFactor === 8) return vaeEncoder8(g, cfg, x);
   let h = g.silu(conv2d(g, 'c1', x, 3, 32, 3));
   h = g.silu(conv2d(g, 'c2', h, 32, 64, 3, 2));
   h = g.silu(conv2d(g, 'c3', h, 64, 64, 3, 2));
@@ -19,13 +20,50 @@ export function vaeEncoder(g: Graph, cfg: FamilyConfig, x: Tensor): { mean: Tens
   return { mean, logvar };
 }
 
-/** latent [B, 4, S/4, S/4] (unscaled) -> image [B, 3, S, S] in about [-1, 1]. */
+/** latent [B, C, S/f, S/f] (unscaled) -> image [B, 3, S, S] in about [-1, 1]. */
 export function vaeDecoder(g: Graph, cfg: FamilyConfig, z: Tensor): Tensor {
+  if (cfg.latentFactor === 8) return vaeDecoder8(g, cfg, z);
   let h = g.silu(conv2d(g, 'c1', z, cfg.latentChannels, 64, 3));
   h = g.silu(conv2d(g, 'c2', h, 64, 64, 3));
   h = g.silu(conv2d(g, 'c3', g.upsample2x(h), 64, 32, 3));
   h = g.silu(conv2d(g, 'c4', g.upsample2x(h), 32, 32, 3));
   return conv2d(g, 'out', h, 32, 3, 3);
+}
+
+/**
+ * Widths of the f = 8 VAE per level (64, 32, 16, 8 pixels): thin where the image is large, since a 3x3
+ * convolution at 64x64 costs 64 times one at 8x8 (a first design at 32-64-128-128 with residual layers
+ * at 32x32 trained at a quarter of a step per second on the shared machine, twice this one's cost).
+ */
+export const VAE8_WIDTHS = [24, 48, 96, 128] as const;
+
+/**
+ * The 64x64 family's encoder: three stride-2 convolutions (64 -> 8); the two small levels get a
+ * residual 3x3 convolution each, where width is cheap.
+ */
+function vaeEncoder8(g: Graph, cfg: FamilyConfig, x: Tensor): { mean: Tensor; logvar: Tensor } {
+  const [w0, w1, w2, w3] = VAE8_WIDTHS;
+  let h = g.silu(conv2d(g, 'c1', x, 3, w0, 3));
+  h = g.silu(conv2d(g, 'd1', h, w0, w1, 3, 2));
+  h = g.silu(conv2d(g, 'd2', h, w1, w2, 3, 2));
+  h = g.add(h, g.silu(conv2d(g, 'r2', h, w2, w2, 3)));
+  h = g.silu(conv2d(g, 'd3', h, w2, w3, 3, 2));
+  h = g.add(h, g.silu(conv2d(g, 'r3', h, w3, w3, 3)));
+  const moments = conv2d(g, 'out', h, w3, 2 * cfg.latentChannels, 1);
+  const [mean, logvar] = g.split(moments, [cfg.latentChannels, cfg.latentChannels], 1);
+  return { mean, logvar };
+}
+
+/** The 64x64 family's decoder: the encoder mirrored, nearest-neighbour 2x upsampling three times. */
+function vaeDecoder8(g: Graph, cfg: FamilyConfig, z: Tensor): Tensor {
+  const [w0, w1, w2, w3] = VAE8_WIDTHS;
+  let h = g.silu(conv2d(g, 'c1', z, cfg.latentChannels, w3, 3));
+  h = g.add(h, g.silu(conv2d(g, 'r3', h, w3, w3, 3)));
+  h = g.silu(conv2d(g, 'u3', g.upsample2x(h), w3, w2, 3));
+  h = g.add(h, g.silu(conv2d(g, 'r2', h, w2, w2, 3)));
+  h = g.silu(conv2d(g, 'u2', g.upsample2x(h), w2, w1, 3));
+  h = g.silu(conv2d(g, 'u1', g.upsample2x(h), w1, w0, 3));
+  return conv2d(g, 'out', h, w0, 3, 3);
 }
 
 /** vae_encoder/model.onnx: sample [B, 3, S, S] -> latent_sample (the posterior mean, unscaled). */
@@ -39,7 +77,7 @@ export function vaeEncoderGraph(cfg: FamilyConfig, seed = 0): Graph {
 /** vae_decoder/model.onnx: latent_sample (unscaled, i.e. divided by scaling_factor) -> sample. */
 export function vaeDecoderGraph(cfg: FamilyConfig, seed = 0): Graph {
   const g = new Graph({ seed });
-  const s = cfg.imageSize / 4;
+  const s = latentSide(cfg);
   const z = g.input('latent_sample', 'float32', ['batch', cfg.latentChannels, s, s]);
   g.output(vaeDecoder(g, cfg, z), 'sample');
   return g;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { createSession } from '../../../src/sidecar/graph';
-import { EMOJI_BASE, type FamilyConfig } from '../../../src/sidecar/nn';
+import { EMOJI_BASE, EMOJI_STYLES_64, type FamilyConfig } from '../../../src/sidecar/nn';
 import { componentGraph, writeFamilyFolder, COMPONENTS, type FamilyWeights } from '../../../src/sidecar/nn/family';
 import { graphWeights, parameterCount } from '../../../src/sidecar/nn/weights';
 import { buildTokenizer } from '../../../src/sidecar/train/data/tokenizer';
@@ -65,6 +65,31 @@ test('a written folder opens in the generation pipeline and samples seeded image
     assert.equal(a.images.length, 2 * 3 * 32 * 32);
     // Image k depends on its own seed only: the first image is the same alone or in a batch.
     assert.deepEqual(b.images, a.images.subarray(0, 3 * 32 * 32));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the 64x64 family: an f = 8 VAE into 8x8x16 latents, a folder the generation pipeline reads as such', async () => {
+  const big: FamilyConfig = { ...EMOJI_STYLES_64, vocab: 100 };
+  const dir = mkdtempSync(join(tmpdir(), 'family64-'));
+  try {
+    const weights = Object.fromEntries(COMPONENTS.map((c) => [c, graphWeights(componentGraph(c, big, 5))])) as FamilyWeights;
+    writeFamilyFolder({
+      dir, cfg: big, weights, scalingFactor: 2, tokenizer: buildTokenizer(['a swan', 'a cat']),
+      defaults: { steps: 2, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n',
+    });
+    const folder = loadModelFolder(dir);
+    assert.equal(folder.vaeScaleFactor, 8, 'block_out_channels must tell readers the 8x factor');
+    const model = await openModel(folder, {});
+    assert.equal(model.unetSig.latentChannels, 16);
+    const enc = await createSession(componentGraph('vae_encoder', big));
+    const lat = await enc.run({ sample: new ort.Tensor('float32', new Float32Array(2 * 3 * 64 * 64), [2, 3, 64, 64]) });
+    assert.deepEqual(lat.latent_sample.dims, [2, 16, 8, 8]);
+    const out = await sampleImages(model, ['a swan'], { steps: 2, guidance: 3, scheduler: 'ddim' as const, seed: 3 });
+    assert.equal(out.size, 64);
+    assert.equal(out.images.length, 3 * 64 * 64);
+    assert.ok(out.images.every(Number.isFinite));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,191 @@
+/**
+ * `npm run train:styles`: trains the 64x64 multi-style family (issue 13, nn/config.ts EMOJI_STYLES_64)
+ * on the project's own engine: VAE -> CLIP -> image tower (LiT) -> UNet -> export -> sample grid. The
+ * data: the seven-style emoji set and the MNIST training split (scripts/train/styles-data.ts). Every
+ * stage checkpoints every 100 steps into the run folder and a finished stage is skipped, so rerunning
+ * the command resumes; the UNet is meant to train across several sessions. Options:
+ *   --out <dir>     model folder to write (default .cache/train-styles/model: not shipped until it meets
+ *                   issue 13's figures)
+ *   --run <dir>     checkpoints, losses, logs (default .cache/train-styles)
+ *   --scale <x>     multiply every stage's step count (0.002 is a smoke test of the whole chain)
+ *   --unet-steps <n> the UNet's planned length (its cosine schedule; default 24000)
+ *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
+ *                   another invocation is still training it (the earlier stages must be finished)
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { readSafetensors } from '../src/sidecar/io/safetensors';
+import { unflatten } from '../src/sidecar/train/train-step';
+import type { TensorValue } from '../src/sidecar/graph/types';
+import { createSession, Graph, type Rng } from '../src/sidecar/graph';
+import { EMOJI_STYLES_64, latentSide, textEncoder, type FamilyConfig } from '../src/sidecar/nn';
+import { applyWeights } from '../src/sidecar/nn/weights';
+import { writeFamilyFolder, type FamilyWeights } from '../src/sidecar/nn/family';
+import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, type StageSpec } from './train/stages';
+import { encodeLatents, reconstruct } from './train/prepare';
+import { log, runStage, readRecords } from './train/run-stage';
+import { loadStylesData, randomRow, rowCaption, rowDigit, rowEmoji, gatherPixels, type StylesData } from './train/styles-data';
+import { writeLossCurves } from './train/curves';
+import { writeSampleGrid } from './train/grid';
+import { openModel } from '../src/sidecar/pipelines/model-sessions';
+import { loadModelFolder } from '../src/sidecar/io/model-folder';
+import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+
+const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const RUN = arg('--run', '.cache/train-styles');
+const OUT = arg('--out', join(RUN, 'model'));
+const SCALE = Number(arg('--scale', '1'));
+const EXPORT_CHECKPOINT = process.argv.includes('--export-checkpoint');
+
+/** Steps, batch, peak learning rate per stage. The UNet is the long part (several sessions on 2 cores). */
+const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
+  vae: { steps: 1500, batch: 24, lr: 2e-3 },
+  clip: { steps: 1500, batch: 128, lr: 1e-3 },
+  image: { steps: 1500, batch: 128, lr: 5e-4 },
+  unet: { steps: Number(arg('--unet-steps', '24000')), batch: 64, lr: 1e-3 },
+};
+const P_UNCOND = 0.1;
+
+async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
+  const lat = latentSide(cfg);
+  const params = await runStage(RUN, 'vae', vaeStep(cfg, s), s, (_step, rng) => {
+    // Uniform over drawings; digits at their own share so most capacity goes to the emoji.
+    const rows = Array.from({ length: s.batch }, () => randomRow(d, rng));
+    return {
+      x: new ort.Tensor('float32', gatherPixels(d, rows), [s.batch, 3, cfg.imageSize, cfg.imageSize]),
+      noise: normalTensor(rng, [s.batch, cfg.latentChannels, lat, lat]),
+    };
+  });
+  return { enc: stripPrefix(params, 'enc'), dec: stripPrefix(params, 'dec') };
+}
+
+/**
+ * CLIP batches: distinct emoji (a plain caption names every drawing of its emoji, so two drawings of one
+ * emoji in a batch would be false negatives), each in a random style, and one digit of each class.
+ */
+function clipRows(d: StylesData, batch: number): (rng: Rng) => number[] {
+  const byEmoji: number[][] = d.styles.emoji.map(() => []);
+  for (let r = 0; r < d.emojiRows; r++) byEmoji[rowEmoji(d, r)].push(r);
+  const byDigit: number[][] = Array.from({ length: 10 }, () => []);
+  for (let r = d.emojiRows; r < d.emojiRows + d.digitRows; r++) byDigit[rowDigit(d, r)].push(r);
+  return (rng) => {
+    const emoji = new Set<number>();
+    while (emoji.size < batch - 10) emoji.add(rng.int(byEmoji.length));
+    return [...[...emoji].map((e) => byEmoji[e][rng.int(byEmoji[e].length)]), ...byDigit.map((rs) => rs[rng.int(rs.length)])];
+  };
+}
+
+async function trainClip(cfg: FamilyConfig, d: StylesData, s: StageSpec, recon: Float32Array, from?: Map<string, TensorValue>) {
+  const rowsOf = clipRows(d, s.batch);
+  const params = await runStage(RUN, from ? 'clip_image' : 'clip', clipStep(cfg, s, from), s, (_step, rng) => {
+    const rows = rowsOf(rng);
+    const px = gatherPixels(d, rows, rng.next() < 0.5 ? recon : d.pixels);
+    return {
+      input_ids: new ort.Tensor('int64', d.encode(rows.map((r) => rowCaption(d, r, rng))), [s.batch, cfg.length]),
+      pixel_values: new ort.Tensor('float32', px, [s.batch, 3, cfg.imageSize, cfg.imageSize]),
+    };
+  });
+  return { text: stripPrefix(params, 'text'), image: stripPrefix(params, 'image') };
+}
+
+/** The frozen text encoder as a session: prompts' token ids -> last_hidden_state, per batch. */
+async function textSession(cfg: FamilyConfig, te: Map<string, TensorValue>) {
+  const g = new Graph({ seed: 0 });
+  const x = g.input('input_ids', 'int64', ['batch', cfg.length]);
+  g.output(textEncoder(g, cfg, x).lastHiddenState, 'h');
+  applyWeights(g, te, 'text_encoder');
+  const session = await createSession(g);
+  return async (ids: BigInt64Array) => (await session.run({ input_ids: new ort.Tensor('int64', ids, [ids.length / cfg.length, cfg.length]) })).h.data as Float32Array;
+}
+
+async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { mean: Float32Array; std: Float32Array }, scale: number, te: Map<string, TensorValue>) {
+  const side = latentSide(cfg), per = cfg.latentChannels * side * side, ctxPer = cfg.length * cfg.textDim;
+  const ac = alphasCumprod();
+  const encode = await textSession(cfg, te);
+  const empty = await encode(d.encode(['']));
+  return runStage(RUN, 'unet', unetStep(cfg, s), s, async (_step, rng) => {
+    const rows = Array.from({ length: s.batch }, () => randomRow(d, rng));
+    const ctx = await encode(d.encode(rows.map((r) => rowCaption(d, r, rng))));
+    const sample = new Float32Array(s.batch * per), target = new Float32Array(s.batch * per);
+    const t = new BigInt64Array(s.batch);
+    const eps = new Float32Array(per), z = new Float32Array(per);
+    rows.forEach((img, k) => {
+      if (rng.next() < P_UNCOND) ctx.set(empty, k * ctxPer);
+      const ti = rng.int(1000);
+      t[k] = BigInt(ti);
+      const a = Math.sqrt(ac[ti]), sg = Math.sqrt(1 - ac[ti]);
+      rng.fillNormal(eps);
+      rng.fillNormal(z);
+      for (let j = 0; j < per; j++) {
+        // x0 = scale * (mean + std * z): a posterior sample, scaled to unit variance.
+        const x0 = scale * (lat.mean[img * per + j] + lat.std[img * per + j] * z[j]);
+        sample[k * per + j] = a * x0 + sg * eps[j];
+        target[k * per + j] = a * eps[j] - sg * x0; // v (Salimans & Ho 2022)
+      }
+    });
+    return {
+      sample: new ort.Tensor('float32', sample, [s.batch, cfg.latentChannels, side, side]),
+      timestep: new ort.Tensor('int64', t, [s.batch]),
+      encoder_hidden_states: new ort.Tensor('float32', ctx, [s.batch, cfg.length, cfg.textDim]),
+      target: new ort.Tensor('float32', target, [s.batch, cfg.latentChannels, side, side]),
+    };
+  }, true);
+}
+
+function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, TensorValue> {
+  const ckpt = join(RUN, 'unet.ckpt.safetensors');
+  if (!existsSync(ckpt)) throw new Error(`--export-checkpoint: ${ckpt} does not exist yet`);
+  const { tensors, metadata } = readSafetensors(ckpt);
+  const ema = tensors.get('state.ema');
+  if (!ema) throw new Error(`${ckpt} holds no EMA`);
+  log(`unet: exporting the EMA of checkpoint step ${metadata.step}`);
+  return unflatten(unetStep(cfg, s).layout, (ema.data as Float32Array).slice());
+}
+
+function std(x: Float32Array): number {
+  let m = 0, v = 0;
+  for (const a of x) m += a / x.length;
+  for (const a of x) v += (a - m) ** 2 / x.length;
+  return Math.sqrt(v);
+}
+
+const GRID = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a graceful swan, flat style', 'a graceful swan in the 3d style', 'a handwritten number 7', 'a handwritten number 3'];
+
+async function main(): Promise<void> {
+  mkdirSync(RUN, { recursive: true });
+  const plan = Object.fromEntries(Object.entries(PLAN).map(([k, s]) => [k, { ...s, steps: Math.max(2, Math.round(s.steps * SCALE)) }])) as typeof PLAN;
+  const t0 = performance.now();
+  log(`loading data (out ${OUT}, run ${RUN}, scale ${SCALE})`);
+  const d = await loadStylesData(EMOJI_STYLES_64.imageSize, EMOJI_STYLES_64.length);
+  const cfg: FamilyConfig = { ...EMOJI_STYLES_64, vocab: d.vocab };
+  log(`${d.emojiRows} drawings + ${d.digitRows} digits, vocab ${d.vocab}`);
+  const vae = await trainVae(cfg, d, plan.vae);
+  const recon = await reconstruct(cfg, vae.enc, vae.dec, d.pixels);
+  let mse = 0;
+  for (let i = 0; i < recon.length; i++) mse += (recon[i] - d.pixels[i]) ** 2 / recon.length;
+  log(`vae reconstruction mse ${mse.toFixed(4)} (PSNR ${(10 * Math.log10(4 / mse)).toFixed(2)} dB)`);
+  const clip = await trainClip(cfg, d, plan.clip, recon);
+  const clipAll = readSafetensors(join(RUN, 'clip.safetensors')).tensors;
+  clip.image = (await trainClip(cfg, d, plan.image, recon, clipAll)).image;
+  const lat = await encodeLatents(cfg, vae.enc, d.pixels);
+  const scalingFactor = 1 / std(lat.mean);
+  log(`latent std ${std(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
+  const unetW = EXPORT_CHECKPOINT ? unetFromCheckpoint(cfg, plan.unet) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
+  const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
+  const records = readRecords(RUN);
+  const card = `# emoji-styles-64 (in training)\n\nIssue 13's 64x64 multi-style family, written by \`npm run train:styles\`.\n\nStages: ${JSON.stringify(records, null, 2)}\n\nVAE reconstruction MSE ${mse.toFixed(4)} (pixels in [-1, 1]).\n`;
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card });
+  log(`wrote ${OUT}`);
+  const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];
+  await writeLossCurves([{ title: 'VAE (MSE + KL)', losses: curve('vae') }, { title: 'CLIP (InfoNCE)', losses: curve('clip') }, { title: 'UNet (v-prediction MSE)', losses: curve('unet') }], join(RUN, 'loss-curves.png'));
+  const model = await openModel(loadModelFolder(OUT), {});
+  for (const seed of [1, 2]) {
+    const { images, size } = await sampleImages(model, GRID, { steps: 20, guidance: 3, scheduler: 'ddim', seed });
+    await writeSampleGrid(images, size, GRID, 4, join(RUN, `samples-seed${seed}.png`), 2);
+  }
+  writeFileSync(join(RUN, 'done.json'), JSON.stringify({ minutes: (performance.now() - t0) / 60000, mse }));
+  log(`done in ${((performance.now() - t0) / 60000).toFixed(1)} min`);
+}
+
+void main().catch((err: unknown) => { console.error(err); process.exit(1); });
