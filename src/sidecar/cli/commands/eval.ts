@@ -20,6 +20,7 @@ interface EvalCliOptions {
   batch: string;
   json?: boolean;
   samples?: boolean;
+  variety: boolean;
 }
 
 export function register(program: Command): void {
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--count <n>', 'generated images, one per prompt (at least 1000 for the FID)', '1024')
     .option('--batch <n>', 'images per UNet batch', '64')
     .option('--samples', 'include every prompt and its nearest caption in the JSON')
+    .option('--no-variety', '64x64 family: skip the digit, styles-per-seed and style-word measures')
     .option('--json', 'print the report as JSON')
     .action((opts: EvalCliOptions) => run(opts));
 }
@@ -73,6 +75,7 @@ async function run(opts: EvalCliOptions): Promise<void> {
       count,
       batch: whole('--batch', opts.batch, 1),
       onProgress: (done) => bar?.update(done),
+      variety: opts.variety,
     });
   } catch (err) {
     if (err instanceof ModelFolderError) throw new UserError(err.message);
@@ -93,5 +96,13 @@ async function run(opts: EvalCliOptions): Promise<void> {
   console.log(`FID-analogue     ${report.fid.toFixed(3)}`);
   console.log(`CLIP-score       ${report.clipScore.toFixed(4)} (real images: ${report.real.clipScore.toFixed(4)})`);
   console.log(`object accuracy  ${(100 * report.objectAccuracy).toFixed(1)}% (real images: ${(100 * report.real.objectAccuracy).toFixed(1)}%)`);
+  const v = report.variety;
+  if (v) {
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(`digits           ${pct(v.digits.accuracy)} of ${v.digits.samples} "a handwritten number N" read as N (evaluator on held-out MNIST: ${pct(v.digits.evaluatorHeldOut)})`);
+    console.log(`styles / 8 seeds ${v.variety.meanStyles.toFixed(2)} over ${v.variety.prompts} prompts without a style`);
+    console.log(`seed distance    ${v.variety.meanPairDistance.toFixed(1)}/255 (${v.variety.distanceRatio.toFixed(2)}x two real drawings of one emoji: ${v.variety.realPairDistance.toFixed(1)}/255)`);
+    console.log(`style words      ${pct(v.styleWords.accuracy)} of ${v.styleWords.samples} samples in the asked style (evaluator on the real drawings: ${pct(v.styleWords.evaluatorOnReal)})`);
+  }
   console.log(`time             ${report.seconds.toFixed(1)} s`);
 }

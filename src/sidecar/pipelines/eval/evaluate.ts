@@ -10,6 +10,8 @@
  *                    generated images whose nearest caption, among the canonical captions of ALL
  *                    emoji in the set, is their own. The same numbers on the real images are reported
  *                    as the ceiling the encoders allow.
+ *   5. variety       64x64 multi-style family only (variety.ts): digits read by the digit evaluator,
+ *                    styles per 8 seeds, style-word adherence.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,10 +24,12 @@ import { readFloats } from '../tensors';
 import { findSampler } from '../../../protocol/samplers';
 import type { SchedulerName } from '../../schedulers/index';
 import { modelDefaults } from '../request';
-import { loadEmojiDataset, imageToCHW, type EmojiDataset } from '../../train/data/emoji';
+import { loadEmojiDataset, imageToCHW } from '../../train/data/emoji';
+import { loadStyledEmoji, sampleToCHW } from '../../train/data/emoji-styles';
+import { measureVariety, type VarietyOptions, type VarietyReport } from './variety';
 import { fitGaussian, frechetDistance } from './frechet';
 import { sampleImages } from './sample';
-import { seedsFit } from '../core/latents';
+import { nativeLatentSize, seedsFit } from '../core/latents';
 
 export interface EvalOptions {
   model: string;
@@ -39,6 +43,10 @@ export interface EvalOptions {
   batch: number;
   modelRoots?: string[];
   onProgress?(done: number, total: number): void;
+  /** The 64x64 family's digit / variety / style-word measures (variety.ts): on unless false. */
+  variety?: boolean;
+  /** Smaller sample counts for those measures (tests). */
+  varietySizes?: Pick<VarietyOptions, 'perDigit' | 'varietyPrompts' | 'perStyle'>;
 }
 
 export interface EvalReport {
@@ -59,6 +67,8 @@ export interface EvalReport {
   seconds: number;
   /** Per-prompt outcome, for inspection. */
   samples: Array<{ prompt: string; nearest: string; cosine: number }>;
+  /** The 64x64 multi-style family only: digits, styles per 8 seeds, style-word adherence. */
+  variety?: VarietyReport;
 }
 
 /** The family's image encoder: the folder's own, else its base's (students share the base's). */
@@ -131,11 +141,41 @@ function nearest(img: Float32Array, txt: Float32Array, dim: number, own: number[
   return { idx, cos };
 }
 
-function realImages(ds: EmojiDataset, which: number[]): Float32Array {
+/**
+ * The real images a model is measured against: emoji-base's 32x32 Noto set, or for the 64x64 family
+ * every drawing of the seven-style set (FID against all of them; the real-image ceiling of object
+ * accuracy cycles through each prompted emoji's styles).
+ */
+interface RealSet {
+  size: number;
+  /** Per emoji: canonical caption and object words. */
+  captions: string[];
+  objects: string[];
+  /** Every real image, [N, 3, S, S] in [-1, 1]. */
+  all(): Float32Array;
+  /** A real image of emoji `e` (the k-th prompt's). */
+  image(e: number, k: number, out: Float32Array, offset: number): void;
+}
+
+async function realSet(size: number, dataDir: string): Promise<RealSet> {
+  if (size === 64) {
+    const ds = await loadStyledEmoji({ size, cacheDir: dataDir });
+    const by: number[][] = ds.emoji.map(() => []);
+    ds.samples.forEach((x, k) => by[x.emoji].push(k));
+    const per = 3 * size * size;
+    return {
+      size, captions: ds.emoji.map((e) => e.captions[0]), objects: ds.emoji.map((e) => e.object),
+      all: () => { const out = new Float32Array(ds.samples.length * per); ds.samples.forEach((_, k) => sampleToCHW(ds, k, out, k * per)); return out; },
+      image: (e, k, out, offset) => sampleToCHW(ds, by[e][k % by[e].length], out, offset),
+    };
+  }
+  const ds = await loadEmojiDataset(dataDir);
   const per = 3 * ds.size * ds.size;
-  const out = new Float32Array(which.length * per);
-  which.forEach((i, k) => imageToCHW(ds, i, out, k * per));
-  return out;
+  return {
+    size: ds.size, captions: ds.items.map((it) => it.captions[0]), objects: ds.items.map((it) => it.object),
+    all: () => { const out = new Float32Array(ds.items.length * per); ds.items.forEach((_, i) => imageToCHW(ds, i, out, i * per)); return out; },
+    image: (e, _k, out, offset) => imageToCHW(ds, e, out, offset),
+  };
 }
 
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
@@ -152,10 +192,12 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const scheduler: SchedulerName = o.scheduler ?? (d.scheduler ? findSampler(d.scheduler)?.id : undefined) ?? 'ddim';
   const imageEncoder = await getSession(imageEncoderPath(model), {});
   // 1. Prompts.
-  const ds = await loadEmojiDataset(join(packageRoot(), '.cache', 'data'));
-  const n = Math.min(o.count, ds.items.length);
-  const chosen = Array.from({ length: n }, (_, k) => Math.floor(k * ds.items.length / n));
-  const captions = ds.items.map((it) => it.captions[0]);
+  const dataDir = join(packageRoot(), '.cache', 'data');
+  const side = nativeLatentSize(model, 8)[0] * (folder.vaeScaleFactor ?? 8);
+  const ds = await realSet(side, dataDir);
+  const n = Math.min(o.count, ds.captions.length);
+  const chosen = Array.from({ length: n }, (_, k) => Math.floor(k * ds.captions.length / n));
+  const captions = ds.captions;
   const prompts = chosen.map((i) => captions[i]);
   // 2. Generate.
   const generated: Float32Array[] = [];
@@ -171,21 +213,29 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   generated.reduce((p, x) => { genPixels.set(x, p); return p + x.length; }, 0);
   // 3. Embed.
   const gen = await embedImages(imageEncoder, genPixels, size, o.batch);
-  const real = await embedImages(imageEncoder, realImages(ds, ds.items.map((_, i) => i)), ds.size, o.batch);
+  const allReal = ds.all();
+  const real = await embedImages(imageEncoder, allReal, ds.size, o.batch);
+  const per = 3 * ds.size * ds.size;
+  const chosenPx = new Float32Array(n * per);
+  chosen.forEach((e, k) => ds.image(e, k, chosenPx, k * per));
+  const realOfChosen = await embedImages(imageEncoder, chosenPx, ds.size, o.batch);
   const text = await embedTexts(model, captions, 256);
   // 4. Metrics.
-  const fid = frechetDistance(fitGaussian(gen.features, n, gen.fDim), fitGaussian(real.features, ds.items.length, real.fDim));
+  const fid = frechetDistance(fitGaussian(gen.features, n, gen.fDim), fitGaussian(real.features, allReal.length / per, real.fDim));
   const g = nearest(gen.embeds, text.embeds, text.dim, chosen);
-  const realChosen = new Float32Array(n * real.eDim);
-  chosen.forEach((i, k) => realChosen.set(real.embeds.subarray(i * real.eDim, (i + 1) * real.eDim), k * real.eDim));
-  const r = nearest(realChosen, text.embeds, text.dim, chosen);
+  const r = nearest(realOfChosen.embeds, text.embeds, text.dim, chosen);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const hit = (idx: number[]) => idx.filter((t, k) => ds.items[t].object === ds.items[chosen[k]].object).length / n;
+  const hit = (idx: number[]) => idx.filter((t, k) => ds.objects[t] === ds.objects[chosen[k]]).length / n;
+  const evaluators = join(packageRoot(), 'models', 'evaluators');
+  const variety = side === 64 && o.variety !== false
+    ? await measureVariety(model, { steps, guidance, scheduler, seed: o.seed, batch: o.batch, evaluatorsDir: evaluators, dataDir, ...o.varietySizes })
+    : undefined;
   return {
     model: folder.dir, images: n, steps, guidance, scheduler, seed: o.seed,
     fid, clipScore: mean(g.cos), objectAccuracy: hit(g.idx),
     real: { clipScore: mean(r.cos), objectAccuracy: hit(r.idx) },
     seconds: (performance.now() - t0) / 1000,
     samples: prompts.map((p, k) => ({ prompt: p, nearest: captions[g.idx[k]], cosine: g.cos[k] })),
+    ...(variety ? { variety } : {}),
   };
 }

@@ -1,0 +1,178 @@
+/**
+ * The 64x64 multi-style family's own measures (issue 13), beside eval's FID / CLIP / object accuracy:
+ *
+ *   digits       "a handwritten number N" samples read by the digit evaluator (models/evaluators/digits):
+ *                the share read as N; the evaluator's accuracy on the held-out MNIST digits beside it.
+ *   variety      prompts without a style, 8 seeds each: how many different styles the style evaluator
+ *                sees among the 8 (mean over prompts), and the mean pairwise pixel distance between the
+ *                8, beside the mean distance between two real drawings of the same emoji.
+ *   style words  "<object>, <word> style" samples: the share the style evaluator puts in that style;
+ *                its accuracy on the real drawings of the same prompts beside it (its ceiling).
+ *
+ * Prompts for the style measures use the style evaluator's held-out emoji (index 9 mod 10), so the
+ * ceiling reported beside them is on drawings it never trained on. Pixel distances are mean absolute
+ * differences in 0..255 units per channel value (the unit of "seeds differ by 5/255").
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { getSession } from '../../runtime/sessions';
+import { readFloats } from '../tensors';
+import type { OpenModel } from '../model-sessions';
+import { sampleImages, type SampleOptions } from './sample';
+import { loadStyledEmoji, sampleToCHW, type StyledEmojiDataset } from '../../train/data/emoji-styles';
+import { loadMnist } from '../../train/data/mnist';
+import { withStyle } from '../../train/data/style-captions';
+import { digitCaptions } from '../../train/data/mnist';
+
+export interface VarietyReport {
+  digits: { samples: number; accuracy: number; perDigit: number[]; evaluatorHeldOut: number };
+  variety: { prompts: number; seeds: number; meanStyles: number; meanPairDistance: number; realPairDistance: number; distanceRatio: number };
+  styleWords: { samples: number; accuracy: number; perStyle: Record<string, number>; evaluatorOnReal: number };
+}
+
+export interface VarietyOptions extends SampleOptions {
+  evaluatorsDir: string;
+  dataDir: string;
+  batch: number;
+  /** Samples per digit, prompts for variety, prompts per style (small values for tests). */
+  perDigit?: number;
+  varietyPrompts?: number;
+  perStyle?: number;
+}
+
+const SEEDS = 8;
+const heldOut = (emoji: number) => emoji % 10 === 9;
+
+async function classify(path: string, images: Float32Array, size: number, batch: number): Promise<number[]> {
+  const session = await getSession(path, {});
+  const per = 3 * size * size, n = images.length / per, out: number[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const m = Math.min(batch, n - i);
+    const r = await session.run({ pixel_values: new ort.Tensor('float32', images.slice(i * per, (i + m) * per), [m, 3, size, size]) });
+    const logits = readFloats(r.logits), k = r.logits.dims[1];
+    for (let j = 0; j < m; j++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (logits[j * k + c] > logits[j * k + best]) best = c;
+      out.push(best);
+    }
+  }
+  return out;
+}
+
+async function sampleAll(model: OpenModel, prompts: string[], o: VarietyOptions, seedOf: (i: number) => number): Promise<{ images: Float32Array; size: number }> {
+  const parts: Float32Array[] = [];
+  let size = 0;
+  // One call per run of prompts sharing consecutive seeds (sampleImages seeds image k with seed + k).
+  for (let i = 0; i < prompts.length; i += o.batch) {
+    const r = await sampleImages(model, prompts.slice(i, i + o.batch), { ...o, seed: seedOf(i) });
+    parts.push(r.images);
+    size = r.size;
+  }
+  const all = new Float32Array(parts.reduce((a, x) => a + x.length, 0));
+  parts.reduce((p, x) => { all.set(x, p); return p + x.length; }, 0);
+  return { images: all, size };
+}
+
+function meanAbs255(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return (s / a.length) * 127.5;
+}
+
+function meanPairDistance(images: Float32Array[]): number {
+  let s = 0, n = 0;
+  for (let i = 0; i < images.length; i++) for (let j = i + 1; j < images.length; j++) { s += meanAbs255(images[i], images[j]); n++; }
+  return n ? s / n : 0;
+}
+
+async function digitMeasure(model: OpenModel, o: VarietyOptions): Promise<VarietyReport['digits']> {
+  const per = o.perDigit ?? 20;
+  const prompts = Array.from({ length: 10 * per }, (_, k) => digitCaptions(Math.floor(k / per))[0]);
+  const { images, size } = await sampleAll(model, prompts, o, (i) => o.seed + i);
+  const path = join(o.evaluatorsDir, 'digits', 'model.onnx');
+  const read = await classify(path, images, size, o.batch);
+  const perDigit = Array.from({ length: 10 }, (_, d) => read.slice(d * per, (d + 1) * per).filter((x) => x === d).length / per);
+  const m = await loadMnist({ size, cacheDir: o.dataDir });
+  const px = new Float32Array(m.heldOut.length * 3 * size * size), hw = size * size;
+  m.heldOut.forEach((idx, k) => { for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) px[k * 3 * hw + c * hw + p] = m.pixels[(idx * hw + p) * 3 + c] / 127.5 - 1; });
+  const real = await classify(path, px, size, o.batch);
+  return {
+    samples: prompts.length, accuracy: perDigit.reduce((a, b) => a + b, 0) / 10, perDigit,
+    evaluatorHeldOut: real.filter((x, k) => x === m.labels[m.heldOut[k]]).length / real.length,
+  };
+}
+
+function drawingsOf(ds: StyledEmojiDataset): number[][] {
+  const by: number[][] = ds.emoji.map(() => []);
+  ds.samples.forEach((x, k) => by[x.emoji].push(k));
+  return by;
+}
+
+async function varietyMeasure(model: OpenModel, ds: StyledEmojiDataset, o: VarietyOptions): Promise<VarietyReport['variety']> {
+  const by = drawingsOf(ds), per = 3 * ds.size * ds.size;
+  const pool = ds.emoji.map((_, e) => e).filter((e) => heldOut(e) && by[e].length >= 3);
+  const count = Math.min(o.varietyPrompts ?? 48, pool.length);
+  const chosen = Array.from({ length: count }, (_, k) => pool[Math.floor(k * pool.length / count)]);
+  const prompts = chosen.flatMap((e) => Array<string>(SEEDS).fill(ds.emoji[e].captions[0]));
+  // Prompt j's 8 images use seeds seed .. seed + 7: the same seeds for every prompt, as a user would try.
+  const parts: Float32Array[] = [];
+  let size = 0;
+  for (let j = 0; j < chosen.length; j++) {
+    const r = await sampleImages(model, prompts.slice(j * SEEDS, (j + 1) * SEEDS), { ...o });
+    parts.push(r.images);
+    size = r.size;
+  }
+  const styleIds = await classify(join(o.evaluatorsDir, 'styles', 'model.onnx'), concat(parts), size, o.batch);
+  let styles = 0, dist = 0, realDist = 0;
+  chosen.forEach((e, j) => {
+    styles += new Set(styleIds.slice(j * SEEDS, (j + 1) * SEEDS)).size;
+    dist += meanPairDistance(Array.from({ length: SEEDS }, (_, s) => parts[j].subarray(s * per, (s + 1) * per)));
+    realDist += meanPairDistance(by[e].map((k) => { const x = new Float32Array(per); sampleToCHW(ds, k, x); return x; }));
+  });
+  const n = chosen.length;
+  return { prompts: n, seeds: SEEDS, meanStyles: styles / n, meanPairDistance: dist / n, realPairDistance: realDist / n, distanceRatio: dist / realDist };
+}
+
+async function styleWordMeasure(model: OpenModel, ds: StyledEmojiDataset, o: VarietyOptions): Promise<VarietyReport['styleWords']> {
+  const per = o.perStyle ?? 16, px = 3 * ds.size * ds.size;
+  const prompts: string[] = [], asked: number[] = [], real: number[] = [];
+  ds.styles.forEach((style, s) => {
+    const rows = ds.samples.map((x, k) => [x, k] as const).filter(([x]) => x.style === s && heldOut(x.emoji));
+    for (let j = 0; j < Math.min(per, rows.length); j++) {
+      const [x, k] = rows[Math.floor(j * rows.length / Math.min(per, rows.length))];
+      prompts.push(withStyle(ds.emoji[x.emoji].captions[0], style, 0, 0));
+      asked.push(s);
+      real.push(k);
+    }
+  });
+  const { images, size } = await sampleAll(model, prompts, o, (i) => o.seed + i);
+  const path = join(o.evaluatorsDir, 'styles', 'model.onnx');
+  const got = await classify(path, images, size, o.batch);
+  const realPx = new Float32Array(real.length * px);
+  real.forEach((k, i) => sampleToCHW(ds, k, realPx, i * px));
+  const gotReal = await classify(path, realPx, ds.size, o.batch);
+  const perStyle = Object.fromEntries(ds.styles.map((st, s) => {
+    const mine = asked.map((a, i) => [a, i] as const).filter(([a]) => a === s);
+    return [st.id, mine.filter(([, i]) => got[i] === s).length / Math.max(1, mine.length)];
+  }));
+  return {
+    samples: prompts.length, accuracy: got.filter((g, i) => g === asked[i]).length / got.length, perStyle,
+    evaluatorOnReal: gotReal.filter((g, i) => g === asked[i]).length / gotReal.length,
+  };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const all = new Float32Array(parts.reduce((a, x) => a + x.length, 0));
+  parts.reduce((p, x) => { all.set(x, p); return p + x.length; }, 0);
+  return all;
+}
+
+/** Digits, variety and style-word measures of a 64x64 multi-style model. */
+export async function measureVariety(model: OpenModel, o: VarietyOptions): Promise<VarietyReport> {
+  const ds = await loadStyledEmoji({ size: 64, cacheDir: o.dataDir });
+  return {
+    digits: await digitMeasure(model, o),
+    variety: await varietyMeasure(model, ds, o),
+    styleWords: await styleWordMeasure(model, ds, o),
+  };
+}
