@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { sharpToPng } from '../../src/sidecar/io/images';
 
-export async function writeSampleGrid(images: Float32Array, size: number, prompts: string[], cols: number, path: string, zoom = 4): Promise<void> {
+/** `labelAlign: 'start'` writes labels from a cell's left edge (a row label running over empty neighbours). */
+export async function writeSampleGrid(images: Float32Array, size: number, prompts: string[], cols: number, path: string, zoom = 4, labelAlign: 'middle' | 'start' = 'middle'): Promise<void> {
   const cell = size * zoom, labelH = 18, n = prompts.length;
   const rows = Math.ceil(n / cols);
   const per = 3 * size * size;
@@ -20,7 +21,7 @@ export async function writeSampleGrid(images: Float32Array, size: number, prompt
     tiles.push({ input: tile, raw: { width: cell, height: cell, channels: 3 }, left: (k % cols) * cell, top: Math.floor(k / cols) * (cell + labelH) });
   }
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const labels = prompts.map((p, k) => `<text x="${(k % cols) * cell + cell / 2}" y="${Math.floor(k / cols) * (cell + labelH) + cell + 13}" font-size="12" text-anchor="middle" font-family="sans-serif">${esc(p)}</text>`).join('');
+  const labels = prompts.map((p, k) => `<text x="${(k % cols) * cell + (labelAlign === 'start' ? 4 : cell / 2)}" y="${Math.floor(k / cols) * (cell + labelH) + cell + 13}" font-size="12" text-anchor="${labelAlign}" font-family="sans-serif">${esc(p)}</text>`).join('');
   const w = cols * cell, h = rows * (cell + labelH);
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" fill="white"/>${labels}</svg>`);
   writeFileSync(path, await sharpToPng(sharp(svg).composite(tiles)));
