@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const records = readRecords(RUN);
   const card = `# emoji-styles-64 (in training)\n\nIssue 13's 64x64 multi-style family, written by \`npm run train:styles\`.\n\nStages: ${JSON.stringify(records, null, 2)}\n\nVAE reconstruction MSE ${mse.toFixed(4)} (pixels in [-1, 1]).\n`;
-  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card });
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card, safetensors: false });
   log(`wrote ${OUT}`);
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];
   await writeLossCurves([{ title: 'VAE (MSE + KL)', losses: curve('vae') }, { title: 'CLIP (InfoNCE)', losses: curve('clip') }, { title: 'UNet (v-prediction MSE)', losses: curve('unet') }], join(RUN, 'loss-curves.png'));

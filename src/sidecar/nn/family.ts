@@ -81,6 +81,12 @@ export interface FamilyFolder {
   defaults: SamplingDefaults;
   /** Model card (README.md) text. */
   card: string;
+  /**
+   * Also write each component's weights as model.safetensors (default true). Nothing in the sidecar
+   * reads them (training reads the ONNX initializers, same names), so the 64x64 family leaves them out
+   * to stay inside the 40 MB budget of models/.
+   */
+  safetensors?: boolean;
 }
 
 /** Write (or overwrite) the whole folder; each file is written to a temp name and renamed. */
@@ -92,7 +98,7 @@ export function writeFamilyFolder(f: FamilyFolder): void {
     const g = componentGraph(c, f.cfg);
     applyWeights(g, f.weights[c], c);
     saveModel(g, join(sub, 'model.onnx'));
-    writeSafetensors(join(sub, 'model.safetensors'), graphWeights(g), { layout: 'graph: linear weights [in, out]' });
+    if (f.safetensors !== false) writeSafetensors(join(sub, 'model.safetensors'), graphWeights(g), { layout: 'graph: linear weights [in, out]' });
     writeJson(join(sub, 'config.json'), componentConfig(c, f.cfg, f.scalingFactor));
   }
   const tok = join(f.dir, 'tokenizer');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -77,8 +77,12 @@ test('the 64x64 family: an f = 8 VAE into 8x8x16 latents, a folder the generatio
     const weights = Object.fromEntries(COMPONENTS.map((c) => [c, graphWeights(componentGraph(c, big, 5))])) as FamilyWeights;
     writeFamilyFolder({
       dir, cfg: big, weights, scalingFactor: 2, tokenizer: buildTokenizer(['a swan', 'a cat']),
-      defaults: { steps: 2, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n',
+      defaults: { steps: 2, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n', safetensors: false,
     });
+    // ONNX only: the 40 MB budget of models/ holds the family and its students without safetensors copies.
+    const bytes = COMPONENTS.reduce((a, c) => a + statSync(join(dir, c, 'model.onnx')).size, 0);
+    assert.ok(bytes < 20e6, `family ONNX ${(bytes / 1e6).toFixed(1)} MB`);
+    assert.ok(COMPONENTS.every((c) => !existsSync(join(dir, c, 'model.safetensors'))));
     const folder = loadModelFolder(dir);
     assert.equal(folder.vaeScaleFactor, 8, 'block_out_channels must tell readers the 8x factor');
     const model = await openModel(folder, {});
