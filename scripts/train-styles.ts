@@ -9,6 +9,9 @@
  *   --run <dir>     checkpoints, losses, logs (default .cache/train-styles)
  *   --scale <x>     multiply every stage's step count (0.002 is a smoke test of the whole chain)
  *   --unet-steps <n> the UNet's planned length (its cosine schedule; default 24000)
+ *   --device auto|cpu|cuda  where the training steps run (default cpu; auto/cuda use the sidecar's
+ *                   provider choice, which says why when CUDA is unavailable); checkpoints are the same
+ *                   either way, so a run may move between this CPU and a lent GPU
  *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
  *                   another invocation is still training it (the earlier stages must be finished)
  */
@@ -31,12 +34,15 @@ import { writeSampleGrid } from './train/grid';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+import { chooseProvider } from '../src/sidecar/runtime/providers';
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const RUN = arg('--run', '.cache/train-styles');
 const OUT = arg('--out', join(RUN, 'model'));
 const SCALE = Number(arg('--scale', '1'));
 const EXPORT_CHECKPOINT = process.argv.includes('--export-checkpoint');
+const DEVICE = arg('--device', 'cpu');
+let PROVIDERS: readonly string[] | undefined;
 
 /** Steps, batch, peak learning rate per stage. The UNet is the long part (several sessions on 2 cores). */
 const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
@@ -56,7 +62,7 @@ async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
       x: new ort.Tensor('float32', gatherPixels(d, rows), [s.batch, 3, cfg.imageSize, cfg.imageSize]),
       noise: normalTensor(rng, [s.batch, cfg.latentChannels, lat, lat]),
     };
-  });
+  }, false, PROVIDERS);
   return { enc: stripPrefix(params, 'enc'), dec: stripPrefix(params, 'dec') };
 }
 
@@ -85,7 +91,7 @@ async function trainClip(cfg: FamilyConfig, d: StylesData, s: StageSpec, recon: 
       input_ids: new ort.Tensor('int64', d.encode(rows.map((r) => rowCaption(d, r, rng))), [s.batch, cfg.length]),
       pixel_values: new ort.Tensor('float32', px, [s.batch, 3, cfg.imageSize, cfg.imageSize]),
     };
-  });
+  }, false, PROVIDERS);
   return { text: stripPrefix(params, 'text'), image: stripPrefix(params, 'image') };
 }
 
@@ -130,7 +136,7 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
       encoder_hidden_states: new ort.Tensor('float32', ctx, [s.batch, cfg.length, cfg.textDim]),
       target: new ort.Tensor('float32', target, [s.batch, cfg.latentChannels, side, side]),
     };
-  }, true);
+  }, true, PROVIDERS);
 }
 
 function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, TensorValue> {
@@ -154,6 +160,13 @@ const GRID = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a gra
 
 async function main(): Promise<void> {
   mkdirSync(RUN, { recursive: true });
+  if (DEVICE !== 'cpu') {
+    if (DEVICE !== 'auto' && DEVICE !== 'cuda') throw new Error(`--device ${DEVICE}: expected auto, cpu or cuda`);
+    const choice = await chooseProvider(DEVICE);
+    log(`device: ${choice.provider} (${choice.deviceName})${choice.note ? `: ${choice.note}` : ''}`);
+    if (DEVICE === 'cuda' && choice.provider !== 'cuda') throw new Error(`--device cuda: CUDA is not usable here${choice.note ? `: ${choice.note}` : ''}`);
+    PROVIDERS = choice.executionProviders;
+  }
   const plan = Object.fromEntries(Object.entries(PLAN).map(([k, s]) => [k, { ...s, steps: Math.max(2, Math.round(s.steps * SCALE)) }])) as typeof PLAN;
   const t0 = performance.now();
   log(`loading data (out ${OUT}, run ${RUN}, scale ${SCALE})`);

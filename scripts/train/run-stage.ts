@@ -34,15 +34,15 @@ export function saveRecord(run: string, name: string, r: StageRecord | Record<st
   writeFileSync(join(run, 'stages.json'), JSON.stringify(all, null, 2));
 }
 
-/** Runs (or resumes, or skips) one stage; returns its trained parameters (EMA when kept). */
-export async function runStage(run: string, name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false): Promise<Map<string, TensorValue>> {
+/** Runs (or resumes, or skips) one stage; returns its trained parameters (EMA when kept). `providers`: ORT's, e.g. ['cuda', 'cpu']. */
+export async function runStage(run: string, name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false, providers?: readonly string[]): Promise<Map<string, TensorValue>> {
   const done = join(run, `${name}.safetensors`);
   const records = readRecords(run);
   if (existsSync(done) && (records[name] as StageRecord | undefined)?.steps === s.steps) {
     log(`${name}: done before, skipped`);
     return readSafetensors(done).tensors;
   }
-  const trainer = await Trainer.create(spec, { seed: 7 });
+  const trainer = await Trainer.create(spec, { seed: 7, ...(providers ? { providers } : {}) });
   const ckpt = join(run, `${name}.ckpt.safetensors`);
   const lossFile = join(run, `${name}.losses.json`);
   let losses: number[] = [];
