@@ -9,6 +9,9 @@
  *   --run <dir>     checkpoints, losses, logs (default .cache/train-styles)
  *   --scale <x>     multiply every stage's step count (0.002 is a smoke test of the whole chain)
  *   --unet-steps <n> the UNet's planned length (its cosine schedule; default 24000)
+ *   --vae-steps <n>  the VAE's length (default 3500); raising it continues a finished VAE from its
+ *                   checkpoint (a warm restart of the cosine schedule). The stages after it must then
+ *                   be trained again: delete their files from the run folder
  *   --device auto|cpu|cuda  where the training steps run (default cpu; auto/cuda use the sidecar's
  *                   provider choice, which says why when CUDA is unavailable); checkpoints are the same
  *                   either way, so a run may move between this CPU and a lent GPU
@@ -46,7 +49,7 @@ let PROVIDERS: readonly string[] | undefined;
 
 /** Steps, batch, peak learning rate per stage. The UNet is the long part (several sessions on 2 cores). */
 const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
-  vae: { steps: 1500, batch: 24, lr: 2e-3 },
+  vae: { steps: Number(arg('--vae-steps', '3500')), batch: 24, lr: 2e-3 },
   clip: { steps: 1500, batch: 128, lr: 1e-3 },
   image: { steps: 1500, batch: 128, lr: 5e-4 },
   unet: { steps: Number(arg('--unet-steps', '24000')), batch: 64, lr: 1e-3 },
