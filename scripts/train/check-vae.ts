@@ -1,5 +1,6 @@
 /**
- * `npx tsx scripts/train/check-vae.ts [--vae .cache/train-styles/vae.safetensors] [--grid out.png]`:
+ * `npx tsx scripts/train/check-vae.ts [--vae .cache/train-styles/vae.safetensors] [--grid out.png]
+ * [--evaluator models/evaluators/styles/model.onnx]`:
  * what the 64x64 family's VAE keeps. On the style evaluator's 802 held-out drawings (emoji index 9 mod
  * 10, every style): reconstruction MSE / PSNR, and the style evaluator's accuracy on the real drawings
  * and on their reconstructions (a generator cannot show a style its VAE loses). `--grid` writes 16
@@ -16,7 +17,7 @@ import { writeSampleGrid } from './grid';
 const arg = (name: string, def?: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 
 async function styleAccuracy(images: Float32Array, truth: number[]): Promise<number> {
-  const s = await ort.InferenceSession.create('models/evaluators/styles/model.onnx');
+  const s = await ort.InferenceSession.create(arg('--evaluator', 'models/evaluators/styles/model.onnx')!);
   const per = 3 * 64 * 64;
   let ok = 0;
   for (let i = 0; i < truth.length; i += 128) {
