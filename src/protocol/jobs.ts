@@ -133,11 +133,38 @@ export const OutputFile = z.object({
 });
 export type OutputFile = z.infer<typeof OutputFile>;
 
+/**
+ * Where a job's time went on the sidecar, in milliseconds (docs/SIDECAR.md, "Timings"). Each part is
+ * measured where it happens; jobPathMs is what is left of serverMs: the request's validation, the queue,
+ * the messages between the server thread and the job thread, the events. A client's own request ->
+ * result time minus serverMs is the WebSocket and JSON on both ends. Parts a job kind does not measure
+ * are absent (only generate measures them all).
+ */
+export const JobTimings = z.object({
+  /** From the request's arrival at the sidecar to its result being sent (set by the server, not the handler). */
+  serverMs: z.number().optional(),
+  /** Inside ONNX Runtime runs. */
+  ortMs: z.number().optional(),
+  /** Opening the model's sessions: their creation when not yet open, cache look-ups after. */
+  loadMs: z.number().optional(),
+  /** The pipeline's own work outside ONNX Runtime: model look-up, tokenising, latents, scheduler, guidance, previews. */
+  pipelineMs: z.number().optional(),
+  /** Encoding the result PNGs. */
+  pngMs: z.number().optional(),
+  /** Files: writing the staged PNGs, the staging itself and the exclusive publish. */
+  filesMs: z.number().optional(),
+  /** serverMs minus the parts above. */
+  jobPathMs: z.number().optional(),
+});
+export type JobTimings = z.infer<typeof JobTimings>;
+
 /** What a job handler returns and the `result` event carries. */
 export const JobOutput = z.object({
   files: z.array(OutputFile),
   /** Job-level facts: parameters used, timings, execution provider ... */
   metadata: z.record(z.string(), z.unknown()),
+  /** The time breakdown (in the result event; a jobStatus record has the handler's parts only). */
+  timings: JobTimings.optional(),
 });
 export type JobOutput = z.infer<typeof JobOutput>;
 

@@ -2,56 +2,73 @@
  * The `generate` job: the text-to-image pipeline (pipelines/text-to-image.ts) run inside the worker,
  * its files staged and published by staging.ts.
  */
-import type { GenerateParams, JobOutput, OutputFile } from '../../protocol';
-import { textToImage } from '../pipelines/text-to-image';
+import type { GenerateParams, JobOutput, JobTimings, OutputFile } from '../../protocol';
+import { textToImage, type PipelineTimings } from '../pipelines/text-to-image';
 import type { JobContext, JobHandler } from './contract';
 import { publishAll, withStaging } from './staging';
 
-export const generateHandler: JobHandler<'generate'> = (params, ctx) => withStaging(params.outputDir, ctx.jobId, async (staging, outDir) => {
-  const t0 = Date.now();
-  const r = await textToImage(
-    {
-      model: params.model,
-      prompt: params.prompt,
-      negativePrompt: params.negativePrompt,
-      width: params.width,
-      height: params.height,
-      steps: params.steps,
-      guidanceScale: params.guidanceScale,
-      scheduler: params.scheduler,
-      seed: params.seed,
-      count: params.count,
-      batchSize: params.batchSize,
-      out: staging,
-      initImage: params.initImage,
-      strength: params.strength,
-      previewEvery: params.previewEvery,
-    },
-    {
-      isCancelled: ctx.isCancelled,
-      onProgress: progressReporter(params, ctx),
-      executionProviders: ctx.executionProviders,
-      intraOpNumThreads: ctx.intraOpNumThreads,
-    },
-  );
-  if (ctx.isCancelled()) throw ctx.cancelled();
-  ctx.onProgress({ stage: 'save', step: 1, total: 1 });
-  const paths = await publishAll(r.files, outDir);
-  const files: OutputFile[] = paths.map((path, k) => {
-    const m = r.metadata[k];
-    return { path, kind: 'image', width: m.width, height: m.height, metadata: { ...m } };
+export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
+  const t0 = performance.now();
+  const output = await withStaging(params.outputDir, ctx.jobId, async (staging, outDir) => {
+    const r = await textToImage(
+      {
+        model: params.model,
+        prompt: params.prompt,
+        negativePrompt: params.negativePrompt,
+        width: params.width,
+        height: params.height,
+        steps: params.steps,
+        guidanceScale: params.guidanceScale,
+        scheduler: params.scheduler,
+        seed: params.seed,
+        count: params.count,
+        batchSize: params.batchSize,
+        out: staging,
+        initImage: params.initImage,
+        strength: params.strength,
+        previewEvery: params.previewEvery,
+      },
+      {
+        isCancelled: ctx.isCancelled,
+        onProgress: progressReporter(params, ctx),
+        executionProviders: ctx.executionProviders,
+        intraOpNumThreads: ctx.intraOpNumThreads,
+      },
+    );
+    if (ctx.isCancelled()) throw ctx.cancelled();
+    ctx.onProgress({ stage: 'save', step: 1, total: 1 });
+    const paths = await publishAll(r.files, outDir);
+    return { files: paths.map((path, k): OutputFile => {
+      const m = r.metadata[k];
+      return { path, kind: 'image', width: m.width, height: m.height, metadata: { ...m } };
+    }), shared: r.metadata[0] ?? {}, pipeline: r.timings };
   });
+  const handlerMs = performance.now() - t0;
   // Job-level metadata: what all images share (each file carries its own seed).
-  const { seed: _seed, ...shared } = r.metadata[0] ?? {};
+  const { seed: _seed, ...shared } = output.shared;
   const metadata: JobOutput['metadata'] = {
     ...shared,
-    count: files.length,
+    count: output.files.length,
     executionProviders: ctx.executionProviders,
-    totalMs: Date.now() - t0,
-    ortMs: Math.round(r.timings.ortMs),
+    totalMs: Math.round(handlerMs),
+    ortMs: Math.round(output.pipeline.ortMs),
   };
-  return { files, metadata };
-});
+  return { files: output.files, metadata, timings: handlerTimings(output.pipeline, handlerMs) };
+};
+
+/**
+ * The handler's share of the job's time breakdown (the queue adds serverMs and jobPathMs): the
+ * pipeline's parts, and everything else the handler did (staging folder, publishing) counted as files.
+ */
+function handlerTimings(p: PipelineTimings, handlerMs: number): JobTimings {
+  return {
+    ortMs: p.ortMs,
+    loadMs: p.loadMs,
+    pipelineMs: p.totalMs - p.ortMs - p.loadMs - p.pngMs - p.writeMs,
+    pngMs: p.pngMs,
+    filesMs: handlerMs - p.totalMs + p.writeMs,
+  };
+}
 
 /** Overall progress across batches: step counts every denoising step of every batch. */
 function progressReporter(params: GenerateParams, ctx: JobContext) {

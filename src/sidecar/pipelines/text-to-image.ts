@@ -59,8 +59,25 @@ export interface TextToImageResult {
   files: string[];
   /** The parameters embedded in each PNG. */
   metadata: GenerationParameters[];
-  /** Wall time and the part of it spent inside ONNX Runtime runs, in ms. */
-  timings: { totalMs: number; ortMs: number };
+  /** Where the wall time went, in ms (see PipelineTimings). */
+  timings: PipelineTimings;
+}
+
+/**
+ * The pipeline's wall time and its parts, in ms: what the sidecar's per-job breakdown (docs/SIDECAR.md,
+ * "Timings") is built from. totalMs - ortMs - loadMs - pngMs - writeMs is the pipeline's own arithmetic
+ * (model look-up, tokenising, latents, scheduler steps, guidance).
+ */
+export interface PipelineTimings {
+  totalMs: number;
+  /** Inside ONNX Runtime runs. */
+  ortMs: number;
+  /** Opening the model's sessions: their creation on first use, cache look-ups after. */
+  loadMs: number;
+  /** Encoding the result PNGs (a preview's encoding counts as the pipeline's own work). */
+  pngMs: number;
+  /** Writing the PNGs (exclusive create). */
+  writeMs: number;
 }
 
 export class GenerationCancelledError extends Error {
@@ -73,9 +90,12 @@ export class GenerationCancelledError extends Error {
 export async function textToImage(request: TextToImageRequest, options: GenerateOptions = {}): Promise<TextToImageResult> {
   const t0 = performance.now();
   const timer: OrtTimer = { ortMs: 0 };
+  const t: Omit<PipelineTimings, 'totalMs' | 'ortMs'> = { loadMs: 0, pngMs: 0, writeMs: 0 };
   // 1. Check inputs.
   const folder = resolveModel(request.model ?? DEFAULT_MODEL, modelRoots(request.modelRoots ?? []));
+  const tLoad = performance.now();
   const model = await openModel(folder, options, request.initImage !== undefined);
+  t.loadMs = performance.now() - tLoad;
   const vaeScale = folder.vaeScaleFactor ?? 8;
   const native = nativeLatentSize(model, 64);
   const s = resolveSettings(request, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
@@ -106,12 +126,16 @@ export async function textToImage(request: TextToImageRequest, options: Generate
     const rgb = rgbImages(pixels);
     for (let k = 0; k < n; k++) {
       const params = parametersFor(s, scheduler.displayName, seeds[k], folder.name, hash);
+      const tPng = performance.now();
       const png = encodePng(rgb[k], pixels.width, pixels.height, { parameters: formatParameters(params) });
+      const tWrite = performance.now();
       files.push(await writeExclusive(outputPath(s.out, s.prompt, seeds[k], first + k, s.count), png));
+      t.writeMs += performance.now() - tWrite;
+      t.pngMs += tWrite - tPng;
       metadata.push(params);
     }
   }
-  return { files, metadata, timings: { totalMs: performance.now() - t0, ortMs: timer.ortMs } };
+  return { files, metadata, timings: { totalMs: performance.now() - t0, ortMs: timer.ortMs, ...t } };
 }
 
 /** Cancellation before each step; progress, with a preview every previewEvery steps, after each. */

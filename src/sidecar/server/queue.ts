@@ -10,6 +10,7 @@ import {
   type JobKind,
   type JobOutput,
   type JobState,
+  type JobTimings,
   type Priority,
 } from '../../protocol';
 import type { RunningJob, WorkerHost, WorkerLog, WorkerProgress } from './worker-host';
@@ -28,6 +29,8 @@ interface JobRecord {
   owner: string;
   params: unknown;
   seq: number;
+  /** performance.now() when the request arrived (the start of the job's serverMs). */
+  receivedAt: number;
   running?: RunningJob;
   stageStart?: { stage: string; at: number; step: number };
 }
@@ -51,8 +54,11 @@ export class JobQueue {
     private readonly limits = { maxQueued: 1000, keepFinished: 500 },
   ) {}
 
-  /** Queues a job; throws SidecarError when the queue is full or shutting down. */
-  submit(kind: JobKind, params: unknown, owner: string, priority = DEFAULT_PRIORITY[kind]): JobInfo {
+  /**
+   * Queues a job; throws SidecarError when the queue is full or shutting down. `receivedAt`
+   * (performance.now() when its request arrived) starts the clock of its timings' serverMs.
+   */
+  submit(kind: JobKind, params: unknown, owner: string, priority = DEFAULT_PRIORITY[kind], receivedAt = performance.now()): JobInfo {
     if (this.closed) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new jobs');
     if (this.waiting.length >= this.limits.maxQueued) {
       throw new SidecarError('queue_full', `the queue already holds ${this.waiting.length} jobs; try again later`);
@@ -64,6 +70,7 @@ export class JobQueue {
       owner,
       params,
       seq,
+      receivedAt,
     };
     this.jobs.set(jobId, rec);
     this.waiting.push(rec);
@@ -144,13 +151,14 @@ export class JobQueue {
     rec.info.state = failed ? (outcome.code === 'cancelled' ? 'cancelled' : 'failed') : 'succeeded';
     rec.info.finishedAt = Date.now();
     if (failed) rec.info.error = { code: outcome.code, message: outcome.message };
-    else rec.info.output = outcome;
+    else rec.info.output = withServerTimings(outcome, performance.now() - rec.receivedAt);
     rec.params = undefined;
     rec.running = undefined;
     if (this.running === rec) this.running = undefined;
-    this.listener.job(this.info(rec), rec.owner);
+    // The submitter's outcome first: it is what the user waits for; the state change to every client next.
     if (failed) this.listener.failed(rec.info.jobId, outcome, rec.owner);
-    else this.listener.result(rec.info.jobId, outcome, rec.owner);
+    else this.listener.result(rec.info.jobId, rec.info.output!, rec.owner);
+    this.listener.job(this.info(rec), rec.owner);
     this.forgetOld();
     setImmediate(() => this.pump());
   }
@@ -173,6 +181,15 @@ export class JobQueue {
       }
     }
   }
+}
+
+/** serverMs, and (when the handler measured its parts) jobPathMs: what the parts leave of it. */
+function withServerTimings(output: JobOutput, serverMs: number): JobOutput {
+  const parts: JobTimings = output.timings ?? {};
+  const measured: (number | undefined)[] = [parts.ortMs, parts.loadMs, parts.pipelineMs, parts.pngMs, parts.filesMs];
+  const timings: JobTimings = { ...parts, serverMs };
+  if (measured.every((x) => x !== undefined)) timings.jobPathMs = serverMs - (measured as number[]).reduce((a, b) => a + b, 0);
+  return { ...output, timings };
 }
 
 function byPriority(a: JobRecord, b: JobRecord): number {

@@ -159,11 +159,12 @@ export class SidecarServer {
   }
 
   private async onText(clientId: string, text: string): Promise<void> {
+    const receivedAt = performance.now();
     const parsed = parseRequest(text);
     if (!parsed.ok) return this.send(clientId, parsed.error);
     const req = parsed.request;
     try {
-      const result = await this.handle(clientId, req);
+      const result = await this.handle(clientId, req, receivedAt);
       this.send(clientId, { v: PROTOCOL_VERSION, type: 'reply', id: req.id, request: req.type, result });
       // The reply goes out first; then the connections close.
       if (req.type === 'shutdown') void this.close().then(() => this.opts.onShutdown?.());
@@ -173,7 +174,7 @@ export class SidecarServer {
     }
   }
 
-  private async handle(clientId: string, req: Request): Promise<unknown> {
+  private async handle(clientId: string, req: Request, receivedAt: number): Promise<unknown> {
     switch (req.type) {
       case 'hello':
         return this.capabilities();
@@ -191,7 +192,7 @@ export class SidecarServer {
       case 'edit':
       case 'distill': {
         const params = await this.prepare(req.type, req.params);
-        const job = this.queue.submit(req.type, params, clientId, req.priority);
+        const job = this.queue.submit(req.type, params, clientId, req.priority, receivedAt);
         return { jobId: job.jobId, job };
       }
     }
