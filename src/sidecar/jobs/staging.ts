@@ -2,26 +2,54 @@
  * Job outputs are written into a hidden staging folder beside the output folder and moved to their
  * final names (never over an existing file) only when the job succeeds, so a crash, a kill or a cancel
  * can never leave a partial image under a final name. Shared by the generate and edit jobs.
+ *
+ * Every file operation here is synchronous: jobs run on the worker thread, which has nothing else to
+ * do meanwhile, and a handful of small synchronous calls cost far less than as many round trips
+ * through libuv's thread pool (on the 2-core VMs each round trip cost 0.1-0.5 ms, more than the 4-step
+ * student's UNet evaluations; docs/BENCHMARKS.md, "Latency").
  */
-import { readdir, rm, unlink } from 'node:fs/promises';
-import { makeFolders } from '../io/folders';
+import { mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { makeFoldersSync } from '../io/folders';
 import { basename, join, resolve } from 'node:path';
 import { SidecarError } from '../../protocol';
 import { linkExclusive } from '../io/outputs';
 
+/** How often a folder is searched for staging left by dead sidecars (the first job in it always does). */
+export const SWEEP_INTERVAL_MS = 60_000;
+const lastSweep = new Map<string, number>();
+
 /**
  * Runs `job` with a fresh staging folder inside `outputDir` (default ./outputs) and removes the folder
- * afterwards, whatever happened; staging folders left by dead sidecars are swept first.
+ * afterwards, whatever happened; staging left by dead sidecars is swept first (see sweepStaging).
  */
 export async function withStaging<T>(outputDir: string | undefined, jobId: string, job: (staging: string, outDir: string) => Promise<T>): Promise<T> {
   const outDir = resolve(outputDir ?? 'outputs');
   const staging = join(outDir, `.partial-${process.pid}-${jobId}`);
-  await sweepStaging(outDir);
-  await makeFolders(staging);
+  sweepStagingSometimes(outDir);
+  makeFolder(staging);
   try {
     return await job(staging, outDir);
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    removeStaging(staging);
+  }
+}
+
+/** One mkdir when the output folder exists (the usual case), mkdir -p otherwise. */
+function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    makeFoldersSync(dir);
+  }
+}
+
+/** A published job leaves its staging folder empty: one rmdir; a failed or cancelled one, a recursive remove. */
+function removeStaging(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -29,7 +57,7 @@ export async function withStaging<T>(outputDir: string | undefined, jobId: strin
  * Moves a finished file from staging to `dir` under its own name, or a numbered variant when taken.
  * link() fails with EEXIST instead of replacing, so nothing the user has is ever overwritten.
  */
-export async function publish(file: string, dir: string): Promise<string> {
+export function publish(file: string, dir: string): string {
   let target: string;
   try {
     target = linkExclusive(file, join(dir, basename(file)));
@@ -37,7 +65,7 @@ export async function publish(file: string, dir: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code) throw err;
     throw new SidecarError('io_error', `no free file name for ${basename(file)} in ${dir}`);
   }
-  await unlink(file);
+  unlinkSync(file);
   return target;
 }
 
@@ -50,7 +78,7 @@ export async function publishAll(files: readonly string[], dir: string): Promise
   const published: string[] = [];
   for (const file of files) {
     try {
-      published.push(await publish(file, dir));
+      published.push(publish(file, dir));
     } catch (err) {
       throw partialPublish(err, file, dir, published, files.slice(published.length));
     }
@@ -64,12 +92,30 @@ function partialPublish(err: unknown, file: string, dir: string, published: stri
   return new SidecarError('io_error', `publishing ${basename(file)} into ${dir} failed (${why}); ${kept}; not published: ${left.map((f) => basename(f)).join(', ')}`);
 }
 
-/** Removes staging folders left by sidecars that died mid-job (their pid is in the name). */
-export async function sweepStaging(outDir: string): Promise<void> {
-  const names = await readdir(outDir).catch(() => [] as string[]);
+/**
+ * Removes staging folders left by sidecars that died mid-job (their pid is in the name). Listing a
+ * folder of thousands of images costs milliseconds, so a folder is swept on its first job in this
+ * process and then at most every SWEEP_INTERVAL_MS: leftovers are hidden and hold no final name, so
+ * sweeping them a minute later changes nothing the user sees.
+ */
+function sweepStagingSometimes(outDir: string, now = Date.now()): void {
+  const last = lastSweep.get(outDir);
+  if (last !== undefined && now - last < SWEEP_INTERVAL_MS) return;
+  if (lastSweep.size > 1000) lastSweep.clear(); // a bound: many folders over a long session
+  lastSweep.set(outDir, now);
+  sweepStaging(outDir);
+}
+
+export function sweepStaging(outDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(outDir);
+  } catch {
+    return; // not there yet: nothing to sweep
+  }
   for (const n of names) {
     const pid = Number(/^\.partial-(\d+)-/.exec(n)?.[1]);
-    if (pid && !alive(pid)) await rm(join(outDir, n), { recursive: true, force: true });
+    if (pid && !alive(pid)) rmSync(join(outDir, n), { recursive: true, force: true });
   }
 }
 

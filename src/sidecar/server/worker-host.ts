@@ -104,7 +104,7 @@ export class WorkerHost {
       case 'log':
         return c.onLog(m);
       case 'done':
-        return this.finish((cur) => cur.resolve(m.output));
+        return this.finish((cur) => cur.resolve(JSON.parse(m.output) as JobOutput));
       case 'failed':
         return this.finish((cur) => cur.reject(new SidecarError(m.code, m.message, cur.jobId)));
     }

@@ -3,7 +3,7 @@
  * protocol). The cancel flag is a SharedArrayBuffer so the worker sees it while its own event loop is
  * blocked inside onnxruntime's run(): Int32 slot 0 becomes 1 on cancel.
  */
-import type { ErrorCode, JobKind, JobOutput } from '../../protocol';
+import type { ErrorCode, JobKind } from '../../protocol';
 
 export interface WorkerInit {
   executionProviders: string[];
@@ -30,5 +30,6 @@ export type FromWorker =
       metrics?: Record<string, number>;
     }
   | { type: 'log'; jobId: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
-  | { type: 'done'; jobId: string; output: JobOutput }
+  /** output: the JobOutput as JSON text (cheaper to pass between threads than the object). */
+  | { type: 'done'; jobId: string; output: string }
   | { type: 'failed'; jobId: string; code: ErrorCode; message: string };

@@ -15,6 +15,9 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 const init = workerData as WorkerInit;
 const post = (m: FromWorker) => port.postMessage(m);
 
+/** At most one plain progress update per stage in this many ms (20 a second is more than a progress bar shows). */
+const PROGRESS_INTERVAL_MS = 50;
+
 port.on('message', (m: RunJob) => {
   if (m.type === 'run') void run(m);
 });
@@ -24,7 +27,8 @@ async function run(m: RunJob): Promise<void> {
   const ctx = context(m.jobId, new Int32Array(m.cancelFlag));
   try {
     const output = await runJob<JobKind>(m.kind, m.params as never, ctx);
-    post({ type: 'done', jobId: m.jobId, output });
+    // As JSON text: Node's structured clone of the nested output cost 0.3-0.4 ms here, the text 0.07 ms.
+    post({ type: 'done', jobId: m.jobId, output: JSON.stringify(output) });
   } catch (err) {
     const { code, message } = err as SidecarError; // runJob maps whatever failed to a SidecarError
     post({ type: 'failed', jobId: m.jobId, code, message });
@@ -35,6 +39,7 @@ function context(jobId: string, flag: Int32Array): JobContext {
   const isCancelled = () => Atomics.load(flag, 0) === 1;
   // Steps reported after the flag was set: the measure of "cancel takes effect within one step".
   let stepsAfterCancel = 0;
+  let last: { stage: string; at: number } | undefined;
   return {
     jobId,
     executionProviders: init.executionProviders,
@@ -44,6 +49,12 @@ function context(jobId: string, flag: Int32Array): JobContext {
       new SidecarError('cancelled', `job ${jobId} was cancelled; it stopped ${stepsAfterCancel} step(s) after the request`, jobId),
     onProgress: (u) => {
       if (isCancelled()) stepsAfterCancel++;
+      // Each message to the server thread (and on to the client) costs both threads 0.05-0.3 ms on a
+      // loaded machine, as much as a small model's step: a new stage, a preview, or the first update
+      // after PROGRESS_INTERVAL_MS goes out; the steps between are only counted.
+      const now = performance.now();
+      if (!u.preview && last?.stage === u.stage && now - last.at < PROGRESS_INTERVAL_MS) return;
+      last = { stage: u.stage, at: now };
       post({
         type: 'progress',
         jobId,

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SidecarError } from '../../../src/protocol';
 import { toSidecarError } from '../../../src/sidecar/jobs/errors';
-import { publishAll } from '../../../src/sidecar/jobs/staging';
+import { publishAll, withStaging } from '../../../src/sidecar/jobs/staging';
 
 test('a publish that fails midway names the files already published, and keeps them', async () => {
   const root = mkdtempSync(join(tmpdir(), 'ds-publish-'));
@@ -46,6 +47,33 @@ test('a publish that succeeds returns every final name in order and empties the 
     for (const f of files) writeFileSync(f, 'new');
     assert.deepEqual(await publishAll(files, root), [join(root, 'x-1.png'), join(root, 'y.png')]);
     assert.deepEqual(readdirSync(staging), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a job stages in a hidden folder that is gone afterwards, published or failed; staging of a dead sidecar is swept', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ds-staging-'));
+  try {
+    const out = join(root, 'new', 'out'); // missing: made on the way
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // a pid that has exited
+    mkdirSync(join(out, `.partial-${dead}-job-7`), { recursive: true });
+    writeFileSync(join(out, `.partial-${dead}-job-7`, 'half.png'), 'half an image');
+    const live = join(out, `.partial-${process.pid}-job-other`); // a running job of this process: kept
+    mkdirSync(live);
+    const published = await withStaging(out, 'job-1', async (staging, outDir) => {
+      assert.equal(outDir, out);
+      assert.ok(existsSync(staging) && staging.startsWith(join(out, '.partial-')));
+      writeFileSync(join(staging, 'a.png'), 'pixels');
+      return publishAll([join(staging, 'a.png')], outDir);
+    });
+    assert.deepEqual(published, [join(out, 'a.png')]);
+    assert.deepEqual(readdirSync(out).sort(), [`.partial-${process.pid}-job-other`, 'a.png'], 'the dead one swept, the live one kept');
+    await assert.rejects(withStaging(out, 'job-2', async (staging) => {
+      writeFileSync(join(staging, 'b.png'), 'never published');
+      throw new Error('cancelled midway');
+    }), /cancelled midway/);
+    assert.deepEqual(readdirSync(out).sort(), [`.partial-${process.pid}-job-other`, 'a.png'], 'nothing of the failed job is left');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
