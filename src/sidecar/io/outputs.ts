@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { makeFoldersSync } from './folders';
 
+/** Where a pipeline's finished image goes: `data` meant for `path`; returns the file written. */
+export type ImageWriter = (path: string, data: Buffer) => string;
+
 /**
  * Writes `data` at `path` or the first free numbered variant of it; returns the path written. The bytes
  * go to a hidden temporary file first and are then hard-linked under the final name: link() fails

@@ -1,15 +1,15 @@
 /**
  * The `generate` job: the text-to-image pipeline (pipelines/text-to-image.ts) run inside the worker,
- * its files staged and published by staging.ts.
+ * its images staged and published by staging.ts (StagedImages).
  */
 import type { GenerateParams, JobOutput, JobTimings, OutputFile } from '../../protocol';
 import { textToImage, type PipelineTimings } from '../pipelines/text-to-image';
 import type { JobContext, JobHandler } from './contract';
-import { publishAll, withStaging } from './staging';
+import { withStagedImages } from './staging';
 
 export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
   const t0 = performance.now();
-  const output = await withStaging(params.outputDir, ctx.jobId, async (staging, outDir) => {
+  const output = await withStagedImages(params.outputDir, ctx.jobId, async (stage) => {
     const r = await textToImage(
       {
         model: params.model,
@@ -23,7 +23,7 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
         seed: params.seed,
         count: params.count,
         batchSize: params.batchSize,
-        out: staging,
+        out: stage.out,
         initImage: params.initImage,
         strength: params.strength,
         previewEvery: params.previewEvery,
@@ -33,11 +33,12 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
         onProgress: progressReporter(params, ctx),
         executionProviders: ctx.executionProviders,
         intraOpNumThreads: ctx.intraOpNumThreads,
+        writeImage: stage.write,
       },
     );
     if (ctx.isCancelled()) throw ctx.cancelled();
     ctx.onProgress({ stage: 'save', step: 1, total: 1 });
-    const paths = await publishAll(r.files, outDir);
+    const paths = stage.publish();
     return { files: paths.map((path, k): OutputFile => {
       const m = r.metadata[k];
       return { path, kind: 'image', width: m.width, height: m.height, metadata: { ...m } };
@@ -58,7 +59,7 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
 
 /**
  * The handler's share of the job's time breakdown (the queue adds serverMs and jobPathMs): the
- * pipeline's parts, and everything else the handler did (staging folder, publishing) counted as files.
+ * pipeline's parts, and everything else the handler did (staging, publishing) counted as files.
  */
 function handlerTimings(p: PipelineTimings, handlerMs: number): JobTimings {
   return {

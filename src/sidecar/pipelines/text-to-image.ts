@@ -17,7 +17,7 @@
 import { encodePng, readImageTensor } from '../io/images';
 import { modelHash } from '../io/model-folder';
 import { modelRoots, resolveModel, DEFAULT_MODEL } from '../io/model-discovery';
-import { outputPath, writeExclusive } from '../io/outputs';
+import { outputPath, writeExclusiveSync, type ImageWriter } from '../io/outputs';
 import { formatParameters, type GenerationParameters } from '../io/png-metadata';
 import { createScheduler, type Scheduler } from '../schedulers/index';
 import { splitPredictionVp } from '../schedulers/prediction';
@@ -52,6 +52,11 @@ export interface GenerateOptions {
   /** e.g. ['cuda', 'cpu']; default ['cpu']. */
   executionProviders?: readonly string[];
   intraOpNumThreads?: number;
+  /**
+   * Writes each finished PNG meant for `path` and returns the file written. Default: writeExclusiveSync
+   * (that name, or a numbered variant when taken); the sidecar's job stages them (jobs/staging.ts).
+   */
+  writeImage?: ImageWriter;
 }
 
 export interface TextToImageResult {
@@ -129,7 +134,7 @@ export async function textToImage(request: TextToImageRequest, options: Generate
       const tPng = performance.now();
       const png = encodePng(rgb[k], pixels.width, pixels.height, { parameters: formatParameters(params) });
       const tWrite = performance.now();
-      files.push(await writeExclusive(outputPath(s.out, s.prompt, seeds[k], first + k, s.count), png));
+      files.push((options.writeImage ?? writeExclusiveSync)(outputPath(s.out, s.prompt, seeds[k], first + k, s.count), png));
       t.writeMs += performance.now() - tWrite;
       t.pngMs += tWrite - tPng;
       metadata.push(params);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SidecarError } from '../../../src/protocol';
 import { toSidecarError } from '../../../src/sidecar/jobs/errors';
-import { publishAll, withStaging } from '../../../src/sidecar/jobs/staging';
+import { publishAll, withStagedImages, withStaging } from '../../../src/sidecar/jobs/staging';
 
 test('a publish that fails midway names the files already published, and keeps them', async () => {
   const root = mkdtempSync(join(tmpdir(), 'ds-publish-'));
@@ -74,6 +74,32 @@ test('a job stages in a hidden folder that is gone afterwards, published or fail
       throw new Error('cancelled midway');
     }), /cancelled midway/);
     assert.deepEqual(readdirSync(out).sort(), [`.partial-${process.pid}-job-other`, 'a.png'], 'nothing of the failed job is left');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a generate job stages its images as hidden files and publishes them under free final names, or leaves nothing', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ds-staged-'));
+  try {
+    const out = join(root, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, '1-cat.png'), 'the user\'s own');
+    const names = await withStagedImages(out, 'job-3', async (stage) => {
+      const a = stage.write(join(stage.out, '1-cat.png'), Buffer.from('first'));
+      const b = stage.write(join(stage.out, '2-cat.png'), Buffer.from('second'));
+      assert.deepEqual([a, b].map((f) => f.slice(out.length + 1)), [`.partial-${process.pid}-job-3-0.png`, `.partial-${process.pid}-job-3-1.png`]);
+      assert.deepEqual(readdirSync(out).filter((n) => !n.startsWith('.')), ['1-cat.png'], 'nothing under a final name before the publish');
+      return stage.publish();
+    });
+    assert.deepEqual(names, [join(out, '1-cat-1.png'), join(out, '2-cat.png')]);
+    assert.equal(readFileSync(join(out, '1-cat.png'), 'utf8'), 'the user\'s own');
+    assert.equal(readFileSync(join(out, '1-cat-1.png'), 'utf8'), 'first');
+    await assert.rejects(withStagedImages(out, 'job-4', async (stage) => {
+      stage.write(join(stage.out, '3-cat.png'), Buffer.from('never published'));
+      throw new Error('cancelled after the first image');
+    }), /cancelled after the first image/);
+    assert.deepEqual(readdirSync(out).sort(), ['1-cat-1.png', '1-cat.png', '2-cat.png'], 'no staged file left');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
