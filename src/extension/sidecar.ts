@@ -72,12 +72,26 @@ export class SidecarManager implements vscode.Disposable {
           `ONNX Runtime ${this.capabilities.ortVersion}, pid ${this.capabilities.pid}`,
       );
       this.setState('ready');
+      this.warmUp(client, s.model);
       return client;
     } catch (err) {
       this.setState('stopped');
       this.log.appendLine(`[extension] could not start the sidecar: ${(err as Error).message}`);
       throw err;
     }
+  }
+
+  /**
+   * The model in the settings is made ready in the background (its sessions opened, one tiny image
+   * made), so the user's first image costs what a later one does; a generate request sent meanwhile
+   * simply runs first. A model that cannot be warmed is only logged: the request will say why.
+   */
+  private warmUp(client: SidecarClient, model: string): void {
+    if (!model || !this.capabilities?.jobKinds.generate) return;
+    client.warmup(model).then(
+      (r) => this.log.appendLine(`[extension] ${r.model} ready in ${r.ms.toFixed(0)} ms`),
+      (err: Error) => this.log.appendLine(`[extension] could not warm ${model} up: ${err.message}`),
+    );
   }
 
   private async launchLocal(s: Settings): Promise<SidecarClient> {

@@ -200,6 +200,10 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   shutdown() {
     return this.request('shutdown', {});
   }
+  /** Opens `model`'s sessions and runs it once, so its first generate request is as fast as later ones. */
+  warmup(model: string) {
+    return this.request('warmup', { model });
+  }
   /** Round trip in milliseconds, plus the sidecar's resident memory. */
   async ping(): Promise<{ rttMs: number; rss: number }> {
     const t0 = performance.now();

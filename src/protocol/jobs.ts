@@ -10,7 +10,7 @@ import { findSampler, parseSampler, unknownSamplerMessage } from './samplers';
 const num = (min: number, max: number) => z.number().min(min).max(max);
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 /** A path or id: non-empty, bounded, no NUL byte (which would truncate the path in native code). */
-const pathLike = z
+export const pathLike = z
   .string()
   .min(1)
   .max(4096)

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors';
-import { DistillParams, EditParams, GenerateParams, JobInfo, JobOutput, Priority } from './jobs';
+import { DistillParams, EditParams, GenerateParams, JobInfo, JobOutput, Priority, pathLike } from './jobs';
 
 export const PROTOCOL_VERSION = 1;
 const v = z.literal(PROTOCOL_VERSION);
@@ -37,6 +37,12 @@ export const JobStatusRequest = req('jobStatus', { jobId: jobId.optional() });
 export const PingRequest = req('ping', {});
 /** Stops the sidecar: queued jobs are cancelled, the running one is cancelled, then it exits. */
 export const ShutdownRequest = req('shutdown', {});
+/**
+ * Gets a model ready before its first generate request: its sessions opened and one 1-step image made
+ * (and thrown away), between jobs, so that request costs what a later one does. The reply comes when
+ * it is done (`ms`: how long it took; near 0 when the model was ready already).
+ */
+export const WarmupRequest = req('warmup', { model: pathLike });
 
 export const Request = z.discriminatedUnion('type', [
   HelloRequest,
@@ -48,6 +54,7 @@ export const Request = z.discriminatedUnion('type', [
   JobStatusRequest,
   PingRequest,
   ShutdownRequest,
+  WarmupRequest,
 ]);
 export type Request = z.infer<typeof Request>;
 export type RequestType = Request['type'];
@@ -103,6 +110,8 @@ export const REPLY_RESULTS = {
   /** Sidecar wall clock and resident memory, for diagnostics. */
   ping: z.object({ time: z.number(), rss: z.number() }),
   shutdown: z.object({ cancelledJobs: z.number().int() }),
+  /** `model`: the folder warmed (a name resolved); `ms`: how long it took. */
+  warmup: z.object({ model: z.string(), ms: z.number() }),
 } satisfies Record<RequestType, z.ZodType>;
 export type ReplyResult<T extends RequestType> = z.infer<(typeof REPLY_RESULTS)[T]>;
 

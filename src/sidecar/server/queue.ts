@@ -41,9 +41,18 @@ export const DEFAULT_PRIORITY: Record<JobKind, Priority> = {
   distill: 'background',
 };
 
+interface Warmup {
+  model: string;
+  resolve(ms: number): void;
+  reject(e: SidecarError): void;
+}
+
 export class JobQueue {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly waiting: JobRecord[] = [];
+  /** Warm-ups run on the worker between jobs, after every queued job (a user's request comes first). */
+  private readonly warmups: Warmup[] = [];
+  private warming = false;
   private running?: JobRecord;
   private seq = 0;
   private closed = false;
@@ -80,6 +89,15 @@ export class JobQueue {
     return this.info(rec);
   }
 
+  /** Warms the model folder `model` up on the worker when no job waits (see jobs/warmup.ts); resolves with its ms. */
+  warm(model: string): Promise<number> {
+    if (this.closed) return Promise.reject(new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new work'));
+    return new Promise<number>((resolve, reject) => {
+      this.warmups.push({ model, resolve, reject });
+      setImmediate(() => this.pump());
+    });
+  }
+
   /** Cancels a queued job at once, or a running one at its next step. Returns the state after. */
   cancel(jobId: string): JobState {
     const rec = this.jobs.get(jobId);
@@ -106,6 +124,7 @@ export class JobQueue {
   /** Refuses new jobs, cancels the queued and the running one; resolves when nothing runs. */
   async shutdown(graceMs = 3000): Promise<number> {
     this.closed = true;
+    for (const w of this.warmups.splice(0)) w.reject(new SidecarError('shutting_down', 'the sidecar is shutting down; the warm-up was not run'));
     let n = 0;
     for (const rec of [...this.waiting]) {
       this.cancel(rec.info.jobId);
@@ -122,9 +141,9 @@ export class JobQueue {
   }
 
   private pump(): void {
-    if (this.running || this.host.busy) return;
+    if (this.running || this.warming || this.host.busy) return;
     const rec = this.waiting.shift();
-    if (!rec) return;
+    if (!rec) return this.warmNext();
     this.running = rec;
     rec.info.state = 'running';
     rec.info.startedAt = Date.now();
@@ -137,6 +156,16 @@ export class JobQueue {
       (output) => this.end(rec, output),
       (err: SidecarError) => this.end(rec, err),
     );
+  }
+
+  private warmNext(): void {
+    const w = this.warmups.shift();
+    if (!w) return;
+    this.warming = true;
+    this.host.warm(`warmup-${++this.seq}`, w.model).then(w.resolve, w.reject).finally(() => {
+      this.warming = false;
+      setImmediate(() => this.pump());
+    });
   }
 
   private onProgress(rec: JobRecord, p: WorkerProgress): void {

@@ -59,6 +59,7 @@ export class SidecarServer {
   ) {
     this.host = new WorkerHost({ executionProviders: opts.provider.executionProviders });
     this.queue = new JobQueue(this.host, this.listener());
+    this.host.start();
     http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     wss.on('connection', (ws) => this.onConnection(ws));
   }
@@ -186,6 +187,8 @@ export class SidecarServer {
         return { jobId: req.jobId, state: this.queue.cancel(req.jobId) };
       case 'jobStatus':
         return { jobs: req.jobId ? [this.queue.get(req.jobId)] : this.queue.list() };
+      case 'warmup':
+        return this.warmup(req.model);
       case 'shutdown':
         return { cancelledJobs: this.queue.list().filter((j) => j.state === 'queued' || j.state === 'running').length };
       case 'generate':
@@ -196,6 +199,17 @@ export class SidecarServer {
         return { jobId: job.jobId, job };
       }
     }
+  }
+
+  /**
+   * Gets `model` (a name or folder) ready for generation: its sessions opened and one tiny image made on
+   * the worker, between jobs. Unknown or broken models are refused at once, as a generate request would be.
+   */
+  async warmup(model: string): Promise<{ model: string; ms: number }> {
+    if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new work');
+    handlerFor('generate', this.opts.jobs);
+    const dir = this.opts.models.resolve(model, 'generate');
+    return { model: dir, ms: await this.queue.warm(dir) };
   }
 
   /** Input checks before queueing (fast failures), then model ids resolved to absolute folders. */

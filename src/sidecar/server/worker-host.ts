@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
-import type { FromWorker, RunJob, WorkerInit } from './worker-messages';
+import type { FromWorker, RunJob, WarmModel, WorkerInit } from './worker-messages';
 
 export type WorkerProgress = Extract<FromWorker, { type: 'progress' }>;
 export type WorkerLog = Extract<FromWorker, { type: 'log' }>;
@@ -73,6 +73,32 @@ export class WorkerHost {
     return { result, cancel: () => Atomics.store(new Int32Array(cancelFlag), 0, 1) };
   }
 
+  /**
+   * Warms the model folder `model` up on the worker (jobs/warmup.ts), in the slot of a job: the worker
+   * is busy meanwhile. Resolves with the milliseconds it took; rejects with a SidecarError.
+   */
+  warm(id: string, model: string): Promise<number> {
+    if (this.current) throw new Error(`worker busy with ${this.current.jobId}`);
+    const done = new Promise<JobOutput>((resolve, reject) => {
+      this.current = { jobId: id, resolve, reject, onProgress: () => undefined, onLog: () => undefined };
+    });
+    const msg: WarmModel = { type: 'warm', jobId: id, model };
+    this.ensureWorker().postMessage(msg);
+    return done.then((o) => (o as unknown as { ms: number }).ms);
+  }
+
+  /**
+   * Starts the worker thread now rather than with the first job: loading it (the bundle, ONNX Runtime's
+   * native library) is part of what a first request would otherwise wait for.
+   */
+  start(): void {
+    try {
+      this.ensureWorker();
+    } catch {
+      // no worker to start (a build without dist/worker.js): the first job reports why, as before
+    }
+  }
+
   /** Stops the worker thread (a running job fails with `reason`). */
   async terminate(reason = 'the sidecar is shutting down'): Promise<void> {
     const w = this.worker;
@@ -104,7 +130,13 @@ export class WorkerHost {
       case 'log':
         return c.onLog(m);
       case 'done':
-        return this.finish((cur) => cur.resolve(JSON.parse(m.output) as JobOutput));
+        return this.finish((cur) => {
+          try {
+            cur.resolve(JSON.parse(m.output) as JobOutput);
+          } catch (err) {
+            cur.reject(new SidecarError('job_failed', `the job worker sent an unreadable output: ${(err as Error).message}`, cur.jobId));
+          }
+        });
       case 'failed':
         return this.finish((cur) => cur.reject(new SidecarError(m.code, m.message, cur.jobId)));
     }

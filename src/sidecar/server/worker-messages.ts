@@ -17,6 +17,15 @@ export interface RunJob {
   cancelFlag: SharedArrayBuffer;
 }
 
+/** Warm a model folder up (jobs/warmup.ts); answered like a job, with 'done' (output: {ms}) or 'failed'. */
+export interface WarmModel {
+  type: 'warm';
+  jobId: string;
+  model: string;
+}
+
+export type ToWorker = RunJob | WarmModel;
+
 export type FromWorker =
   | { type: 'ready' }
   | {

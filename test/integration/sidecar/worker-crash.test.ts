@@ -11,7 +11,7 @@ const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (m) => {
   if (m.params.crash === 'throw') setImmediate(() => { throw new Error('boom in the worker'); });
   else if (m.params.crash === 'exit') process.exit(7);
-  else parentPort.postMessage({ type: 'done', jobId: m.jobId, output: { files: [], metadata: { ran: m.params.n } } });
+  else parentPort.postMessage({ type: 'done', jobId: m.jobId, output: JSON.stringify({ files: [], metadata: { ran: m.params.n } }) });
 });
 parentPort.postMessage({ type: 'ready' });`;
 

@@ -23,6 +23,7 @@ interface ServeOptions {
   models: string[];
   watchStdin?: boolean;
   watchParent: boolean;
+  preload: string[];
 }
 
 export function register(program: Command): void {
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--device <d>', 'execution provider: auto, cpu or cuda', 'auto')
     .option('--models <dir>', 'extra model folder, or folder of model folders (repeatable; also $DIFFUSION_STUDIO_MODELS)', collect, [])
+    .option('--preload <model>', 'warm this model up (sessions opened, one tiny image made) as soon as the server listens, so its first request is as fast as later ones (repeatable)', collect, [])
     .option('--watch-stdin', 'exit when stdin closes (for a parent that keeps a pipe open)')
     .option('--no-watch-parent', 'keep running when the parent process exits')
     .action((opts: ServeOptions) => serve(opts));
@@ -57,6 +59,16 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
   const { secret, generated } = loadSecret(opts.secretFile);
 
+  const models = new ModelRegistry(opts.models);
+  // A model named here must exist before anything listens: a typo fails now, with the models known.
+  for (const model of opts.preload) {
+    try {
+      models.resolve(model, 'generate');
+    } catch (err) {
+      throw new UserError(`--preload ${model}: ${(err as Error).message}`);
+    }
+  }
+
   const provider = await chooseProvider(device);
   if (provider.note) console.error(`diffusion-studio: ${provider.note}`);
   const version = process.env.DIFFUSION_STUDIO_VERSION ?? '0.1.0';
@@ -68,7 +80,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       secret,
       tls,
       provider,
-      models: new ModelRegistry(opts.models),
+      models,
       version,
       onShutdown: () => exit(0, 'shutdown requested by a client'),
     });
@@ -89,6 +101,14 @@ async function serve(opts: ServeOptions): Promise<void> {
   };
   process.stdout.write(`${JSON.stringify(banner)}\n`);
   console.error(`diffusion-studio: sidecar listening on ${server.url} (${provider.provider}: ${provider.deviceName})`);
+
+  // After the banner: the client connects meanwhile, and its first request queues behind the warm-up.
+  for (const model of opts.preload) {
+    server.warmup(model).then(
+      (r) => console.error(`diffusion-studio: preloaded ${r.model} in ${r.ms.toFixed(0)} ms`),
+      (err: Error) => console.error(`diffusion-studio: could not preload ${model}: ${err.message}`),
+    );
+  }
 
   const stop = (why: string) => void server.close().finally(() => exit(0, why));
   process.once('SIGTERM', () => stop('SIGTERM'));
