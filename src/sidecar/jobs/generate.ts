@@ -36,8 +36,8 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
         writeImage: stage.write,
       },
     );
+    // No 'save' stage: publishing is a link and an unlink per image, too short to show.
     if (ctx.isCancelled()) throw ctx.cancelled();
-    ctx.onProgress({ stage: 'save', step: 1, total: 1 });
     const paths = stage.publish();
     return { files: paths.map((path, k): OutputFile => {
       const m = r.metadata[k];

@@ -31,6 +31,8 @@ interface JobRecord {
   seq: number;
   /** performance.now() when the request arrived (the start of the job's serverMs). */
   receivedAt: number;
+  /** Whether the 'running' state change has gone out (it follows the reply; see start). */
+  announced?: boolean;
   running?: RunningJob;
   stageStart?: { stage: string; at: number; step: number };
 }
@@ -85,8 +87,9 @@ export class JobQueue {
     this.waiting.push(rec);
     this.waiting.sort(byPriority);
     this.listener.job(this.info(rec), owner);
-    setImmediate(() => this.pump()); // after the caller has replied with the job id
-    return this.info(rec);
+    const info = this.info(rec);
+    this.pump();
+    return info;
   }
 
   /** Warms the model folder `model` up on the worker when no job waits (see jobs/warmup.ts); resolves with its ms. */
@@ -140,6 +143,11 @@ export class JobQueue {
     return n;
   }
 
+  /**
+   * Starts the next job on the worker at once (a job submitted to an idle queue starts before its
+   * request is even answered: the worker's time is what the user waits for). Its 'running' state
+   * change goes out on the next turn of the event loop, after the submitter's reply.
+   */
   private pump(): void {
     if (this.running || this.warming || this.host.busy) return;
     const rec = this.waiting.shift();
@@ -147,7 +155,7 @@ export class JobQueue {
     this.running = rec;
     rec.info.state = 'running';
     rec.info.startedAt = Date.now();
-    this.listener.job(this.info(rec), rec.owner);
+    setImmediate(() => this.announce(rec));
     rec.running = this.host.run(rec.info.jobId, rec.info.kind, rec.params, {
       progress: (p) => this.onProgress(rec, p),
       log: (l) => this.listener.log(l, rec.owner),
@@ -168,7 +176,15 @@ export class JobQueue {
     });
   }
 
+  /** The 'running' state change, once, before anything else the job reports. */
+  private announce(rec: JobRecord): void {
+    if (rec.announced) return;
+    rec.announced = true;
+    this.listener.job({ ...this.info(rec), state: 'running' }, rec.owner);
+  }
+
   private onProgress(rec: JobRecord, p: WorkerProgress): void {
+    this.announce(rec);
     Object.assign(rec.info, { stage: p.stage, step: p.step, total: p.total });
     const now = Date.now();
     if (rec.stageStart?.stage !== p.stage) rec.stageStart = { stage: p.stage, at: now, step: p.step };
@@ -176,6 +192,7 @@ export class JobQueue {
   }
 
   private end(rec: JobRecord, outcome: JobOutput | SidecarError): void {
+    if (rec.info.state === 'running') this.announce(rec);
     const failed = outcome instanceof SidecarError;
     rec.info.state = failed ? (outcome.code === 'cancelled' ? 'cancelled' : 'failed') : 'succeeded';
     rec.info.finishedAt = Date.now();

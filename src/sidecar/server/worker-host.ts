@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
-import type { FromWorker, RunJob, WarmModel, WorkerInit } from './worker-messages';
+import type { FromWorker, RunJob, ToWorker, WarmModel, WorkerInit } from './worker-messages';
 
 export type WorkerProgress = Extract<FromWorker, { type: 'progress' }>;
 export type WorkerLog = Extract<FromWorker, { type: 'log' }>;
@@ -69,7 +69,7 @@ export class WorkerHost {
       this.current = { jobId, resolve, reject, onProgress: on.progress, onLog: on.log };
     });
     const msg: RunJob = { type: 'run', jobId, kind, params, cancelFlag };
-    this.ensureWorker().postMessage(msg);
+    this.send(msg);
     return { result, cancel: () => Atomics.store(new Int32Array(cancelFlag), 0, 1) };
   }
 
@@ -83,7 +83,7 @@ export class WorkerHost {
       this.current = { jobId: id, resolve, reject, onProgress: () => undefined, onLog: () => undefined };
     });
     const msg: WarmModel = { type: 'warm', jobId: id, model };
-    this.ensureWorker().postMessage(msg);
+    this.send(msg);
     return done.then((o) => (o as unknown as { ms: number }).ms);
   }
 
@@ -105,6 +105,15 @@ export class WorkerHost {
     this.worker = undefined;
     this.finish((c) => c.reject(new SidecarError('cancelled', reason, c.jobId)));
     if (w) await w.terminate();
+  }
+
+  /** Hands the current job to the worker; a worker that cannot start fails that job (not the server). */
+  private send(msg: ToWorker): void {
+    try {
+      this.ensureWorker().postMessage(msg);
+    } catch (err) {
+      this.finish((c) => c.reject(new SidecarError('job_failed', `the job worker cannot start: ${(err as Error).message}`, c.jobId)));
+    }
   }
 
   private ensureWorker(): Worker {

@@ -39,17 +39,26 @@ test('a generate result says where its time went: every part measured, adding up
   assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.partial')), [], 'nothing staged is left');
 });
 
+test('an output folder removed right after a job is made again by the next one (its check is not repeated within 2 s)', async () => {
+  const dir = join(out, 'removed');
+  await (await s.client.generate({ model: FIXTURE, prompt: 'first', steps: 1, seed: 4, outputDir: dir })).done;
+  rmSync(dir, { recursive: true });
+  const r = await (await s.client.generate({ model: FIXTURE, prompt: 'second', steps: 1, seed: 5, outputDir: dir })).done;
+  assert.deepEqual(readdirSync(dir), ['5-second.png']);
+  assert.equal(r.files[0].path, join(dir, '5-second.png'));
+});
+
 test('warmup gets a model ready between jobs; a job sent meanwhile runs as usual; unknown models are refused naming them', async () => {
-  const states: JobEvent['job']['state'][] = [];
-  s.client.on('job', (e) => states.push(e.job.state));
+  const events: JobEvent['job'][] = [];
+  s.client.on('job', (e) => events.push(e.job));
   const warm = s.client.warmup(FIXTURE);
   const job = await s.client.generate({ model: FIXTURE, prompt: 'during a warm-up', steps: 2, seed: 2, outputDir: out });
   const [w, r] = await Promise.all([warm, job.done]);
   assert.equal(w.model, FIXTURE);
   assert.ok(w.ms >= 0);
   assert.equal(r.files.length, 1);
-  assert.deepEqual(states, ['queued', 'running', 'succeeded']);
-  assert.deepEqual(readdirSync(out).sort(), ['1-a-timed-circle.png', '2-during-a-warm-up.png'], 'the warm-up\'s image (seed 0) is written nowhere');
+  assert.deepEqual(events.filter((e) => e.jobId === job.jobId).map((e) => e.state), ['queued', 'running', 'succeeded']);
+  assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.png')).sort(), ['1-a-timed-circle.png', '2-during-a-warm-up.png'], 'the warm-up\'s image (seed 0) is written nowhere');
   await assert.rejects(s.client.warmup('no-such-model'), (e: SidecarError) => e.code === 'model_not_found' && /no-such-model: no such model folder or model name/.test(e.message));
   await assert.rejects(s.client.warmup(join(out, 'nothing-here')), (e: SidecarError) => e.code === 'model_not_found' && e.message.includes('nothing-here'));
 });
