@@ -38,9 +38,9 @@ export const PingRequest = req('ping', {});
 /** Stops the sidecar: queued jobs are cancelled, the running one is cancelled, then it exits. */
 export const ShutdownRequest = req('shutdown', {});
 /**
- * Gets a model ready before its first generate request: its sessions opened and one 1-step image made
- * (and thrown away), between jobs, so that request costs what a later one does. The reply comes when
- * it is done (`ms`: how long it took; near 0 when the model was ready already).
+ * Gets a model ready before its first generate request: its sessions opened and one small image made
+ * (4 steps, in a temporary folder, thrown away), between jobs, so that the first request costs about
+ * what a later one does. The reply comes when it is done (`ms`: how long it took).
  */
 export const WarmupRequest = req('warmup', { model: pathLike });
 

@@ -7,6 +7,12 @@ import { textToImage, type PipelineTimings } from '../pipelines/text-to-image';
 import type { JobContext, JobHandler } from './contract';
 import { withStagedImages } from './staging';
 
+/**
+ * Previews may take this share of a job's denoising time (issue 20: at most 5% of a 20-step job); a
+ * preview previewEvery asks for beyond it is skipped. Long steps (large models) still get every one.
+ */
+export const PREVIEW_BUDGET = 0.04;
+
 export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
   const t0 = performance.now();
   const output = await withStagedImages(params.outputDir, ctx.jobId, async (stage) => {
@@ -34,6 +40,7 @@ export const generateHandler: JobHandler<'generate'> = async (params, ctx) => {
         executionProviders: ctx.executionProviders,
         intraOpNumThreads: ctx.intraOpNumThreads,
         writeImage: stage.write,
+        previewBudget: PREVIEW_BUDGET,
       },
     );
     // No 'save' stage: publishing is a link and an unlink per image, too short to show.

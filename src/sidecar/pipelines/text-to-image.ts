@@ -57,6 +57,13 @@ export interface GenerateOptions {
    * (that name, or a numbered variant when taken); the sidecar's job stages them (jobs/staging.ts).
    */
   writeImage?: ImageWriter;
+  /**
+   * The share of the denoising time previews may take (e.g. 0.05): a preview due by previewEvery is
+   * skipped while the previews so far plus one more would exceed it (the first is always made). Unset:
+   * every previewEvery steps, whatever it costs (a preview decodes through the VAE, which for the
+   * embedded model costs a third of a guided step).
+   */
+  previewBudget?: number;
 }
 
 export interface TextToImageResult {
@@ -145,12 +152,25 @@ export async function textToImage(request: TextToImageRequest, options: Generate
 
 /** Cancellation before each step; progress, with a preview every previewEvery steps, after each. */
 function loopHooks(model: OpenModel, s: ResolvedSettings, first: number, shape: number[], timer: OrtTimer, options: GenerateOptions): DenoiseHooks {
+  const start = performance.now();
+  let spent = 0;
+  let last = 0;
+  const due = (done: number) => {
+    if (s.previewEvery <= 0 || done % s.previewEvery !== 0) return false;
+    return options.previewBudget === undefined || spent + last <= options.previewBudget * (performance.now() - start);
+  };
   return {
     throwIfCancelled: () => {
       if (options.isCancelled?.()) throw new GenerationCancelledError();
     },
     onStep: async (step) => {
-      const preview = s.previewEvery > 0 && step.done % s.previewEvery === 0 ? await estimatePreview(model, step, shape, timer) : undefined;
+      let preview: Uint8Array | undefined;
+      if (due(step.done)) {
+        const t = performance.now();
+        preview = await estimatePreview(model, step, shape, timer);
+        last = performance.now() - t;
+        spent += last;
+      }
       options.onProgress?.({ image: first, count: s.count, step: step.done, totalSteps: step.total, ...(preview ? { preview } : {}) });
     },
   };

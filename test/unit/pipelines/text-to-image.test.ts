@@ -77,6 +77,18 @@ test('progress after every step, previews as PNGs, and cancellation between step
   assert.equal(seen, 3);
 });
 
+test('a preview budget skips previews beyond it, always keeping the first (the sidecar gives previews 4% of the time)', async () => {
+  const previewsAt = async (previewBudget?: number) => {
+    const at: number[] = [];
+    await textToImage({ model: tinySd, prompt: 'a cat', steps: 6, seed: 3, previewEvery: 2, scheduler: 'euler', out: tmp() },
+      { previewBudget, onProgress: (p) => p.preview && at.push(p.step) });
+    return at;
+  };
+  assert.deepEqual(await previewsAt(), [2, 4, 6], 'no budget: every previewEvery steps');
+  assert.deepEqual(await previewsAt(0), [2], 'a budget of nothing: the first preview only');
+  assert.deepEqual(await previewsAt(1e9), [2, 4, 6], 'a budget that never binds');
+});
+
 test('image-to-image: strength sets how many steps run; the VAE encoder is used', async () => {
   const src = await textToImage({ model: tinySd, prompt: 'a cat', steps: 2, seed: 5, out: tmp() });
   let total = 0;
