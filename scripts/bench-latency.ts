@@ -15,7 +15,8 @@
  *   path (validation, queue, thread hops, events: serverMs less the parts) and the transport (WebSocket
  *   and JSON both ends: the client's time less serverMs). "outside the pipeline" = job path + transport +
  *   the handler's staging and publishing; a reference tree without `timings` gets the wall time only.
- * - previews: a 20-step teacher request with previewEvery 1 against the same request without, alternating.
+ * - previews: a 20-step teacher request with previewEvery 2 (what the extension sends for 20 steps: a
+ *   tenth of the steps) against the same request without, alternating.
  * - cold: --cold fresh sidecars per case; the first request right after connecting, and (trees that
  *   know the `warmup` request) after a `warmup` of the model, which is what the extension sends.
  *
@@ -128,15 +129,15 @@ async function warm(sidecars: Record<string, LaunchedSidecar>) {
   return samples;
 }
 
-/** A 20-step teacher request with a preview every step against the same request without, alternating. */
+/** A 20-step teacher request with previewEvery 2 (the extension's steps / 10) against the same request without, alternating. */
 async function previews(client: SidecarClient, tree: string) {
   const c: Case = { name: 'preview-20', params: { ...ALL_CASES[0].params, steps: 20 } };
   const plain: Sample[] = [];
   const withPreview: Sample[] = [];
-  for (let i = 0; i < WARMUP; i++) await timed(client, tree, c, { previewEvery: 1 });
+  for (let i = 0; i < WARMUP; i++) await timed(client, tree, c, { previewEvery: 2 });
   for (let r = 0; r < PREVIEW_RUNS; r++) {
     plain.push(await timed(client, tree, c));
-    withPreview.push(await timed(client, tree, c, { previewEvery: 1 }));
+    withPreview.push(await timed(client, tree, c, { previewEvery: 2 }));
   }
   return { plain, withPreview };
 }
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     }
     if (PREVIEW_RUNS > 0) {
       console.log('\nPreviews, 20-step teacher request (ms, min / median):');
-      console.log('| tree | without | previewEvery 1 | overhead (min, median) |');
+      console.log('| tree | without | previewEvery 2 | overhead (min, median) |');
       console.log('|---|---:|---:|---:|');
       const pv: Record<string, unknown> = {};
       for (const [tree, s] of Object.entries(sidecars)) {
