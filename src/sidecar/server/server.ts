@@ -59,7 +59,6 @@ export class SidecarServer {
   ) {
     this.host = new WorkerHost({ executionProviders: opts.provider.executionProviders });
     this.queue = new JobQueue(this.host, this.listener());
-    this.host.start();
     http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     wss.on('connection', (ws) => this.onConnection(ws));
   }

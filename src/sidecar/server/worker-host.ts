@@ -87,18 +87,6 @@ export class WorkerHost {
     return done.then((o) => (o as unknown as { ms: number }).ms);
   }
 
-  /**
-   * Starts the worker thread now rather than with the first job: loading it (the bundle, ONNX Runtime's
-   * native library) is part of what a first request would otherwise wait for.
-   */
-  start(): void {
-    try {
-      this.ensureWorker();
-    } catch {
-      // no worker to start (a build without dist/worker.js): the first job reports why, as before
-    }
-  }
-
   /** Stops the worker thread (a running job fails with `reason`). */
   async terminate(reason = 'the sidecar is shutting down'): Promise<void> {
     const w = this.worker;

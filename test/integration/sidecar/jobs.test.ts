@@ -62,7 +62,7 @@ test('a generate job ends in PNG files plus metadata, and other clients see its 
 test('a job of long steps reports every step, in order, with an ETA once the step rate is known', async () => {
   const progress: ProgressEvent[] = [];
   // 1024x1024, two images: steps of 80-200 ms here, longer than the 50 ms progress interval.
-  const job = await s.client.generate({ ...LONG, steps: 4, width: 1024, height: 1024, count: 2, scheduler: 'dpmpp_2m' }, { onProgress: (p) => progress.push(p) });
+  const job = await s.client.generate({ ...LONG, prompt: 'long steps', steps: 4, width: 1024, height: 1024, count: 2, scheduler: 'dpmpp_2m' }, { onProgress: (p) => progress.push(p) });
   await job.done;
   const denoise = progress.filter((p) => p.stage === 'denoise');
   assert.deepEqual(denoise.map((p) => p.step), [1, 2, 3, 4]);
