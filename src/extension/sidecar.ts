@@ -82,7 +82,7 @@ export class SidecarManager implements vscode.Disposable {
   }
 
   /**
-   * The model in the settings is made ready in the background (its sessions opened, one tiny image
+   * The model in the settings is made ready in the background (its sessions opened, one 4-step image
    * made), so the user's first image costs what a later one does; a generate request sent meanwhile
    * simply runs first. A model that cannot be warmed is only logged: the request will say why.
    */

@@ -31,7 +31,7 @@ interface JobRecord {
   seq: number;
   /** performance.now() when the request arrived (the start of the job's serverMs). */
   receivedAt: number;
-  /** Whether the 'running' state change has gone out (it follows the reply; see start). */
+  /** Whether the 'running' state change has gone out (it follows the reply; see pump). */
   announced?: boolean;
   running?: RunningJob;
   stageStart?: { stage: string; at: number; step: number };
@@ -55,6 +55,7 @@ export class JobQueue {
   /** Warm-ups run on the worker between jobs, after every queued job (a user's request comes first). */
   private readonly warmups: Warmup[] = [];
   private warming = false;
+  private warmupSeq = 0;
   private running?: JobRecord;
   private seq = 0;
   private closed = false;
@@ -170,7 +171,7 @@ export class JobQueue {
     const w = this.warmups.shift();
     if (!w) return;
     this.warming = true;
-    this.host.warm(`warmup-${++this.seq}`, w.model).then(w.resolve, w.reject).finally(() => {
+    this.host.warm(`warmup-${++this.warmupSeq}`, w.model).then(w.resolve, w.reject).finally(() => {
       this.warming = false;
       setImmediate(() => this.pump());
     });

@@ -201,7 +201,7 @@ export class SidecarServer {
   }
 
   /**
-   * Gets `model` (a name or folder) ready for generation: its sessions opened and one tiny image made on
+   * Gets `model` (a name or folder) ready for generation: its sessions opened and one 4-step image made on
    * the worker, between jobs. Unknown or broken models are refused at once, as a generate request would be.
    */
   async warmup(model: string): Promise<{ model: string; ms: number }> {
