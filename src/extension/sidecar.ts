@@ -83,8 +83,9 @@ export class SidecarManager implements vscode.Disposable {
 
   /**
    * The model in the settings is made ready in the background (its sessions opened, one 4-step image
-   * made), so the user's first image costs what a later one does; a generate request sent meanwhile
-   * simply runs first. A model that cannot be warmed is only logged: the request will say why.
+   * made), so the user's first image costs about what a later one does; a request queued before the
+   * warm-up starts runs first, one sent while it runs waits for it (as it would for its own sessions).
+   * A model that cannot be warmed is only logged: the request will say why.
    */
   private warmUp(client: SidecarClient, model: string): void {
     if (!model || !this.capabilities?.jobKinds.generate) return;
