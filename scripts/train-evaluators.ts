@@ -8,7 +8,7 @@
  * Checkpoints live in <run>/<name>/ckpt.safetensors: rerunning resumes, a finished run only evaluates
  * and exports again. Results (accuracy, per class) go to <out>/<name>/config.json and the console.
  *
- *   npm run train:evaluators [-- --only digits|styles] [--steps N] [--size 64] [--out models/evaluators] [--run .cache/train-evaluators]
+ *   npm run train:evaluators [-- --only digits|styles] [--steps N] [--size 64] [--out models/evaluators] [--run .cache/train-evaluators] [--blur 1.5]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -135,14 +135,14 @@ async function digitsTask(size: number, cacheDir: string): Promise<Task> {
   };
 }
 
-async function stylesTask(size: number, cacheDir: string): Promise<Task> {
+async function stylesTask(size: number, cacheDir: string, blur?: number): Promise<Task> {
   const ds = await loadStyledEmoji({ size, cacheDir });
   const held = (emoji: number) => emoji % 10 === 9;
   const trainByClass = ds.styles.map((_, s) => ds.samples.map((x, k) => [x, k] as const).filter(([x]) => x.style === s && !held(x.emoji)).map(([, k]) => k));
   return {
     name: 'styles', classes: ds.styles.map((s) => s.id), trainByClass,
     heldOut: ds.samples.map((x, k) => [x, k] as const).filter(([x]) => held(x.emoji)).map(([, k]) => k),
-    label: (k) => ds.samples[k].style, pixels: ds.pixels, size, shift: Math.round(size / 16), flip: true, blur: 1.5, weightDecay: 0.05, net: { widths: [24, 48, 96, 128], strides: [1, 2, 2, 2], pool: 'meanmax' }, steps: 5000,
+    label: (k) => ds.samples[k].style, pixels: ds.pixels, size, shift: Math.round(size / 16), flip: true, blur, weightDecay: 0.05, net: { widths: [24, 48, 96, 128], strides: [1, 2, 2, 2], pool: 'meanmax' }, steps: 5000,
     description: `the seven emoji sets of src/sidecar/train/data/emoji-styles.ts at ${size}x${size} on white; trained on 90% of the emoji (all their styles, each batch balanced over styles), accuracy on every drawing of the held-out emoji (list index 9 mod 10), objects it never saw`,
   };
 }
@@ -202,11 +202,12 @@ async function main(): Promise<void> {
     .option('--cache <dir>', 'data cache', '.cache/data')
     .option('--out <dir>', 'where the ONNX evaluators go', 'models/evaluators')
     .option('--run <dir>', 'checkpoints and results', '.cache/train-evaluators')
-    .parse().opts<{ only?: string; steps?: string; batch: string; lr: string; size: string; cache: string; out: string; run: string }>();
+    .option('--blur <sigma>', 'styles: blur half the training images, sigma up to this (the committed evaluator: none)')
+    .parse().opts<{ only?: string; steps?: string; batch: string; lr: string; size: string; cache: string; out: string; run: string; blur?: string }>();
   const size = Number(o.size);
   const opts = { steps: o.steps ? Number(o.steps) : undefined, batch: Number(o.batch), lr: Number(o.lr), out: o.out, run: o.run };
   if (!o.only || o.only === 'digits') await run(await digitsTask(size, o.cache), opts);
-  if (!o.only || o.only === 'styles') await run(await stylesTask(size, o.cache), opts);
+  if (!o.only || o.only === 'styles') await run(await stylesTask(size, o.cache, o.blur ? Number(o.blur) : undefined), opts);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
