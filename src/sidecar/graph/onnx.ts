@@ -109,7 +109,8 @@ export class ExternalData {
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const n = readSync(fd, out, done, length - done, offset + done);
+      // at most 1 GiB per read: Node refuses lengths over 2^31 - 1 (one SD UNet tensor can exceed it)
+      const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
       if (n === 0) throw new Error(`external data ${location}: ${length} bytes at offset ${offset} run past the end of the file`);
       done += n;
     }
