@@ -23,7 +23,8 @@ export interface SessionOptions extends ort.InferenceSession.SessionOptions {
 export async function createSession(g: Graph | Uint8Array, o: SessionOptions = {}): Promise<ort.InferenceSession> {
   const { externalDataAbove = 1.5e9, ...options } = o;
   if (g instanceof Uint8Array) return ort.InferenceSession.create(g, options);
-  const weightBytes = [...g.initializers.values()].reduce((s, v) => s + v.data.byteLength, 0);
+  const inputs = new Set(g.inputs); // an initializer listed as an input is fed, not serialised
+  const weightBytes = [...g.initializers].reduce((s, [n, v]) => s + (inputs.has(n) ? 0 : v.data.byteLength), 0);
   if (weightBytes <= externalDataAbove) return ort.InferenceSession.create(toOnnx(g), options);
   const dir = mkdtempSync(join(tmpdir(), 'ds-session-'));
   try {

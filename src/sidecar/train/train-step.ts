@@ -9,6 +9,7 @@ import type { Graph, Tensor } from '../graph/graph';
 import { gradients } from '../graph/autodiff';
 import { clipGlobalNorm, emaUpdate, learningRate, optimizerUpdate, stateSlots, type Optimizer } from './optim';
 import { numel, type TensorValue } from '../graph/types';
+import { choosePlacement, frozenAsInputs, halveFrozen, recastInBackward, type FrozenPlacement } from './frozen';
 
 export interface TrainStepOptions {
   /** Scalar loss computed in the graph. */
@@ -22,6 +23,11 @@ export interface TrainStepOptions {
   emaDecay?: number;
   /** More graph values to return each step (e.g. a prediction for logging). */
   extraOutputs?: Tensor[];
+  /**
+   * Where the weights that do not train live (train/frozen.ts): 'auto' (default) feeds them as inputs
+   * once they pass 1 GB, so a Stable Diffusion step graph is never one >2 GB protobuf.
+   */
+  frozen?: FrozenPlacement | 'auto';
 }
 
 /** A state tensor carried from one step to the next: fed as `input`, returned as `output`. */
@@ -48,6 +54,11 @@ export interface TrainStep {
   dataInputs: string[];
   /** Scalar outputs: 'loss', 'lr', and 'grad_norm' when clipping. */
   outputs: string[];
+  /** Nodes of the forward pass (and the loss): the backward and the optimiser follow them. */
+  forwardNodes: number;
+  /** How the frozen weights were placed, and the ones fed as inputs every step (by input name). */
+  placement: FrozenPlacement;
+  frozen: Map<string, TensorValue>;
 }
 
 export const STEP_INPUT = 'step';
@@ -58,8 +69,12 @@ export function buildTrainStep(g: Graph, o: TrainStepOptions): TrainStep {
   if (!names.length) throw new Error('buildTrainStep: no parameters to train');
   if (o.loss.shape && o.loss.shape.some((d) => d !== 1)) throw new Error(`buildTrainStep: loss must be a scalar, got shape [${o.loss.shape}]`);
   const dataInputs = [...g.inputs];
+  const trained = new Set(names);
+  const placement = choosePlacement(g, trained, o.frozen);
+  const halves = placement === 'inputs-fp16' ? halveFrozen(g, trained) : new Map<string, string>();
   const { flat, layout, init } = flattenParams(g, names);
   const t = g.input(STEP_INPUT, 'float32', []);
+  const forwardEnd = g.nodes.length;
 
   const grads = gradients(g, { seeds: [{ output: o.loss.name, grad: g.constant(1, 'float32', (o.loss.shape ?? []) as number[]) }], wrt: [flat.name] });
   let grad = grads.get(flat.name)!;
@@ -91,7 +106,9 @@ export function buildTrainStep(g: Graph, o: TrainStepOptions): TrainStep {
     g.output(x);
     outputs.push(x.name);
   }
-  return { graph: g, layout, state, dataInputs, outputs };
+  if (halves.size) recastInBackward(g, forwardEnd, halves);
+  const frozen = placement === 'initializers' ? new Map<string, TensorValue>() : frozenAsInputs(g, trained);
+  return { graph: g, layout, state, dataInputs, outputs, forwardNodes: forwardEnd, placement, frozen };
 }
 
 /** Replaces the named initializers with Split + Reshape of one flat input `params`. */

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
-import { createSession } from '../graph/session';
+import { createSession, toOrt } from '../graph/session';
 import { sessionOptions } from '../runtime/session-options';
 import { rngFor, type Rng } from '../graph/init';
 import type { Graph } from '../graph/graph';
@@ -44,9 +44,12 @@ export class Trainer {
   /** Steps completed. */
   step = 0;
   private state = new Map<string, ort.Tensor>();
+  /** Frozen weights fed as inputs (train/frozen.ts): views of the step's one copy, built once. */
+  private readonly frozen: Record<string, ort.Tensor> = {};
 
   private constructor(readonly spec: TrainStep, private readonly session: ort.InferenceSession, readonly seed: number) {
     for (const s of spec.state) this.state.set(s.input, new ort.Tensor('float32', s.init.slice(), [s.init.length]));
+    for (const [name, v] of spec.frozen) this.frozen[name] = toOrt(v);
   }
 
   static async create(spec: TrainStep, o: TrainerOptions = {}): Promise<Trainer> {
@@ -57,7 +60,7 @@ export class Trainer {
   /** Runs one step on `batch`; returns the scalar outputs (loss, lr, grad_norm ...). */
   async trainStep(batch: Record<string, ort.Tensor>): Promise<Record<string, number>> {
     for (const name of this.spec.dataInputs) if (!batch[name]) throw new Error(`training batch lacks input "${name}" (needs ${this.spec.dataInputs.join(', ')})`);
-    const feeds: Record<string, ort.Tensor> = { ...batch, [STEP_INPUT]: new ort.Tensor('float32', Float32Array.of(this.step + 1), []) };
+    const feeds: Record<string, ort.Tensor> = { ...batch, ...this.frozen, [STEP_INPUT]: new ort.Tensor('float32', Float32Array.of(this.step + 1), []) };
     for (const [k, v] of this.state) feeds[k] = v;
     const out = await this.session.run(feeds);
     for (const s of this.spec.state) this.state.set(s.input, out[s.output]);

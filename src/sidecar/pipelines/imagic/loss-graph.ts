@@ -14,6 +14,7 @@
  */
 import { loadModel, weightNames, type Graph } from '../../graph';
 import { buildTrainStep, injectLora, mseLoss, type LoraSite, type TrainStep } from '../../train';
+import type { FrozenPlacement } from '../../train/frozen';
 import type { TensorValue } from '../../graph/types';
 import { numel } from '../../graph/types';
 
@@ -36,6 +37,8 @@ export interface StageGraphOptions {
   /** Stage 1: the embedding to start from, e_target [1, L, D]. */
   embedding?: TensorValue;
   loraRank?: number;
+  /** Where the frozen weights live in the step (train/frozen.ts; default: inputs for large UNets). */
+  frozen?: FrozenPlacement | 'auto';
 }
 
 /** Number of float weights in a UNet file, to choose between full fine-tuning and LoRA. */
@@ -44,8 +47,10 @@ export function countParameters(unetPath: string): number {
   return weightNames(g).reduce((s, n) => s + numel(g.initializers.get(n)!.dims), 0);
 }
 
-export function buildStageGraph(unetPath: string, o: StageGraphOptions): StageGraph {
-  const g = loadModel(unetPath);
+/** `unet`: the UNet's ONNX file, or a graph already loaded or built (it is rewritten in place). */
+export function buildStageGraph(unet: string | Graph, o: StageGraphOptions): StageGraph {
+  const g = typeof unet === 'string' ? loadModel(unet) : unet;
+  const unetPath = typeof unet === 'string' ? unet : g.name;
   const out = g.outputs.includes('out_sample') ? g.tensor('out_sample') : null;
   if (!out) throw new Error(`${unetPath}: the UNet has no output named out_sample`);
   if (out.dtype !== 'float32') throw new Error(`${unetPath}: Imagic trains float32 UNets only (this one computes in ${out.dtype})`);
@@ -63,7 +68,7 @@ export function buildStageGraph(unetPath: string, o: StageGraphOptions): StageGr
     lora = injectLora(g, { rank: o.loraRank ?? 4, targets: () => true });
     params = lora.flatMap((s) => [s.a, s.b]);
   }
-  const step = buildTrainStep(g, { loss: mseLoss(g, out, target), optimizer: { type: 'adam', lr: o.lr }, params });
+  const step = buildTrainStep(g, { loss: mseLoss(g, out, target), optimizer: { type: 'adam', lr: o.lr }, params, frozen: o.frozen });
   return { step, lora };
 }
 
