@@ -90,7 +90,7 @@ async function imagic(): Promise<void> {
     step: built.step, embedding: mode === 'lora' ? { data: embedding.data, dims: embedding.dims } : null,
     latent: { data: rng.fillNormal(new Float32Array(4 * S * S)), dims: [1, 4, S, S] },
     alphaBar: alphaBarFor(schedule), prediction: 'epsilon', timestepType: 'int64', timestepShape: 'batch',
-    steps, batch: 1, seed: 3,
+    steps, batch: 1, seed: 3, what: `Imagic ${opts.stage === 'embedding' ? 'stage 1' : `stage 2 (LoRA rank ${rank})`} at ${S}x${S} latents`,
   }, {
     onStep: (i, total, loss) => {
       const now = performance.now();
@@ -114,7 +114,7 @@ async function distill(): Promise<void> {
   const teacherOpenS = (performance.now() - t) / 1000;
   log(`teacher session opened in ${teacherOpenS.toFixed(0)} s`);
   t = performance.now();
-  const trainer = await Trainer.create(step, { threads: 1, seed: 5 });
+  const trainer = await Trainer.create(step, { threads: 1, seed: 5, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } });
   const trainerOpenS = (performance.now() - t) / 1000;
   const rng = new Rng(2);
   const data = {

@@ -98,7 +98,9 @@ export function frozenAsInputs(g: Graph, trained: ReadonlySet<string>): Map<stri
   const frozen = new Map<string, TensorValue>();
   const used = new Set(g.nodes.flatMap((n) => n.inputs)); // an unused one is dropped on save: nothing to feed
   for (const [name, v] of g.initializers) {
-    if (trained.has(name) || (v.dtype !== 'float32' && v.dtype !== 'float16') || bytesOf(v) < FROZEN_INPUT_MIN_BYTES || g.inputs.includes(name) || !used.has(name)) continue;
+    // a float16 half is fed when its float32 original would have been (same element count)
+    const fp32Bytes = v.dtype === 'float16' ? 2 * bytesOf(v) : bytesOf(v);
+    if (trained.has(name) || (v.dtype !== 'float32' && v.dtype !== 'float16') || fp32Bytes < FROZEN_INPUT_MIN_BYTES || g.inputs.includes(name) || !used.has(name)) continue;
     g.inputs.push(name); // toModelProto writes it as an input and not as an initializer
     frozen.set(name, v);
   }

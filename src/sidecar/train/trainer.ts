@@ -5,6 +5,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
+import { freemem } from 'node:os';
+import { assertFits, planMemory } from './memory-plan';
 import { createSession, toOrt } from '../graph/session';
 import { sessionOptions } from '../runtime/session-options';
 import { rngFor, type Rng } from '../graph/init';
@@ -23,6 +25,11 @@ export interface TrainerOptions {
   externalDataAbove?: number;
   /** Seeds the per-step random streams handed to the batch function (default 0). */
   seed?: number;
+  /**
+   * Refuse before the session exists when the step cannot fit in memory (train/memory-plan.ts):
+   * `what` names the job in the message, `dims` sizes the symbolic dimensions (e.g. {batch: 4}).
+   */
+  memory?: { what: string; dims?: Record<string, number>; hint?: string; available?: number };
 }
 
 /** Makes the feeds of step `step` (0-based). `rng` depends only on (seed, step), so a resumed run sees the same data. */
@@ -53,6 +60,11 @@ export class Trainer {
   }
 
   static async create(spec: TrainStep, o: TrainerOptions = {}): Promise<Trainer> {
+    if (o.memory) {
+      // The fed frozen weights are already in this process: what is free now plus them is the budget.
+      const held = [...spec.frozen.values()].reduce((n, v) => n + v.data.byteLength, 0);
+      assertFits(o.memory.what, planMemory(spec, o.memory.dims), o.memory.available ?? freemem() + held, o.memory.hint);
+    }
     const options = sessionOptions({ executionProviders: o.providers, intraOpNumThreads: o.threads });
     return new Trainer(spec, await createSession(spec.graph, { ...options, externalDataAbove: o.externalDataAbove }), o.seed ?? 0);
   }

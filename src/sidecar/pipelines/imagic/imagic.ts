@@ -192,6 +192,7 @@ async function runStage(c: Common, stage: 'embedding' | 'finetune', step: TrainS
     steps, batch: c.train.trainBatch,
     seed: (c.train.trainSeed * 2 + (stage === 'embedding' ? 1 : 2)) >>> 0,
     executionProviders: c.options.executionProviders,
+    what: stage === 'embedding' ? 'Imagic stage 1 (embedding)' : `Imagic stage 2 (${c.train.tune === 'lora' ? `LoRA rank ${c.train.loraRank}` : 'full fine-tuning'})`,
   }, { onStep: (i, total, loss) => c.options.onProgress?.({ stage, step: i, total, loss }), isCancelled: c.options.isCancelled });
 }
 

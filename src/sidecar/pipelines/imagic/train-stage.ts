@@ -48,6 +48,8 @@ export interface StageInput {
   batch: number;
   seed: number;
   executionProviders?: readonly string[];
+  /** Names the stage in a refusal for lack of memory ("Imagic stage 2 (LoRA rank 4)"). */
+  what?: string;
 }
 
 export interface StageHooks {
@@ -58,7 +60,10 @@ export interface StageHooks {
 /** Runs the stage; returns the trained parameters by name and the loss of every step. */
 export async function trainStage(s: StageInput, hooks: StageHooks = {}): Promise<{ params: Map<string, TensorValue>; losses: number[] }> {
   const rng = new SeededRandom(s.seed >>> 0);
-  const trainer = await Trainer.create(s.step, { providers: [...(s.executionProviders ?? ['cpu'])] });
+  const trainer = await Trainer.create(s.step, {
+    providers: [...(s.executionProviders ?? ['cpu'])],
+    memory: { what: s.what ?? 'this Imagic stage', dims: { batch: s.batch }, hint: 'use fewer noise draws per step, LoRA instead of full fine-tuning, or a machine with more memory' },
+  });
   const dims = [s.batch, ...s.latent.dims.slice(1)];
   const context: Record<string, ort.Tensor> = s.embedding
     ? { encoder_hidden_states: new ort.Tensor('float32', tile(s.embedding.data, s.batch), [s.batch, ...s.embedding.dims.slice(1)]) }
