@@ -7,7 +7,7 @@
  * RSS is that configuration's.
  *
  *   npm run bench:sd15-train -- --stage embedding|lora|distill [--rank 4] [--latent 32] [--steps 3]
- *        [--frozen auto|inputs|inputs-fp16|initializers] [--work .cache/sd15-bench]
+ *        [--frozen auto|inputs|inputs-fp16|initializers] [--work .cache/sd15-bench] [--providers cuda,cpu]
  *
  * The UNet is exported once per latent size to <work>/latent-<S>/fp32/model.onnx (3.4 GB of external
  * data; a child process, so the export's memory is not counted). Prints one JSON line of figures.
@@ -38,11 +38,13 @@ const opts = new Command()
   .option('--steps <n>', 'training steps to time (the first is reported apart)', '3')
   .option('--frozen <placement>', 'auto | inputs | inputs-fp16 | initializers', 'auto')
   .option('--work <dir>', 'where the exported UNets live', '.cache/sd15-bench')
+  .option('--providers <list>', 'execution providers of the training sessions (e.g. cuda,cpu)', 'cpu')
   .option('--export-only', 'export the UNet for --latent and exit')
   .parse()
   .opts();
 
 const S = Number(opts.latent), steps = Number(opts.steps), rank = Number(opts.rank);
+const providers = String(opts.providers).split(',');
 const unetDir = join(opts.work, `latent-${S}`);
 const unetPath = join(unetDir, 'fp32', 'model.onnx');
 // SD 1.5's noise schedule (scheduler_config.json of runwayml/stable-diffusion-v1-5).
@@ -62,15 +64,18 @@ function ensureUnet(): void {
   if (r.status !== 0) throw new Error('export failed');
 }
 
-interface Timing { first: number; rest: number[] }
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
+/** Wall seconds per step, and the process's CPU seconds (the stable figure on a shared machine). */
+interface Timing { first: number; rest: number[]; cpu: number[] }
+const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+// the lower median: with the machine shared, a step's time only ever goes up from other work
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] : NaN);
 
 function report(step: TrainStep, t: Timing, extra: Record<string, unknown>): void {
   const plan = planMemory(step, { batch: 1 });
   console.log(JSON.stringify({
     stage: opts.stage, rank: opts.stage === 'embedding' ? undefined : rank, latent: S, frozen: step.placement,
     trained_parameters: step.state[0].init.length, first_step_s: Number(t.first.toFixed(1)),
-    step_s: Number(median(t.rest).toFixed(1)), steps: t.rest.length + 1, peak_rss_gb: peakGb(),
+    step_s: Number(median(t.rest).toFixed(1)), step_min_s: Number(Math.min(...t.rest).toFixed(1)), step_cpu_s: Number(median(t.cpu).toFixed(1)), steps: t.rest.length + 1, peak_rss_gb: peakGb(),
     plan_gb: { total: gb(plan.totalBytes), weights: gb(plan.weightBytes), state: gb(plan.stateBytes), activations: gb(plan.activationBytes) },
     ...extra,
   }));
@@ -84,23 +89,25 @@ async function imagic(): Promise<void> {
   const built = buildStageGraph(unetPath, { mode, lr: 1e-3, batch: 1, embedding, loraRank: rank, frozen: opts.frozen as FrozenPlacement | 'auto' });
   const buildS = (performance.now() - t0) / 1000;
   log(`step graph built in ${buildS.toFixed(0)} s (${built.step.graph.nodes.length} nodes, ${built.step.frozen.size} frozen inputs)`);
-  const times: number[] = [];
-  let last = performance.now();
+  const times: number[] = [], cpu: number[] = [];
+  let last = performance.now(), lastCpu = cpuSeconds();
   await trainStage({
     step: built.step, embedding: mode === 'lora' ? { data: embedding.data, dims: embedding.dims } : null,
     latent: { data: rng.fillNormal(new Float32Array(4 * S * S)), dims: [1, 4, S, S] },
     alphaBar: alphaBarFor(schedule), prediction: 'epsilon', timestepType: 'int64', timestepShape: 'batch',
-    steps, batch: 1, seed: 3, what: `Imagic ${opts.stage === 'embedding' ? 'stage 1' : `stage 2 (LoRA rank ${rank})`} at ${S}x${S} latents`,
+    steps, batch: 1, seed: 3, executionProviders: providers, what: `Imagic ${opts.stage === 'embedding' ? 'stage 1' : `stage 2 (LoRA rank ${rank})`} at ${S}x${S} latents`,
   }, {
     onStep: (i, total, loss) => {
       const now = performance.now();
       times.push((now - last) / 1000);
+      if (i > 1) cpu.push(cpuSeconds() - lastCpu);
       last = now;
+      lastCpu = cpuSeconds();
       log(`step ${i}/${total}: loss ${loss.toFixed(4)}, ${times[times.length - 1].toFixed(1)} s`);
     },
   });
   // times[0] includes the session's creation (trainStage opens it): reported as the first step.
-  report(built.step, { first: times[0], rest: times.slice(1) }, { graph_build_s: Number(buildS.toFixed(0)) });
+  report(built.step, { first: times[0], rest: times.slice(1), cpu }, { graph_build_s: Number(buildS.toFixed(0)) });
 }
 
 async function distill(): Promise<void> {
@@ -114,7 +121,7 @@ async function distill(): Promise<void> {
   const teacherOpenS = (performance.now() - t) / 1000;
   log(`teacher session opened in ${teacherOpenS.toFixed(0)} s`);
   t = performance.now();
-  const trainer = await Trainer.create(step, { threads: 1, seed: 5, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } });
+  const trainer = await Trainer.create(step, { threads: 1, seed: 5, providers, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } });
   const trainerOpenS = (performance.now() - t) / 1000;
   const rng = new Rng(2);
   const data = {
@@ -125,18 +132,20 @@ async function distill(): Promise<void> {
     phase: { kind: 'round' as const, steps: 4, teacherSteps: 8, iterations: steps, name: 'progressive-4' },
     data, teacher, levels: new NoiseLevels(schedule), kind: 'epsilon' as const, batchSize: 1, scaleRange: [7.5, 7.5] as [number, number], studentGuided: false,
   };
-  const teacherS: number[] = [], studentS: number[] = [];
+  const teacherS: number[] = [], studentS: number[] = [], cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
     t = performance.now();
+    const c0 = cpuSeconds();
     const feeds = await makeBatch(ctx, new Rng(100 + i));
     teacherS.push((performance.now() - t) / 1000);
     t = performance.now();
     const r = await trainer.trainStep(feeds);
     studentS.push((performance.now() - t) / 1000);
+    if (i > 0) cpu.push(cpuSeconds() - c0);
     log(`step ${i + 1}: loss ${r.loss.toFixed(4)}, teacher ${teacherS[i].toFixed(1)} s, student ${studentS[i].toFixed(1)} s`);
   }
   const total = teacherS.map((x, i) => x + studentS[i]);
-  report(step, { first: total[0], rest: total.slice(1) }, {
+  report(step, { first: total[0], rest: total.slice(1), cpu }, {
     teacher_s: Number(median(teacherS.slice(1)).toFixed(1)), student_s: Number(median(studentS.slice(1)).toFixed(1)),
     teacher_open_s: Number(teacherOpenS.toFixed(0)), student_open_s: Number(trainerOpenS.toFixed(0)), graph_build_s: Number(buildS.toFixed(0)),
   });
