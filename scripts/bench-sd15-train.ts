@@ -121,7 +121,7 @@ async function distill(): Promise<void> {
   const teacherOpenS = (performance.now() - t) / 1000;
   log(`teacher session opened in ${teacherOpenS.toFixed(0)} s`);
   t = performance.now();
-  const trainer = await Trainer.create(step, { threads: 1, seed: 5, providers, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } });
+  const trainer = await Trainer.create(step, { threads: 1, seed: 5, providers, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } }); // the teacher is open: freemem counts it
   const trainerOpenS = (performance.now() - t) / 1000;
   const rng = new Rng(2);
   const data = {

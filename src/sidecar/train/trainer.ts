@@ -27,9 +27,10 @@ export interface TrainerOptions {
   seed?: number;
   /**
    * Refuse before the session exists when the step cannot fit in memory (train/memory-plan.ts):
-   * `what` names the job in the message, `dims` sizes the symbolic dimensions (e.g. {batch: 4}).
+   * `what` names the job in the message, `dims` sizes the symbolic dimensions (e.g. {batch: 4}),
+   * `reserve` is memory something else of the job will take besides the step (e.g. a teacher session).
    */
-  memory?: { what: string; dims?: Record<string, number>; hint?: string; available?: number };
+  memory?: { what: string; dims?: Record<string, number>; hint?: string; available?: number; reserve?: number };
 }
 
 /** Makes the feeds of step `step` (0-based). `rng` depends only on (seed, step), so a resumed run sees the same data. */
@@ -63,7 +64,7 @@ export class Trainer {
     if (o.memory) {
       // The fed frozen weights are already in this process: what is free now plus them is the budget.
       const held = [...spec.frozen.values()].reduce((n, v) => n + v.data.byteLength, 0);
-      assertFits(o.memory.what, planMemory(spec, o.memory.dims), o.memory.available ?? freemem() + held, o.memory.hint);
+      assertFits(o.memory.what, planMemory(spec, o.memory.dims), (o.memory.available ?? freemem() + held) - (o.memory.reserve ?? 0), o.memory.hint);
     }
     const options = sessionOptions({ executionProviders: o.providers, intraOpNumThreads: o.threads });
     return new Trainer(spec, await createSession(spec.graph, { ...options, externalDataAbove: o.externalDataAbove }), o.seed ?? 0);

@@ -13,7 +13,7 @@
  * continues the running one from its last checkpoint with the same random streams.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { makeFoldersSync } from '../../io/folders';
 import { dirname, join, relative, resolve } from 'node:path';
 import { rngFor } from '../../graph/init';
@@ -176,7 +176,11 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const emaDecay = a.spec.narrow ? Math.min(0.999, 1 - 10 / phase.iterations) : undefined;
   const lr = phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate;
   const { step, student } = studentTrainStep(a.spec, { lr, clipNorm: 1, weightDecay: 0, iterations: phase.iterations, emaDecay });
-  const trainer = await Trainer.create(step, { seed: r.seed, threads: a.options.threads });
+  const trainer = await Trainer.create(step, {
+    seed: r.seed, threads: a.options.threads,
+    // The teacher's session (opened next) holds its own copy of the UNet's weights: about the file's size.
+    memory: { what: `distillation (${phase.name})`, dims: { batch: r.batchSize }, reserve: unetFileBytes(a.spec.unetPath), hint: 'use --lora, a smaller --batch-size, or a machine with more memory' },
+  });
   const ckpt = checkpointPath(a.out, k);
   if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
   const teacher = await Teacher.open(a.spec.unetPath, a.options.threads);
@@ -304,4 +308,10 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     },
     created: new Date().toISOString(),
   };
+}
+
+/** A UNet file's bytes with its external data (what an ORT session of it holds, roughly). */
+function unetFileBytes(path: string): number {
+  const data = join(dirname(path), 'model.onnx_data');
+  return statSync(path).size + (existsSync(data) ? statSync(data).size : 0);
 }
