@@ -89,6 +89,8 @@ async function imagic(): Promise<void> {
   const built = buildStageGraph(unetPath, { mode, lr: 1e-3, batch: 1, embedding, loraRank: rank, frozen: opts.frozen as FrozenPlacement | 'auto' });
   const buildS = (performance.now() - t0) / 1000;
   log(`step graph built in ${buildS.toFixed(0)} s (${built.step.graph.nodes.length} nodes, ${built.step.frozen.size} frozen inputs)`);
+  const plan = planMemory(built.step, { batch: 1 });
+  log(`memory plan: ${gb(plan.totalBytes)} GB (weights ${gb(plan.weightBytes)}, activations ${gb(plan.activationBytes)}, working ${gb(plan.workingBytes)})`);
   const times: number[] = [], cpu: number[] = [];
   let last = performance.now(), lastCpu = cpuSeconds();
   await trainStage({

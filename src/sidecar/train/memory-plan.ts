@@ -25,9 +25,9 @@ export interface MemoryPlan {
 
 const ELEMENT: Record<string, number> = { float32: 4, float64: 8, float16: 2, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
 /** The process itself (Node, ORT's code, the JavaScript side of a job) before any tensor. */
-const BASE_BYTES = 0.4e9;
+const BASE_BYTES = 0.6e9;
 /** Backward values alive at once beyond the saved activations, as a multiple of the largest one. */
-const WORKING_LARGEST = 4;
+const WORKING_LARGEST = 6;
 
 function bytesOf(shape: Shape, dtype: string, dims: Record<string, number>): number {
   if (!shape) return 0;

@@ -67,6 +67,10 @@ export class Trainer {
       assertFits(o.memory.what, planMemory(spec, o.memory.dims), (o.memory.available ?? freemem() + held) - (o.memory.reserve ?? 0), o.memory.hint);
     }
     const options = sessionOptions({ executionProviders: o.providers, intraOpNumThreads: o.threads });
+    // Large steps (frozen weights fed): ORT's CPU arena keeps every block it ever grew to and rounds
+    // growth up, which at SD 1.5 size held ~1.3 GB more at 32x32 latents than plain allocation
+    // (docs/BENCHMARKS.md); without it a freed activation goes back to the system at once.
+    if (spec.placement !== 'initializers') options.enableCpuMemArena = false;
     return new Trainer(spec, await createSession(spec.graph, { ...options, externalDataAbove: o.externalDataAbove }), o.seed ?? 0);
   }
 
