@@ -74,8 +74,9 @@ function placeBeforeFirstUse(g: Graph, from: number): void {
 /**
  * After differentiating: backward nodes (index >= `from`) that read a cast weight read a fresh cast
  * instead, made right before its first backward user, so no float32 weight is kept from the forward
- * pass to the backward one. ORT's common-subexpression elimination would merge two identical Casts
- * again, so the step graph of this mode runs with optimisation level 'basic'... see trainer options.
+ * pass to the backward one. ORT's common-subexpression elimination merges nodes with the same op,
+ * inputs and attributes, which would undo this: from opset 19 the recast states Cast's `saturate`
+ * attribute (its default, meaningful for float8 targets only) to differ from the forward's Cast.
  */
 export function recastInBackward(g: Graph, from: number, halves: ReadonlyMap<string, string>): void {
   const recast = new Map<string, string>();
@@ -86,7 +87,8 @@ export function recastInBackward(g: Graph, from: number, halves: ReadonlyMap<str
       const half = halves.get(x);
       if (!half) return x;
       let y = recast.get(x);
-      if (!y) recast.set(x, (y = g.node('Cast', [g.tensor(half)], { to: 1 }, { names: [g.fresh(`${x}.recast`)] })[0].name));
+      const attrs: Record<string, number> = g.opset >= 19 ? { to: 1, saturate: 1 } : { to: 1 };
+      if (!y) recast.set(x, (y = g.node('Cast', [g.tensor(half)], attrs, { names: [g.fresh(`${x}.recast`)] })[0].name));
       return y;
     });
   }
