@@ -3,7 +3,7 @@
 // weights fed as inputs train exactly as frozen initializers do, the step graph then carries none of
 // them, only the adapters get gradients and optimiser state, a checkpoint resumes to the same next
 // loss, float16 frozen weights train within rounding, and a step the machine cannot hold is refused
-// with the figure. The same at full size: sd15-full.test.ts (DS_SD15_FULL=1).
+// with the figure. The same at full size: test/large/sd15-full.test.ts (`npm run test:large`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
