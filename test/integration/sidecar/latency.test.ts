@@ -57,6 +57,12 @@ test('warmup gets a model ready between jobs; a job sent meanwhile runs as usual
   assert.equal(w.model, FIXTURE);
   assert.ok(w.ms >= 0);
   assert.equal(r.files.length, 1);
+  // The submitter's result comes before the state change every client gets (queue.ts: end), so wait for it.
+  await new Promise<void>((resolve) => {
+    const check = () => { if (events.some((e) => e.jobId === job.jobId && e.state === 'succeeded')) resolve(); };
+    s.client.on('job', check);
+    check();
+  });
   assert.deepEqual(events.filter((e) => e.jobId === job.jobId).map((e) => e.state), ['queued', 'running', 'succeeded']);
   assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.png')).sort(), ['1-a-timed-circle.png', '2-during-a-warm-up.png'], 'the warm-up\'s image (seed 0) is written nowhere');
   await assert.rejects(s.client.warmup('no-such-model'), (e: SidecarError) => e.code === 'model_not_found' && /no-such-model: no such model folder or model name/.test(e.message));
