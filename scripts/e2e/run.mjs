@@ -6,7 +6,7 @@
 //   DS_E2E_DOC_IMAGES=1     copy the screenshots of each surface into docs/images/ (for the README)
 //   DS_E2E_MODEL=emoji-base generate with a model of models/ instead of the tiny test fixture
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -92,7 +92,7 @@ async function main() {
       chromiumArgs: CHROMIUM_ARGS,
     };
     const code = await new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', process.env.DS_E2E_UI_FILE ?? 'test/e2e/ui.test.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...uiFiles()], {
         cwd: repo,
         stdio: 'inherit',
         env: { ...process.env, DS_E2E_ENV: JSON.stringify(env) },
@@ -103,12 +103,24 @@ async function main() {
   }
 }
 
+/**
+ * The UI test files, one window each, in turn: ui.test.ts (the core routes, whose first test counts the
+ * PNGs of a fresh output folder) first, then one file per feature. DS_E2E_UI_FILE=<file> runs one.
+ */
+function uiFiles() {
+  if (process.env.DS_E2E_UI_FILE) return [process.env.DS_E2E_UI_FILE];
+  const dir = path.join(repo, 'test', 'e2e');
+  const features = readdirSync(dir).filter((f) => f.endsWith('.test.ts') && f !== 'ui.test.ts').sort();
+  return ['ui.test.ts', ...features].map((f) => path.join('test', 'e2e', f));
+}
+
 /** The screenshots worth showing, under the names docs/EXTENSION.md and the README use. */
 const DOC_IMAGES = {
   'results-generate': 'extension-results.png',
   'side-panel': 'extension-side-panel.png',
   'results-edit': 'extension-edit.png',
   'distill-task': 'extension-distill-task.png',
+  'selection-link': 'extension-selection.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');

@@ -1,4 +1,4 @@
-// The workspace the end-to-end tests open: a sample image to edit, settings pointing the extension at
+// The workspace the end-to-end tests open: a sample image to edit, a Markdown page, settings pointing the extension at
 // the test models, and a short distillation task in tasks.json.
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +23,9 @@ export function prepareWorkspace(repo, dir) {
   // A real emoji (Noto, Apache-2.0) to right-click and edit.
   const cat = path.join(repo, 'node_modules', 'emoji-datasource-google', 'img', 'google', '64', '1f431.png');
   if (existsSync(cat)) cpSync(cat, path.join(dir, 'images', 'cat.png'));
+  // A Markdown page to generate an illustration from (Generate Image from Selection).
+  mkdirSync(path.join(dir, 'docs'), { recursive: true });
+  writeFileSync(path.join(dir, 'docs', 'guide.md'), '# Field guide\n\nThe cover shows a small red fox at dawn.\n\nMore text follows.\n');
   const m = testModel(repo);
   const settings = {
     'diffusionStudio.modelsFolders': m.folders,
@@ -32,6 +35,8 @@ export function prepareWorkspace(repo, dir) {
     'diffusionStudio.distillFolder': 'students',
     'diffusionStudio.editEtas': [0, 0.7, 1],
     'files.exclude': { '**/.vscode': true },
+    // One editor line per text line, so a test reads a whole line from the DOM.
+    '[markdown]': { 'editor.wordWrap': 'off' },
   };
   writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
   const tasks = {

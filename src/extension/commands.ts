@@ -10,6 +10,7 @@ import { modelLabel, type ModelCatalog } from './models';
 import type { PromptHistory } from './prompts';
 import type { ResultsPanel } from './results/resultsPanel';
 import { setRemoteSecret } from './remoteSecret';
+import { generateFromSelection } from './selection/generateFromSelection';
 import type { SidecarManager } from './sidecar';
 import { DISTILL_TASK_TYPE, type DistillTaskProvider } from './tasks/distillTask';
 
@@ -31,6 +32,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(`diffusionStudio.${id}`, fn);
   return [
     reg('generate', (arg?: string | { prompt?: string }) => generate(s, typeof arg === 'string' ? arg : arg?.prompt)),
+    reg('generateFromSelection', () => generateFromSelection(s.jobs, () => s.results.show()).then(undefined, report)),
     reg('editImage', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, prompt)),
     reg('editWithPrompt', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, typeof prompt === 'string' ? prompt : undefined)),
     reg('runDistillation', () => runDistillation(s)),

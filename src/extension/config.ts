@@ -10,6 +10,8 @@ export const SECTION = 'diffusionStudio';
 export interface Settings extends GuidanceSettings {
   modelsFolders: string[];
   outputFolder: string;
+  /** Generate Image from Selection: the image's folder, relative to the document ('.' = beside it). */
+  selectionImageFolder: string;
   distillFolder: string;
   imageCount: number;
   editEtas: number[];
@@ -37,6 +39,7 @@ export function readSettings(): Settings {
     size: get('size', 0),
     modelsFolders: get<string[]>('modelsFolders', []),
     outputFolder: get('outputFolder', 'diffusion-studio'),
+    selectionImageFolder: get('selectionImageFolder', '.'),
     distillFolder: get('distillFolder', 'diffusion-studio/models'),
     imageCount: get('imageCount', DEFAULTS.count),
     editEtas: get<number[]>('editEtas', [0, 0.4, 0.7, 1, 1.2]),

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { waitUntil } from './wait';
 import { e2eEnv, Workbench } from './workbench';
 
 const env = e2eEnv();
@@ -186,14 +187,4 @@ function sidecarPids(extensionPath: string): number[] {
     if (cmd.includes(extensionPath) && / serve --port 0 --watch-stdin/.test(cmd)) pids.push(Number(d));
   }
   return pids;
-}
-
-async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }

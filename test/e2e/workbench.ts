@@ -196,6 +196,36 @@ export class Workbench {
     return texts;
   }
 
+  /** Opens a workspace file by name through Go to File (keyboard route) and waits for its editor tab. */
+  async openFile(name: string): Promise<void> {
+    await this.openQuickInput('Go to File...', /Search files by name/);
+    await this.page.locator('.quick-input-widget .quick-input-box input:visible').fill(name);
+    await this.pickQuickItem(name);
+    await this.page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+  }
+
+  /** The active text editor's visible text (Monaco renders spaces as no-break spaces). */
+  async editorText(): Promise<string> {
+    const text = await this.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
+    return text.replace(/\u00a0/g, ' ');
+  }
+
+  /** Selects the first occurrence of `text` in the active editor with Find (Ctrl+F, Enter, Escape). */
+  async selectInEditor(text: string): Promise<void> {
+    await this.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await this.page.keyboard.press('Control+Home');
+    await this.page.keyboard.press('Control+f');
+    const find = this.page.locator('.editor-group-container.active .find-widget.visible textarea, .editor-group-container.active .find-widget.visible input').first();
+    await find.waitFor();
+    await find.fill(text);
+    // Enter goes to the next match from the cursor (the top): "1 of N" once it is selected.
+    await find.press('Enter');
+    await this.page.locator('.editor-group-container.active .find-widget .matchesCount', { hasText: /^1 of \d+$/ }).waitFor();
+    await find.press('Escape');
+    await this.page.locator('.editor-group-container.active .find-widget.visible').waitFor({ state: 'hidden' });
+    await this.page.locator('.editor-group-container.active .monaco-editor .selected-text').first().waitFor();
+  }
+
   /** Text of the visible notification toasts. */
   async notifications(): Promise<string[]> {
     return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();
