@@ -10,8 +10,13 @@
  * A value containing a comma, colon or quote is written as a JSON string, as A1111 does. Latin-1 text
  * goes into tEXt; anything else into an uncompressed UTF-8 iTXt chunk (what Pillow does for A1111).
  * PNG chunk layout (PNG spec, section 5.3): length (4, big endian), type (4), data, CRC-32 of type+data.
+ * This module writes; the reader (readTextChunks, parseParameters) is src/protocol/pngParameters.ts.
  */
 import { crc32 } from 'node:zlib';
+import { PNG_SIGNATURE } from '../../protocol/pngParameters';
+
+// Reading them back is shared with the extension (PNG info, history): it lives in protocol/.
+export { PNG_SIGNATURE, parseParameters, readTextChunks, type ParsedParameters } from '../../protocol/pngParameters';
 
 export interface GenerationParameters {
   prompt: string;
@@ -27,8 +32,6 @@ export interface GenerationParameters {
   /** Further `Key: value` pairs, e.g. { 'Denoising strength': 0.75 }. */
   extra?: Record<string, string | number>;
 }
-
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export function formatParameters(p: GenerationParameters): string {
   const fields: Array<[string, string | number]> = [
@@ -48,34 +51,6 @@ export function formatParameters(p: GenerationParameters): string {
 
 function quoteIfNeeded(v: string): string {
   return /[,:"\n]/.test(v) ? JSON.stringify(v) : v;
-}
-
-/** The three parts of an A1111 parameters text; `fields` keeps every `Key: value` as a string. */
-export interface ParsedParameters {
-  prompt: string;
-  negativePrompt: string;
-  fields: Record<string, string>;
-}
-
-const FIELD = /\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)/g;
-
-export function parseParameters(text: string): ParsedParameters {
-  const lines = text.trim().split('\n');
-  let fields: Record<string, string> = {};
-  const last = lines[lines.length - 1] ?? '';
-  const matches = [...last.matchAll(FIELD)];
-  if (matches.length >= 3) {
-    lines.pop();
-    fields = Object.fromEntries(matches.map((m) => [m[1], m[2].startsWith('"') ? (JSON.parse(m[2]) as string) : m[2].trim()]));
-  }
-  const negStart = lines.findIndex((l) => l.startsWith('Negative prompt:'));
-  const promptLines = negStart === -1 ? lines : lines.slice(0, negStart);
-  const negLines = negStart === -1 ? [] : lines.slice(negStart);
-  return {
-    prompt: promptLines.join('\n'),
-    negativePrompt: negLines.join('\n').replace(/^Negative prompt:\s?/, ''),
-    fields,
-  };
 }
 
 /** One PNG chunk: length, type, data, CRC-32 over type and data. */
@@ -109,31 +84,4 @@ export function insertTextChunk(png: Buffer, keyword: string, text: string): Buf
   }
   const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
   return Buffer.concat([png.subarray(0, ihdrEnd), textChunk(keyword, text), png.subarray(ihdrEnd)]);
-}
-
-/** Every tEXt/iTXt chunk of a PNG as keyword -> text (the first one wins). */
-export function readTextChunks(png: Buffer): Record<string, string> {
-  if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error('not a PNG file (bad signature)');
-  const out: Record<string, string> = {};
-  for (let pos = 8; pos + 12 <= png.length; ) {
-    const len = png.readUInt32BE(pos);
-    const type = png.toString('latin1', pos + 4, pos + 8);
-    const data = png.subarray(pos + 8, pos + 8 + len);
-    if (type === 'tEXt' || type === 'iTXt') {
-      const nul = data.indexOf(0);
-      const key = data.toString('latin1', 0, nul);
-      let text: string;
-      if (type === 'tEXt') text = data.toString('latin1', nul + 1);
-      else {
-        // Skip compression flag and method, then the language tag and translated keyword (both NUL-ended).
-        const lang = data.indexOf(0, nul + 3);
-        const trans = data.indexOf(0, lang + 1);
-        text = data[nul + 1] === 0 ? data.toString('utf8', trans + 1) : '';
-      }
-      if (!(key in out)) out[key] = text;
-    }
-    if (type === 'IEND') break;
-    pos += 12 + len;
-  }
-  return out;
 }
