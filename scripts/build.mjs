@@ -13,6 +13,7 @@ const entries = [
   { in: 'src/sidecar/server/worker.ts', out: 'worker', platform: 'node' },
   { in: 'webview-ui/results/main.ts', out: 'webview/results', platform: 'browser' },
   { in: 'webview-ui/settings/main.ts', out: 'webview/settings', platform: 'browser' },
+  { in: 'webview-ui/pngInfo/main.ts', out: 'webview/pngInfo', platform: 'browser' },
 ].filter((e) => existsSync(e.in));
 
 const contexts = await Promise.all(

@@ -121,6 +121,7 @@ const DOC_IMAGES = {
   'results-edit': 'extension-edit.png',
   'distill-task': 'extension-distill-task.png',
   'selection-link': 'extension-selection.png',
+  'png-info-rerun': 'extension-png-info.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');

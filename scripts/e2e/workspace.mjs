@@ -23,6 +23,8 @@ export function prepareWorkspace(repo, dir) {
   // A real emoji (Noto, Apache-2.0) to right-click and edit.
   const cat = path.join(repo, 'node_modules', 'emoji-datasource-google', 'img', 'google', '64', '1f431.png');
   if (existsSync(cat)) cpSync(cat, path.join(dir, 'images', 'cat.png'));
+  // A PNG as AUTOMATIC1111 writes it (parameters for another model), for PNG info.
+  cpSync(path.join(repo, 'test', 'fixtures', 'png-info', 'a1111-lighthouse.png'), path.join(dir, 'images', 'lighthouse.png'));
   // A Markdown page to generate an illustration from (Generate Image from Selection).
   mkdirSync(path.join(dir, 'docs'), { recursive: true });
   writeFileSync(path.join(dir, 'docs', 'guide.md'), '# Field guide\n\nThe cover shows a small red fox at dawn.\n\nMore text follows.\n');
@@ -31,6 +33,14 @@ export function prepareWorkspace(repo, dir) {
     'diffusionStudio.modelsFolders': m.folders,
     'diffusionStudio.model': m.model,
     'diffusionStudio.steps': 4,
+    // Kept here (at their defaults) so what the tests change through the side panel or a PNG's
+    // parameters is written to this file, which a test can put back.
+    'diffusionStudio.guidanceScale': null,
+    'diffusionStudio.scheduler': 'auto',
+    'diffusionStudio.seedMode': 'random',
+    'diffusionStudio.seed': 42,
+    'diffusionStudio.negativePrompt': '',
+    'diffusionStudio.size': 0,
     'diffusionStudio.outputFolder': 'generated',
     'diffusionStudio.distillFolder': 'students',
     'diffusionStudio.editEtas': [0, 0.7, 1],

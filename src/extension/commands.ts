@@ -7,6 +7,7 @@ import type { Capabilities } from '../protocol';
 import { readSettings, writeSetting } from './config';
 import type { JobService, ResultItem } from './jobs';
 import { modelLabel, type ModelCatalog } from './models';
+import { pickImage } from './pickImage';
 import type { PromptHistory } from './prompts';
 import type { ResultsPanel } from './results/resultsPanel';
 import { setRemoteSecret } from './remoteSecret';
@@ -25,8 +26,6 @@ export interface Services {
   distill: DistillTaskProvider;
   log: vscode.OutputChannel;
 }
-
-const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'];
 
 export function registerCommands(s: Services): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(`diffusionStudio.${id}`, fn);
@@ -63,17 +62,8 @@ export async function generate(s: Services, prompt?: string): Promise<ResultItem
   return s.jobs.generate({ prompt }).then(undefined, report);
 }
 
-/** The image to edit: the menu's resource, else the image open in the editor, else ask for a file. */
-async function pickImage(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  if (uri instanceof vscode.Uri) return uri;
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom && IMAGE_EXTENSIONS.some((e) => input.uri.path.toLowerCase().endsWith(`.${e}`))) return input.uri;
-  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: IMAGE_EXTENSIONS }, openLabel: 'Edit with Prompt' });
-  return picked?.[0];
-}
-
 export async function editImage(s: Services, uri?: vscode.Uri, prompt?: string): Promise<ResultItem[] | undefined> {
-  const image = await pickImage(uri);
+  const image = await pickImage(uri, 'Edit with Prompt');
   if (!image) return undefined;
   prompt ??= await vscode.window.showInputBox({
     title: `Edit ${vscode.workspace.asRelativePath(image)} with a prompt`,

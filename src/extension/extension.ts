@@ -8,6 +8,8 @@ import { registerCommands, type Services } from './commands';
 import { SECTION } from './config';
 import { JobService } from './jobs';
 import { ModelCatalog } from './models';
+import { registerPngInfoCommands } from './pngInfo/commands';
+import { PngInfoPanel } from './pngInfo/pngInfoPanel';
 import { PromptHistory } from './prompts';
 import { ResultsPanel } from './results/resultsPanel';
 import { SettingsViewProvider } from './settingsView';
@@ -48,6 +50,9 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   );
   sub(settingsView);
   sub(vscode.window.registerWebviewViewProvider(SettingsViewProvider.viewId, settingsView));
+  const pngInfo = new PngInfoPanel(context.extensionUri, (file) => vscode.commands.executeCommand('diffusionStudio.rerunWithParameters', file));
+  sub(pngInfo);
+  for (const d of registerPngInfoCommands({ panel: pngInfo, models, settingsView })) sub(d);
   sub(vscode.tasks.registerTaskProvider(DISTILL_TASK_TYPE, distill));
   sub(new StatusBar(sidecar, jobs));
   sub(

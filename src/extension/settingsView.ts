@@ -16,6 +16,9 @@ import { webviewHtml } from './webviewHtml';
 export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'diffusionStudio.settings';
   private view?: vscode.WebviewView;
+  private ready = false;
+  /** A prompt to put into the prompt box once the panel is there (Re-run with these parameters). */
+  private pendingPrompt?: string;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -36,7 +39,32 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
     view.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')] };
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'settings', 'Guidance');
     view.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m), undefined, this.subscriptions);
-    view.onDidDispose(() => (this.view = undefined), undefined, this.subscriptions);
+    view.onDidDispose(
+      () => {
+        this.view = undefined;
+        this.ready = false;
+      },
+      undefined,
+      this.subscriptions,
+    );
+  }
+
+  /**
+   * Fills the panel: writes the settings (where the user keeps them, as a change in the panel would),
+   * puts the prompt into the prompt box and shows the panel with the focus in it, so Ctrl+Enter generates.
+   */
+  async fill(prompt: string, settings: Partial<GuidanceSettings>): Promise<void> {
+    for (const [key, value] of Object.entries(settings) as Array<[keyof GuidanceSettings, unknown]>) await writeSetting(key, value);
+    this.pendingPrompt = prompt;
+    await vscode.commands.executeCommand(`${SettingsViewProvider.viewId}.focus`);
+    this.flushPrompt();
+  }
+
+  private flushPrompt(): void {
+    if (!this.view || !this.ready || this.pendingPrompt === undefined) return;
+    const m: ToWebview = { type: 'prompt', prompt: this.pendingPrompt };
+    this.pendingPrompt = undefined;
+    void this.view.webview.postMessage(m);
   }
 
   private async refresh(): Promise<void> {
@@ -72,7 +100,9 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
     const m = parsed.message;
     switch (m.type) {
       case 'ready':
+        this.ready = true;
         await this.refresh();
+        this.flushPrompt();
         return;
       case 'update': {
         // null: back to the default ("the model's own"); removing the value does that.
@@ -82,6 +112,8 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
       case 'generate':
         await this.generate(m.prompt);
         return;
+      default:
+        return; // the other panels' messages
     }
   }
 

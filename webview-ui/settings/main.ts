@@ -84,6 +84,11 @@ prompt.addEventListener('keydown', (e) => {
 });
 
 onMessage((m: ToWebview) => {
+  if (m.type === 'prompt') {
+    prompt.value = m.prompt;
+    prompt.focus();
+    return;
+  }
   if (m.type !== 'settings') return;
   models = m.models;
   current = m.settings;

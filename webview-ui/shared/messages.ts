@@ -1,5 +1,6 @@
 /**
- * The one message union between the extension and its webviews (results panel, guidance side panel).
+ * The one message union between the extension and its webviews (results panel, guidance side panel,
+ * PNG info panel).
  * Both sides switch on `type`; the extension checks what arrives from a webview with
  * `parseWebviewMessage` (validate.ts) before acting on it (a webview is a browser page: its messages are input).
  */
@@ -74,12 +75,30 @@ export interface SettingsDefaults {
   steps: number;
 }
 
+/** A PNG's A1111 parameters as the PNG info panel shows them. */
+export interface PngInfoView {
+  /** Absolute path, and the workspace-relative name shown as the title. */
+  path: string;
+  name: string;
+  /** URI the webview can load. */
+  src: string;
+  prompt: string;
+  negativePrompt: string;
+  /** `Key: value` pairs in the order the file has them (Steps, Sampler, CFG scale, Seed, Size ...). */
+  fields: Array<[string, string]>;
+  /** The `parameters` text as stored. */
+  text: string;
+}
+
 // ------------------------------------------------------------------ extension -> webview
 
 export type ToWebview =
   | { type: 'init'; items: GalleryItem[]; jobs: JobView[] }
   | { type: 'job'; job: JobView }
   | { type: 'items'; items: GalleryItem[] }
+  | { type: 'pngInfo'; info: PngInfoView }
+  /** Side panel: put this prompt into the prompt box (Re-run with these parameters). */
+  | { type: 'prompt'; prompt: string }
   | {
       type: 'settings';
       settings: GuidanceSettings;
@@ -101,7 +120,10 @@ export type FromWebview =
   | { type: 'cancel'; jobId: string }
   /** value null: back to the default (only for the settings that may be left to the model). */
   | { type: 'update'; key: keyof GuidanceSettings; value: string | number | null }
-  | { type: 'generate'; prompt: string };
+  | { type: 'generate'; prompt: string }
+  /** PNG info panel: fill the side panel with the shown image's parameters; copy its parameters text. */
+  | { type: 'rerunParams' }
+  | { type: 'copyInfo' };
 
 /** The settings an empty field resets to "the model's own". */
 export const NULLABLE_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps']);

@@ -33,7 +33,14 @@ const MESSAGE = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('cancel'), jobId: id }),
   z.strictObject({ type: z.literal('generate'), prompt: p.prompt }),
   z.strictObject({ type: z.literal('update'), key: z.enum(SETTING_KEYS), value: z.unknown() }),
+  z.strictObject({ type: z.enum(['rerunParams', 'copyInfo']) }),
 ]);
+
+/** A value for one guidance setting, checked (text numbers made numbers), or why it does not fit. */
+export function checkSetting(key: keyof GuidanceSettings, value: unknown): { value: string | number } | { error: string } {
+  const r = SETTING_VALUES[key].safeParse(value);
+  return r.success ? { value: r.data as string | number } : { error: r.error.issues[0].message };
+}
 
 /** The message, its values checked (and text numbers made numbers), or the one-line reason it is refused. */
 export function parseWebviewMessage(m: unknown): { message: FromWebview } | { error: string } {
@@ -44,9 +51,9 @@ export function parseWebviewMessage(m: unknown): { message: FromWebview } | { er
   if (msg.value === null) {
     return NULLABLE_KEYS.has(msg.key) ? { message: { ...msg, value: null } } : { error: `${msg.key}: cannot be left empty` };
   }
-  const value = SETTING_VALUES[msg.key].safeParse(msg.value);
-  if (!value.success) return { error: `${msg.key}: ${value.error.issues[0].message}` };
-  return { message: { type: 'update', key: msg.key, value: value.data as string | number } };
+  const value = checkSetting(msg.key, msg.value);
+  if ('error' in value) return { error: `${msg.key}: ${value.error}` };
+  return { message: { type: 'update', key: msg.key, value: value.value } };
 }
 
 /** "field: problem" for the first issue; a message that is no object at all is said to be one. */

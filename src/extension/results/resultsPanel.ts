@@ -91,7 +91,7 @@ export class ResultsPanel implements vscode.Disposable {
       await this.jobs.cancel(m.jobId);
       return;
     }
-    if (m.type === 'update' || m.type === 'generate') return;
+    if (!('id' in m)) return; // the other panels' messages
     const item = this.jobs.find(m.id);
     if (item) await this.itemAction(m, item).then(undefined, (e: Error) => vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`));
   }
