@@ -189,7 +189,8 @@ async function prepareLatents(
   const noise = seededNoise(seeds, shape[0] * shape[1] * shape[2]);
   if (!s.initImage) return { latents: noise.map((x) => x * scheduler.initNoiseSigma), startStep: 0 };
   // Image-to-image (SDEdit, Meng et al. 2022): start at step steps - floor(steps * strength).
-  const startStep = (s.steps - Math.max(1, Math.floor(s.steps * s.strength))) * (scheduler.order ?? 1);
+  const skipped = s.steps - Math.max(1, Math.floor(s.steps * s.strength));
+  const startStep = scheduler.startIndex?.(skipped) ?? skipped * (scheduler.order ?? 1);
   const pixels = await readImageTensor(s.initImage, s.width, s.height);
   const latent = await encodePixels(model, pixels, s.height, s.width, timer);
   return { latents: scheduler.addNoise(tile(latent.data, seeds.length), noise, startStep), startStep };

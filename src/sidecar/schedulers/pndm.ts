@@ -19,6 +19,8 @@ export class PndmScheduler extends VpScheduler {
   readonly displayName = samplerLabel(this.name);
   private ets: Float32Array[] = [];
   private firstSample: Float32Array | null = null;
+  /** Steps taken since setTimesteps: the warm-up is the first two, wherever the run starts (diffusers' `counter`). */
+  private taken = 0;
 
   constructor(config: SchedulerConfig) {
     super(config);
@@ -34,6 +36,22 @@ export class PndmScheduler extends VpScheduler {
     this.numInferenceSteps = n;
     this.ets = [];
     this.firstSample = null;
+    this.taken = 0;
+  }
+
+  /**
+   * Image-to-image from sampling step s: the warm-up pair has to run from t_s ([..., t_s, t_{s+1},
+   * t_{s+1}, t_{s+2}, ...]), which the list made for a start at t0 does not have (index 1 is the second
+   * half of the first warm-up: with no first half to average, it failed). The tail is re-laid so, and
+   * the run starts at index s. Call after setTimesteps, before addNoise.
+   */
+  startIndex(step: number): number {
+    if (step <= 0) return 0;
+    const ts = [this.timesteps[0], ...this.timesteps.slice(2)]; // t0 .. t_{n-1}
+    if (step >= ts.length) throw new RangeError(`PNDM: cannot start at step ${step} of ${ts.length}`);
+    // One step left: one first-order step (a warm-up pair would end at t_{n-1}, not at the clean sample).
+    this.timesteps = step + 1 === ts.length ? ts : [...ts.slice(0, step + 2), ...ts.slice(step + 1)];
+    return step;
   }
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array): Latents {
@@ -42,7 +60,8 @@ export class PndmScheduler extends VpScheduler {
     let tPrev = t - ratio;
     let e: Float32Array;
     let x = sample;
-    if (i === 1) {
+    const k = this.taken++;
+    if (k === 1) {
       // Warm-up, second half: the average of the first two estimates, from the first sample, over the same pair.
       tPrev = t;
       t += ratio;

@@ -33,6 +33,11 @@ export interface Scheduler {
    * image-to-image starts at index startStep * order, as diffusers' pipelines do. Absent: 1.
    */
   readonly order?: number;
+  /**
+   * Where image-to-image that skips the first `step` sampling steps starts in `timesteps`, when that is
+   * not step * order (PNDM: its warm-up repeats the second timestep). Absent: step * order.
+   */
+  startIndex?(step: number): number;
   /** Standard deviation of the initial noise: the first latent is noise * initNoiseSigma. */
   readonly initNoiseSigma: number;
   /** Chooses the timesteps for `numInferenceSteps` steps and clears any multistep state. */

@@ -147,6 +147,22 @@ test('every scheduler takes the noise from a pure-noise start to a clean sample 
   }
 });
 
+test('PNDM image-to-image from every start step: the warm-up runs from the start, the sample lands on x0', () => {
+  // A start at step 1 used to land on the second half of the first warm-up pair and fail.
+  const x0 = Float32Array.from([0.3, -0.7, 0.1, 0.9]);
+  const eps = Float32Array.from([1.2, -0.4, 0.8, -1.5]);
+  const spaced = spacedTimesteps(1000, 8, 'leading', 1, true);
+  for (let start = 0; start < 8; start++) {
+    const s = createScheduler('pndm', sd({ steps_offset: 1, set_alpha_to_one: true })); // the last step ends at alpha-bar 1: clean
+    s.setTimesteps(8);
+    const i0 = s.startIndex!(start);
+    assert.equal(s.timesteps[i0], spaced[start], `start ${start}: not at t_${start}`);
+    let sample = s.addNoise(x0, eps, i0);
+    for (let i = i0; i < s.timesteps.length; i++) sample = s.step(eps, i, sample);
+    close(sample, [...x0], 1e-4, `pndm from step ${start}`);
+  }
+});
+
 test('scheduler_config.json: defaults, nulls, and a clear error for a bad value', () => {
   const c = parseSchedulerConfig({ _class_name: 'PNDMScheduler', beta_schedule: 'scaled_linear', timestep_spacing: null });
   assert.equal(c.num_train_timesteps, 1000);
