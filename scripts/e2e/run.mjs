@@ -122,6 +122,7 @@ const DOC_IMAGES = {
   'distill-task': 'extension-distill-task.png',
   'selection-link': 'extension-selection.png',
   'png-info-rerun': 'extension-png-info.png',
+  'vary-image': 'extension-vary.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');

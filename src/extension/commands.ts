@@ -13,6 +13,7 @@ import type { ResultsPanel } from './results/resultsPanel';
 import { setRemoteSecret } from './remoteSecret';
 import { generateFromSelection } from './selection/generateFromSelection';
 import type { SidecarManager } from './sidecar';
+import { varyImage, type VaryArgs } from './vary/varyImage';
 import { DISTILL_TASK_TYPE, type DistillTaskProvider } from './tasks/distillTask';
 
 export interface Services {
@@ -34,6 +35,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
     reg('generateFromSelection', () => generateFromSelection(s.jobs, () => s.results.show()).then(undefined, report)),
     reg('editImage', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, prompt)),
     reg('editWithPrompt', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, typeof prompt === 'string' ? prompt : undefined)),
+    reg('varyImage', (uri?: vscode.Uri, args?: VaryArgs) => varyImage(s.jobs, () => s.results.show(), uri, typeof args === 'object' ? args : {}).then(undefined, report)),
     reg('runDistillation', () => runDistillation(s)),
     reg('openResults', () => s.results.show(false)),
     reg('selectModel', () => selectModel(s)),

@@ -15,6 +15,8 @@ export interface Settings extends GuidanceSettings {
   distillFolder: string;
   imageCount: number;
   editEtas: number[];
+  /** Vary Image: the strength its input box starts with. */
+  varyStrength: number;
   device: 'auto' | 'cuda' | 'cpu';
   nodePath: string;
   sidecarUrl: string;
@@ -43,6 +45,7 @@ export function readSettings(): Settings {
     distillFolder: get('distillFolder', 'diffusion-studio/models'),
     imageCount: get('imageCount', DEFAULTS.count),
     editEtas: get<number[]>('editEtas', [0, 0.4, 0.7, 1, 1.2]),
+    varyStrength: get('varyStrength', DEFAULTS.strength),
     device: get<'auto' | 'cuda' | 'cpu'>('device', 'auto'),
     nodePath: get('sidecar.nodePath', ''),
     sidecarUrl: get('sidecar.url', ''),

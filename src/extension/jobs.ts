@@ -59,6 +59,9 @@ export class JobService implements vscode.Disposable {
     if (steps !== undefined) params.steps = steps;
     if (guidanceScale !== undefined) params.guidanceScale = guidanceScale;
     if (scheduler !== undefined) params.scheduler = scheduler;
+    // Image-to-image (Vary Image, and its re-run): the starting picture and how much of it to repaint.
+    if (over.initImage !== undefined) params.initImage = over.initImage;
+    if (over.strength !== undefined) params.strength = over.strength;
     const negative = over.negativePrompt ?? s.negativePrompt;
     if (negative) params.negativePrompt = negative;
     const size = over.width ?? (s.size > 0 ? s.size : undefined);
@@ -69,12 +72,13 @@ export class JobService implements vscode.Disposable {
     return params;
   }
 
-  async generate(over: GenerateOverrides): Promise<ResultItem[]> {
+  /** `title`: what the results panel calls the job (default: the prompt). */
+  async generate(over: GenerateOverrides, title?: string): Promise<ResultItem[]> {
     const params = await this.generateParams(over);
     const client = await this.sidecar.ensure();
     const local = this.newJobId();
     const handle = await client.generate(params, { onProgress: (e) => this.onProgress(local, e) });
-    return this.follow(local, handle, 'generate', truncate(params.prompt, 60), params);
+    return this.follow(local, handle, 'generate', truncate(title ?? params.prompt, 60), params);
   }
 
   async edit(image: string, prompt: string, over: Partial<EditParams> = {}): Promise<ResultItem[]> {

@@ -107,7 +107,9 @@ function itemCard(i: GalleryItem): HTMLElement {
 const HIDDEN_PARAMS = new Set(['outputDir', 'previewEvery', 'prompt']);
 
 function paramsTable(params: Record<string, unknown>): HTMLElement {
+  // Extra `Key: value` pairs of the PNG (e.g. Denoising strength) are shown as rows of their own.
   const rows = Object.entries(params)
+    .flatMap(([k, v]) => (k === 'extra' && v !== null && typeof v === 'object' ? Object.entries(v) : [[k, v] as [string, unknown]]))
     .filter(([k, v]) => !HIDDEN_PARAMS.has(k) && v !== undefined && typeof v !== 'object')
     .map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, String(v))));
   return el('details', { class: 'params' }, el('summary', {}, String(params.prompt ?? 'parameters')), el('table', {}, ...rows));
