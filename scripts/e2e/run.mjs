@@ -123,6 +123,7 @@ const DOC_IMAGES = {
   'selection-link': 'extension-selection.png',
   'png-info-rerun': 'extension-png-info.png',
   'vary-image': 'extension-vary.png',
+  history: 'extension-history.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');

@@ -32,7 +32,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(`diffusionStudio.${id}`, fn);
   return [
     reg('generate', (arg?: string | { prompt?: string }) => generate(s, typeof arg === 'string' ? arg : arg?.prompt)),
-    reg('generateFromSelection', () => generateFromSelection(s.jobs, () => s.results.show()).then(undefined, report)),
+    reg('generateFromSelection', () => generateFromSelection(s.jobs, (besides) => s.results.show(true, besides)).then(undefined, report)),
     reg('editImage', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, prompt)),
     reg('editWithPrompt', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, typeof prompt === 'string' ? prompt : undefined)),
     reg('varyImage', (uri?: vscode.Uri, args?: VaryArgs) => varyImage(s.jobs, () => s.results.show(), uri, typeof args === 'object' ? args : {}).then(undefined, report)),

@@ -6,6 +6,8 @@
 import * as vscode from 'vscode';
 import { registerCommands, type Services } from './commands';
 import { SECTION } from './config';
+import { HistoryService } from './history/historyService';
+import { searchHistoryCommand } from './history/searchCommand';
 import { JobService } from './jobs';
 import { ModelCatalog } from './models';
 import { registerPngInfoCommands } from './pngInfo/commands';
@@ -25,6 +27,7 @@ export interface DiffusionStudioApi {
   models: ModelCatalog;
   results: ResultsPanel;
   distill: DistillTaskProvider;
+  history: HistoryService;
 }
 
 let services: Services | undefined;
@@ -38,13 +41,24 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   const jobs = new JobService(sidecar, models);
   const prompts = new PromptHistory(context.globalState);
   const distill = new DistillTaskProvider(sidecar, models);
-  const results = new ResultsPanel(context.extensionUri, jobs, {
-    rerun: (item) => jobs.rerun(item).then(undefined, (e: Error) => vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`)),
-    edit: (item) => vscode.commands.executeCommand('diffusionStudio.editImage', vscode.Uri.file(item.path)),
-  });
+  const history = new HistoryService(jobs, models);
+  const results = new ResultsPanel(
+    context.extensionUri,
+    jobs,
+    {
+      rerun: (item) => jobs.rerun(item).then(undefined, (e: Error) => vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`)),
+      edit: (item) => vscode.commands.executeCommand('diffusionStudio.editImage', vscode.Uri.file(item.path)),
+    },
+    history,
+  );
   services = { extensionUri: context.extensionUri, secrets: context.secrets, sidecar, jobs, models, prompts, results, distill, log };
-  for (const d of [sidecar, models, jobs, results]) sub(d);
+  for (const d of [sidecar, models, jobs, history, results]) sub(d);
   for (const d of registerCommands(services)) sub(d);
+  sub(
+    vscode.commands.registerCommand('diffusionStudio.searchHistory', () =>
+      searchHistoryCommand(history).then(undefined, (e: Error) => void vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`)),
+    ),
+  );
   const settingsView = new SettingsViewProvider(context.extensionUri, models, jobs, (prompt) =>
     vscode.commands.executeCommand('diffusionStudio.generate', prompt.trim() || undefined),
   );
@@ -64,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   migrateSecretSetting(context.secrets).catch((e: Error) => log.appendLine(`[extension] could not move the sidecar secret: ${e.message}`));
   // A restarted sidecar may list other models (e.g. a new GPU runtime, another remote host).
   sub(sidecar.onDidRestart(() => models.invalidate()));
-  return { sidecar, jobs, models, results, distill };
+  return { sidecar, jobs, models, results, distill, history };
 }
 
 /** Stops the sidecar and waits for it, so no process outlives the extension host. */

@@ -226,6 +226,22 @@ export class Workbench {
     await this.page.locator('.editor-group-container.active .monaco-editor .selected-text').first().waitFor();
   }
 
+  /** Reloads the window (Developer: Reload Window) and waits for the workbench and the extension again. */
+  async reload(): Promise<void> {
+    await this.runCommand('Developer: Reload Window');
+    await this.page.waitForEvent('load', { timeout: 60_000 });
+    await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    await this.page.locator('.statusbar-item', { hasText: 'Diffusion' }).first().waitFor({ timeout: 60_000 });
+  }
+
+  /** Clicks a button of the modal dialog that is showing. */
+  async dialogButton(label: string, timeoutMs = 30_000): Promise<void> {
+    const button = this.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: label }).first();
+    await button.waitFor({ timeout: timeoutMs });
+    await button.click();
+    await button.waitFor({ state: 'detached', timeout: timeoutMs });
+  }
+
   /** Text of the visible notification toasts. */
   async notifications(): Promise<string[]> {
     return this.page.locator('.notification-toast .notification-list-item-message').allInnerTexts();

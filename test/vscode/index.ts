@@ -11,7 +11,7 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
   const filter = process.env.DS_VSCODE_TEST_FILTER;
   for (const f of fs.readdirSync(__dirname).sort()) {
-    if (f.endsWith('.test.js') && (!filter || f.includes(filter))) mocha.addFile(path.join(__dirname, f));
+    if (f.endsWith('.test.js') && (!filter || filter.split(',').some((part) => f.includes(part)))) mocha.addFile(path.join(__dirname, f));
   }
   await new Promise<void>((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} in-host test(s) failed`)) : resolve()));

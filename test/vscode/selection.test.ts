@@ -13,7 +13,7 @@ interface SelectionImage { item: { path: string }; link: string; inserted: boole
 
 async function openWithSelection(file: string, phrase: string): Promise<vscode.TextEditor> {
   const doc = await vscode.workspace.openTextDocument(file);
-  const editor = await vscode.window.showTextDocument(doc);
+  const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preview: false });
   const at = doc.getText().indexOf(phrase);
   assert.ok(at >= 0, `"${phrase}" is not in ${file}`);
   editor.selection = new vscode.Selection(doc.positionAt(at), doc.positionAt(at + phrase.length));
@@ -49,7 +49,7 @@ describe('Generate Image from Selection', () => {
     assert.equal(linkTarget(file(), r.link), r.item.path, `the link ${r.link} does not name the image`);
     assert.ok(fs.statSync(r.item.path).size > 0);
     assert.equal(editor.document.getText(), DOC.replace(PHRASE, `![${PHRASE}](pics/${encodeURIComponent(path.basename(r.item.path))})`));
-    await vscode.window.showTextDocument(editor.document);
+    await vscode.window.showTextDocument(editor.document, { viewColumn: vscode.ViewColumn.One });
     await vscode.commands.executeCommand('undo');
     await waitFor('the undo', () => editor.document.getText() === DOC || undefined, 5000);
   });
@@ -61,12 +61,14 @@ describe('Generate Image from Selection', () => {
     const { jobs } = await api();
     // The sidecar runs one job at a time: a long job ahead keeps this one queued while the user types
     // above the selection; then it is cancelled and this one runs.
-    const blocker = jobs.generate({ prompt: 'a job ahead', steps: 1000, count: 16 }).catch(() => undefined);
+    const blocker = jobs.generate({ prompt: 'a job ahead', steps: 1000, count: 64 }).catch(() => undefined);
     await waitFor('the job ahead to run', () => jobs.running.find((j) => j.state === 'running' && j.title === 'a job ahead'), 60_000);
     const running = vscode.commands.executeCommand<SelectionImage>('diffusionStudio.generateFromSelection');
     await waitFor('the selection job to queue', () => jobs.running.find((j) => j.title === PHRASE), 60_000);
     assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'Intro line.\n')));
-    assert.ok(await jobs.cancel(jobs.running.find((j) => j.title === 'a job ahead')!.jobId), 'the job ahead had already ended');
+    const ahead = [...jobs.jobs.values()].find((j) => j.title === 'a job ahead')!;
+    assert.ok(ahead.state === 'running', `the job ahead ended before the document changed (${ahead.state} ${ahead.error ?? ''}): the test proves nothing`);
+    assert.ok(await jobs.cancel(ahead.jobId), 'the job ahead could not be cancelled');
     await blocker;
     const r = await running;
     assert.ok(r?.inserted, `no image link was inserted: ${JSON.stringify(r?.link)} in ${JSON.stringify(editor.document.getText())}`);

@@ -1,10 +1,12 @@
 /**
  * Results webview: running jobs with live step previews, then a gallery of this session's images,
- * grouped by job (an edit's eta sweep sits side by side), each with its parameters and actions.
+ * grouped by job (an edit's eta sweep sits side by side), each with its parameters and actions, then
+ * the workspace's history (history.ts).
  */
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import type { GalleryItem, JobView, ToWebview } from '../shared/messages';
 import { el, onMessage, vscode } from '../shared/vscodeApi';
+import { historySection, renderHistory } from './history';
 import './results.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeProgressRing());
@@ -15,7 +17,7 @@ const groups = new Map<string, GalleryItem[]>();
 const jobsBox = el('section', { id: 'jobs', 'aria-label': 'Running jobs' });
 const gallery = el('section', { id: 'gallery', 'aria-label': 'Results' });
 const empty = el('p', { id: 'empty', class: 'muted' }, 'No images yet. Run "Diffusion Studio: Generate Image" or right-click an image and choose "Edit with Prompt".');
-document.getElementById('app')!.append(jobsBox, empty, gallery);
+document.getElementById('app')!.append(jobsBox, empty, gallery, historySection);
 
 onMessage((m: ToWebview) => {
   switch (m.type) {
@@ -33,7 +35,10 @@ onMessage((m: ToWebview) => {
     case 'items':
       addItems(m.items);
       return;
-    case 'settings':
+    case 'history':
+      renderHistory(m.entries, m.query, m.total);
+      return;
+    default:
       return;
   }
 });

@@ -90,6 +90,23 @@ export interface PngInfoView {
   text: string;
 }
 
+/** One image of the workspace's history (a PNG with parameters), as the results panel lists it. */
+export interface HistoryView {
+  path: string;
+  /** Workspace-relative name. */
+  name: string;
+  src: string;
+  kind: 'generate' | 'edit' | 'vary';
+  prompt: string;
+  /** Modified time, ms since the epoch. */
+  mtimeMs: number;
+  /** A short line of its parameters, e.g. "seed 42 · 20 steps · DPM++ 2M · tiny-sd". */
+  summary: string;
+}
+
+export const HISTORY_ACTIONS = ['open', 'reveal', 'copy', 'rerun', 'delete'] as const;
+export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
+
 // ------------------------------------------------------------------ extension -> webview
 
 export type ToWebview =
@@ -97,6 +114,8 @@ export type ToWebview =
   | { type: 'job'; job: JobView }
   | { type: 'items'; items: GalleryItem[] }
   | { type: 'pngInfo'; info: PngInfoView }
+  /** Results panel: the history entries matching `query` (of `total`), newest first. */
+  | { type: 'history'; entries: HistoryView[]; query: string; total: number }
   /** Side panel: put this prompt into the prompt box (Re-run with these parameters). */
   | { type: 'prompt'; prompt: string }
   | {
@@ -123,7 +142,10 @@ export type FromWebview =
   | { type: 'generate'; prompt: string }
   /** PNG info panel: fill the side panel with the shown image's parameters; copy its parameters text. */
   | { type: 'rerunParams' }
-  | { type: 'copyInfo' };
+  | { type: 'copyInfo' }
+  /** Results panel, history: search by prompt; an action on one entry (named by its path). */
+  | { type: 'historySearch'; query: string }
+  | { type: 'historyAction'; action: HistoryAction; path: string };
 
 /** The settings an empty field resets to "the model's own". */
 export const NULLABLE_KEYS = new Set<keyof GuidanceSettings>(['guidanceScale', 'steps']);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { findSampler, GenerateParams } from '../../src/protocol';
-import { NULLABLE_KEYS, type FromWebview, type GuidanceSettings } from './messages';
+import { HISTORY_ACTIONS, NULLABLE_KEYS, type FromWebview, type GuidanceSettings } from './messages';
 
 /** A field typed in the panel arrives as text; a number setting holds its number (decimal text only: not "0x10"). */
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
@@ -34,6 +34,8 @@ const MESSAGE = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('generate'), prompt: p.prompt }),
   z.strictObject({ type: z.literal('update'), key: z.enum(SETTING_KEYS), value: z.unknown() }),
   z.strictObject({ type: z.enum(['rerunParams', 'copyInfo']) }),
+  z.strictObject({ type: z.literal('historySearch'), query: z.string().max(1000) }),
+  z.strictObject({ type: z.literal('historyAction'), action: z.enum(HISTORY_ACTIONS), path: p.model }),
 ]);
 
 /** A value for one guidance setting, checked (text numbers made numbers), or why it does not fit. */

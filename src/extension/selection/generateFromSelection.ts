@@ -16,7 +16,7 @@ export interface SelectionImage {
   inserted: boolean;
 }
 
-export async function generateFromSelection(jobs: JobService, showResults: () => void): Promise<SelectionImage> {
+export async function generateFromSelection(jobs: JobService, showResults: (besides?: vscode.ViewColumn) => void): Promise<SelectionImage> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) throw new Error('Generate Image from Selection: open a text file and select the text that describes the image.');
   const doc = editor.document;
@@ -28,7 +28,7 @@ export async function generateFromSelection(jobs: JobService, showResults: () =>
   const prompt = selectionPrompt(selected);
   if ('error' in prompt) throw new Error(`Generate Image from Selection: ${prompt.error}.`);
   const folder = selectionImageFolder(doc.uri.fsPath, readSettings().selectionImageFolder);
-  showResults();
+  showResults(editor.viewColumn);
   const [item] = await jobs.generate({ prompt: prompt.prompt, count: 1, outputDir: folder });
   if (!item) throw new Error('Generate Image from Selection: the sidecar returned no image.');
   const link = markdownImageLink(doc.uri.fsPath, item.path, prompt.prompt);
@@ -79,7 +79,13 @@ function changedSince(doc: vscode.TextDocument, version: number): Promise<void> 
 /** One edit with undo stops around it, so a single Ctrl+Z gives the selected text back. */
 async function replace(doc: vscode.TextDocument, range: vscode.Range, text: string): Promise<boolean> {
   const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
-  if (editor) return editor.edit((b) => b.replace(range, text), { undoStopBefore: true, undoStopAfter: true });
+  if (editor) {
+    try {
+      return await editor.edit((b) => b.replace(range, text), { undoStopBefore: true, undoStopAfter: true });
+    } catch {
+      // The editor was closed or hidden meanwhile: edit the document itself.
+    }
+  }
   const edit = new vscode.WorkspaceEdit();
   edit.replace(doc.uri, range, text);
   return vscode.workspace.applyEdit(edit);

@@ -1,0 +1,43 @@
+/** A history entry as the results panel shows it, and the actions on one (results panel and Search Image History). */
+import * as vscode from 'vscode';
+import type { HistoryAction, HistoryView } from '../../../webview-ui/shared/messages';
+import type { HistoryService } from './historyService';
+import type { HistoryEntry } from './scan';
+
+export function toHistoryView(e: HistoryEntry, webview: vscode.Webview): HistoryView {
+  const f = e.fields;
+  const summary = [f.Seed && `seed ${f.Seed}`, f.Steps && `${f.Steps} steps`, f.Sampler, f.Model, f['Denoising strength'] && `strength ${f['Denoising strength']}`]
+    .filter(Boolean)
+    .join(' · ');
+  return {
+    path: e.path,
+    name: vscode.workspace.asRelativePath(e.path),
+    src: webview.asWebviewUri(vscode.Uri.file(e.path)).toString(),
+    kind: e.kind,
+    prompt: e.prompt,
+    mtimeMs: e.mtimeMs,
+    summary,
+  };
+}
+
+export async function historyAction(action: HistoryAction, entry: HistoryEntry, history: HistoryService): Promise<void> {
+  const uri = vscode.Uri.file(entry.path);
+  switch (action) {
+    case 'open':
+      await vscode.commands.executeCommand('vscode.open', uri, vscode.ViewColumn.One);
+      return;
+    case 'reveal':
+      await vscode.commands.executeCommand('revealInExplorer', uri);
+      return;
+    case 'copy':
+      await vscode.env.clipboard.writeText(entry.text);
+      void vscode.window.setStatusBarMessage('Diffusion Studio: parameters copied', 3000);
+      return;
+    case 'rerun':
+      await history.rerun(entry);
+      return;
+    case 'delete':
+      await history.delete(entry);
+      return;
+  }
+}
