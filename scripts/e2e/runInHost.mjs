@@ -4,7 +4,7 @@
 import { format } from 'node:util';
 import { workbenchUrl } from './codeServer.mjs';
 
-export async function runInHost({ browser, server, workspace, extensionPath, testsPath, timeoutMs = 300_000, log = console.log }) {
+export async function runInHost({ browser, server, workspace, extensionPath, testsPath, timeoutMs = 900_000, log = console.log }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   let resolveExit;

@@ -23,8 +23,10 @@ export function prepareWorkspace(repo, dir) {
   // A real emoji (Noto, Apache-2.0) to right-click and edit.
   const cat = path.join(repo, 'node_modules', 'emoji-datasource-google', 'img', 'google', '64', '1f431.png');
   if (existsSync(cat)) cpSync(cat, path.join(dir, 'images', 'cat.png'));
-  // A PNG as AUTOMATIC1111 writes it (parameters for another model), for PNG info.
-  cpSync(path.join(repo, 'test', 'fixtures', 'png-info', 'a1111-lighthouse.png'), path.join(dir, 'images', 'lighthouse.png'));
+  // A PNG as AUTOMATIC1111 writes it (parameters for another model), for PNG info; in a folder of its
+  // own, so the core UI tests see images/ as before.
+  mkdirSync(path.join(dir, 'a1111'), { recursive: true });
+  cpSync(path.join(repo, 'test', 'fixtures', 'png-info', 'a1111-lighthouse.png'), path.join(dir, 'a1111', 'lighthouse.png'));
   // A Markdown page to generate an illustration from (Generate Image from Selection).
   mkdirSync(path.join(dir, 'docs'), { recursive: true });
   writeFileSync(path.join(dir, 'docs', 'guide.md'), '# Field guide\n\nThe cover shows a small red fox at dawn.\n\nMore text follows.\n');

@@ -30,7 +30,7 @@ describe('PNG info in the workbench', { skip: env ? false : 'run through npm run
 
   test('right-click an A1111 PNG, Show PNG Info: the image, its prompt and its parameters, under a strict CSP', async () => {
     await wb.runCommand('View: Show Explorer');
-    await wb.expandFolder('images', 'lighthouse.png');
+    await wb.expandFolder('a1111', 'lighthouse.png');
     await wb.explorerContextMenu('lighthouse.png', 'Show PNG Info');
     const info = await wb.webviewFrame('#fields');
     assert.equal(await info.locator('#prompt').innerText(), PROMPT);

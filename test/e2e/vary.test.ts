@@ -29,9 +29,9 @@ describe('Vary Image in the workbench', { skip: env ? false : 'run through npm r
   test('right-click a PNG, Vary Image: its own prompt offered, a bad strength named, the variation in the gallery', async () => {
     const before = pngs().length;
     await wb.runCommand('View: Show Explorer');
-    await wb.expandFolder('images', 'lighthouse.png');
+    await wb.expandFolder('a1111', 'lighthouse.png');
     await wb.explorerContextMenu('lighthouse.png', 'Vary Image');
-    await quickTitle().filter({ hasText: 'Vary images/lighthouse.png' }).waitFor();
+    await quickTitle().filter({ hasText: 'Vary a1111/lighthouse.png' }).waitFor();
     assert.equal(await quickInput().inputValue(), LIGHTHOUSE, 'the image\'s own prompt is not offered');
     await quickInput().press('Enter');
     await quickTitle().filter({ hasText: 'strength' }).waitFor();

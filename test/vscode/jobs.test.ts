@@ -17,8 +17,9 @@ describe('jobs and runtime', () => {
     const { jobs, sidecar } = await api();
     await sidecar.ensure();
     if (!sidecar.capabilities?.jobKinds.generate) this.skip();
-    // Enough steps that the job is still running when the cancel arrives.
-    const running = jobs.generate({ prompt: 'a long job', steps: 1000, count: 1 }).then(
+    // Enough work that the job is still running when the cancel arrives: the tiny test model does
+    // 1000 steps of one image in about a second, faster than a loaded extension host sees it run.
+    const running = jobs.generate({ prompt: 'a long job', steps: 1000, count: 64 }).then(
       () => 'finished',
       (e: Error & { code?: string }) => e.code ?? e.message,
     );

@@ -27,7 +27,7 @@ describe('PNG info and Re-run with These Parameters', () => {
 
   it('shows the parameters of another tool\'s PNG, and refuses a PNG that has none', async () => {
     await api();
-    const info = await vscode.commands.executeCommand<{ prompt: string; fields: Record<string, string> }>('diffusionStudio.showPngInfo', vscode.Uri.file(path.join(images(), 'lighthouse.png')));
+    const info = await vscode.commands.executeCommand<{ prompt: string; fields: Record<string, string> }>('diffusionStudio.showPngInfo', vscode.Uri.file(path.join(workspaceRoot(), 'a1111', 'lighthouse.png')));
     assert.equal(info?.prompt, 'a watercolor painting of a lighthouse, dramatic sky');
     assert.equal(info.fields.Sampler, 'DPM++ 2M');
     assert.equal(await vscode.commands.executeCommand('diffusionStudio.showPngInfo', vscode.Uri.file(path.join(images(), 'cat.png'))), undefined);
@@ -38,7 +38,7 @@ describe('PNG info and Re-run with These Parameters', () => {
     const restore = await workspaceSettings(Object.fromEntries(KEYS.map((k) => [k, vscode.workspace.getConfiguration('diffusionStudio').get(k)])));
     const model = vscode.workspace.getConfiguration('diffusionStudio').get('model');
     try {
-      const fill = await vscode.commands.executeCommand<Fill>('diffusionStudio.rerunWithParameters', vscode.Uri.file(path.join(images(), 'lighthouse.png')));
+      const fill = await vscode.commands.executeCommand<Fill>('diffusionStudio.rerunWithParameters', vscode.Uri.file(path.join(workspaceRoot(), 'a1111', 'lighthouse.png')));
       assert.equal(fill?.prompt, 'a watercolor painting of a lighthouse, dramatic sky');
       const c = vscode.workspace.getConfiguration('diffusionStudio');
       assert.deepEqual(
