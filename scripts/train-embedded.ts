@@ -15,18 +15,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readSafetensors } from '../src/sidecar/io/safetensors';
-import { unflatten, type TrainStep } from '../src/sidecar/train/train-step';
+import type { TrainStep } from '../src/sidecar/train/train-step';
 import type { TensorValue } from '../src/sidecar/graph/types';
 import type { Rng } from '../src/sidecar/graph';
 import { EMOJI_BASE, type FamilyConfig } from '../src/sidecar/nn';
 import { writeFamilyFolder, componentGraph, COMPONENTS, type FamilyWeights } from '../src/sidecar/nn/family';
 import { parameterCount, applyWeights } from '../src/sidecar/nn/weights';
-import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, type StageSpec } from './train/stages';
+import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { prepare, encodeLatents, reconstruct, encodeCaptions, type Prepared } from './train/prepare';
 import { writeLossCurves } from './train/curves';
 import { modelCard } from './train/card';
 import { writeSamples, writeRealGrid } from './train/samples';
-import { log, runStage as runStageIn, readRecords as readRecordsIn, type BatchFn, type StageRecord } from './train/run-stage';
+import { log, emaFromCheckpoint, runStage as runStageIn, readRecords as readRecordsIn, type BatchFn, type StageRecord } from './train/run-stage';
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const OUT = arg('--out', 'models/emoji-base');
@@ -49,17 +49,6 @@ const P_BROAD = 0.05;
 const runStage = (name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false) => runStageIn(RUN, name, spec, s, batch, useEma);
 const readRecords = () => readRecordsIn(RUN);
 
-/** The EMA weights of the UNet's latest checkpoint (written every 100 steps by a running invocation). */
-function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, TensorValue> {
-  const ckpt = join(RUN, 'unet.ckpt.safetensors');
-  if (!existsSync(ckpt)) throw new Error(`--export-checkpoint: ${ckpt} does not exist yet`);
-  const { tensors, metadata } = readSafetensors(ckpt);
-  const ema = tensors.get('state.ema');
-  if (!ema) throw new Error(`${ckpt} holds no EMA`);
-  log(`unet: exporting the EMA of checkpoint step ${metadata.step}`);
-  const flat = (ema.data as Float32Array).slice();
-  return unflatten(unetStep(cfg, s).layout, flat);
-}
 
 function pick(rng: Rng, n: number, k: number): number[] {
   const out = new Set<number>();
@@ -126,12 +115,7 @@ async function trainUnet(cfg: FamilyConfig, d: Prepared, s: StageSpec, lat: { me
       const a = Math.sqrt(ac[ti]), sg = Math.sqrt(1 - ac[ti]);
       rng.fillNormal(eps);
       rng.fillNormal(z);
-      for (let j = 0; j < per; j++) {
-        // x0 = scale * (mean + std * z): a posterior sample, scaled to unit variance.
-        const x0 = scale * (lat.mean[img * per + j] + lat.std[img * per + j] * z[j]);
-        sample[k * per + j] = a * x0 + sg * eps[j];
-        target[k * per + j] = a * eps[j] - sg * x0; // v (Salimans & Ho 2022, eq. in sec. 4)
-      }
+      vRow(lat, img, scale, a, sg, eps, z, sample, target, k, per);
     }
     const l = cfg.imageSize / 4;
     return {
@@ -143,12 +127,6 @@ async function trainUnet(cfg: FamilyConfig, d: Prepared, s: StageSpec, lat: { me
   }, true);
 }
 
-function std(x: Float32Array): number {
-  let m = 0, v = 0;
-  for (const a of x) m += a / x.length;
-  for (const a of x) v += (a - m) ** 2 / x.length;
-  return Math.sqrt(v);
-}
 
 async function main(): Promise<void> {
   mkdirSync(RUN, { recursive: true });
@@ -170,11 +148,11 @@ async function main(): Promise<void> {
   }
   if (ONLY_IMAGE_TUNE) return;
   const lat = await encodeLatents(cfg, vae.enc, d.pixels);
-  const scalingFactor = 1 / std(lat.mean);
-  log(`latent std ${std(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
+  const scalingFactor = 1 / stdOf(lat.mean);
+  log(`latent std ${stdOf(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
   const hidden = await encodeCaptions(cfg, clip.text, d.ids);
   const empty = await encodeCaptions(cfg, clip.text, d.emptyIds);
-  const unetW = EXPORT_CHECKPOINT ? unetFromCheckpoint(cfg, plan.unet) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, hidden, empty);
+  const unetW = EXPORT_CHECKPOINT ? emaFromCheckpoint(RUN, 'unet', unetStep(cfg, plan.unet).layout) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, hidden, empty);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const params: Record<string, number> = {};
   for (const c of COMPONENTS) { const g = componentGraph(c, cfg); applyWeights(g, weights[c], c); params[c] = parameterCount(g); }

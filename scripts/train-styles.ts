@@ -22,15 +22,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readSafetensors } from '../src/sidecar/io/safetensors';
-import { unflatten } from '../src/sidecar/train/train-step';
 import type { TensorValue } from '../src/sidecar/graph/types';
 import { createSession, Graph, type Rng } from '../src/sidecar/graph';
 import { EMOJI_STYLES_64, latentSide, textEncoder, type FamilyConfig } from '../src/sidecar/nn';
 import { applyWeights } from '../src/sidecar/nn/weights';
 import { writeFamilyFolder, type FamilyWeights } from '../src/sidecar/nn/family';
-import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, type StageSpec } from './train/stages';
+import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { encodeLatents, reconstruct } from './train/prepare';
-import { log, runStage, readRecords } from './train/run-stage';
+import { log, emaFromCheckpoint, runStage, readRecords } from './train/run-stage';
 import { loadStylesData, randomRow, rowCaption, rowDigit, rowEmoji, gatherPixels, type StylesData } from './train/styles-data';
 import { writeLossCurves } from './train/curves';
 import { writeSampleGrid } from './train/grid';
@@ -126,12 +125,7 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
       const a = Math.sqrt(ac[ti]), sg = Math.sqrt(1 - ac[ti]);
       rng.fillNormal(eps);
       rng.fillNormal(z);
-      for (let j = 0; j < per; j++) {
-        // x0 = scale * (mean + std * z): a posterior sample, scaled to unit variance.
-        const x0 = scale * (lat.mean[img * per + j] + lat.std[img * per + j] * z[j]);
-        sample[k * per + j] = a * x0 + sg * eps[j];
-        target[k * per + j] = a * eps[j] - sg * x0; // v (Salimans & Ho 2022)
-      }
+      vRow(lat, img, scale, a, sg, eps, z, sample, target, k, per);
     });
     return {
       sample: new ort.Tensor('float32', sample, [s.batch, cfg.latentChannels, side, side]),
@@ -142,22 +136,7 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
   }, true, PROVIDERS);
 }
 
-function unetFromCheckpoint(cfg: FamilyConfig, s: StageSpec): Map<string, TensorValue> {
-  const ckpt = join(RUN, 'unet.ckpt.safetensors');
-  if (!existsSync(ckpt)) throw new Error(`--export-checkpoint: ${ckpt} does not exist yet`);
-  const { tensors, metadata } = readSafetensors(ckpt);
-  const ema = tensors.get('state.ema');
-  if (!ema) throw new Error(`${ckpt} holds no EMA`);
-  log(`unet: exporting the EMA of checkpoint step ${metadata.step}`);
-  return unflatten(unetStep(cfg, s).layout, (ema.data as Float32Array).slice());
-}
 
-function std(x: Float32Array): number {
-  let m = 0, v = 0;
-  for (const a of x) m += a / x.length;
-  for (const a of x) v += (a - m) ** 2 / x.length;
-  return Math.sqrt(v);
-}
 
 const GRID = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a graceful swan, flat style', 'a graceful swan in the 3d style', 'a handwritten number 7', 'a handwritten number 3'];
 
@@ -185,9 +164,9 @@ async function main(): Promise<void> {
   const clipAll = readSafetensors(join(RUN, 'clip.safetensors')).tensors;
   clip.image = (await trainClip(cfg, d, plan.image, recon, clipAll)).image;
   const lat = await encodeLatents(cfg, vae.enc, d.pixels);
-  const scalingFactor = 1 / std(lat.mean);
-  log(`latent std ${std(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
-  const unetW = EXPORT_CHECKPOINT ? unetFromCheckpoint(cfg, plan.unet) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
+  const scalingFactor = 1 / stdOf(lat.mean);
+  log(`latent std ${stdOf(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
+  const unetW = EXPORT_CHECKPOINT ? emaFromCheckpoint(RUN, 'unet', unetStep(cfg, plan.unet).layout) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const records = readRecords(RUN);
   const card = `# emoji-styles-64 (in training)\n\nIssue 13's 64x64 multi-style family, written by \`npm run train:styles\`.\n\nStages: ${JSON.stringify(records, null, 2)}\n\nVAE reconstruction MSE ${mse.toFixed(4)} (pixels in [-1, 1]).\n`;

@@ -10,7 +10,7 @@ import type * as ort from 'onnxruntime-node';
 import { Trainer } from '../../src/sidecar/train/trainer';
 import { progressBar, type TrainProgress } from '../../src/sidecar/train/progress';
 import { readSafetensors, writeSafetensors } from '../../src/sidecar/io/safetensors';
-import type { TrainStep } from '../../src/sidecar/train/train-step';
+import { unflatten, type TrainStep } from '../../src/sidecar/train/train-step';
 import type { TensorValue } from '../../src/sidecar/graph/types';
 import type { Rng } from '../../src/sidecar/graph';
 import type { StageSpec } from './stages';
@@ -75,4 +75,15 @@ export async function runStage(run: string, name: string, spec: TrainStep, s: St
   saveRecord(run, name, { steps: s.steps, batch: s.batch, seconds: prevSeconds + (performance.now() - t0) / 1000, finalLoss: tail.reduce((a, b) => a + b, 0) / Math.max(tail.length, 1) });
   await trainer.dispose();
   return copy;
+}
+
+/** The EMA weights of a stage's latest checkpoint (written every 100 steps by a running invocation). */
+export function emaFromCheckpoint(run: string, name: string, layout: TrainStep['layout']): Map<string, TensorValue> {
+  const ckpt = join(run, `${name}.ckpt.safetensors`);
+  if (!existsSync(ckpt)) throw new Error(`--export-checkpoint: ${ckpt} does not exist yet`);
+  const { tensors, metadata } = readSafetensors(ckpt);
+  const ema = tensors.get('state.ema');
+  if (!ema) throw new Error(`${ckpt} holds no EMA`);
+  log(`${name}: exporting the EMA of checkpoint step ${metadata.step}`);
+  return unflatten(layout, (ema.data as Float32Array).slice());
 }

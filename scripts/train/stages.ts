@@ -96,3 +96,24 @@ export function normalTensor(rng: Rng, dims: number[]): ort.Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
   return new ort.Tensor('float32', rng.fillNormal(new Float32Array(n)), dims);
 }
+
+/**
+ * One v-prediction training row (Salimans & Ho 2022): x0 = scale * (mean + std * z), a posterior sample of
+ * image `img`'s latent scaled to unit variance; the noised sample a * x0 + s * eps and the target
+ * v = a * eps - s * x0, written at row `k` of `sample` and `target` (`per` values per row).
+ */
+export function vRow(lat: { mean: Float32Array; std: Float32Array }, img: number, scale: number, a: number, sg: number, eps: Float32Array, z: Float32Array, sample: Float32Array, target: Float32Array, k: number, per: number): void {
+  for (let j = 0; j < per; j++) {
+    const x0 = scale * (lat.mean[img * per + j] + lat.std[img * per + j] * z[j]);
+    sample[k * per + j] = a * x0 + sg * eps[j];
+    target[k * per + j] = a * eps[j] - sg * x0;
+  }
+}
+
+/** Standard deviation of all values (the latent scaling factor is its inverse). */
+export function stdOf(x: Float32Array): number {
+  let m = 0, v = 0;
+  for (const a of x) m += a / x.length;
+  for (const a of x) v += (a - m) ** 2 / x.length;
+  return Math.sqrt(v);
+}
