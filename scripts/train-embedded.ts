@@ -110,12 +110,7 @@ async function trainUnet(cfg: FamilyConfig, d: Prepared, s: StageSpec, lat: { me
       if (d.broad[c] && rng.next() > P_BROAD / 0.1) c = rng.int(nCaps); // broad captions are ~14% of all; keep them rarer
       const img = d.owner[c];
       ctx.set(rng.next() < P_UNCOND ? empty : hidden.subarray(c * ctxPer, (c + 1) * ctxPer), k * ctxPer);
-      const ti = rng.int(1000);
-      t[k] = BigInt(ti);
-      const a = Math.sqrt(ac[ti]), sg = Math.sqrt(1 - ac[ti]);
-      rng.fillNormal(eps);
-      rng.fillNormal(z);
-      vRow(lat, img, scale, a, sg, eps, z, sample, target, k, per);
+      vRow(rng, ac, lat, img, scale, { sample, target, t, eps, z }, k, per);
     }
     const l = cfg.imageSize / 4;
     return {

@@ -120,12 +120,7 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
     const eps = new Float32Array(per), z = new Float32Array(per);
     rows.forEach((img, k) => {
       if (rng.next() < P_UNCOND) ctx.set(empty, k * ctxPer);
-      const ti = rng.int(1000);
-      t[k] = BigInt(ti);
-      const a = Math.sqrt(ac[ti]), sg = Math.sqrt(1 - ac[ti]);
-      rng.fillNormal(eps);
-      rng.fillNormal(z);
-      vRow(lat, img, scale, a, sg, eps, z, sample, target, k, per);
+      vRow(rng, ac, lat, img, scale, { sample, target, t, eps, z }, k, per);
     });
     return {
       sample: new ort.Tensor('float32', sample, [s.batch, cfg.latentChannels, side, side]),

@@ -97,16 +97,24 @@ export function normalTensor(rng: Rng, dims: number[]): ort.Tensor {
   return new ort.Tensor('float32', rng.fillNormal(new Float32Array(n)), dims);
 }
 
+/** A UNet batch under construction: noised samples, v targets, timesteps; `eps`, `z` are per-row scratch. */
+export interface VBatch { sample: Float32Array; target: Float32Array; t: BigInt64Array; eps: Float32Array; z: Float32Array }
+
 /**
- * One v-prediction training row (Salimans & Ho 2022): x0 = scale * (mean + std * z), a posterior sample of
- * image `img`'s latent scaled to unit variance; the noised sample a * x0 + s * eps and the target
- * v = a * eps - s * x0, written at row `k` of `sample` and `target` (`per` values per row).
+ * One v-prediction training row (Salimans & Ho 2022) at row `k`: draws the timestep, then eps and z (in
+ * that order, so a resumed run sees the same data); x0 = scale * (mean + std * z), a posterior sample of
+ * image `img`'s latent scaled to unit variance; sample = a * x0 + s * eps; target v = a * eps - s * x0.
  */
-export function vRow(lat: { mean: Float32Array; std: Float32Array }, img: number, scale: number, a: number, sg: number, eps: Float32Array, z: Float32Array, sample: Float32Array, target: Float32Array, k: number, per: number): void {
+export function vRow(rng: Rng, ac: Float64Array, lat: { mean: Float32Array; std: Float32Array }, img: number, scale: number, b: VBatch, k: number, per: number): void {
+  const ti = rng.int(ac.length);
+  b.t[k] = BigInt(ti);
+  const a = Math.sqrt(ac[ti]), sg = Math.sqrt(1 - ac[ti]);
+  rng.fillNormal(b.eps);
+  rng.fillNormal(b.z);
   for (let j = 0; j < per; j++) {
-    const x0 = scale * (lat.mean[img * per + j] + lat.std[img * per + j] * z[j]);
-    sample[k * per + j] = a * x0 + sg * eps[j];
-    target[k * per + j] = a * eps[j] - sg * x0;
+    const x0 = scale * (lat.mean[img * per + j] + lat.std[img * per + j] * b.z[j]);
+    b.sample[k * per + j] = a * x0 + sg * b.eps[j];
+    b.target[k * per + j] = a * b.eps[j] - sg * x0;
   }
 }
 
