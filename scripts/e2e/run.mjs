@@ -19,6 +19,8 @@ const runDir = path.join(repo, '.e2e', 'run');
 const artifacts = path.join(repo, '.e2e', 'artifacts');
 const only = process.env.DS_E2E_ONLY;
 const results = [];
+/** The in-host suite's failure report (mocha's "N failing" section), repeated in the summary. */
+const inHostFailures = [];
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 const say = (m) => console.log(`[e2e ${elapsed()}] ${m}`);
@@ -70,6 +72,8 @@ async function main() {
       log: (line) => {
         appendFileSync(logFile, `${line}\n`);
         if (!NOISE.test(line)) console.log(`  ${line}`);
+        // Mocha lists its failures after "N failing"; kept for the summary, which CI shows last.
+        if (/^\s*\d+ failing/.test(line) || inHostFailures.length > 0) inHostFailures.push(line);
       },
     }).catch((err) => {
       console.log(`  ${err.message}`);
@@ -153,6 +157,7 @@ try {
 }
 console.log('\n== end-to-end summary ==');
 for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.suite}  (${r.seconds.toFixed(1)} s)`);
+if (inHostFailures.length > 0) console.log(`in-host failures:\n${inHostFailures.slice(0, 60).join('\n')}`);
 if (failed) console.log('FAIL  setup (see above)');
 console.log(`total ${elapsed()}; screenshots and logs in ${path.relative(repo, artifacts)}/`);
 writeFileSync(path.join(artifacts, 'summary.json'), JSON.stringify({ results, failed, seconds: (Date.now() - t0) / 1000 }, null, 2));

@@ -60,7 +60,16 @@ export class Workbench {
       await this.focusWorkbench();
       await this.page.keyboard.press('F1');
       const input = this.page.locator('.quick-input-widget .quick-input-box input:visible');
-      await input.waitFor();
+      // A webview that has just taken focus (an image preview opened a moment ago) can swallow F1
+      // under load instead of forwarding it to the workbench: press it again rather than wait on it.
+      const opened = await input.waitFor({ timeout: 5000 }).then(() => true, () => false);
+      if (!opened) {
+        if (Date.now() > end) {
+          await this.screenshot(`failed-palette-${title.replace(/\W+/g, '-')}`);
+          throw new Error(`F1 did not open the command palette (for "${title}")`);
+        }
+        continue;
+      }
       await input.fill(`>${title}`, { timeout: 5000 }).catch(() => undefined);
       const row = this.page.locator('.quick-input-list .monaco-list-row').filter({ has: this.label(title) });
       try {
