@@ -24,7 +24,7 @@ import { buildStageGraph } from '../src/sidecar/pipelines/imagic/loss-graph';
 import { trainStage } from '../src/sidecar/pipelines/imagic/train-stage';
 import { makeBatch } from '../src/sidecar/pipelines/distill/batch';
 import { studentTrainStep } from '../src/sidecar/pipelines/distill/student';
-import { Teacher } from '../src/sidecar/pipelines/distill/teacher';
+import { openTeacher } from '../src/sidecar/pipelines/distill/teacher';
 import { NoiseLevels } from '../src/sidecar/pipelines/distill/targets';
 import { defaultSchedulerConfig } from '../src/sidecar/schedulers/config';
 import { alphaBarFor } from '../src/sidecar/schedulers/noise-schedule';
@@ -114,17 +114,18 @@ async function imagic(): Promise<void> {
 
 async function distill(): Promise<void> {
   const t0 = performance.now();
-  const { step } = studentTrainStep({ unetPath, addGuidance: false, loraRank: rank }, { lr: 1e-4, clipNorm: 1, weightDecay: 0, iterations: 100 });
+  const { step, student } = studentTrainStep({ unetPath, addGuidance: false, loraRank: rank }, { lr: 1e-4, clipNorm: 1, weightDecay: 0, iterations: 100 });
   if (opts.frozen !== 'auto') log('--frozen applies to Imagic stages; the distillation student uses its own default (auto)');
   const buildS = (performance.now() - t0) / 1000;
   log(`student step graph built in ${buildS.toFixed(0)} s (${step.frozen.size} frozen inputs)`);
+  // As the distillation job does it: the student's step first, then the teacher on its fed weights.
   let t = performance.now();
-  const teacher = await Teacher.open(unetPath, 1);
-  const teacherOpenS = (performance.now() - t) / 1000;
-  log(`teacher session opened in ${teacherOpenS.toFixed(0)} s`);
-  t = performance.now();
-  const trainer = await Trainer.create(step, { threads: 1, seed: 5, providers, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } }); // the teacher is open: freemem counts it
+  const trainer = await Trainer.create(step, { threads: 1, seed: 5, providers, memory: { what: `a distillation step at ${S}x${S} latents`, dims: { batch: 1 } } });
   const trainerOpenS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const teacher = await openTeacher(unetPath, student.teacher, trainer.frozenFeeds, 1);
+  const teacherOpenS = (performance.now() - t) / 1000;
+  log(`teacher session opened in ${teacherOpenS.toFixed(0)} s (${teacher.sharesWeights ? 'on the student\'s fed weights' : 'its own copy of the weights'})`);
   const rng = new Rng(2);
   const data = {
     latentShape: [4, S, S], contextShape: [77, 768], uncond: rng.fillNormal(new Float32Array(77 * 768)), prompts: ['a', 'b'],

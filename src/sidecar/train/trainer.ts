@@ -74,6 +74,11 @@ export class Trainer {
     return new Trainer(spec, await createSession(spec.graph, { ...options, externalDataAbove: o.externalDataAbove }), o.seed ?? 0);
   }
 
+  /** The frozen weights fed to every step, by input name (empty when they are initializers). */
+  get frozenFeeds(): Readonly<Record<string, ort.Tensor>> {
+    return this.frozen;
+  }
+
   /** Runs one step on `batch`; returns the scalar outputs (loss, lr, grad_norm ...). */
   async trainStep(batch: Record<string, ort.Tensor>): Promise<Record<string, number>> {
     for (const name of this.spec.dataInputs) if (!batch[name]) throw new Error(`training batch lacks input "${name}" (needs ${this.spec.dataInputs.join(', ')})`);

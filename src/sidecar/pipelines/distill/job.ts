@@ -23,13 +23,14 @@ import { loadModel } from '../../graph/onnx';
 import { writeAtomic } from '../../io/atomic';
 import { checkStudentChannels, NarrowUnetError, unetFamilyConfig } from '../../nn/narrow-unet';
 import { Trainer } from '../../train/trainer';
+import type { FrozenPlacement } from '../../train/frozen';
 import { makeBatch } from './batch';
 import { emojiData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
 import { writeStudentFolder } from './export';
 import { planPhases, resolveRequest, DistillRequestError, type DistillRequest, type Phase, type ResolvedRequest } from './plan';
 import { exportStudent, studentTrainStep, type StudentSpec } from './student';
 import { NoiseLevels } from './targets';
-import { Teacher } from './teacher';
+import { openTeacher, Teacher } from './teacher';
 
 export interface DistillProgress {
   /** 'stage1' or 'round', the phase's index (1-based) and how many phases in all. */
@@ -52,6 +53,8 @@ export interface DistillOptions {
   isCancelled?(): boolean;
   onLog?(message: string): void;
   threads?: number;
+  /** Where the student's frozen weights live (train/frozen.ts; default 'auto': inputs above 1 GB). */
+  frozen?: FrozenPlacement | 'auto';
 }
 
 export interface DistillResult {
@@ -175,15 +178,18 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   // (Polyak averaging) is what gets saved. A copy of the teacher starts close and trains briefly.
   const emaDecay = a.spec.narrow ? Math.min(0.999, 1 - 10 / phase.iterations) : undefined;
   const lr = phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate;
-  const { step, student } = studentTrainStep(a.spec, { lr, clipNorm: 1, weightDecay: 0, iterations: phase.iterations, emaDecay });
+  const { step, student } = studentTrainStep(a.spec, { lr, clipNorm: 1, weightDecay: 0, iterations: phase.iterations, emaDecay, frozen: a.options.frozen });
+  // A LoRA student fed its frozen base shares it with the teacher; otherwise the teacher's session
+  // (opened next) holds its own copy of the UNet's weights: about the file's size.
+  const sharing = student.teacher !== undefined && step.frozen.size > 0;
   const trainer = await Trainer.create(step, {
     seed: r.seed, threads: a.options.threads,
-    // The teacher's session (opened next) holds its own copy of the UNet's weights: about the file's size.
-    memory: { what: `distillation (${phase.name})`, dims: { batch: r.batchSize }, reserve: unetFileBytes(a.spec.unetPath), hint: 'use --lora, a smaller --batch-size, or a machine with more memory' },
+    memory: { what: `distillation (${phase.name})`, dims: { batch: r.batchSize }, reserve: sharing ? 0 : unetFileBytes(a.spec.unetPath), hint: 'use --lora, a smaller --batch-size, or a machine with more memory' },
   });
   const ckpt = checkpointPath(a.out, k);
   if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
-  const teacher = await Teacher.open(a.spec.unetPath, a.options.threads);
+  const teacher = await openTeacher(a.spec.unetPath, student.teacher, trainer.frozenFeeds, a.options.threads);
+  if (teacher.sharesWeights) a.options.onLog?.('the teacher runs on the weights the LoRA student is fed (one copy of the UNet)');
   const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
   const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided };
   const losses: number[] = [];

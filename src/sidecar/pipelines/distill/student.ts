@@ -4,8 +4,8 @@
  * through low-rank adapters only (large models). Builds its training-step graph (weighted MSE on the
  * raw output, AdamW, gradient clipping) and writes the trained weights back into an inference graph.
  */
-import { loadModel, weightNames, type Graph } from '../../graph';
-import { injectLora, mergeLora, type LoraSite } from '../../train';
+import { loadModel, toOnnx, weightNames, type Graph } from '../../graph';
+import { FROZEN_INPUT_MIN_BYTES, injectLora, mergeLora, type FrozenPlacement, type LoraSite } from '../../train';
 import { buildTrainStep, type TrainStep } from '../../train/train-step';
 import type { TensorValue } from '../../graph/types';
 import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
@@ -32,22 +32,45 @@ export interface StudentGraph {
   guided: boolean;
   /** For LoRA: the adapted weights and their adapters (merged into the weights on export). */
   lora: LoraSite[];
+  /**
+   * For LoRA on the teacher's own UNet: the teacher's inference graph with its big weights as inputs
+   * (a few MB whatever the model's size), to run on the weights the student's training step is fed
+   * (teacher.ts Teacher.shared) instead of a second copy of them.
+   */
+  teacher?: { onnx: Uint8Array; weights: string[] };
 }
 
-/** The student's inference graph (fresh from the file; guidance added the same way every time). */
-export function studentGraph(spec: StudentSpec): StudentGraph {
+/**
+ * The student's inference graph (fresh from the file; guidance added the same way every time);
+ * `withTeacher` also serialises the teacher's graph for a LoRA student (StudentGraph.teacher).
+ */
+export function studentGraph(spec: StudentSpec, withTeacher = false): StudentGraph {
   const g = spec.narrow ? narrowStudent(spec.unetPath, spec.narrow) : loadModel(spec.unetPath);
   const weights = weightNames(g);
   g.trainable.clear();
   const guided = g.inputs.includes(GUIDANCE_INPUT);
+  // Before any change: with LoRA the student's frozen base is the teacher (same file, same names).
+  const teacher = withTeacher && spec.loraRank > 0 && !spec.narrow ? weightsAsInputs(g, weights) : undefined;
   if (spec.addGuidance && !guided) addGuidanceInput(g);
   const added = [...g.trainable];
   if (spec.loraRank > 0) {
     // Adapters on the MatMul weights: attention q/k/v/out and feed-forward projections in an export.
     const sites = injectLora(g, { rank: spec.loraRank, targets: (_w, n) => n.op === 'MatMul' });
-    return { graph: g, trainable: [...added, ...sites.flatMap((s) => [s.a, s.b])], guided: guided || spec.addGuidance, lora: sites };
+    return { graph: g, trainable: [...added, ...sites.flatMap((s) => [s.a, s.b])], guided: guided || spec.addGuidance, lora: sites, teacher };
   }
   return { graph: g, trainable: [...weights, ...added], guided: guided || spec.addGuidance, lora: [] };
+}
+
+/** `g` serialised with its big weights listed as inputs (so left out of the bytes); `g` is unchanged. */
+function weightsAsInputs(g: Graph, weights: string[]): { onnx: Uint8Array; weights: string[] } {
+  const big = weights.filter((n) => g.initializers.get(n)!.data.byteLength >= FROZEN_INPUT_MIN_BYTES);
+  const before = g.inputs.length;
+  g.inputs.push(...big);
+  try {
+    return { onnx: toOnnx(g), weights: big };
+  } finally {
+    g.inputs.length = before;
+  }
 }
 
 function narrowStudent(unetPath: string, n: { channels: number; headDim: number }): Graph {
@@ -61,9 +84,9 @@ function narrowStudent(unetPath: string, n: { channels: number; headDim: number 
  */
 export function studentTrainStep(
   spec: StudentSpec,
-  o: { lr: number; clipNorm: number; weightDecay: number; iterations: number; emaDecay?: number },
+  o: { lr: number; clipNorm: number; weightDecay: number; iterations: number; emaDecay?: number; frozen?: FrozenPlacement | 'auto' },
 ): { step: TrainStep; student: StudentGraph } {
-  const student = studentGraph(spec);
+  const student = studentGraph(spec, true);
   const g = student.graph;
   const out = g.tensor(g.outputs[0]);
   g.outputs.length = 0;
@@ -83,6 +106,7 @@ export function studentTrainStep(
     params: student.trainable,
     clipNorm: o.clipNorm,
     ...(o.emaDecay !== undefined ? { emaDecay: o.emaDecay } : {}),
+    ...(o.frozen !== undefined ? { frozen: o.frozen } : {}),
   });
   return { step, student };
 }

@@ -8,6 +8,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { getSession } from '../../runtime/sessions';
+import { sessionOptions } from '../../runtime/session-options';
 import { GUIDANCE_INPUT } from '../../nn/guided-unet';
 import type { PredictionType } from '../../schedulers/config';
 import { contextRows, unetFeeds, type FeedSignature } from '../core/unet-feeds';
@@ -35,10 +36,30 @@ export class Teacher {
     readonly session: ort.InferenceSession,
     /** Its inputs as the feeds see them: float32, one timestep (and guidance scale) per row. */
     readonly sig: FeedSignature,
+    /** Weights fed with every run (Teacher.shared); empty for a session that holds its own. */
+    private readonly weights: Readonly<Record<string, ort.Tensor>> = {},
   ) {}
 
   static async open(unetPath: string, threads?: number): Promise<Teacher> {
-    const s = await getSession(unetPath, { intraOpNumThreads: threads });
+    return Teacher.wrap(await getSession(unetPath, { intraOpNumThreads: threads }), unetPath);
+  }
+
+  /**
+   * A LoRA student's teacher without a second copy of its weights: its graph with the weights as
+   * inputs (StudentGraph.teacher), run on the very tensors the student's training step is fed (its
+   * frozen base; Trainer.frozenFeeds). At Stable Diffusion size this saves the UNet file's size
+   * (3.4 GB fp32). Undefined when the training step holds its weights itself (small models: they
+   * stay initializers there), so that the caller opens the file instead.
+   */
+  static async shared(teacher: { onnx: Uint8Array; weights: string[] }, fed: Readonly<Record<string, ort.Tensor>>, label: string, threads?: number): Promise<Teacher | undefined> {
+    if (teacher.weights.length === 0 || !teacher.weights.every((n) => fed[n])) return undefined;
+    const weights = Object.fromEntries(teacher.weights.map((n) => [n, fed[n]]));
+    const options = sessionOptions({ intraOpNumThreads: threads });
+    options.enableCpuMemArena = false; // as the training step's (Trainer.create): activations go back at once
+    return Teacher.wrap(await ort.InferenceSession.create(teacher.onnx, options), label, weights);
+  }
+
+  private static wrap(s: ort.InferenceSession, unetPath: string, weights: Record<string, ort.Tensor> = {}): Teacher {
     const meta = (name: string) => {
       const m = s.inputMetadata.find((x) => x.name === name);
       if (!m || !m.isTensor) throw new Error(`${unetPath}: the UNet has no tensor input "${name}"`);
@@ -47,12 +68,18 @@ export class Teacher {
     const sample = meta('sample');
     if (sample.type !== 'float32') throw new Error(`${unetPath}: only float32 UNets can be distilled (sample is ${sample.type})`);
     const guided = s.inputNames.includes(GUIDANCE_INPUT);
-    return new Teacher(s, {
+    const sig: FeedSignature = {
       floatType: 'float32',
       timestepType: meta('timestep').type as FeedSignature['timestepType'],
       timestepShape: 'batch',
       guidanceInput: guided ? { type: 'float32', shape: 'batch' } : null,
-    });
+    };
+    return new Teacher(s, sig, weights);
+  }
+
+  /** Whether this teacher runs on weights it shares with the student's training step. */
+  get sharesWeights(): boolean {
+    return Object.keys(this.weights).length > 0;
   }
 
   get guided(): boolean {
@@ -61,7 +88,7 @@ export class Teacher {
 
   private async run(b: TeacherBatch, z: Float32Array, t: number[], ctx: Float32Array, scales?: number[]): Promise<Float32Array> {
     const context = floatTensor('float32', ctx, [t.length, ...b.contextShape]);
-    const out = await this.session.run(unetFeeds(this.sig, { sample: z, shape: b.latentShape, timesteps: t, context, scales }));
+    const out = await this.session.run({ ...unetFeeds(this.sig, { sample: z, shape: b.latentShape, timesteps: t, context, scales }), ...this.weights });
     return out.out_sample.data as Float32Array;
   }
 
@@ -100,4 +127,13 @@ export class Teacher {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * The teacher of a student whose training step is fed `fed` (Trainer.frozenFeeds): sharing those
+ * weights when `shareable` (StudentGraph.teacher) lists them all, else its own session on the file.
+ */
+export async function openTeacher(unetPath: string, shareable: { onnx: Uint8Array; weights: string[] } | undefined, fed: Readonly<Record<string, ort.Tensor>>, threads?: number): Promise<Teacher> {
+  const shared = shareable ? await Teacher.shared(shareable, fed, unetPath, threads) : undefined;
+  return shared ?? Teacher.open(unetPath, threads);
 }
