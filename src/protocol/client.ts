@@ -220,6 +220,10 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   distill(params: JobParamsMap['distill'], opts: JobOptions = {}) {
     return this.submit('distill', params, opts);
   }
+  /** An X/Y plot: one job, each cell's PNG and the labelled grid (the grid last) as its files. */
+  xyplot(params: JobParamsMap['xyplot'], opts: JobOptions = {}) {
+    return this.submit('xyplot', params, opts);
+  }
 
   /** Submits a job; resolves once the sidecar accepted (queued) it. */
   async submit<K extends JobKind>(kind: K, params: JobParamsMap[K], opts: JobOptions = {}): Promise<JobHandle> {

@@ -4,6 +4,8 @@
  */
 export * from './errors';
 export * from './jobs';
+export * from './params';
+export * from './xyplot';
 export * from './samplers';
 export * from './messages';
 export * from './client';

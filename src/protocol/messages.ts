@@ -3,7 +3,7 @@
  * one WebSocket. Every frame carries `v` (PROTOCOL_VERSION) and `type`.
  *
  * Client -> sidecar: requests, each with a client-chosen `id`. The sidecar answers every request with
- * exactly one `reply` (same `id`) or one `error` (same `id`). Job requests (generate, edit, distill) are
+ * exactly one `reply` (same `id`) or one `error` (same `id`). Job requests (generate, edit, distill, xyplot) are
  * answered at once with `{jobId}`; the job then reports through events carrying that `jobId`:
  * `job` (state changes), `progress`, `log`, and finally exactly one of `result` or `error`.
  * Events go to the client that submitted the job; `job` state changes go to every client.
@@ -12,7 +12,9 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors';
-import { DistillParams, EditParams, GenerateParams, JobInfo, JobOutput, Priority, pathLike } from './jobs';
+import { JobInfo, JobOutput, Priority } from './jobs';
+import { DistillParams, EditParams, GenerateParams, pathLike } from './params';
+import { XYPlotParams } from './xyplot';
 
 export const PROTOCOL_VERSION = 1;
 const v = z.literal(PROTOCOL_VERSION);
@@ -31,6 +33,8 @@ export const ListModelsRequest = req('listModels', {});
 export const GenerateRequest = req('generate', { params: GenerateParams, priority: Priority.optional() });
 export const EditRequest = req('edit', { params: EditParams, priority: Priority.optional() });
 export const DistillRequest = req('distill', { params: DistillParams, priority: Priority.optional() });
+/** One job: a generation varied along two settings, each cell's PNG plus one labelled grid (xyplot.ts). */
+export const XYPlotRequest = req('xyplot', { params: XYPlotParams, priority: Priority.optional() });
 export const CancelRequest = req('cancel', { jobId });
 /** Without jobId: every job this sidecar knows (queued, running and the most recent finished ones). */
 export const JobStatusRequest = req('jobStatus', { jobId: jobId.optional() });
@@ -50,6 +54,7 @@ export const Request = z.discriminatedUnion('type', [
   GenerateRequest,
   EditRequest,
   DistillRequest,
+  XYPlotRequest,
   CancelRequest,
   JobStatusRequest,
   PingRequest,
@@ -104,6 +109,7 @@ export const REPLY_RESULTS = {
   generate: z.object({ jobId: z.string(), job: JobInfo }),
   edit: z.object({ jobId: z.string(), job: JobInfo }),
   distill: z.object({ jobId: z.string(), job: JobInfo }),
+  xyplot: z.object({ jobId: z.string(), job: JobInfo }),
   /** `state` is the job's state after the cancel (a finished job stays finished). */
   cancel: z.object({ jobId: z.string(), state: JobInfo.shape.state }),
   jobStatus: z.object({ jobs: z.array(JobInfo) }),

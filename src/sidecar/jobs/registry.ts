@@ -11,6 +11,7 @@ import { distillHandler } from './distill';
 import { editHandler } from './edit';
 import { toSidecarError } from './errors';
 import { generateHandler } from './generate';
+import { xyplotHandler } from './xyplot';
 
 export type JobRegistry = { readonly [K in JobKind]?: JobHandler<K> };
 
@@ -19,6 +20,7 @@ export const JOBS: JobRegistry = {
   generate: generateHandler,
   edit: editHandler,
   distill: distillHandler,
+  xyplot: xyplotHandler,
 };
 
 /** For hello's capabilities: a kind is available exactly when the registry holds its handler. */

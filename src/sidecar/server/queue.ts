@@ -41,6 +41,7 @@ export const DEFAULT_PRIORITY: Record<JobKind, Priority> = {
   generate: 'interactive',
   edit: 'interactive',
   distill: 'background',
+  xyplot: 'interactive',
 };
 
 interface Warmup {

@@ -16,6 +16,7 @@ import {
   type JobKind,
   type Request,
   type ServerMessage,
+  type XYAxis,
 } from '../../protocol';
 import { inputImages } from '../jobs/contract';
 import { availableKinds, handlerFor, type JobRegistry } from '../jobs/registry';
@@ -192,7 +193,8 @@ export class SidecarServer {
         return { cancelledJobs: this.queue.list().filter((j) => j.state === 'queued' || j.state === 'running').length };
       case 'generate':
       case 'edit':
-      case 'distill': {
+      case 'distill':
+      case 'xyplot': {
         const params = await this.prepare(req.type, req.params);
         const job = this.queue.submit(req.type, params, clientId, req.priority, receivedAt);
         return { jobId: job.jobId, job };
@@ -219,6 +221,7 @@ export class SidecarServer {
     for (const image of inputImages(params)) await checkImage(image);
     if (kind === 'distill') out.teacher = this.opts.models.resolve(String(params.teacher), kind);
     else out.model = this.opts.models.resolve(String(params.model), kind);
+    if (kind === 'xyplot') for (const axis of ['x', 'y'] as const) out[axis] = this.resolveAxis(params[axis] as XYAxis);
     // Last, because it creates the folder: a request refused for another reason leaves nothing behind.
     // A student model folder is made by the distillation itself (its existence means "resume"), so for
     // distill only the folder that will hold it is checked.
@@ -227,6 +230,20 @@ export class SidecarServer {
       await checkOutputDir(kind === 'distill' ? dirname(dir) : dir);
     }
     return out;
+  }
+
+  /** A model axis's values resolved like a request's model: an unknown one is refused before the job is queued. */
+  private resolveAxis(axis: XYAxis): XYAxis {
+    if (axis.setting !== 'model') return axis;
+    const resolveValue = (m: string, k: number) => {
+      try {
+        return this.opts.models.resolve(m, 'xyplot');
+      } catch (err) {
+        const e = err as SidecarError;
+        throw new SidecarError(e.code ?? 'model_not_found', `model axis, value ${k + 1} ("${m}"): ${e.message}`);
+      }
+    };
+    return { setting: 'model', values: axis.values.map(resolveValue) };
   }
 
   private listener(): QueueListener {

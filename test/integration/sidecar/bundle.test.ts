@@ -13,7 +13,7 @@ test('the bundled sidecar (bin -> dist/cli.js) runs a job on the bundled worker'
   const s = await launchSidecar({ command: [process.execPath, join(ROOT, 'bin', 'diffusion-studio.js')], args: ['--device', 'cpu'], cwd: out });
   try {
     const caps = await s.client.hello();
-    assert.deepEqual(caps.jobKinds, { generate: true, edit: true, distill: true });
+    assert.deepEqual(caps.jobKinds, { generate: true, edit: true, distill: true, xyplot: true });
     const r = await (await s.client.generate({ model: FIXTURE, prompt: 'from the bundle', steps: 2, outputDir: out })).done;
     assert.equal(r.files.length, 1);
     assert.ok(r.files[0].path.startsWith(out));

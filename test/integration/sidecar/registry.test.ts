@@ -30,14 +30,14 @@ async function serve(jobs: JobRegistry): Promise<{ server: SidecarServer; client
 
 test('the default registry holds a handler for every job kind of the protocol', () => {
   assert.deepEqual(Object.keys(JOBS).sort(), [...JOB_KINDS].sort());
-  assert.deepEqual(availableKinds(), { generate: true, edit: true, distill: true });
+  assert.deepEqual(availableKinds(), { generate: true, edit: true, distill: true, xyplot: true });
 });
 
 test('a sidecar whose registry lacks edit and distill says so, refuses them with not_available, and still generates', async () => {
   const out = mkdtempSync(join(tmpdir(), 'ds-registry-'));
   const { server, client } = await serve({ generate: JOBS.generate });
   try {
-    assert.deepEqual((await client.hello()).jobKinds, { generate: true, edit: false, distill: false });
+    assert.deepEqual((await client.hello()).jobKinds, { generate: true, edit: false, distill: false, xyplot: false });
 
     const refused = await client.distill({ teacher: FIXTURE, outputDir: join(out, 'student'), method: 'progressive' }).then(
       () => assert.fail('distill was accepted'),
