@@ -14,6 +14,7 @@ import { setRemoteSecret } from './remoteSecret';
 import { generateFromSelection } from './selection/generateFromSelection';
 import type { SidecarManager } from './sidecar';
 import { varyImage, type VaryArgs } from './vary/varyImage';
+import { xyPlot, type XYPlotArgs } from './xyplot/xyPlot';
 import { DISTILL_TASK_TYPE, type DistillTaskProvider } from './tasks/distillTask';
 
 export interface Services {
@@ -36,6 +37,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
     reg('editImage', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, prompt)),
     reg('editWithPrompt', (uri?: vscode.Uri, prompt?: string) => editImage(s, uri, typeof prompt === 'string' ? prompt : undefined)),
     reg('varyImage', (uri?: vscode.Uri, args?: VaryArgs) => varyImage(s.jobs, () => s.results.show(), uri, typeof args === 'object' ? args : {}).then(undefined, report)),
+    reg('xyPlot', (args?: XYPlotArgs) => xyPlot({ ...s, showResults: () => s.results.show() }, typeof args === 'object' ? args : {}).then(undefined, report)),
     reg('runDistillation', () => runDistillation(s)),
     reg('openResults', () => s.results.show(false)),
     reg('selectModel', () => selectModel(s)),

@@ -6,15 +6,19 @@
 import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { GENERATION_DEFAULTS, type EditParams, type GenerateParams, type JobHandle, type ProgressEvent, type ResultEvent } from '../protocol';
+import { GENERATION_DEFAULTS, type EditParams, type GenerateParams, type JobHandle, type ProgressEvent, type ResultEvent, type XYAxis, type XYPlotParams } from '../protocol';
 import type { GalleryItem, JobView } from '../../webview-ui/shared/messages';
 import { outputFolder, readSettings, type Settings } from './config';
 import { chosenSettings, madeWith } from './samplerSettings';
 import type { ModelCatalog } from './models';
 import type { SidecarManager } from './sidecar';
+import { plotItem, plotParams } from './xyplot/plotItems';
 
 /** A gallery item before a webview turned its path into a loadable URI, with the request that made it. */
 export type ResultItem = Omit<GalleryItem, 'src'> & { request: GenerateParams | EditParams };
+
+type ResultKind = 'generate' | 'edit' | 'xyplot';
+type Request = GenerateParams | EditParams | XYPlotParams;
 
 export interface GenerateOverrides extends Partial<Omit<GenerateParams, 'prompt'>> {
   prompt: string;
@@ -100,6 +104,18 @@ export class JobService implements vscode.Disposable {
     return this.follow(local, handle, 'edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params);
   }
 
+  /**
+   * An X/Y plot of `prompt` over two axes: one sidecar job (one queue entry, one cancel); the rest of
+   * each cell's settings are the side panel's (xyplot/plotItems.ts).
+   */
+  async xyplot(prompt: string, x: XYAxis, y: XYAxis): Promise<ResultItem[]> {
+    const params = plotParams(await this.generateParams({ prompt, count: 1 }), chosenSettings(readSettings()).steps, x, y);
+    const client = await this.sidecar.ensure();
+    const local = this.newJobId();
+    const handle = await client.xyplot(params, { onProgress: (e) => this.onProgress(local, e) });
+    return this.follow(local, handle, 'xyplot', `X/Y plot · ${truncate(prompt, 50)}`, params);
+  }
+
   /** Re-runs the job that made `item`, with that image's own seed. */
   async rerun(item: ResultItem): Promise<ResultItem[]> {
     const seed = typeof item.params.seed === 'number' ? item.params.seed : undefined;
@@ -140,7 +156,7 @@ export class JobService implements vscode.Disposable {
     return `job${this.nextJob++}`;
   }
 
-  private async follow(id: string, handle: JobHandle, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): Promise<ResultItem[]> {
+  private async follow(id: string, handle: JobHandle, kind: ResultKind, title: string, params: Request): Promise<ResultItem[]> {
     this.handles.set(id, handle);
     this.update({ jobId: id, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
     void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', true);
@@ -181,9 +197,10 @@ export class JobService implements vscode.Disposable {
     this.jobEmitter.fire(job);
   }
 
-  private toItems(id: string, result: ResultEvent, kind: 'generate' | 'edit', title: string, params: GenerateParams | EditParams): ResultItem[] {
-    return result.files
-      .filter((f) => f.kind === 'image')
+  private toItems(id: string, result: ResultEvent, kind: ResultKind, title: string, params: Request): ResultItem[] {
+    const images = result.files.filter((f) => f.kind === 'image');
+    if (kind === 'xyplot') return images.map((f) => ({ id: `r${this.nextItem++}`, jobId: id, ...plotItem(f, params as XYPlotParams) }));
+    return images
       .map((f) => {
         // What the sidecar wrote into the PNG is the truth about the image; the request fills gaps.
         const meta: Record<string, unknown> = f.metadata && Object.keys(f.metadata).length ? { ...f.metadata } : { ...params };
@@ -192,13 +209,13 @@ export class JobService implements vscode.Disposable {
         const sheet = meta.contactSheet === true;
         return {
           id: `r${this.nextItem++}`,
-          kind,
+          kind: kind as 'generate' | 'edit',
           path: f.path,
           sheet,
           title: sheet ? 'input and eta sweep' : kind === 'edit' && typeof eta === 'number' ? `eta ${eta}` : title,
           params: meta,
           jobId: id,
-          request: params,
+          request: params as GenerateParams | EditParams,
         };
       });
   }

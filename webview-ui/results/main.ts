@@ -95,7 +95,7 @@ function itemCard(i: GalleryItem): HTMLElement {
   };
   const img = el('img', { class: 'result', src: i.src, alt: i.title, 'data-id': i.id });
   img.addEventListener('dblclick', () => vscode.postMessage({ type: 'open', id: i.id }));
-  return el('figure', { class: i.sheet ? 'item sheet' : 'item', 'data-id': i.id },
+  return el('figure', { class: i.grid ? 'item sheet grid' : i.sheet ? 'item sheet' : 'item', 'data-id': i.id },
     img,
     el('figcaption', {}, i.title),
     el('div', { class: 'actions' },

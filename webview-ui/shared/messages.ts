@@ -22,12 +22,14 @@ export interface GalleryItem {
   jobId: string;
   /** An edit's contact sheet (input, then one cell per eta), shown wide at the end of its group. */
   sheet?: boolean;
+  /** An X/Y plot's grid (a sheet with labels): shown tall too, so its labels can be read. */
+  grid?: boolean;
 }
 
 /** A job as the results panel shows it while it runs. */
 export interface JobView {
   jobId: string;
-  kind: 'generate' | 'edit' | 'distill';
+  kind: 'generate' | 'edit' | 'distill' | 'xyplot';
   title: string;
   stage: string;
   step: number;
