@@ -133,6 +133,7 @@ const DOC_IMAGES = {
   'png-info-rerun': 'extension-png-info.png',
   'vary-image': 'extension-vary.png',
   history: 'extension-history.png',
+  xyplot: 'extension-xyplot.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');
