@@ -45,3 +45,57 @@ export function toOrt(v: TensorValue): ort.Tensor {
 export function f32(data: ArrayLike<number>, dims: readonly number[]): ort.Tensor {
   return new ort.Tensor('float32', Float32Array.from(data), dims);
 }
+
+/**
+ * A session for `g` whose float weights of at least `minBytes` each are graph inputs, fed with every
+ * run from `g`'s own arrays (ORT reads CPU input tensors in place): no copy in ORT and no temporary
+ * file, where createSession would write a large graph's weights out and have ORT load them back (a
+ * second 3.4 GB at SD 1.5 size). The cost: ORT cannot prepack fed weights, so a run may be a little
+ * slower. The session's inputs, as seen by callers, are the graph's own.
+ */
+export async function createFedSession(g: Graph, minBytes: number, o: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
+  const fed: Record<string, ort.Tensor> = {};
+  const used = new Set(g.nodes.flatMap((n) => n.inputs));
+  for (const [name, v] of g.initializers) {
+    if ((v.dtype === 'float32' || v.dtype === 'float16') && v.data.byteLength >= minBytes && used.has(name) && !g.inputs.includes(name)) fed[name] = toOrt(v);
+  }
+  const before = g.inputs.length;
+  g.inputs.push(...Object.keys(fed));
+  let bytes: Uint8Array;
+  try {
+    bytes = toOnnx(g);
+  } finally {
+    g.inputs.length = before;
+  }
+  const session = await ort.InferenceSession.create(bytes, o);
+  return new FedSession(session, fed);
+}
+
+/** An InferenceSession that adds the same feeds (the weights) to every run. */
+class FedSession implements ort.InferenceSession {
+  constructor(private readonly session: ort.InferenceSession, private readonly fed: Readonly<Record<string, ort.Tensor>>) {}
+  get inputNames(): readonly string[] {
+    return this.session.inputNames.filter((n) => !(n in this.fed));
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+  get inputMetadata(): readonly ort.InferenceSession.ValueMetadata[] {
+    return this.session.inputMetadata.filter((m) => !(m.name in this.fed));
+  }
+  get outputMetadata(): readonly ort.InferenceSession.ValueMetadata[] {
+    return this.session.outputMetadata;
+  }
+  startProfiling(): void {
+    this.session.startProfiling();
+  }
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+  run(feeds: ort.InferenceSession.FeedsType, ...rest: unknown[]): Promise<ort.InferenceSession.ReturnType> {
+    return (this.session.run as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>)({ ...feeds, ...this.fed }, ...rest);
+  }
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

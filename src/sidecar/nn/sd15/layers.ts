@@ -1,7 +1,7 @@
 /**
  * The layers Stable Diffusion 1.5's UNet and VAE decoder are made of, with diffusers' parameter names
  * (weight / bias under the caller's scope) and PyTorch's default initialisers. Shared by
- * sd15-unet.ts and sd15/vae-decoder.ts.
+ * sd15-unet.ts, sd15/vae-decoder.ts, sd15/vae-encoder.ts and sd15/text-encoder.ts.
  */
 import type { Graph, Tensor } from '../../graph/graph';
 import { init, type Init } from '../../graph/init';
@@ -71,6 +71,20 @@ export class Sd15Layers {
       h = this.conv('conv2', g.silu(this.groupNorm('norm2', h, cout, eps)), cout, cout, 3);
       const shortcut = cin === cout ? x : this.conv('conv_shortcut', x, cin, cout, 1);
       return g.add(shortcut, h);
+    });
+  }
+
+  /** The VAE's mid-block attention: one head over the H*W positions, its own GroupNorm, a residual (diffusers' Attention). */
+  protected vaeAttention(name: string, x: Tensor, ch: number): Tensor {
+    const { g } = this;
+    const s = x.shape as [number | string, number, number, number];
+    return g.scope(name, () => {
+      const tokens = g.reshape(g.transpose(this.groupNorm('group_norm', x, ch, 1e-6), [0, 2, 3, 1]), [0, -1, ch]);
+      const q = this.linear('to_q', tokens, ch, ch), k = this.linear('to_k', tokens, ch, ch), v = this.linear('to_v', tokens, ch, ch);
+      // softmax(Q K^T / sqrt(d)) V (Vaswani et al., 2017, eq. 1), d = C for one head.
+      const p = g.softmax(g.matmul(g.mul(q, 1 / Math.sqrt(ch)), g.transpose(k, [0, 2, 1])), -1);
+      const o = this.linear('to_out.0', g.matmul(p, v), ch, ch);
+      return g.add(g.transpose(g.reshape(o, [0, s[2], s[3], ch]), [0, 3, 1, 2]), x);
     });
   }
 }

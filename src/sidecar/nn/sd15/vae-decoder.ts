@@ -45,7 +45,7 @@ class VaeDecoderBuilder extends Sd15Layers {
     return g.scope('decoder', () => {
       h = this.conv('conv_in', h, c.latentChannels, ch[0], 3);
       h = this.resnet('mid_block.resnets.0', h, ch[0], ch[0], eps);
-      h = this.selfAttention('mid_block.attentions.0', h, ch[0]);
+      h = this.vaeAttention('mid_block.attentions.0', h, ch[0]);
       h = this.resnet('mid_block.resnets.1', h, ch[0], ch[0], eps);
       let prev = ch[0];
       ch.forEach((out, i) => {
@@ -55,20 +55,6 @@ class VaeDecoderBuilder extends Sd15Layers {
       });
       const last = c.blockOutChannels[0];
       return this.conv('conv_out', g.silu(this.groupNorm('conv_norm_out', h, last, eps)), last, c.outChannels, 3);
-    });
-  }
-
-  /** One-head self-attention over the H*W positions with its own GroupNorm and a residual (diffusers' Attention). */
-  private selfAttention(name: string, x: Tensor, ch: number): Tensor {
-    const { g } = this;
-    const s = x.shape as [number | string, number, number, number];
-    return g.scope(name, () => {
-      const tokens = g.reshape(g.transpose(this.groupNorm('group_norm', x, ch, 1e-6), [0, 2, 3, 1]), [0, -1, ch]);
-      const q = this.linear('to_q', tokens, ch, ch), k = this.linear('to_k', tokens, ch, ch), v = this.linear('to_v', tokens, ch, ch);
-      // softmax(Q K^T / sqrt(d)) V (Vaswani et al., 2017, eq. 1), d = C for one head.
-      const p = g.softmax(g.matmul(g.mul(q, 1 / Math.sqrt(ch)), g.transpose(k, [0, 2, 1])), -1);
-      const o = this.linear('to_out.0', g.matmul(p, v), ch, ch);
-      return g.add(g.transpose(g.reshape(o, [0, s[2], s[3], ch]), [0, 3, 1, 2]), x);
     });
   }
 }

@@ -14,6 +14,7 @@
  */
 import { basename } from 'node:path';
 import type { TrainStep } from '../../train';
+import { FROZEN_INPUTS_AUTO_BYTES } from '../../train/frozen';
 import type { TensorValue } from '../../graph/types';
 import { modelHash } from '../../io/model-folder';
 import { DEFAULT_MODEL, modelRoots, resolveModel } from '../../io/model-discovery';
@@ -35,9 +36,6 @@ import { contactSheet, writeContactSheet, writeEtaImages } from './write';
 export type { ImagicRequest } from './settings';
 export { ImagicCancelledError } from './train-stage';
 export { SWEEP_ETAS, DEFAULT_ETA } from './settings';
-
-/** Training and sampling graphs are serialised whole (one protobuf message, capped at 2 GB). */
-const MAX_GRAPH_BYTES = 1.9e9;
 
 export type ImagicStage = 'prepare' | 'embedding' | 'finetune' | 'sample' | 'save';
 
@@ -80,7 +78,7 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const progress = options.onProgress ?? (() => {});
   const providers = options.executionProviders ?? ['cpu'];
   // 1. Check inputs.
-  const { etas, model, s, train, hash } = await checkRequest(request, providers);
+  const { etas, model, s, train, hash, unetParameters } = await checkRequest(request, providers);
   const folder = model.folder;
   // 2. Prepare the picture and encode it; encode the text.
   progress({ stage: 'prepare', step: 0, total: 1 });
@@ -95,6 +93,9 @@ export async function runImagic(request: ImagicRequest, options: ImagicOptions =
   const encoders = [fileFingerprint(folder.files.textEncoder), fileFingerprint(folder.files.vaeEncoder)];
   const key1 = cacheKey({ v: 1, image: input.sourceHash, prompt: s.prompt, model: hash, encoders, size: [s.width, s.height], e: [train.embeddingSteps, train.embeddingLearningRate, train.trainBatch, train.trainSeed] });
   const key2 = cacheKey({ v: 1, f: [train.finetuneSteps, train.finetuneLearningRate, train.tune, train.loraRank, train.trainBatch, train.trainSeed] });
+  // The stages load the UNet themselves and stage 3 samples with the tuned one: a large model's plain
+  // UNet session (3.4 GB at SD 1.5 size) is given back for the edit (the next generation reopens it).
+  if (unetParameters * 4 >= FROZEN_INPUTS_AUTO_BYTES) await model.unet.release();
   const common = { model, latent, train, options };
   const keep = { useCache, cache, progress, warn: (m: string) => options.onWarning?.(m) };
   const stage1 = await cached(keep, cache.embeddingPath(key1), 'embedding', () => optimiseEmbedding(common, text.target));
@@ -138,14 +139,11 @@ async function checkRequest(request: ImagicRequest, providers: readonly string[]
     throw new RangeError(`${folder.name}: Imagic trains float32 UNets only; this one is ${model.unetSig.floatType} (export it in float32 to edit with it)`);
   }
   const unetParameters = countParameters(folder.files.unet);
-  if (unetParameters * 4 > MAX_GRAPH_BYTES) {
-    throw new RangeError(`${folder.name}: its UNet has ${(unetParameters / 1e6).toFixed(0)} M weights (${((unetParameters * 4) / 2 ** 30).toFixed(1)} GiB as float32); training graphs over 2 GB are not supported yet (docs/IMAGIC.md, Limits)`);
-  }
   const vaeScale = folder.vaeScaleFactor ?? 8;
   const native = nativeLatentSize(model, 64);
   const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
   const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
-  return { etas, model, s, train: trainSettings(request, unetParameters), hash: await modelHash(folder) };
+  return { etas, model, s, train: trainSettings(request, unetParameters), hash: await modelHash(folder), unetParameters };
 }
 
 /** The contact sheet, with the first eta's parameters and every eta listed. */

@@ -12,11 +12,10 @@
  * Stage 1 ('embedding') turns encoder_hidden_states into one trained parameter e [1, L, D], expanded
  * to the batch inside the graph; stage 2 trains every UNet weight ('full') or LoRA adapters ('lora').
  */
-import { loadModel, weightNames, type Graph } from '../../graph';
+import { countWeights, loadModel, weightNames, type Graph } from '../../graph';
 import { buildTrainStep, injectLora, mseLoss, type LoraSite, type TrainStep } from '../../train';
 import type { FrozenPlacement } from '../../train/frozen';
 import type { TensorValue } from '../../graph/types';
-import { numel } from '../../graph/types';
 
 export type TuneMode = 'embedding' | 'full' | 'lora';
 
@@ -43,8 +42,7 @@ export interface StageGraphOptions {
 
 /** Number of float weights in a UNet file, to choose between full fine-tuning and LoRA. */
 export function countParameters(unetPath: string): number {
-  const g = loadModel(unetPath);
-  return weightNames(g).reduce((s, n) => s + numel(g.initializers.get(n)!.dims), 0);
+  return countWeights(unetPath);
 }
 
 /** `unet`: the UNet's ONNX file, or a graph already loaded or built (it is rewritten in place). */

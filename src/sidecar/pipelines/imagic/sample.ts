@@ -6,8 +6,9 @@
  * input, larger etas move towards the target text.
  */
 import * as ort from 'onnxruntime-node';
-import { createSession, loadModel } from '../../graph';
-import { injectLora } from '../../train';
+import { createFedSession, createSession, loadModel } from '../../graph';
+import { FROZEN_INPUT_MIN_BYTES, injectLora } from '../../train';
+import { FROZEN_INPUTS_AUTO_BYTES } from '../../train/frozen';
 import { sessionOptions } from '../../runtime/session-options';
 import type { TensorValue } from '../../graph/types';
 import { createScheduler, type SchedulerName } from '../../schedulers/index';
@@ -30,9 +31,12 @@ export async function tunedUnet(unetPath: string, mode: Exclude<TuneMode, 'embed
     if (!old || old.data.length !== v.data.length) throw new Error(`fine-tuned weight ${name} does not fit ${unetPath}`);
     g.initializers.set(name, v);
   }
-  // the graph itself, not its bytes: above 1.5 GB of weights (SD 1.5: 3.4 GB) it reaches ORT through
-  // a temporary file with external data, since one protobuf message cannot exceed 2 GB
-  return createSession(g, sessionOptions({ executionProviders: providers }));
+  // A large UNet (SD 1.5: 3.4 GB) runs on the loaded weights fed as inputs: one protobuf message
+  // cannot exceed 2 GB, and handing the weights to ORT would hold them twice.
+  const bytes = [...g.initializers.values()].reduce((n, v) => n + v.data.byteLength, 0);
+  const options = sessionOptions({ executionProviders: providers });
+  if (bytes >= FROZEN_INPUTS_AUTO_BYTES) return createFedSession(g, FROZEN_INPUT_MIN_BYTES, options);
+  return createSession(g, options);
 }
 
 export interface SampleSettings {
