@@ -24,8 +24,13 @@ export const SD15_VAE: Sd15VaeConfig = { latentChannels: 4, outChannels: 3, bloc
 /** The same architecture, small enough for CPU tests. */
 export const smallVae = (): Sd15VaeConfig => ({ ...SD15_VAE, blockOutChannels: [16, 32], normNumGroups: 8, latentSize: 8 });
 
-export function buildSd15VaeDecoder(cfg: Sd15VaeConfig, opts: { seed?: number } = {}): Graph {
+/** Throws when a level's width does not split into the GroupNorm groups. */
+export function checkVaeConfig(cfg: Sd15VaeConfig): void {
   for (const c of cfg.blockOutChannels) if (c % cfg.normNumGroups) throw new Error(`${c} channels do not split into ${cfg.normNumGroups} groups`);
+}
+
+export function buildSd15VaeDecoder(cfg: Sd15VaeConfig, opts: { seed?: number } = {}): Graph {
+  checkVaeConfig(cfg);
   const g = new Graph({ seed: opts.seed ?? 0, name: 'sd15_vae_decoder' });
   const z = g.input('latent_sample', 'float32', ['batch', cfg.latentChannels, cfg.latentSize, cfg.latentSize]);
   g.output(new VaeDecoderBuilder(g, cfg).forward(z), 'sample');

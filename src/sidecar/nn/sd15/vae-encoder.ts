@@ -7,10 +7,10 @@
 import { Graph, type Tensor } from '../../graph/graph';
 import { init } from '../../graph/init';
 import { Sd15Layers } from './layers';
-import type { Sd15VaeConfig } from './vae-decoder';
+import { checkVaeConfig, type Sd15VaeConfig } from './vae-decoder';
 
 export function buildSd15VaeEncoder(cfg: Sd15VaeConfig, opts: { seed?: number } = {}): Graph {
-  for (const c of cfg.blockOutChannels) if (c % cfg.normNumGroups) throw new Error(`${c} channels do not split into ${cfg.normNumGroups} groups`);
+  checkVaeConfig(cfg);
   const g = new Graph({ seed: opts.seed ?? 0, name: 'sd15_vae_encoder' });
   const side = cfg.latentSize * 2 ** (cfg.blockOutChannels.length - 1);
   const x = g.input('sample', 'float32', ['batch', 3, side, side]);
