@@ -15,6 +15,11 @@
  *   --device auto|cpu|cuda  where the training steps run (default cpu; auto/cuda use the sidecar's
  *                   provider choice, which says why when CUDA is unavailable); checkpoints are the same
  *                   either way, so a run may move between this CPU and a lent GPU
+ *   --vae-edge-weight <w>  weight of the gradient difference loss beside the VAE's MSE (default 1;
+ *                   0 is MSE + KL alone; see docs/MODELS.md for the comparison)
+ *   --latent-channels <n>  the VAE's latent channels (default EMOJI_STYLES_64's; for comparing designs)
+ *   --latent-factor 4|8    the VAE's pixels per latent side (default EMOJI_STYLES_64's; for comparing designs)
+ *   --until vae|clip  stop after that stage (to compare VAE designs with check-vae before the rest)
  *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
  *                   another invocation is still training it (the earlier stages must be finished)
  */
@@ -54,10 +59,12 @@ const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
   unet: { steps: Number(arg('--unet-steps', '24000')), batch: 64, lr: 1e-3 },
 };
 const P_UNCOND = 0.1;
+const VAE_EDGE_WEIGHT = Number(arg('--vae-edge-weight', '1'));
+const UNTIL = arg('--until', 'unet');
 
 async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
   const lat = latentSide(cfg);
-  const params = await runStage(RUN, 'vae', vaeStep(cfg, s), s, (_step, rng) => {
+  const params = await runStage(RUN, 'vae', vaeStep(cfg, s, { edgeWeight: VAE_EDGE_WEIGHT }), s, (_step, rng) => {
     // Uniform over drawings; digits at their own share so most capacity goes to the emoji.
     const rows = Array.from({ length: s.batch }, () => randomRow(d, rng));
     return {
@@ -137,6 +144,7 @@ const GRID = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a gra
 
 async function main(): Promise<void> {
   mkdirSync(RUN, { recursive: true });
+  if (!['vae', 'clip', 'unet'].includes(UNTIL)) throw new Error(`--until ${UNTIL}: expected vae, clip or unet`);
   if (DEVICE !== 'cpu') {
     if (DEVICE !== 'auto' && DEVICE !== 'cuda') throw new Error(`--device ${DEVICE}: expected auto, cpu or cuda`);
     const choice = await chooseProvider(DEVICE);
@@ -148,16 +156,18 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   log(`loading data (out ${OUT}, run ${RUN}, scale ${SCALE})`);
   const d = await loadStylesData(EMOJI_STYLES_64.imageSize, EMOJI_STYLES_64.length);
-  const cfg: FamilyConfig = { ...EMOJI_STYLES_64, vocab: d.vocab };
+  const cfg: FamilyConfig = { ...EMOJI_STYLES_64, vocab: d.vocab, latentChannels: Number(arg('--latent-channels', String(EMOJI_STYLES_64.latentChannels))), latentFactor: Number(arg('--latent-factor', String(EMOJI_STYLES_64.latentFactor))) as FamilyConfig['latentFactor'] };
   log(`${d.emojiRows} drawings + ${d.digitRows} digits, vocab ${d.vocab}`);
   const vae = await trainVae(cfg, d, plan.vae);
   const recon = await reconstruct(cfg, vae.enc, vae.dec, d.pixels);
   let mse = 0;
   for (let i = 0; i < recon.length; i++) mse += (recon[i] - d.pixels[i]) ** 2 / recon.length;
   log(`vae reconstruction mse ${mse.toFixed(4)} (PSNR ${(10 * Math.log10(4 / mse)).toFixed(2)} dB)`);
+  if (UNTIL === 'vae') return;
   const clip = await trainClip(cfg, d, plan.clip, recon);
   const clipAll = readSafetensors(join(RUN, 'clip.safetensors')).tensors;
   clip.image = (await trainClip(cfg, d, plan.image, recon, clipAll)).image;
+  if (UNTIL === 'clip') return;
   const lat = await encodeLatents(cfg, vae.enc, d.pixels);
   const scalingFactor = 1 / stdOf(lat.mean);
   log(`latent std ${stdOf(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);

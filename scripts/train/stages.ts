@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { Graph, init, type Rng } from '../../src/sidecar/graph';
 import { buildTrainStep, type TrainStep } from '../../src/sidecar/train/train-step';
-import { infoNceLoss, mseLoss, mean } from '../../src/sidecar/train/losses';
+import { gradientDifferenceLoss, infoNceLoss, mseLoss, mean } from '../../src/sidecar/train/losses';
 import type { Optimizer } from '../../src/sidecar/train/optim';
 import type { TensorValue } from '../../src/sidecar/graph/types';
 import { vaeEncoder, vaeDecoder, textEncoder, imageEncoder, unet, latentSide, type FamilyConfig } from '../../src/sidecar/nn';
@@ -30,8 +30,12 @@ export function stripPrefix(params: Map<string, TensorValue>, prefix: string): M
   return out;
 }
 
-/** VAE: reconstruction MSE + a small KL to N(0, I) (Kingma & Welling 2014, eq. 10), reparameterised. */
-export function vaeStep(cfg: FamilyConfig, s: StageSpec, klWeight = 1e-5): TrainStep {
+/**
+ * VAE: reconstruction MSE + a small KL to N(0, I) (Kingma & Welling 2014, eq. 10), reparameterised;
+ * `edgeWeight` > 0 adds the gradient difference loss (sharper outlines, see losses.ts).
+ */
+export function vaeStep(cfg: FamilyConfig, s: StageSpec, o: { klWeight?: number; edgeWeight?: number } = {}): TrainStep {
+  const { klWeight = 1e-5, edgeWeight = 0 } = o;
   const g = new Graph({ seed: 1 });
   const lat = latentSide(cfg);
   const x = g.input('x', 'float32', [s.batch, 3, cfg.imageSize, cfg.imageSize]);
@@ -42,7 +46,8 @@ export function vaeStep(cfg: FamilyConfig, s: StageSpec, klWeight = 1e-5): Train
   const rec = g.scope('dec', () => vaeDecoder(g, cfg, z));
   const kl = g.mul(g.sub(g.sub(g.add(g.mul(mu, mu), g.exp(logvar)), 1), logvar), 0.5);
   const klPerImage = mean(g, g.reduceSum(kl, [1, 2, 3], false));
-  const loss = g.add(mseLoss(g, rec, x), g.mul(klPerImage, klWeight));
+  let loss = g.add(mseLoss(g, rec, x), g.mul(klPerImage, klWeight));
+  if (edgeWeight > 0) loss = g.add(loss, g.mul(gradientDifferenceLoss(g, rec, x), edgeWeight));
   return buildTrainStep(g, { loss, optimizer: cosine(s, 50), clipNorm: 1 });
 }
 

@@ -22,8 +22,14 @@ export interface FamilyConfig {
    * while the UNet runs on 8x8). Default 4.
    */
   latentFactor?: 4 | 8;
-  /** UNet width (both levels) and time-embedding width. */
+  /** UNet width (both attention levels) and time-embedding width. */
   unetChannels: number;
+  /**
+   * Width of an outer UNet level at the full latent side, with ResBlocks only (self-attention over
+   * 256 positions would cost more than the rest): for 16x16 latents it brings the two attention
+   * levels to 8x8 and 4x4, where emoji-base has them. Absent: no outer level (emoji-base).
+   */
+  unetOuterChannels?: number;
   unetTimeDim: number;
   unetHeads: number;
 }

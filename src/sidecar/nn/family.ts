@@ -61,7 +61,7 @@ function componentConfig(c: Component, cfg: FamilyConfig, scalingFactor: number)
       // block_out_channels: n levels = n - 1 2x resamplings, the pixel-to-latent factor readers derive.
       return { in_channels: 3, out_channels: 3, latent_channels: cfg.latentChannels, sample_size: cfg.imageSize, block_out_channels: cfg.latentFactor === 8 ? [...VAE8_WIDTHS] : [32, 64, 64], scaling_factor: scalingFactor };
     case 'unet':
-      return { sample_size: latent, in_channels: cfg.latentChannels, out_channels: cfg.latentChannels, cross_attention_dim: cfg.textDim, block_out_channels: [cfg.unetChannels, cfg.unetChannels], attention_head_dim: cfg.unetChannels / cfg.unetHeads, prediction_type: 'v_prediction', timestep_dtype: 'int64' };
+      return { sample_size: latent, in_channels: cfg.latentChannels, out_channels: cfg.latentChannels, cross_attention_dim: cfg.textDim, block_out_channels: [...(cfg.unetOuterChannels ? [cfg.unetOuterChannels] : []), cfg.unetChannels, cfg.unetChannels], attention_head_dim: cfg.unetChannels / cfg.unetHeads, prediction_type: 'v_prediction', timestep_dtype: 'int64' };
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The denoiser: a two-level UNet (Ronneberger et al., 2015; Ho et al., 2020) on 8x8x4 latents, widths
- * kept equal (c) at 8x8 and 4x4. Each level has a ResBlock that adds the timestep embedding, then a
+ * kept equal (c) at 8x8 and 4x4 (the 64x64 family adds an outer ResBlock level for its 16x16 latents). Each level has a ResBlock that adds the timestep embedding, then a
  * transformer-style block: cross-attention to the text tokens (Rombach et al., 2022, eq. 3), then
  * self-attention. Predicts v (Salimans & Ho, 2022): v = alpha_t * eps - sigma_t * x0.
  */
@@ -40,18 +40,35 @@ function attnBlock(g: Graph, name: string, h: Tensor, ctx: Tensor, c: number, cf
   });
 }
 
-/** sample [B, 4, 8, 8], timestep int64 [B], context [B, L, D] -> v prediction [B, 4, 8, 8]. */
+/**
+ * sample [B, C, S, S], timestep int64 [B], context [B, L, D] -> v prediction [B, C, S, S]: the two
+ * attention levels (S and S/2), or with `unetOuterChannels` an outer ResBlock level at S around them
+ * (then at S/2 and S/4).
+ */
 export function unet(g: Graph, cfg: FamilyConfig, x: Tensor, t: Tensor, ctx: Tensor): Tensor {
-  const c = cfg.unetChannels, td = cfg.unetTimeDim;
   const te = timeEmbedding(g, cfg, t);
-  const h0 = conv2d(g, 'conv_in', x, cfg.latentChannels, c, 3);
+  const co = cfg.unetOuterChannels;
+  if (!co) {
+    const h = attentionLevels(g, cfg, conv2d(g, 'conv_in', x, cfg.latentChannels, cfg.unetChannels, 3), te, ctx);
+    return conv2d(g, 'conv_out', g.silu(groupNorm(g, 'n_out', h, cfg.unetChannels)), cfg.unetChannels, cfg.latentChannels, 3);
+  }
+  const c = cfg.unetChannels, td = cfg.unetTimeDim;
+  const h0 = resBlock(g, 'd0', conv2d(g, 'conv_in', x, cfg.latentChannels, co, 3), te, co, co, td);
+  let h = attentionLevels(g, cfg, conv2d(g, 'down0', h0, co, c, 3, 2), te, ctx);
+  h = conv2d(g, 'up0', g.upsample2x(h), c, co, 3);
+  h = resBlock(g, 'u0', g.concat([h, h0], 1), te, 2 * co, co, td);
+  return conv2d(g, 'conv_out', g.silu(groupNorm(g, 'n_out', h, co)), co, cfg.latentChannels, 3);
+}
+
+/** The two attention levels of width c on [B, c, s, s] (s and s/2), with their skip connection. */
+function attentionLevels(g: Graph, cfg: FamilyConfig, h0: Tensor, te: Tensor, ctx: Tensor): Tensor {
+  const c = cfg.unetChannels, td = cfg.unetTimeDim;
   const h1 = attnBlock(g, 'a1', resBlock(g, 'd1', h0, te, c, c, td), ctx, c, cfg);
   const h2 = attnBlock(g, 'a2', resBlock(g, 'd2', conv2d(g, 'down', h1, c, c, 3, 2), te, c, c, td), ctx, c, cfg);
   let h = attnBlock(g, 'am', resBlock(g, 'm', h2, te, c, c, td), ctx, c, cfg);
   h = attnBlock(g, 'au2', resBlock(g, 'u2', g.concat([h, h2], 1), te, 2 * c, c, td), ctx, c, cfg);
   h = conv2d(g, 'up', g.upsample2x(h), c, c, 3);
-  h = attnBlock(g, 'au1', resBlock(g, 'u1', g.concat([h, h1], 1), te, 2 * c, c, td), ctx, c, cfg);
-  return conv2d(g, 'conv_out', g.silu(groupNorm(g, 'n_out', h, c)), c, cfg.latentChannels, 3);
+  return attnBlock(g, 'au1', resBlock(g, 'u1', g.concat([h, h1], 1), te, 2 * c, c, td), ctx, c, cfg);
 }
 
 /** unet/model.onnx: sample, timestep (int64), encoder_hidden_states -> out_sample. */

@@ -31,20 +31,31 @@ export function vaeDecoder(g: Graph, cfg: FamilyConfig, z: Tensor): Tensor {
 }
 
 /**
- * Widths of the f = 8 VAE per level (64, 32, 16, 8 pixels): thin where the image is large, since a 3x3
- * convolution at 64x64 costs 64 times one at 8x8 (a first design at 32-64-128-128 with residual layers
- * at 32x32 trained at a quarter of a step per second on the shared machine, twice this one's cost).
+ * Widths of the f = 8 VAE's encoder per level (64, 32, 16, 8 pixels): thin where the image is large,
+ * since a 3x3 convolution at 64x64 costs 64 times one at 8x8 (a first design at 32-64-128-128 with
+ * residual layers at 32x32 trained at a quarter of a step per second on the shared machine).
  */
 export const VAE8_WIDTHS = [24, 48, 96, 128] as const;
 
 /**
- * The 64x64 family's encoder: three stride-2 convolutions (64 -> 8); the two small levels get a
- * residual 3x3 convolution each, where width is cheap.
+ * The decoder's widths: wider than the encoder's at 64 and 32 pixels and with a residual layer at 32,
+ * because the first design (the encoder's widths mirrored) drew outlines and thin lines soft and lost
+ * the style in 4 reconstructions of 10 (docs/MODELS.md); the decoder draws those, the encoder only has
+ * to keep them. Only the decoder runs at sampling time, once per image.
+ */
+export const VAE8_DECODER_WIDTHS = [32, 64, 128, 128] as const;
+
+/**
+ * The 64x64 family's encoder: three stride-2 convolutions (64 -> 8), each level after the first with a
+ * residual 3x3. Its widths are the decoder's: with the encoder's old, thinner widths (24-48-96-128, no
+ * residual at 32) a wider decoder or twice the latent channels did not lower the loss (docs/MODELS.md):
+ * what the latent keeps is decided here.
  */
 function vaeEncoder8(g: Graph, cfg: FamilyConfig, x: Tensor): { mean: Tensor; logvar: Tensor } {
-  const [w0, w1, w2, w3] = VAE8_WIDTHS;
+  const [w0, w1, w2, w3] = VAE8_DECODER_WIDTHS;
   let h = g.silu(conv2d(g, 'c1', x, 3, w0, 3));
   h = g.silu(conv2d(g, 'd1', h, w0, w1, 3, 2));
+  h = g.add(h, g.silu(conv2d(g, 'r1', h, w1, w1, 3)));
   h = g.silu(conv2d(g, 'd2', h, w1, w2, 3, 2));
   h = g.add(h, g.silu(conv2d(g, 'r2', h, w2, w2, 3)));
   h = g.silu(conv2d(g, 'd3', h, w2, w3, 3, 2));
@@ -54,14 +65,18 @@ function vaeEncoder8(g: Graph, cfg: FamilyConfig, x: Tensor): { mean: Tensor; lo
   return { mean, logvar };
 }
 
-/** The 64x64 family's decoder: the encoder mirrored, nearest-neighbour 2x upsampling three times. */
+/**
+ * The 64x64 family's decoder: the encoder's levels in reverse with nearest-neighbour 2x upsampling
+ * three times, and a residual 3x3 at 8, 16 and 32 pixels.
+ */
 function vaeDecoder8(g: Graph, cfg: FamilyConfig, z: Tensor): Tensor {
-  const [w0, w1, w2, w3] = VAE8_WIDTHS;
+  const [w0, w1, w2, w3] = VAE8_DECODER_WIDTHS;
   let h = g.silu(conv2d(g, 'c1', z, cfg.latentChannels, w3, 3));
   h = g.add(h, g.silu(conv2d(g, 'r3', h, w3, w3, 3)));
   h = g.silu(conv2d(g, 'u3', g.upsample2x(h), w3, w2, 3));
   h = g.add(h, g.silu(conv2d(g, 'r2', h, w2, w2, 3)));
   h = g.silu(conv2d(g, 'u2', g.upsample2x(h), w2, w1, 3));
+  h = g.add(h, g.silu(conv2d(g, 'r1', h, w1, w1, 3)));
   h = g.silu(conv2d(g, 'u1', g.upsample2x(h), w1, w0, 3));
   return conv2d(g, 'out', h, w0, 3, 3);
 }
