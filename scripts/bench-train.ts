@@ -6,8 +6,8 @@
  * intra-op threads, the ratios, the largest relative gradient difference, and peak memory;
  * prints a table and a JSON line. Without PyTorch it says so and reports this engine alone.
  * Usage: npm run bench:train -- [--steps 6] [--batch 64] [--threads 1,2] [--channels 64] [--family emoji-base|styles-64]
- *   [--outer <width>] [--latent-factor 4|8 --latent-channels <n>]  (the 64x64 family's design choices)
- * The PyTorch reference mirrors emoji-base's shapes only, so `--family styles-64` (8x8x16 latents) times
+ *   [--outer <width>] [--latent-channels <n>]  (the 64x64 family's design choices)
+ * The PyTorch reference mirrors emoji-base's shapes only, so `--family styles-64` (16x16x4 latents) times
  * this engine alone: it is how the 64x64 family's width was chosen.
  */
 import * as ort from 'onnxruntime-node';
@@ -37,7 +37,7 @@ const PY = '/usr/bin/python3';
 const OUTER = Number(arg('outer', String(BASE.unetOuterChannels ?? 0)));
 const cfg = {
   ...BASE, vocab: 1567, unetChannels: CHANNELS, unetTimeDim: 2 * CHANNELS, unetOuterChannels: OUTER || undefined,
-  latentFactor: Number(arg('latent-factor', String(BASE.latentFactor ?? 4))) as 4 | 8, latentChannels: Number(arg('latent-channels', String(BASE.latentChannels))),
+  latentChannels: Number(arg('latent-channels', String(BASE.latentChannels))),
 };
 const dir = join('.cache', 'bench');
 

@@ -9,16 +9,15 @@
  *   --run <dir>     checkpoints, losses, logs (default .cache/train-styles)
  *   --scale <x>     multiply every stage's step count (0.002 is a smoke test of the whole chain)
  *   --unet-steps <n> the UNet's planned length (its cosine schedule; default 24000)
- *   --vae-steps <n>  the VAE's length (default 3500); raising it continues a finished VAE from its
+ *   --vae-steps <n>  the VAE's length (default 1500); raising it continues a finished VAE from its
  *                   checkpoint (a warm restart of the cosine schedule). The stages after it must then
  *                   be trained again: delete their files from the run folder
  *   --device auto|cpu|cuda  where the training steps run (default cpu; auto/cuda use the sidecar's
  *                   provider choice, which says why when CUDA is unavailable); checkpoints are the same
  *                   either way, so a run may move between this CPU and a lent GPU
- *   --vae-edge-weight <w>  weight of the gradient difference loss beside the VAE's MSE (default 1;
- *                   0 is MSE + KL alone; see docs/MODELS.md for the comparison)
+ *   --vae-edge-weight <w>  weight of the gradient difference loss beside the VAE's MSE (default 0:
+ *                   MSE + KL alone; docs/MODELS.md has what 1 did)
  *   --latent-channels <n>  the VAE's latent channels (default EMOJI_STYLES_64's; for comparing designs)
- *   --latent-factor 4|8    the VAE's pixels per latent side (default EMOJI_STYLES_64's; for comparing designs)
  *   --until vae|clip  stop after that stage (to compare VAE designs with check-vae before the rest)
  *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
  *                   another invocation is still training it (the earlier stages must be finished)
@@ -53,13 +52,13 @@ let PROVIDERS: readonly string[] | undefined;
 
 /** Steps, batch, peak learning rate per stage. The UNet is the long part (several sessions on 2 cores). */
 const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
-  vae: { steps: Number(arg('--vae-steps', '3500')), batch: 24, lr: 2e-3 },
+  vae: { steps: Number(arg('--vae-steps', '1500')), batch: 24, lr: 2e-3 },
   clip: { steps: 1500, batch: 128, lr: 1e-3 },
   image: { steps: 1500, batch: 128, lr: 5e-4 },
   unet: { steps: Number(arg('--unet-steps', '24000')), batch: 64, lr: 1e-3 },
 };
 const P_UNCOND = 0.1;
-const VAE_EDGE_WEIGHT = Number(arg('--vae-edge-weight', '1'));
+const VAE_EDGE_WEIGHT = Number(arg('--vae-edge-weight', '0'));
 const UNTIL = arg('--until', 'unet');
 
 async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
@@ -156,7 +155,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   log(`loading data (out ${OUT}, run ${RUN}, scale ${SCALE})`);
   const d = await loadStylesData(EMOJI_STYLES_64.imageSize, EMOJI_STYLES_64.length);
-  const cfg: FamilyConfig = { ...EMOJI_STYLES_64, vocab: d.vocab, latentChannels: Number(arg('--latent-channels', String(EMOJI_STYLES_64.latentChannels))), latentFactor: Number(arg('--latent-factor', String(EMOJI_STYLES_64.latentFactor))) as FamilyConfig['latentFactor'] };
+  const cfg: FamilyConfig = { ...EMOJI_STYLES_64, vocab: d.vocab, latentChannels: Number(arg('--latent-channels', String(EMOJI_STYLES_64.latentChannels))) };
   log(`${d.emojiRows} drawings + ${d.digitRows} digits, vocab ${d.vocab}`);
   const vae = await trainVae(cfg, d, plan.vae);
   const recon = await reconstruct(cfg, vae.enc, vae.dec, d.pixels);

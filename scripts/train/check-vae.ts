@@ -44,8 +44,7 @@ async function main(): Promise<void> {
   // The latent's channels from the weights (train-styles --latent-channels compares designs).
   const moments = p.get('enc.out.weight')?.dims[0];
   if (!moments) throw new Error(`${file}: no enc.out.weight: not a VAE checkpoint of train-styles`);
-  const latentFactor = p.has('enc.d3.weight') ? 8 : 4; // the f = 8 design has a third stride-2 convolution
-  const rec = await reconstruct({ ...EMOJI_STYLES_64, vocab: 10, latentChannels: moments / 2, latentFactor }, stripPrefix(p, 'enc'), stripPrefix(p, 'dec'), px);
+  const rec = await reconstruct({ ...EMOJI_STYLES_64, vocab: 10, latentChannels: moments / 2 }, stripPrefix(p, 'enc'), stripPrefix(p, 'dec'), px);
   let mse = 0;
   for (let i = 0; i < px.length; i++) mse += (px[i] - rec[i]) ** 2 / px.length;
   const truth = rows.map((r) => ds.samples[r].style);

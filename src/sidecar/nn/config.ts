@@ -16,12 +16,6 @@ export interface FamilyConfig {
   /** Image side in pixels, and latent channels. */
   imageSize: number;
   latentChannels: number;
-  /**
-   * Pixels per latent cell along a side: 4 (emoji-base: two 2x resamplings, 32 -> 8) or 8 (the 64x64
-   * family: three, 64 -> 8, with more latent channels so the latent keeps emoji-base's 12x compression
-   * while the UNet runs on 8x8). Default 4.
-   */
-  latentFactor?: 4 | 8;
   /** UNet width (both attention levels) and time-embedding width. */
   unetChannels: number;
   /**
@@ -47,16 +41,18 @@ export const EMOJI_BASE: Omit<FamilyConfig, 'vocab'> = {
   unetHeads: 4,
 };
 
-/** The latent side of a family: imageSize / latentFactor. */
-export function latentSide(cfg: Pick<FamilyConfig, 'imageSize' | 'latentFactor'>): number {
-  return cfg.imageSize / (cfg.latentFactor ?? 4);
+/** The latent side of a family: the VAE's two 2x resamplings make it imageSize / 4. */
+export function latentSide(cfg: Pick<FamilyConfig, 'imageSize'>): number {
+  return cfg.imageSize / 4;
 }
 
 /**
- * The 64x64 multi-style family (issue 13): 64x64 RGB through an f = 8 VAE into 8x8x16 latents (the same
- * 12x compression as emoji-base's 8x8x4 of 32x32), so the UNet keeps emoji-base's 8x8 / 4x4 levels and
- * spends its budget on width (128: about 3 M parameters). Measured before the long run with
- * `npm run bench:train` (docs/BENCHMARKS.md).
+ * The 64x64 multi-style family (issue 13): 64x64 RGB through emoji-base's VAE design into 16x16x4
+ * latents (the same 12x compression as emoji-base's 8x8x4 of 32x32; an f = 8 VAE into 8x8x16 lost
+ * outlines and style at every width tried, docs/MODELS.md). The UNet gets an outer 16x16 ResBlock
+ * level of width 64 around emoji-base's two attention levels, here at 8x8 and 4x4 and width 128: 3.4 M
+ * parameters, 1.5x the step time of the same UNet on 8x8 latents (`npm run bench:train`,
+ * docs/BENCHMARKS.md).
  */
 export const EMOJI_STYLES_64: Omit<FamilyConfig, 'vocab'> = {
   length: 16,
@@ -65,9 +61,9 @@ export const EMOJI_STYLES_64: Omit<FamilyConfig, 'vocab'> = {
   textHeads: 4,
   embedDim: 64,
   imageSize: 64,
-  latentChannels: 16,
-  latentFactor: 8,
+  latentChannels: 4,
   unetChannels: 128,
+  unetOuterChannels: 64,
   unetTimeDim: 256,
   unetHeads: 4,
 };

@@ -11,7 +11,7 @@ import { writeSafetensors } from '../io/safetensors';
 import { latentSide, type FamilyConfig } from './config';
 import { textEncoderGraph } from './text-encoder';
 import { imageEncoderGraph } from './image-encoder';
-import { VAE8_WIDTHS, vaeDecoderGraph, vaeEncoderGraph } from './vae';
+import { vaeDecoderGraph, vaeEncoderGraph } from './vae';
 import { unetGraph } from './unet';
 import { applyWeights, graphWeights } from './weights';
 
@@ -59,7 +59,7 @@ function componentConfig(c: Component, cfg: FamilyConfig, scalingFactor: number)
     case 'vae_encoder':
     case 'vae_decoder':
       // block_out_channels: n levels = n - 1 2x resamplings, the pixel-to-latent factor readers derive.
-      return { in_channels: 3, out_channels: 3, latent_channels: cfg.latentChannels, sample_size: cfg.imageSize, block_out_channels: cfg.latentFactor === 8 ? [...VAE8_WIDTHS] : [32, 64, 64], scaling_factor: scalingFactor };
+      return { in_channels: 3, out_channels: 3, latent_channels: cfg.latentChannels, sample_size: cfg.imageSize, block_out_channels: [32, 64, 64], scaling_factor: scalingFactor };
     case 'unet':
       return { sample_size: latent, in_channels: cfg.latentChannels, out_channels: cfg.latentChannels, cross_attention_dim: cfg.textDim, block_out_channels: [...(cfg.unetOuterChannels ? [cfg.unetOuterChannels] : []), cfg.unetChannels, cfg.unetChannels], attention_head_dim: cfg.unetChannels / cfg.unetHeads, prediction_type: 'v_prediction', timestep_dtype: 'int64' };
   }

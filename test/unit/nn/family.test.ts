@@ -70,7 +70,7 @@ test('a written folder opens in the generation pipeline and samples seeded image
   }
 });
 
-test('the 64x64 family: an f = 8 VAE into 8x8x16 latents, a folder the generation pipeline reads as such', async () => {
+test('the 64x64 family: a VAE into 16x16x4 latents, a UNet with an outer 16x16 level, a folder the generation pipeline reads as such', async () => {
   const big: FamilyConfig = { ...EMOJI_STYLES_64, vocab: 100 };
   const dir = mkdtempSync(join(tmpdir(), 'family64-'));
   try {
@@ -84,12 +84,12 @@ test('the 64x64 family: an f = 8 VAE into 8x8x16 latents, a folder the generatio
     assert.ok(bytes < 20e6, `family ONNX ${(bytes / 1e6).toFixed(1)} MB`);
     assert.ok(COMPONENTS.every((c) => !existsSync(join(dir, c, 'model.safetensors'))));
     const folder = loadModelFolder(dir);
-    assert.equal(folder.vaeScaleFactor, 8, 'block_out_channels must tell readers the 8x factor');
+    assert.equal(folder.vaeScaleFactor, 4, 'block_out_channels must tell readers the 4x factor');
     const model = await openModel(folder, {});
-    assert.equal(model.unetSig.latentChannels, 16);
+    assert.equal(model.unetSig.latentChannels, 4);
     const enc = await createSession(componentGraph('vae_encoder', big));
     const lat = await enc.run({ sample: new ort.Tensor('float32', new Float32Array(2 * 3 * 64 * 64), [2, 3, 64, 64]) });
-    assert.deepEqual(lat.latent_sample.dims, [2, 16, 8, 8]);
+    assert.deepEqual(lat.latent_sample.dims, [2, 4, 16, 16]);
     const out = await sampleImages(model, ['a swan'], { steps: 2, guidance: 3, scheduler: 'ddim' as const, seed: 3 });
     assert.equal(out.size, 64);
     assert.equal(out.images.length, 3 * 64 * 64);

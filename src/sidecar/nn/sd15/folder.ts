@@ -19,7 +19,8 @@ export interface Sd15FolderOptions {
   latentSize: number;
   /**
    * 'full': SD 1.5's sizes. 'small': the same architectures a few MB in all (CI tests of the code
-   * paths the full-size runs take; a 32-wide UNet, a 2-layer 64-wide text encoder, a 16-32 VAE of four levels, f = 8).
+   * paths the full-size runs take): a 32-wide UNet, a 2-layer 64-wide text encoder, a 16-32 VAE of
+   * four levels (f = 8).
    */
   size?: 'full' | 'small';
   tokenizerDir: string;
