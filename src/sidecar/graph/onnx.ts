@@ -74,6 +74,21 @@ export function toOnnx(g: Graph): Uint8Array {
   return encodeModel(toModelProto(g));
 }
 
+/**
+ * `g` serialised with the initializers `fed` listed as graph inputs, so their values are left out of
+ * the bytes and fed with every run instead (weights of any size in a protobuf of a few MB); `g` itself
+ * is left as it was.
+ */
+export function toOnnxFeeding(g: Graph, fed: readonly string[]): Uint8Array {
+  const before = g.inputs.length;
+  g.inputs.push(...fed);
+  try {
+    return toOnnx(g);
+  } finally {
+    g.inputs.length = before;
+  }
+}
+
 /** Writes a model file atomically; large initializers go to `opts.externalData` beside it. */
 export function saveModel(g: Graph, path: string, opts: SaveOptions = {}): void {
   const chunks: Uint8Array[] = [];

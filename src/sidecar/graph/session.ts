@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Graph } from './graph';
-import { saveModel, toOnnx } from './onnx';
+import { saveModel, toOnnx, toOnnxFeeding } from './onnx';
 import type { TensorValue } from './types';
 
 export interface SessionOptions extends ort.InferenceSession.SessionOptions {
@@ -59,15 +59,7 @@ export async function createFedSession(g: Graph, minBytes: number, o: ort.Infere
   for (const [name, v] of g.initializers) {
     if ((v.dtype === 'float32' || v.dtype === 'float16') && v.data.byteLength >= minBytes && used.has(name) && !g.inputs.includes(name)) fed[name] = toOrt(v);
   }
-  const before = g.inputs.length;
-  g.inputs.push(...Object.keys(fed));
-  let bytes: Uint8Array;
-  try {
-    bytes = toOnnx(g);
-  } finally {
-    g.inputs.length = before;
-  }
-  const session = await ort.InferenceSession.create(bytes, o);
+  const session = await ort.InferenceSession.create(toOnnxFeeding(g, Object.keys(fed)), o);
   return new FedSession(session, fed);
 }
 

@@ -4,7 +4,7 @@
  * through low-rank adapters only (large models). Builds its training-step graph (weighted MSE on the
  * raw output, AdamW, gradient clipping) and writes the trained weights back into an inference graph.
  */
-import { loadModel, toOnnx, weightNames, type Graph } from '../../graph';
+import { loadModel, toOnnxFeeding, weightNames, type Graph } from '../../graph';
 import { FROZEN_INPUT_MIN_BYTES, injectLora, mergeLora, type FrozenPlacement, type LoraSite } from '../../train';
 import { buildTrainStep, type TrainStep } from '../../train/train-step';
 import type { TensorValue } from '../../graph/types';
@@ -64,13 +64,7 @@ export function studentGraph(spec: StudentSpec, withTeacher = false): StudentGra
 /** `g` serialised with its big weights listed as inputs (so left out of the bytes); `g` is unchanged. */
 function weightsAsInputs(g: Graph, weights: string[]): { onnx: Uint8Array; weights: string[] } {
   const big = weights.filter((n) => g.initializers.get(n)!.data.byteLength >= FROZEN_INPUT_MIN_BYTES);
-  const before = g.inputs.length;
-  g.inputs.push(...big);
-  try {
-    return { onnx: toOnnx(g), weights: big };
-  } finally {
-    g.inputs.length = before;
-  }
+  return { onnx: toOnnxFeeding(g, big), weights: big };
 }
 
 function narrowStudent(unetPath: string, n: { channels: number; headDim: number }): Graph {
