@@ -1,6 +1,7 @@
 /** A history entry as the results panel shows it, and the actions on one (results panel and Search Image History). */
 import * as vscode from 'vscode';
 import type { HistoryAction, HistoryView } from '../../../webview-ui/shared/messages';
+import { copyParameters, openImage, revealImage } from '../imageActions';
 import type { HistoryService } from './historyService';
 import type { HistoryEntry } from './scan';
 
@@ -21,18 +22,13 @@ export function toHistoryView(e: HistoryEntry, webview: vscode.Webview): History
 }
 
 export async function historyAction(action: HistoryAction, entry: HistoryEntry, history: HistoryService): Promise<void> {
-  const uri = vscode.Uri.file(entry.path);
   switch (action) {
     case 'open':
-      await vscode.commands.executeCommand('vscode.open', uri, vscode.ViewColumn.One);
-      return;
+      return openImage(entry.path);
     case 'reveal':
-      await vscode.commands.executeCommand('revealInExplorer', uri);
-      return;
+      return revealImage(entry.path);
     case 'copy':
-      await vscode.env.clipboard.writeText(entry.text);
-      void vscode.window.setStatusBarMessage('Diffusion Studio: parameters copied', 3000);
-      return;
+      return copyParameters(entry.text);
     case 'rerun':
       await history.rerun(entry);
       return;

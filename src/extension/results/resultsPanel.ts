@@ -13,6 +13,7 @@ import type { JobService, ResultItem } from '../jobs';
 import { webviewHtml } from '../webviewHtml';
 import type { HistoryService } from '../history/historyService';
 import { historyAction, toHistoryView } from '../history/actions';
+import { copyParameters, openImage, revealImage } from '../imageActions';
 
 export class ResultsPanel implements vscode.Disposable {
   static readonly viewType = 'diffusionStudio.results';
@@ -129,18 +130,13 @@ export class ResultsPanel implements vscode.Disposable {
   }
 
   private async itemAction(m: Extract<FromWebview, { id: string }>, item: ResultItem): Promise<void> {
-    const uri = vscode.Uri.file(item.path);
     switch (m.type) {
       case 'open':
-        await vscode.commands.executeCommand('vscode.open', uri, vscode.ViewColumn.One);
-        return;
+        return openImage(item.path);
       case 'reveal':
-        await vscode.commands.executeCommand('revealInExplorer', uri);
-        return;
+        return revealImage(item.path);
       case 'copyParams':
-        await vscode.env.clipboard.writeText(formatParams(item.params));
-        void vscode.window.setStatusBarMessage('Diffusion Studio: parameters copied', 3000);
-        return;
+        return copyParameters(formatParams(item.params));
       case 'rerun':
         await this.actions.rerun(item);
         return;
