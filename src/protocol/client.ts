@@ -65,6 +65,8 @@ export interface JobHandle {
 
 interface Pending {
   type: RequestType;
+  /** Called with the validated result as the reply is read, before any later frame is dispatched. */
+  onReply?(result: unknown): void;
   resolve(v: unknown): void;
   reject(e: SidecarError): void;
   timer: NodeJS.Timeout;
@@ -161,7 +163,7 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   }
 
   /** Sends a request and resolves with its reply's result (validated), or rejects with SidecarError. */
-  request<T extends RequestType>(type: T, params: RequestParams<T>): Promise<ReplyResult<T>> {
+  request<T extends RequestType>(type: T, params: RequestParams<T>, onReply?: (result: ReplyResult<T>) => void): Promise<ReplyResult<T>> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = String(this.nextId++);
     return new Promise((resolve, reject) => {
@@ -170,7 +172,7 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
         this.pending.delete(id);
         reject(new SidecarError('timeout', `no reply to ${type} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { type, onReply: onReply as Pending['onReply'], resolve: resolve as (v: unknown) => void, reject, timer });
       try {
         this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, id, type, ...params }));
       } catch (err) {
@@ -227,11 +229,20 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
 
   /** Submits a job; resolves once the sidecar accepted (queued) it. */
   async submit<K extends JobKind>(kind: K, params: JobParamsMap[K], opts: JobOptions = {}): Promise<JobHandle> {
-    const reply = (await this.request(kind, {
-      params,
-      ...(opts.priority ? { priority: opts.priority } : {}),
-    } as RequestParams<K>)) as ReplyResult<'generate'>;
+    let done!: Promise<ResultEvent>;
+    // The job is followed as soon as its reply is read, not when this function resumes: a fast job's
+    // progress (and result) can arrive in the same read as the reply, and would otherwise be dropped.
+    const reply = (await this.request(
+      kind,
+      { params, ...(opts.priority ? { priority: opts.priority } : {}) } as RequestParams<K>,
+      (r) => (done = this.follow((r as ReplyResult<'generate'>).jobId, opts)),
+    )) as ReplyResult<'generate'>;
     const jobId = reply.jobId;
+    return { jobId, info: reply.job, done, cancel: () => this.cancel(jobId) };
+  }
+
+  /** The waiter for a job's result; an outcome that came before it (see finishJob) settles it at once. */
+  private follow(jobId: string, opts: JobOptions): Promise<ResultEvent> {
     const done = new Promise<ResultEvent>((resolve, reject) => {
       const early = this.early.get(jobId);
       if (early) {
@@ -244,7 +255,7 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
       this.jobs.set(jobId, { resolve, reject, opts });
     });
     done.catch(() => undefined); // the caller may not await it; the rejection is still delivered to those who do
-    return { jobId, info: reply.job, done, cancel: () => this.cancel(jobId) };
+    return done;
   }
 
   /** Closes the connection (the sidecar keeps running). */
@@ -285,8 +296,10 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
         const p = this.take(m.id);
         if (!p) return;
         const check = REPLY_RESULTS[p.type].safeParse(m.result);
-        if (check.success) p.resolve(check.data);
-        else p.reject(new SidecarError('internal', `malformed ${p.type} reply: ${check.error.message}`));
+        if (check.success) {
+          p.onReply?.(check.data);
+          p.resolve(check.data);
+        } else p.reject(new SidecarError('internal', `malformed ${p.type} reply: ${check.error.message}`));
         return;
       }
       case 'error': {
@@ -324,7 +337,8 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   private finishJob(jobId: string, outcome: ResultEvent | SidecarError): void {
     const w = this.jobs.get(jobId);
     if (!w) {
-      // The reply carrying this job id may still be in flight inside submit(); keep the outcome a while.
+      // An outcome ahead of the reply that names its job (the sidecar replies first, but nothing here
+      // relies on it), or of a job this client does not follow: kept a while, bounded.
       this.early.set(jobId, outcome);
       if (this.early.size > 1000) this.early.delete(this.early.keys().next().value as string);
       return;

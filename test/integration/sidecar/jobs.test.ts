@@ -58,6 +58,24 @@ test('a generate job ends in PNG files plus metadata, and other clients see its 
   watcher.close();
 });
 
+test('a job that ends before submit() resumes still reports every step and its preview', async () => {
+  const progress: ProgressEvent[] = [];
+  const submitted = s.client.generate(
+    { model: FIXTURE, prompt: 'a quick job', steps: 3, seed: 1, outputDir: out, previewEvery: 1, scheduler: 'dpmpp_2m' },
+    { onProgress: (p) => progress.push(p) },
+  );
+  // Keep this thread busy while the sidecar runs the whole job: its reply, progress and result then wait
+  // in the socket together and are read in one go, as in a busy extension host. Progress that follows
+  // the reply in the same read used to be dropped (the job was registered only after submit resumed).
+  const until = Date.now() + 1500;
+  while (Date.now() < until);
+  const r = await (await submitted).done;
+  assert.equal(r.files.length, 1);
+  const denoise = progress.filter((p) => p.stage === 'denoise');
+  assert.deepEqual(denoise.map((p) => p.step), [1, 2, 3], 'every step reported');
+  assert.ok(denoise.some((p) => p.preview), 'the preview reported');
+});
+
 test('during a long job the sidecar answers ping in under 50 ms, and cancel takes effect within one step', async () => {
   // Steps long enough (1024x1024, two images: ~100-200 ms each here) that a server blocked by the model
   // would show it: a ping arriving mid-step would wait for the step to end.
