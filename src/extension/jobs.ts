@@ -80,9 +80,7 @@ export class JobService implements vscode.Disposable {
   async generate(over: GenerateOverrides, title?: string): Promise<ResultItem[]> {
     const params = await this.generateParams(over);
     const client = await this.sidecar.ensure();
-    const local = this.newJobId();
-    const handle = await client.generate(params, { onProgress: (e) => this.onProgress(local, e) });
-    return this.follow(local, handle, 'generate', truncate(title ?? params.prompt, 60), params);
+    return this.run('generate', truncate(title ?? params.prompt, 60), params, (onProgress) => client.generate(params, { onProgress }));
   }
 
   async edit(image: string, prompt: string, over: Partial<EditParams> = {}): Promise<ResultItem[]> {
@@ -99,9 +97,7 @@ export class JobService implements vscode.Disposable {
       ...over,
     };
     const client = await this.sidecar.ensure();
-    const local = this.newJobId();
-    const handle = await client.edit(params, { onProgress: (e) => this.onProgress(local, e) });
-    return this.follow(local, handle, 'edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params);
+    return this.run('edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params, (onProgress) => client.edit(params, { onProgress }));
   }
 
   /**
@@ -111,9 +107,7 @@ export class JobService implements vscode.Disposable {
   async xyplot(prompt: string, x: XYAxis, y: XYAxis): Promise<ResultItem[]> {
     const params = plotParams(await this.generateParams({ prompt, count: 1 }), chosenSettings(readSettings()).steps, x, y);
     const client = await this.sidecar.ensure();
-    const local = this.newJobId();
-    const handle = await client.xyplot(params, { onProgress: (e) => this.onProgress(local, e) });
-    return this.follow(local, handle, 'xyplot', `X/Y plot · ${truncate(prompt, 50)}`, params);
+    return this.run('xyplot', `X/Y plot · ${truncate(prompt, 50)}`, params, (onProgress) => client.xyplot(params, { onProgress }));
   }
 
   /** Re-runs the job that made `item`, with that image's own seed. */
@@ -156,9 +150,27 @@ export class JobService implements vscode.Disposable {
     return `job${this.nextJob++}`;
   }
 
-  private async follow(id: string, handle: JobHandle, kind: ResultKind, title: string, params: Request): Promise<ResultItem[]> {
-    this.handles.set(id, handle);
+  /**
+   * Submits a job and follows it to its result. The job is listed before the request goes out: a fast
+   * job's progress (and its previews) can arrive before the submit call returns its handle, and an
+   * event for a job not yet listed would be dropped.
+   */
+  private async run(
+    kind: ResultKind,
+    title: string,
+    params: Request,
+    submit: (onProgress: (e: ProgressEvent) => void) => Promise<JobHandle>,
+  ): Promise<ResultItem[]> {
+    const id = this.newJobId();
     this.update({ jobId: id, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
+    let handle: JobHandle;
+    try {
+      handle = await submit((e) => this.onProgress(id, e));
+    } catch (err) {
+      this.update({ ...this.jobs.get(id)!, state: 'failed', error: (err as Error).message });
+      throw err;
+    }
+    this.handles.set(id, handle);
     void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', true);
     try {
       const result = await handle.done;
