@@ -134,6 +134,7 @@ const DOC_IMAGES = {
   'vary-image': 'extension-vary.png',
   history: 'extension-history.png',
   xyplot: 'extension-xyplot.png',
+  queue: 'extension-queue.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');

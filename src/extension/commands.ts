@@ -10,6 +10,7 @@ import { modelLabel, type ModelCatalog } from './models';
 import { pickImage } from './pickImage';
 import type { PromptHistory } from './prompts';
 import type { ResultsPanel } from './results/resultsPanel';
+import { jobDescription, jobLabel } from './queue/queueRows';
 import { setRemoteSecret } from './remoteSecret';
 import { generateFromSelection } from './selection/generateFromSelection';
 import type { SidecarManager } from './sidecar';
@@ -145,7 +146,7 @@ async function cancelJob(s: Services): Promise<boolean> {
   const pick =
     live.length === 1
       ? live[0]
-      : (await vscode.window.showQuickPick(live.map((j) => ({ label: `${j.kind} ${j.jobId}`, description: j.state, job: j })), { title: 'Cancel which job?' }))?.job;
+      : (await vscode.window.showQuickPick(live.map((j) => ({ label: jobLabel(j), description: jobDescription(j), job: j })), { title: 'Cancel which job?' }))?.job;
   if (!pick) return false;
   await client.cancel(pick.jobId);
   return true;

@@ -17,6 +17,8 @@ import { ResultsPanel } from './results/resultsPanel';
 import { SettingsViewProvider } from './settingsView';
 import { migrateSecretSetting } from './remoteSecret';
 import { SidecarManager } from './sidecar';
+import type { JobInfo } from '../protocol';
+import { QueueView } from './queue/queueView';
 import { StatusBar } from './statusBar';
 import { DISTILL_TASK_TYPE, DistillTaskProvider } from './tasks/distillTask';
 
@@ -28,6 +30,7 @@ export interface DiffusionStudioApi {
   results: ResultsPanel;
   distill: DistillTaskProvider;
   history: HistoryService;
+  queue: QueueView;
 }
 
 let services: Services | undefined;
@@ -69,6 +72,13 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   for (const d of registerPngInfoCommands({ panel: pngInfo, models, settingsView })) sub(d);
   sub(vscode.tasks.registerTaskProvider(DISTILL_TASK_TYPE, distill));
   sub(new StatusBar(sidecar, jobs));
+  const queue = new QueueView(sidecar);
+  sub(queue);
+  sub(
+    vscode.commands.registerCommand('diffusionStudio.cancelQueuedJob', (job?: JobInfo) =>
+      queue.cancel(job).then(undefined, (e: Error) => void vscode.window.showErrorMessage(`Diffusion Studio: ${e.message}`)),
+    ),
+  );
   sub(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.modelsFolders`) || e.affectsConfiguration(`${SECTION}.distillFolder`)) models.invalidate();
@@ -78,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   migrateSecretSetting(context.secrets).catch((e: Error) => log.appendLine(`[extension] could not move the sidecar secret: ${e.message}`));
   // A restarted sidecar may list other models (e.g. a new GPU runtime, another remote host).
   sub(sidecar.onDidRestart(() => models.invalidate()));
-  return { sidecar, jobs, models, results, distill, history };
+  return { sidecar, jobs, models, results, distill, history, queue };
 }
 
 /** Stops the sidecar and waits for it, so no process outlives the extension host. */

@@ -78,6 +78,8 @@ export const JobInfo = z.object({
   kind: JobKind,
   state: JobState,
   priority: Priority,
+  /** What the job is about, for lists of jobs: the prompt (generate, edit, xyplot) or the teacher (distill). */
+  label: z.string().optional(),
   /** Place in the queue (0 = next) while queued. */
   position: z.number().int().optional(),
   /** Last progress seen, while running. */

@@ -4,6 +4,7 @@
  * It owns the job records (state, progress, output) and tells the server what happened through
  * listeners; it knows nothing of sockets.
  */
+import { basename } from 'node:path';
 import {
   SidecarError,
   type JobInfo,
@@ -79,7 +80,7 @@ export class JobQueue {
     const seq = ++this.seq;
     const jobId = `job-${seq}`;
     const rec: JobRecord = {
-      info: { jobId, kind, state: 'queued', priority, createdAt: Date.now() },
+      info: { jobId, kind, state: 'queued', priority, createdAt: Date.now(), ...labelOf(params) },
       owner,
       params,
       seq,
@@ -238,6 +239,13 @@ function withServerTimings(output: JobOutput, serverMs: number): JobOutput {
   const timings: JobTimings = { ...parts, serverMs };
   if (measured.every((x) => x !== undefined)) timings.jobPathMs = serverMs - (measured as number[]).reduce((a, b) => a + b, 0);
   return { ...output, timings };
+}
+
+/** The job's label (JobInfo.label): its prompt, or a distillation's teacher; at most 200 characters. */
+function labelOf(params: unknown): { label?: string } {
+  const p = (params ?? {}) as { prompt?: unknown; teacher?: unknown };
+  const text = typeof p.prompt === 'string' ? p.prompt : typeof p.teacher === 'string' ? `distill ${basename(p.teacher)}` : undefined;
+  return text === undefined ? {} : { label: text.slice(0, 200) };
 }
 
 function byPriority(a: JobRecord, b: JobRecord): number {

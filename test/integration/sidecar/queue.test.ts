@@ -35,6 +35,10 @@ test(`${JOBS} queued jobs from ${CLIENTS} clients finish or are cancelled, in pr
     );
     handles.push(...submitted);
     assert.equal((await s.client.jobStatus(blocker.jobId)).jobs[0].state, 'running', 'all jobs queued while the blocker ran');
+    // Every job carries its prompt as label, for lists of jobs (the extension's Queue view), to every client.
+    const listed = (await clients[1].jobStatus()).jobs;
+    assert.equal(listed.find((j) => j.jobId === blocker.jobId)?.label, 'blocker');
+    assert.equal(listed.find((j) => j.jobId === handles[5].h.jobId)?.label, 'job 5');
     // Cancel every 7th job while it waits, from a client that did not submit it.
     const cancelled = new Set<string>();
     for (let i = 0; i < JOBS; i += 7) {
