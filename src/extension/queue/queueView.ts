@@ -86,7 +86,12 @@ export class QueueView implements vscode.TreeDataProvider<JobInfo>, vscode.Dispo
 
   /** A new connection: its job list, then its events. */
   private async follow(): Promise<void> {
-    const client = await this.sidecar.ensure();
+    let client: SidecarClient;
+    try {
+      client = await this.sidecar.ensure();
+    } catch {
+      return; // the sidecar did not start; the manager reports why, and its next 'ready' comes here
+    }
     if (client === this.client) return;
     this.clear();
     this.client = client;
@@ -98,7 +103,13 @@ export class QueueView implements vscode.TreeDataProvider<JobInfo>, vscode.Dispo
       client.off('job', onJob);
       client.off('progress', onProgress);
     };
-    const { jobs } = await client.jobStatus();
+    let jobs: JobInfo[];
+    try {
+      ({ jobs } = await client.jobStatus());
+    } catch {
+      // The connection closed while listing (a restart): the next 'ready' follows the new one.
+      return;
+    }
     // Events that arrived meanwhile are newer than the list: keep them.
     for (const j of jobs) if (isLive(j.state) && !this.jobs.has(j.jobId)) this.jobs.set(j.jobId, { ...j });
     this.refresh();
