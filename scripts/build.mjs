@@ -14,6 +14,7 @@ const entries = [
   { in: 'webview-ui/results/main.ts', out: 'webview/results', platform: 'browser' },
   { in: 'webview-ui/settings/main.ts', out: 'webview/settings', platform: 'browser' },
   { in: 'webview-ui/pngInfo/main.ts', out: 'webview/pngInfo', platform: 'browser' },
+  { in: 'webview-ui/distill/main.ts', out: 'webview/distill', platform: 'browser' },
 ].filter((e) => existsSync(e.in));
 
 const contexts = await Promise.all(

@@ -135,6 +135,7 @@ const DOC_IMAGES = {
   history: 'extension-history.png',
   xyplot: 'extension-xyplot.png',
   queue: 'extension-queue.png',
+  'distill-progress': 'extension-distill-progress.png',
 };
 function copyDocImages() {
   const dir = path.join(repo, 'docs', 'images');

@@ -19,6 +19,7 @@ import { migrateSecretSetting } from './remoteSecret';
 import { SidecarManager } from './sidecar';
 import type { JobInfo } from '../protocol';
 import { QueueView } from './queue/queueView';
+import { DistillProgressPanel } from './distillProgress/distillPanel';
 import { StatusBar } from './statusBar';
 import { DISTILL_TASK_TYPE, DistillTaskProvider } from './tasks/distillTask';
 
@@ -43,7 +44,9 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   const models = new ModelCatalog(sidecar);
   const jobs = new JobService(sidecar, models);
   const prompts = new PromptHistory(context.globalState);
-  const distill = new DistillTaskProvider(sidecar, models);
+  const distillProgress = new DistillProgressPanel(context.extensionUri);
+  sub(distillProgress);
+  const distill = new DistillTaskProvider(sidecar, models, distillProgress);
   const history = new HistoryService(jobs, models);
   const results = new ResultsPanel(
     context.extensionUri,
@@ -72,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): DiffusionStudioApi {
   for (const d of registerPngInfoCommands({ panel: pngInfo, models, settingsView })) sub(d);
   sub(vscode.tasks.registerTaskProvider(DISTILL_TASK_TYPE, distill));
   sub(new StatusBar(sidecar, jobs));
+  sub(vscode.commands.registerCommand('diffusionStudio.showDistillProgress', () => distillProgress.show()));
   const queue = new QueueView(sidecar);
   sub(queue);
   sub(

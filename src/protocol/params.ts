@@ -100,6 +100,8 @@ export const DistillParams = z.strictObject({
   studentChannels: int(8, 4096).optional(),
   seed: int(0, 2 ** 32 - 1).optional(),
   resume: z.boolean().optional(),
+  /** Sample images drawn by each finished phase's student (fixed prompts and seeds; 0 or absent: none). */
+  samplesPerRound: int(0, 8).optional(),
 });
 export type DistillParams = z.infer<typeof DistillParams>;
 

@@ -17,8 +17,8 @@ interface Run {
 
 /** Opens the task's terminal; `closeAtOnce` closes it in the same tick, as a user closing it while it starts. */
 async function start(def: DistillTaskDefinition, closeAtOnce = false): Promise<Run> {
-  const { sidecar, models } = await api();
-  const terminal = new DistillTerminal(def, sidecar, models);
+  const { sidecar, models, distill } = await api();
+  const terminal = new DistillTerminal(def, sidecar, models, distill.progress);
   let text = '';
   terminal.onDidWrite((t) => (text += t));
   const exit = new Promise<number>((resolve) => terminal.onDidClose((code) => resolve(code)));

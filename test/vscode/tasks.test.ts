@@ -31,6 +31,8 @@ describe('distillation tasks', () => {
     assert.equal(p.resume, undefined, 'a fresh folder must not be resumed');
     assert.equal(p.studentChannels, undefined);
     assert.equal(distillParams({ ...def, mode: 'guided', studentChannels: 32 }).studentChannels, 32);
+    assert.equal(p.samplesPerRound, 4, 'the progress panel\'s samples by default');
+    assert.equal(distillParams({ ...def, samples: 0 }).samplesPerRound, 0);
   });
 
   it('names the problem in a bad definition', () => {
@@ -38,6 +40,7 @@ describe('distillation tasks', () => {
     assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided' }) ?? '', /"teacher"/);
     assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', targetSteps: 0 }) ?? '', /"targetSteps"/);
     assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', studentChannels: 2.5 }) ?? '', /"studentChannels"/);
+    assert.match(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', samples: 9 }) ?? '', /"samples"/);
     assert.equal(checkDefinition({ type: 'diffusion-distill', mode: 'guided', teacher: 'x', targetSteps: 4 }), undefined);
   });
 });

@@ -109,6 +109,42 @@ export interface HistoryView {
 export const HISTORY_ACTIONS = ['open', 'reveal', 'copy', 'rerun', 'delete'] as const;
 export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
 
+/** Distillation progress panel: one point of a phase's loss curve (a mean over a bucket of steps). */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+}
+
+/** One phase of a distillation (guided stage 1, or a halving round) as the progress panel draws it. */
+export interface PhaseView {
+  round: number;
+  /** 'stage1' (guided: w-conditioning) or 'round'. */
+  kind: string;
+  /** Steps the phase's student samples with. */
+  studentSteps?: number;
+  points: CurvePoint[];
+  /** Loss events received for this phase (the points are their bucket means). */
+  received: number;
+  lastLoss?: number;
+}
+
+/** The samples of one finished phase's student: one PNG row, base64. */
+export interface SampleRow {
+  round: number;
+  studentSteps?: number;
+  png: string;
+}
+
+export interface DistillProgressView {
+  title: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  rounds?: number;
+  phases: PhaseView[];
+  samples: SampleRow[];
+  /** The latest step ("round 2/4 · step 30/100 · loss 0.1234"), or how it ended. */
+  line: string;
+}
+
 // ------------------------------------------------------------------ extension -> webview
 
 export type ToWebview =
@@ -116,6 +152,7 @@ export type ToWebview =
   | { type: 'job'; job: JobView }
   | { type: 'items'; items: GalleryItem[] }
   | { type: 'pngInfo'; info: PngInfoView }
+  | { type: 'distill'; view: DistillProgressView }
   /** Results panel: the history entries matching `query` (of `total`), newest first. */
   | { type: 'history'; entries: HistoryView[]; query: string; total: number }
   /** Side panel: put this prompt into the prompt box (Re-run with these parameters). */

@@ -1,13 +1,16 @@
 /**
  * The `diffusion-distill` task type: a distillation run configured in tasks.json, executed by the
- * sidecar, shown in a terminal (CustomExecution over a Pseudoterminal). Stopping the task cancels the
- * job, which saves a checkpoint; running the task again resumes from it.
+ * sidecar, shown in a terminal (CustomExecution over a Pseudoterminal) and as a picture beside it (the
+ * distillation progress panel: loss curve, a sample row per finished phase). Stopping the task cancels
+ * the job, which saves a checkpoint; running the task again resumes from it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DistillParams, JobHandle, ProgressEvent } from '../../protocol';
 import { distillFolder, resolveFolder } from '../config';
+import type { DistillProgressPanel } from '../distillProgress/distillPanel';
+import type { DistillProgressState } from '../distillProgress/progressState';
 import type { ModelCatalog } from '../models';
 import type { SidecarManager } from '../sidecar';
 import { checkDefinition } from './distillDefinition';
@@ -24,7 +27,12 @@ export interface DistillTaskDefinition extends vscode.TaskDefinition {
   outputFolder?: string;
   guidanceRange?: [number, number];
   studentChannels?: number;
+  /** Sample images per finished phase for the progress panel (default 4; 0: none). */
+  samples?: number;
 }
+
+/** Samples per finished phase when the task does not say: enough to see a trend, cheap at 32x32. */
+export const DEFAULT_SAMPLES = 4;
 
 /** The student's folder: the task's outputFolder, or <distillFolder>/<teacher>-<mode>-<steps>. */
 export function studentFolder(def: DistillTaskDefinition): string {
@@ -40,6 +48,7 @@ export function distillParams(def: DistillTaskDefinition): DistillParams {
   if (def.iterations) params.iterationsPerRound = def.iterations;
   if (def.guidanceRange) params.guidanceRange = def.guidanceRange;
   if (def.studentChannels) params.studentChannels = def.studentChannels;
+  params.samplesPerRound = def.samples ?? DEFAULT_SAMPLES;
   // A folder already there holds an earlier, stopped run: continue it rather than start over.
   if (fs.existsSync(outputDir)) params.resume = true;
   return params;
@@ -49,6 +58,7 @@ export class DistillTaskProvider implements vscode.TaskProvider {
   constructor(
     private readonly sidecar: SidecarManager,
     private readonly models: ModelCatalog,
+    readonly progress: DistillProgressPanel,
   ) {}
 
   /** Offers one ready-made task: guided distillation of the configured model to 4 steps. */
@@ -69,7 +79,7 @@ export class DistillTaskProvider implements vscode.TaskProvider {
       vscode.TaskScope.Workspace,
       label,
       'Diffusion Studio',
-      new vscode.CustomExecution(async (resolved) => new DistillTerminal(resolved as DistillTaskDefinition, this.sidecar, this.models)),
+      new vscode.CustomExecution(async (resolved) => new DistillTerminal(resolved as DistillTaskDefinition, this.sidecar, this.models, this.progress)),
     );
     task.group = vscode.TaskGroup.Build;
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
@@ -86,11 +96,15 @@ export class DistillTerminal implements vscode.Pseudoterminal {
   private job?: JobHandle;
   private stopped = false;
   private lastStage = '';
+  private outputDir = '';
+  /** This run's picture in the progress panel (set once the job is about to be submitted). */
+  private shown?: DistillProgressState;
 
   constructor(
     private readonly def: DistillTaskDefinition,
     private readonly sidecar: SidecarManager,
     private readonly models: ModelCatalog,
+    private readonly panel: DistillProgressPanel,
   ) {}
 
   open(): void {
@@ -120,10 +134,12 @@ export class DistillTerminal implements vscode.Pseudoterminal {
     const problem = checkDefinition(this.def);
     if (problem) throw new Error(`this ${DISTILL_TASK_TYPE} task is not usable: ${problem}`);
     const params = distillParams(this.def);
+    this.outputDir = params.outputDir;
     this.line(`\x1b[1mDiffusion Studio: ${params.method} distillation of ${params.teacher} to ${params.studentSteps} steps\x1b[0m`);
     this.line(`student: ${params.outputDir}${params.resume ? ' (resuming the earlier run)' : ''}`);
     const client = await this.sidecar.ensure();
     if (this.stopped) return this.stoppedBeforeStart();
+    this.shown = this.panel.start(`${params.method} distillation of ${path.basename(params.teacher)} to ${params.studentSteps} steps`);
     this.job = await client.distill(params, { onProgress: (e) => this.progress(e), priority: 'background' });
     if (this.stopped) void this.job.cancel().catch(() => undefined);
     try {
@@ -131,6 +147,7 @@ export class DistillTerminal implements vscode.Pseudoterminal {
       this.line('');
       for (const f of result.files.filter((x) => x.kind === 'model')) this.line(`model: ${f.path}`);
       this.line('\x1b[32mdone: the student is in the model list\x1b[0m');
+      this.panel.end(this.shown, 'succeeded', `done: ${result.files.filter((x) => x.kind === 'model').length} students written to ${params.outputDir}`);
       this.models.invalidate();
       return 0;
     } catch (err) {
@@ -138,8 +155,10 @@ export class DistillTerminal implements vscode.Pseudoterminal {
       this.line('');
       if (e.code === 'cancelled' || this.stopped) {
         this.line('stopped; checkpoint saved. Run the task again to resume.');
+        this.panel.end(this.shown, 'cancelled', 'stopped; checkpoint saved. Run the task again to resume.');
         return 130;
       }
+      this.panel.end(this.shown, 'failed', e.message);
       throw err;
     }
   }
@@ -150,6 +169,8 @@ export class DistillTerminal implements vscode.Pseudoterminal {
   }
 
   private progress(e: ProgressEvent): void {
+    if (this.shown) this.panel.progress(this.shown, e);
+    if (e.stage.startsWith('samples ')) return this.samplesLine(e);
     const metrics = Object.entries(e.metrics ?? {})
       .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`)
       .join('  ');
@@ -159,6 +180,13 @@ export class DistillTerminal implements vscode.Pseudoterminal {
     if (e.stage !== this.lastStage && this.lastStage) this.writeEmitter.fire('\r\n');
     this.lastStage = e.stage;
     this.writeEmitter.fire(`\r\x1b[K${text}`);
+  }
+
+  /** A finished phase's samples: their own line, between the phase's last step and the next phase's. */
+  private samplesLine(e: ProgressEvent): void {
+    const round = e.metrics?.round;
+    this.writeEmitter.fire(`\r\n${e.stage}: ${e.total} images of phase ${round} in ${path.join(this.outputDir, 'samples')} (Distillation Progress panel)\r\n`);
+    this.lastStage = '';
   }
 
   private line(text: string): void {
