@@ -18,6 +18,9 @@ import { plotItem, plotParams } from './xyplot/plotItems';
 export type ResultItem = Omit<GalleryItem, 'src'> & { request: GenerateParams | EditParams };
 
 type ResultKind = 'generate' | 'edit' | 'xyplot';
+
+/** Plain step updates of a job reach listeners at most this often (onProgress). */
+const PROGRESS_MS = 100;
 type Request = GenerateParams | EditParams | XYPlotParams;
 
 export interface GenerateOverrides extends Partial<Omit<GenerateParams, 'prompt'>> {
@@ -34,6 +37,9 @@ export class JobService implements vscode.Disposable {
   readonly onDidAddItems = this.itemsEmitter.event;
   private nextItem = 1;
   private nextJob = 1;
+  /** Per job: when listeners last heard of it, and a held-back step update (see onProgress). */
+  private readonly lastFired = new Map<string, number>();
+  private readonly pending = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly sidecar: SidecarManager,
@@ -185,15 +191,23 @@ export class JobService implements vscode.Disposable {
       this.update({ ...this.jobs.get(id)!, state, error: e.message, preview: undefined });
       throw err;
     } finally {
+      this.lastFired.delete(id);
       this.handles.delete(id);
       void vscode.commands.executeCommand('setContext', 'diffusionStudio.jobRunning', this.handles.size > 0);
     }
   }
 
+  /**
+   * A step's progress. Jobs report every step (a 1000-step job on a small model: hundreds a second),
+   * and every listener (results panel, side panel, status bar, Queue view) turns an update into work
+   * across a process boundary; all of them at that rate made the extension host unresponsive for
+   * seconds. So a job's plain step updates reach listeners at most every PROGRESS_MS (the latest one
+   * wins); a change of state or stage, or a new preview, goes out at once.
+   */
   private onProgress(id: string, e: ProgressEvent): void {
     const job = this.jobs.get(id);
     if (!job) return;
-    this.update({
+    const next: JobView = {
       ...job,
       state: 'running',
       stage: e.stage,
@@ -201,10 +215,25 @@ export class JobService implements vscode.Disposable {
       total: e.total,
       etaMs: e.etaMs,
       preview: e.preview ? `data:image/png;base64,${e.preview}` : job.preview,
-    });
+    };
+    const now = performance.now();
+    const urgent = job.state !== 'running' || job.stage !== e.stage || Boolean(e.preview) || now - (this.lastFired.get(id) ?? -Infinity) >= PROGRESS_MS;
+    if (urgent) return this.update(next);
+    this.jobs.set(id, next);
+    if (!this.pending.has(id)) this.pending.set(id, setTimeout(() => this.flush(id), PROGRESS_MS));
+  }
+
+  /** The held-back latest update of job `id`, if it is still the job's latest. */
+  private flush(id: string): void {
+    this.pending.delete(id);
+    const job = this.jobs.get(id);
+    if (job) this.update(job);
   }
 
   private update(job: JobView): void {
+    clearTimeout(this.pending.get(job.jobId));
+    this.pending.delete(job.jobId);
+    this.lastFired.set(job.jobId, performance.now());
     this.jobs.set(job.jobId, job);
     this.jobEmitter.fire(job);
   }
@@ -233,6 +262,7 @@ export class JobService implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const t of this.pending.values()) clearTimeout(t);
     this.jobEmitter.dispose();
     this.itemsEmitter.dispose();
   }

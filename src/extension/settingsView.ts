@@ -17,6 +17,8 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
   static readonly viewId = 'diffusionStudio.settings';
   private view?: vscode.WebviewView;
   private ready = false;
+  /** Whether a job was running when the panel was last sent its state. */
+  private busy = false;
   /** A prompt to put into the prompt box once the panel is there (Re-run with these parameters). */
   private pendingPrompt?: string;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -30,7 +32,11 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
     this.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(SECTION) && void this.refresh()),
       models.onDidChange(() => void this.refresh()),
-      jobs.onDidUpdateJob(() => void this.refresh()),
+      // The panel shows only whether something runs (its Generate button): not every step.
+      jobs.onDidUpdateJob(() => {
+        const busy = jobs.running.length > 0;
+        if (busy !== this.busy) void this.refresh();
+      }),
     );
   }
 
@@ -68,6 +74,7 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
   }
 
   private async refresh(): Promise<void> {
+    this.busy = this.jobs.running.length > 0;
     if (!this.view) return;
     const s = readSettings();
     const settings: GuidanceSettings = {
@@ -88,7 +95,7 @@ export class SettingsViewProvider implements vscode.WebviewViewProvider, vscode.
       models,
       schedulers: [...SCHEDULER_CHOICES],
       defaults: { guidanceScale: GENERATION_DEFAULTS.guidanceScale, steps: GENERATION_DEFAULTS.steps },
-      busy: this.jobs.running.length > 0,
+      busy: this.busy,
     };
     void this.view.webview.postMessage(m);
   }
