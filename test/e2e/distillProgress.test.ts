@@ -46,6 +46,8 @@ describe('Distillation progress panel in the workbench', { skip: env ? false : '
     assert.equal(size[0], 4 * size[1], 'four samples side by side');
     assert.ok(existsSync(path.join(env!.workspace, 'students', 'e2e-progress', 'samples', 'round-2.png')));
     await wb.runCommand('View: Hide Panel'); // the terminal: room for the whole picture
+    // The palette fades out: a screenshot taken at once shows its ghost over the chart.
+    await wb.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
     await wb.screenshot('distill-progress');
 
     // Closed, then back from the palette: the same picture.

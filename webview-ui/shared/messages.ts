@@ -123,6 +123,8 @@ export interface PhaseView {
   /** Steps the phase's student samples with. */
   studentSteps?: number;
   points: CurvePoint[];
+  /** The phase's training steps, when known (the x extent of its part of the chart). */
+  total?: number;
   /** Loss events received for this phase (the points are their bucket means). */
   received: number;
   lastLoss?: number;

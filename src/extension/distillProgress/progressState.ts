@@ -13,7 +13,7 @@ const TRAINING = /^(stage1|round) (\d+)\/(\d+)$/;
 const SAMPLES = /^samples (\d+)\/(\d+)$/;
 
 export class DistillProgressState {
-  private readonly series = new Map<number, { kind: string; series: LossSeries; received: number; studentSteps?: number; lastLoss?: number }>();
+  private readonly series = new Map<number, { kind: string; series: LossSeries; received: number; total?: number; studentSteps?: number; lastLoss?: number }>();
   private readonly rows: SampleRow[] = [];
   private rounds?: number;
   private status: DistillStatus = 'running';
@@ -40,7 +40,7 @@ export class DistillProgressState {
 
   get view(): DistillProgressView {
     const phases = [...this.series.entries()].sort(([a], [b]) => a - b).map(([round, p]) => ({
-      round, kind: p.kind, studentSteps: p.studentSteps, points: p.series.points, received: p.received, lastLoss: p.lastLoss,
+      round, kind: p.kind, studentSteps: p.studentSteps, points: p.series.points, total: p.total, received: p.received, lastLoss: p.lastLoss,
     }));
     return { title: this.title, status: this.status, rounds: this.rounds, phases, samples: [...this.rows], line: this.line };
   }
@@ -50,6 +50,7 @@ export class DistillProgressState {
     let p = this.series.get(round);
     if (!p) this.series.set(round, (p = { kind, series: new LossSeries(this.maxPoints), received: 0 }));
     p.studentSteps = e.metrics?.studentSteps ?? p.studentSteps;
+    if (e.total > 0) p.total = e.total;
     const loss = e.metrics?.loss;
     if (loss !== undefined && Number.isFinite(loss)) {
       p.series.add(e.step, loss);
