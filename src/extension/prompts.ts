@@ -26,6 +26,9 @@ export class PromptHistory {
     qp.title = title;
     qp.placeholder = placeholder;
     qp.matchOnDescription = false;
+    // Like the edit prompt: a webview or notification taking the focus must not throw away what the
+    // user is typing (Escape still closes it).
+    qp.ignoreFocusOut = true;
     const recentItems = this.recent.map((p) => ({ label: p, description: 'recent' }));
     qp.items = recentItems;
     qp.onDidChangeValue((v) => {

@@ -147,6 +147,11 @@ describe('Diffusion Studio in the workbench', { skip: env ? false : 'run through
         break;
       } catch (err) {
         await wb.screenshot(`restart-generate-attempt-${attempt}`);
+        const active = await wb.page.evaluate(() => {
+          const a = document.activeElement;
+          return a ? `${a.tagName}.${a.className} ${a.getAttribute('aria-label') ?? ''}`.slice(0, 200) : 'none';
+        });
+        console.log(`restart, attempt ${attempt}: the prompt box closed; the focus is on ${active}`);
         if (attempt === 2) throw err;
         await wb.page.keyboard.press('Escape');
       }
