@@ -15,6 +15,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { SidecarError } from './errors';
 import { pinnedTls } from './pinning';
 import type { JobInfo, JobKind, JobParamsMap, Priority } from './jobs';
+import type { WarmupParams } from './params';
 import {
   PROTOCOL_VERSION,
   REPLY_RESULTS,
@@ -202,9 +203,12 @@ export class SidecarClient extends EventEmitter<SidecarClientEvents> {
   shutdown() {
     return this.request('shutdown', {});
   }
-  /** Opens `model`'s sessions and runs it once, so its first generate request is as fast as later ones. */
-  warmup(model: string) {
-    return this.request('warmup', { model });
+  /**
+   * Gets `model` ready so its first generate request is as fast as later ones: runs requests with
+   * `params` (the settings that request will have) through the sidecar's job path, writing nothing.
+   */
+  warmup(model: string, params?: WarmupParams) {
+    return this.request('warmup', params ? { model, params } : { model });
   }
   /** Round trip in milliseconds, plus the sidecar's resident memory. */
   async ping(): Promise<{ rttMs: number; rss: number }> {

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors';
 import { JobInfo, JobOutput, Priority } from './jobs';
-import { DistillParams, EditParams, GenerateParams, pathLike } from './params';
+import { DistillParams, EditParams, GenerateParams, pathLike, WarmupParams } from './params';
 import { XYPlotParams } from './xyplot';
 
 export const PROTOCOL_VERSION = 1;
@@ -42,11 +42,13 @@ export const PingRequest = req('ping', {});
 /** Stops the sidecar: queued jobs are cancelled, the running one is cancelled, then it exits. */
 export const ShutdownRequest = req('shutdown', {});
 /**
- * Gets a model ready before its first generate request: its sessions opened and one small image made
- * (4 steps, in a temporary folder, thrown away), between jobs, so that the first request costs about
- * what a later one does. The reply comes when it is done (`ms`: how long it took).
+ * Gets a model ready before its first generate request, so that it costs about what a later one does:
+ * generate requests with `params` (the settings the first request will have; unset: the model's own)
+ * run through the whole job path (validation, queue, worker, staging and publishing, into a temporary
+ * folder removed afterwards; their events go to no client), a few times for a short request, between
+ * jobs. A job submitted meanwhile makes it stop at its next step. The reply comes when it is done.
  */
-export const WarmupRequest = req('warmup', { model: pathLike });
+export const WarmupRequest = req('warmup', { model: pathLike, params: WarmupParams.optional() });
 
 export const Request = z.discriminatedUnion('type', [
   HelloRequest,
@@ -116,8 +118,11 @@ export const REPLY_RESULTS = {
   /** Sidecar wall clock and resident memory, for diagnostics. */
   ping: z.object({ time: z.number(), rss: z.number() }),
   shutdown: z.object({ cancelledJobs: z.number().int() }),
-  /** `model`: the folder warmed (a name resolved); `ms`: how long it took. */
-  warmup: z.object({ model: z.string(), ms: z.number() }),
+  /**
+   * `model`: the folder warmed (a name resolved); `ms`: how long it took on the worker; `runs`: the
+   * warm-up requests run to the end (0 when a job arrived during the first and it gave way).
+   */
+  warmup: z.object({ model: z.string(), ms: z.number(), runs: z.number().int().optional() }),
 } satisfies Record<RequestType, z.ZodType>;
 export type ReplyResult<T extends RequestType> = z.infer<(typeof REPLY_RESULTS)[T]>;
 

@@ -55,6 +55,24 @@ export const GenerateParams = z.strictObject({
 });
 export type GenerateParams = z.infer<typeof GenerateParams>;
 
+/**
+ * What a warm-up runs (the `warmup` request): a generate request's settings, without the job's own
+ * prompt, seed, input image or output folder. A field left out is the model's own, as in a generate
+ * request; the extension sends what its settings would put in the user's first request.
+ */
+export const WarmupParams = GenerateParams.pick({
+  negativePrompt: true,
+  width: true,
+  height: true,
+  steps: true,
+  guidanceScale: true,
+  count: true,
+  batchSize: true,
+  scheduler: true,
+  previewEvery: true,
+});
+export type WarmupParams = z.infer<typeof WarmupParams>;
+
 /** Imagic (Kawar et al., 2023): edit a real image towards a target text. */
 export const EditParams = z.strictObject({
   model: pathLike,

@@ -36,7 +36,22 @@ interface JobRecord {
   announced?: boolean;
   running?: RunningJob;
   stageStart?: { stage: string; at: number; step: number };
+  /**
+   * Set for a warm-up run (jobs/warmup.ts): a generate job like any other on the worker, but no
+   * client's: not listed, not cancellable by id, no state changes sent, its events addressed to no
+   * client; it gives way to a job submitted while it runs (stops at its next step).
+   */
+  warmup?: { resolve(r: WarmupRun): void; reject(e: SidecarError): void };
 }
+
+/** How a warm-up run ended: its output, or undefined when it gave way to a job; `ms` on the worker. */
+export interface WarmupRun {
+  output?: JobOutput;
+  ms: number;
+}
+
+/** The owner of warm-up runs: no client has this id, so their events go nowhere. */
+export const NO_CLIENT = '';
 
 export const DEFAULT_PRIORITY: Record<JobKind, Priority> = {
   generate: 'interactive',
@@ -45,18 +60,11 @@ export const DEFAULT_PRIORITY: Record<JobKind, Priority> = {
   xyplot: 'interactive',
 };
 
-interface Warmup {
-  model: string;
-  resolve(ms: number): void;
-  reject(e: SidecarError): void;
-}
-
 export class JobQueue {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly waiting: JobRecord[] = [];
-  /** Warm-ups run on the worker between jobs, after every queued job (a user's request comes first). */
-  private readonly warmups: Warmup[] = [];
-  private warming = false;
+  /** Warm-up runs wait for the worker after every queued job (a user's request comes first). */
+  private readonly warmups: JobRecord[] = [];
   private warmupSeq = 0;
   private running?: JobRecord;
   private seq = 0;
@@ -91,15 +99,29 @@ export class JobQueue {
     this.waiting.sort(byPriority);
     this.listener.job(this.info(rec), owner);
     const info = this.info(rec);
+    // A warm-up in progress gives way: it stops at its next step and this job runs.
+    if (this.running?.warmup) this.running.running?.cancel();
     this.pump();
     return info;
   }
 
-  /** Warms the model folder `model` up on the worker when no job waits (see jobs/warmup.ts); resolves with its ms. */
-  warm(model: string): Promise<number> {
+  /**
+   * Runs one warm-up request (jobs/warmup.ts: generate `params`, checked and resolved like a client's)
+   * on the worker when no job waits. Resolves with its output, or without one when a job submitted
+   * meanwhile made it stop; rejects as a job fails.
+   */
+  warm(params: unknown): Promise<WarmupRun> {
     if (this.closed) return Promise.reject(new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new work'));
-    return new Promise<number>((resolve, reject) => {
-      this.warmups.push({ model, resolve, reject });
+    return new Promise<WarmupRun>((resolve, reject) => {
+      const jobId = `warmup-${++this.warmupSeq}`;
+      this.warmups.push({
+        info: { jobId, kind: 'generate', state: 'queued', priority: 'background', createdAt: Date.now() },
+        owner: NO_CLIENT,
+        params,
+        seq: 0,
+        receivedAt: 0,
+        warmup: { resolve, reject },
+      });
       setImmediate(() => this.pump());
     });
   }
@@ -117,6 +139,11 @@ export class JobQueue {
     return rec.info.state;
   }
 
+  /** How many jobs have been submitted so far (a warm-up stops repeating once a user's job came). */
+  get submitted(): number {
+    return this.seq;
+  }
+
   get(jobId: string): JobInfo {
     const rec = this.jobs.get(jobId);
     if (!rec) throw new SidecarError('job_not_found', `no job with id ${jobId}`);
@@ -130,7 +157,7 @@ export class JobQueue {
   /** Refuses new jobs, cancels the queued and the running one; resolves when nothing runs. */
   async shutdown(graceMs = 3000): Promise<number> {
     this.closed = true;
-    for (const w of this.warmups.splice(0)) w.reject(new SidecarError('shutting_down', 'the sidecar is shutting down; the warm-up was not run'));
+    for (const w of this.warmups.splice(0)) w.warmup!.reject(new SidecarError('shutting_down', 'the sidecar is shutting down; the warm-up was not run'));
     let n = 0;
     for (const rec of [...this.waiting]) {
       this.cancel(rec.info.jobId);
@@ -152,12 +179,14 @@ export class JobQueue {
    * change goes out on the next turn of the event loop, after the submitter's reply.
    */
   private pump(): void {
-    if (this.running || this.warming || this.host.busy) return;
-    const rec = this.waiting.shift();
-    if (!rec) return this.warmNext();
+    if (this.running || this.host.busy) return;
+    const rec = this.waiting.shift() ?? this.warmups.shift();
+    if (!rec) return;
     this.running = rec;
     rec.info.state = 'running';
     rec.info.startedAt = Date.now();
+    // A warm-up's clock starts on the worker (its request waited behind the jobs, by design).
+    if (rec.warmup) rec.receivedAt = performance.now();
     setImmediate(() => this.announce(rec));
     rec.running = this.host.run(rec.info.jobId, rec.info.kind, rec.params, {
       progress: (p) => this.onProgress(rec, p),
@@ -169,20 +198,11 @@ export class JobQueue {
     );
   }
 
-  private warmNext(): void {
-    const w = this.warmups.shift();
-    if (!w) return;
-    this.warming = true;
-    this.host.warm(`warmup-${++this.warmupSeq}`, w.model).then(w.resolve, w.reject).finally(() => {
-      this.warming = false;
-      setImmediate(() => this.pump());
-    });
-  }
-
   /** The 'running' state change, once, before anything else the job reports. */
   private announce(rec: JobRecord): void {
     if (rec.announced) return;
     rec.announced = true;
+    if (rec.warmup) return;
     this.listener.job({ ...this.info(rec), state: 'running' }, rec.owner);
   }
 
@@ -207,9 +227,17 @@ export class JobQueue {
     // The submitter's outcome first: it is what the user waits for; the state change to every client next.
     if (failed) this.listener.failed(rec.info.jobId, outcome, rec.owner);
     else this.listener.result(rec.info.jobId, rec.info.output!, rec.owner);
-    this.listener.job(this.info(rec), rec.owner);
+    if (rec.warmup) this.settleWarmup(rec, outcome);
+    else this.listener.job(this.info(rec), rec.owner);
     this.forgetOld();
     setImmediate(() => this.pump());
+  }
+
+  private settleWarmup(rec: JobRecord, outcome: JobOutput | SidecarError): void {
+    const ms = performance.now() - rec.receivedAt;
+    if (!(outcome instanceof SidecarError)) rec.warmup!.resolve({ output: rec.info.output, ms });
+    else if (outcome.code === 'cancelled' && !this.closed) rec.warmup!.resolve({ ms });
+    else rec.warmup!.reject(outcome);
   }
 
   private info(rec: JobRecord): JobInfo {

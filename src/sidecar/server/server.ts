@@ -6,7 +6,9 @@
 import { createServer as createHttp, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
@@ -16,10 +18,12 @@ import {
   type JobKind,
   type Request,
   type ServerMessage,
+  type WarmupParams,
   type XYAxis,
 } from '../../protocol';
 import { inputImages } from '../jobs/contract';
 import { availableKinds, handlerFor, type JobRegistry } from '../jobs/registry';
+import { warmAgain, warmupRequest } from '../jobs/warmup';
 import type { ProviderChoice } from '../runtime/providers';
 import { WorkerHost } from './worker-host';
 import { checkBind, verifyUpgrade } from './auth';
@@ -188,7 +192,7 @@ export class SidecarServer {
       case 'jobStatus':
         return { jobs: req.jobId ? [this.queue.get(req.jobId)] : this.queue.list() };
       case 'warmup':
-        return this.warmup(req.model);
+        return this.warmup(req.model, req.params);
       case 'shutdown':
         return { cancelledJobs: this.queue.list().filter((j) => j.state === 'queued' || j.state === 'running').length };
       case 'generate':
@@ -203,14 +207,36 @@ export class SidecarServer {
   }
 
   /**
-   * Gets `model` (a name or folder) ready for generation: its sessions opened and one 4-step image made on
-   * the worker, between jobs. Unknown or broken models are refused at once, as a generate request would be.
+   * Gets `model` (a name or folder) ready for generation (jobs/warmup.ts): generate requests with
+   * `params` (unset: the model's own settings) go through what a client's go through (validation, input
+   * checks, the queue, the worker, staging and publishing), into a temporary folder removed afterwards,
+   * their events to no client; a few times while a run is short, and no more once a job was submitted.
+   * Unknown or broken models are refused at once, as a generate request would be.
    */
-  async warmup(model: string): Promise<{ model: string; ms: number }> {
+  async warmup(model: string, params: WarmupParams = {}): Promise<{ model: string; ms: number; runs: number }> {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new work');
     handlerFor('generate', this.opts.jobs);
     const dir = this.opts.models.resolve(model, 'generate');
-    return { model: dir, ms: await this.queue.warm(dir) };
+    const out = mkdtempSync(join(tmpdir(), 'diffusion-studio-warmup-'));
+    const text = JSON.stringify({ v: PROTOCOL_VERSION, id: 'warmup', type: 'generate', params: warmupRequest(dir, params, out) });
+    const submitted = this.queue.submitted;
+    let ms = 0;
+    let runs = 0;
+    try {
+      for (;;) {
+        const parsed = parseRequest(text);
+        if (!parsed.ok) throw new SidecarError(parsed.error.code, parsed.error.message);
+        if (parsed.request.type !== 'generate') throw new Error('a warm-up request parsed as another type');
+        const run = await this.queue.warm(await this.prepare('generate', parsed.request.params));
+        ms += run.ms;
+        if (!run.output) break; // it gave way to a job
+        runs++;
+        if (this.queue.submitted !== submitted || !warmAgain(runs, run.output)) break;
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    return { model: dir, ms, runs };
   }
 
   /** Input checks before queueing (fast failures), then model ids resolved to absolute folders. */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SidecarError, type JobKind, type JobOutput } from '../../protocol';
-import type { FromWorker, RunJob, ToWorker, WarmModel, WorkerInit } from './worker-messages';
+import type { FromWorker, RunJob, ToWorker, WorkerInit } from './worker-messages';
 
 export type WorkerProgress = Extract<FromWorker, { type: 'progress' }>;
 export type WorkerLog = Extract<FromWorker, { type: 'log' }>;
@@ -71,20 +71,6 @@ export class WorkerHost {
     const msg: RunJob = { type: 'run', jobId, kind, params, cancelFlag };
     this.send(msg);
     return { result, cancel: () => Atomics.store(new Int32Array(cancelFlag), 0, 1) };
-  }
-
-  /**
-   * Warms the model folder `model` up on the worker (jobs/warmup.ts), in the slot of a job: the worker
-   * is busy meanwhile. Resolves with the milliseconds it took; rejects with a SidecarError.
-   */
-  warm(id: string, model: string): Promise<number> {
-    if (this.current) throw new Error(`worker busy with ${this.current.jobId}`);
-    const done = new Promise<JobOutput>((resolve, reject) => {
-      this.current = { jobId: id, resolve, reject, onProgress: () => undefined, onLog: () => undefined };
-    });
-    const msg: WarmModel = { type: 'warm', jobId: id, model };
-    this.send(msg);
-    return done.then((o) => (o as unknown as { ms: number }).ms);
   }
 
   /** Stops the worker thread (a running job fails with `reason`). */

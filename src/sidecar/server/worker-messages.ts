@@ -17,14 +17,7 @@ export interface RunJob {
   cancelFlag: SharedArrayBuffer;
 }
 
-/** Warm a model folder up (jobs/warmup.ts); answered like a job, with 'done' (output: {ms}) or 'failed'. */
-export interface WarmModel {
-  type: 'warm';
-  jobId: string;
-  model: string;
-}
-
-export type ToWorker = RunJob | WarmModel;
+export type ToWorker = RunJob;
 
 export type FromWorker =
   | { type: 'ready' }

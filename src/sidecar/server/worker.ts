@@ -7,9 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SidecarError, type JobKind } from '../../protocol';
 import type { JobContext } from '../jobs/contract';
 import { runJob } from '../jobs/registry';
-import type { FromWorker, RunJob, ToWorker, WarmModel, WorkerInit } from './worker-messages';
-import { toSidecarError } from '../jobs/errors';
-import { warmModel } from '../jobs/warmup';
+import type { FromWorker, RunJob, ToWorker, WorkerInit } from './worker-messages';
 import { intraOpThreads } from '../runtime/session-options';
 
 const port = parentPort;
@@ -19,7 +17,6 @@ const post = (m: FromWorker) => port.postMessage(m);
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'run') void run(m);
-  else if (m.type === 'warm') void warm(m);
 });
 post({ type: 'ready' });
 
@@ -31,16 +28,6 @@ async function run(m: RunJob): Promise<void> {
     post({ type: 'done', jobId: m.jobId, output: JSON.stringify(output) });
   } catch (err) {
     const { code, message } = err as SidecarError; // runJob maps whatever failed to a SidecarError
-    post({ type: 'failed', jobId: m.jobId, code, message });
-  }
-}
-
-async function warm(m: WarmModel): Promise<void> {
-  try {
-    const ms = await warmModel(m.model, { executionProviders: init.executionProviders, intraOpNumThreads: intraOpThreads() });
-    post({ type: 'done', jobId: m.jobId, output: JSON.stringify({ ms }) });
-  } catch (err) {
-    const { code, message } = toSidecarError(err);
     post({ type: 'failed', jobId: m.jobId, code, message });
   }
 }

@@ -48,25 +48,44 @@ test('an output folder removed right after a job is made again by the next one (
   assert.equal(r.files[0].path, join(dir, '5-second.png'));
 });
 
-test('warmup gets a model ready between jobs; a job sent meanwhile runs as usual; unknown models are refused naming them', async () => {
-  const events: JobEvent['job'][] = [];
-  s.client.on('job', (e) => events.push(e.job));
-  const warm = s.client.warmup(FIXTURE);
-  const job = await s.client.generate({ model: FIXTURE, prompt: 'during a warm-up', steps: 2, seed: 2, outputDir: out });
-  const [w, r] = await Promise.all([warm, job.done]);
-  assert.equal(w.model, FIXTURE);
-  assert.ok(w.ms >= 0);
-  assert.equal(r.files.length, 1);
-  // The submitter's result comes before the state change every client gets (queue.ts: end), so wait for it.
-  await new Promise<void>((resolve) => {
-    const check = () => { if (events.some((e) => e.jobId === job.jobId && e.state === 'succeeded')) resolve(); };
-    s.client.on('job', check);
-    check();
-  });
-  assert.deepEqual(events.filter((e) => e.jobId === job.jobId).map((e) => e.state), ['queued', 'running', 'succeeded']);
-  assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.png')).sort(), ['1-a-timed-circle.png', '2-during-a-warm-up.png'], 'the warm-up\'s image (seed 0) is written nowhere');
+test('warmup runs the first request\'s settings through the job path and leaves nothing: no file, no folder, no job or event a client sees', async () => {
+  // A private temporary folder for this sidecar, to see what the warm-up leaves there.
+  const tmp = mkdtempSync(join(tmpdir(), 'ds-warmup-tmp-'));
+  const w = await launchSidecar({ command: CLI, args: ['--device', 'cpu'], cwd: ROOT, env: { ...process.env, TMPDIR: tmp } });
+  try {
+    const seen: string[] = [];
+    for (const type of ['job', 'progress', 'result', 'log'] as const) w.client.on(type, (e: { jobId?: string; job?: { jobId: string } }) => seen.push(e.jobId ?? e.job!.jobId));
+    const settings = { steps: 3, guidanceScale: 2.5, scheduler: 'euler', width: 32, height: 32, count: 2, previewEvery: 1 } as const;
+    const r = await w.client.warmup(FIXTURE, settings);
+    assert.equal(r.model, FIXTURE);
+    assert.ok(r.runs! >= 1 && r.ms >= 0, `it ran: ${JSON.stringify(r)}`);
+    const job = await w.client.generate({ model: FIXTURE, prompt: 'after a warm-up', ...settings, seed: 2, outputDir: out });
+    assert.equal((await job.done).files.length, 2);
+    assert.deepEqual([...new Set(seen)], [job.jobId], 'every event the client got is its own job\'s');
+    assert.deepEqual((await w.client.jobStatus()).jobs.map((j) => j.jobId), [job.jobId], 'the warm-up is no job of the client\'s');
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('diffusion-studio-warmup-')), [], 'its temporary folder is removed');
+    assert.ok(!readdirSync(out).some((n) => n.includes('warm-up image')), 'its images are written nowhere else');
+    // Settings a request could not have are refused, naming the field, before anything runs.
+    await assert.rejects(w.client.warmup(FIXTURE, { steps: 0 }), (e: SidecarError) => e.code === 'invalid_params' && /warmup\.params\.steps/.test(e.message));
+    await assert.rejects(w.client.request('warmup', { model: FIXTURE, params: { prompt: 'x' } } as never), (e: SidecarError) => e.code === 'invalid_params' && /prompt/.test(e.message));
+  } finally {
+    await stopSidecar(w);
+    rmSync(tmp, { recursive: true, force: true });
+  }
   await assert.rejects(s.client.warmup('no-such-model'), (e: SidecarError) => e.code === 'model_not_found' && /no-such-model: no such model folder or model name/.test(e.message));
   await assert.rejects(s.client.warmup(join(out, 'nothing-here')), (e: SidecarError) => e.code === 'model_not_found' && e.message.includes('nothing-here'));
+});
+
+test('a request sent while a long warm-up runs does not wait for it: the warm-up stops at its next step and says it gave way', async () => {
+  // The warm-up waits behind a user's job; once that job's result is in, the warm-up is on the worker.
+  const first = await s.client.generate({ model: FIXTURE, prompt: 'before the warm-up', steps: 50, seed: 6, outputDir: out });
+  const warm = s.client.warmup(FIXTURE, { steps: 1000 });
+  await first.done;
+  const job = await s.client.generate({ model: FIXTURE, prompt: 'while it warms', steps: 2, seed: 7, outputDir: out });
+  const r = await job.done;
+  assert.equal(r.files.length, 1);
+  assert.deepEqual(await warm.then((w) => w.runs), 0, 'the warm-up stopped without finishing a run');
+  assert.deepEqual((await s.client.jobStatus(job.jobId)).jobs[0].state, 'succeeded');
 });
 
 test('serve --preload warms the model up once it listens; a missing model stops it before it listens, naming the models it knows', async () => {
