@@ -6,10 +6,10 @@
 import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { GENERATION_DEFAULTS, type EditParams, type GenerateParams, type JobHandle, type ProgressEvent, type ResultEvent, type XYAxis, type XYPlotParams } from '../protocol';
+import { type EditParams, type GenerateParams, type JobHandle, type ProgressEvent, type ResultEvent, type XYAxis, type XYPlotParams } from '../protocol';
 import type { GalleryItem, JobView } from '../../webview-ui/shared/messages';
 import { outputFolder, readSettings, type Settings } from './config';
-import { chosenSettings, madeWith } from './samplerSettings';
+import { chosenSettings, madeWith, requestSettings } from './samplerSettings';
 import type { ModelCatalog } from './models';
 import type { SidecarManager } from './sidecar';
 import { plotItem, plotParams } from './xyplot/plotItems';
@@ -53,32 +53,16 @@ export class JobService implements vscode.Disposable {
   async generateParams(over: GenerateOverrides, s: Settings = readSettings()): Promise<GenerateParams> {
     const model = over.model ?? s.model;
     const student = (await this.models.list()).find((m) => m.id === model);
-    const chosen = chosenSettings(s);
-    // A distilled student samples with the step count it was distilled for.
-    const steps = over.steps ?? student?.distilledSteps ?? chosen.steps;
-    const guidanceScale = over.guidanceScale ?? chosen.guidanceScale;
-    const scheduler = over.scheduler ?? chosen.scheduler;
     const params: GenerateParams = {
       model,
       prompt: over.prompt,
       seed: over.seed ?? (s.seedMode === 'fixed' ? s.seed : randomInt(0, 2 ** 32 - 1)),
-      count: over.count ?? s.imageCount,
       outputDir: over.outputDir ?? outputFolder(s),
-      previewEvery: Math.max(1, Math.round((steps ?? GENERATION_DEFAULTS.steps) / 10)),
+      ...requestSettings(s, student?.distilledSteps, over),
     };
-    if (steps !== undefined) params.steps = steps;
-    if (guidanceScale !== undefined) params.guidanceScale = guidanceScale;
-    if (scheduler !== undefined) params.scheduler = scheduler;
     // Image-to-image (Vary Image, and its re-run): the starting picture and how much of it to repaint.
     if (over.initImage !== undefined) params.initImage = over.initImage;
     if (over.strength !== undefined) params.strength = over.strength;
-    const negative = over.negativePrompt ?? s.negativePrompt;
-    if (negative) params.negativePrompt = negative;
-    const size = over.width ?? (s.size > 0 ? s.size : undefined);
-    if (size) {
-      params.width = size;
-      params.height = over.height ?? size;
-    }
     return params;
   }
 

@@ -7,10 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import { launchSidecar, SidecarClient, type Capabilities } from '../protocol';
+import { launchSidecar, SidecarClient, type Capabilities, type SidecarError, type WarmupParams } from '../protocol';
 import { distillFolder, readSettings, resolveFolder, type Settings } from './config';
 import { remoteSecret } from './remoteSecret';
 import { remoteTrust } from './remoteTrust';
+import { requestSettings } from './samplerSettings';
 
 export type SidecarState = 'stopped' | 'starting' | 'ready' | 'crashed';
 
@@ -72,7 +73,7 @@ export class SidecarManager implements vscode.Disposable {
           `ONNX Runtime ${this.capabilities.ortVersion}, pid ${this.capabilities.pid}`,
       );
       this.setState('ready');
-      this.warmUp(client, s.model);
+      this.warmUp(client, s);
       return client;
     } catch (err) {
       this.setState('stopped');
@@ -82,17 +83,29 @@ export class SidecarManager implements vscode.Disposable {
   }
 
   /**
-   * The model in the settings is made ready in the background (its sessions opened, one 4-step image
-   * made), so the user's first image costs about what a later one does; a request queued before the
-   * warm-up starts runs first, one sent while it runs waits for it (as it would for its own sessions).
-   * A model that cannot be warmed is only logged: the request will say why.
+   * The model in the settings is made ready in the background: the sidecar runs what the user's first
+   * request will run (the same settings, through its whole job path, writing nothing), so that request
+   * costs about what a later one does. A request sent meanwhile makes the warm-up stop at its next step.
+   * A model that cannot be warmed is only logged: the request will say why. A sidecar older than
+   * warm-up settings (a remote one) is asked with the model alone.
    */
-  private warmUp(client: SidecarClient, model: string): void {
+  private warmUp(client: SidecarClient, s: Settings): void {
+    const model = s.model;
     if (!model || !this.capabilities?.jobKinds.generate) return;
-    client.warmup(model).then(
-      (r) => this.log.appendLine(`[extension] ${r.model} ready in ${r.ms.toFixed(0)} ms`),
-      (err: Error) => this.log.appendLine(`[extension] could not warm ${model} up: ${err.message}`),
-    );
+    const student = this.capabilities.models.find((m) => m.id === model);
+    let params: WarmupParams | undefined;
+    try {
+      params = requestSettings(s, student?.distilledSteps);
+    } catch (err) {
+      this.log.appendLine(`[extension] warming ${model} up with its own settings: ${(err as Error).message}`);
+    }
+    client
+      .warmup(model, params)
+      .catch((err: SidecarError) => (params && err.code === 'invalid_message' ? client.warmup(model) : Promise.reject(err)))
+      .then(
+        (r) => this.log.appendLine(`[extension] ${r.model} ready in ${r.ms.toFixed(0)} ms${r.runs === 0 ? ' (it gave way to a request)' : ''}`),
+        (err: Error) => this.log.appendLine(`[extension] could not warm ${model} up: ${err.message}`),
+      );
   }
 
   private async launchLocal(s: Settings): Promise<SidecarClient> {

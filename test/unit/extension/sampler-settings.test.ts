@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GenerateParams, SAMPLERS } from '../../../src/protocol';
-import { chosenSettings, madeWith, MODEL_OWN_SAMPLER, SCHEDULER_CHOICES } from '../../../src/extension/samplerSettings';
+import { GenerateParams, SAMPLERS, WarmupParams } from '../../../src/protocol';
+import { chosenSettings, madeWith, MODEL_OWN_SAMPLER, requestSettings, SCHEDULER_CHOICES } from '../../../src/extension/samplerSettings';
 import { parseWebviewMessage } from '../../../webview-ui/shared/validate';
 
 const isWebviewMessage = (m: unknown) => 'message' in parseWebviewMessage(m);
@@ -52,4 +52,19 @@ test('a webview may reset guidance and steps to the model\'s own (null), nothing
   assert.equal(isWebviewMessage({ type: 'update', key: 'scheduler', value: null }), false);
   assert.equal(isWebviewMessage({ type: 'update', key: 'nodePath', value: null }), false);
   assert.equal(isWebviewMessage({ type: 'update', key: 'scheduler', value: 'euler_a' }), true);
+});
+
+test('the warm-up the extension asks for carries the settings its first request will have, and the sidecar accepts them', () => {
+  const settings = { guidanceScale: 4, steps: 30, scheduler: 'Euler a', negativePrompt: 'blurry', size: 64, imageCount: 2 };
+  const warm = requestSettings(settings);
+  assert.deepEqual(warm, { count: 2, previewEvery: 3, steps: 30, guidanceScale: 4, scheduler: 'euler_a', negativePrompt: 'blurry', width: 64, height: 64 });
+  assert.equal(WarmupParams.safeParse(warm).success, true);
+  // A distilled student samples with its own step count, in its requests and so in its warm-up.
+  assert.equal(requestSettings(settings, 4).steps, 4);
+  // Settings left to the model stay unsent in both.
+  assert.deepEqual(requestSettings({ guidanceScale: null, steps: null, scheduler: MODEL_OWN_SAMPLER, negativePrompt: '', size: 0, imageCount: 1 }), { count: 1, previewEvery: 2 });
+  // What belongs to one job, not to the settings, is refused in a warm-up.
+  for (const field of ['prompt', 'seed', 'outputDir', 'initImage']) {
+    assert.equal(WarmupParams.safeParse({ ...warm, [field]: field === 'seed' ? 1 : 'x' }).success, false, field);
+  }
 });
