@@ -103,7 +103,7 @@ export class SidecarManager implements vscode.Disposable {
       .warmup(model, params)
       .catch((err: SidecarError) => (params && err.code === 'invalid_message' ? client.warmup(model) : Promise.reject(err)))
       .then(
-        (r) => this.log.appendLine(`[extension] ${r.model} ready in ${r.ms.toFixed(0)} ms${r.runs === 0 ? ' (it gave way to a request)' : ''}`),
+        (r) => this.log.appendLine(`[extension] ${r.model} ${r.completed === false ? 'partly warmed' : 'ready'} in ${r.ms.toFixed(0)} ms${r.completed === false ? ' (it gave way to a request)' : ''}`),
         (err: Error) => this.log.appendLine(`[extension] could not warm ${model} up: ${err.message}`),
       );
   }

@@ -43,10 +43,10 @@ export const PingRequest = req('ping', {});
 export const ShutdownRequest = req('shutdown', {});
 /**
  * Gets a model ready before its first generate request, so that it costs about what a later one does:
- * generate requests with `params` (the settings the first request will have; unset: the model's own)
- * run through the whole job path (validation, queue, worker, staging and publishing, into a temporary
- * folder removed afterwards; their events go to no client), a few times for a short request, between
- * jobs. A job submitted meanwhile makes it stop at its next step. The reply comes when it is done.
+ * a generate request with `params` (the settings the first request will have; unset: the model's own)
+ * runs through the whole job path (validation, queue, worker, staging and publishing, into a temporary
+ * folder removed afterwards; its events go to no client), between jobs. A job submitted meanwhile makes
+ * it stop at its next step. The reply comes when it is done.
  */
 export const WarmupRequest = req('warmup', { model: pathLike, params: WarmupParams.optional() });
 
@@ -119,10 +119,10 @@ export const REPLY_RESULTS = {
   ping: z.object({ time: z.number(), rss: z.number() }),
   shutdown: z.object({ cancelledJobs: z.number().int() }),
   /**
-   * `model`: the folder warmed (a name resolved); `ms`: how long it took on the worker; `runs`: the
-   * warm-up requests run to the end (0 when a job arrived during the first and it gave way).
+   * `model`: the folder warmed (a name resolved); `ms`: how long it took on the worker; `completed`:
+   * false when a job arrived while it ran and it gave way (absent from sidecars before issue 20's).
    */
-  warmup: z.object({ model: z.string(), ms: z.number(), runs: z.number().int().optional() }),
+  warmup: z.object({ model: z.string(), ms: z.number(), completed: z.boolean().optional() }),
 } satisfies Record<RequestType, z.ZodType>;
 export type ReplyResult<T extends RequestType> = z.infer<(typeof REPLY_RESULTS)[T]>;
 

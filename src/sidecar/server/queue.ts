@@ -139,11 +139,6 @@ export class JobQueue {
     return rec.info.state;
   }
 
-  /** How many jobs have been submitted so far (a warm-up stops repeating once a user's job came). */
-  get submitted(): number {
-    return this.seq;
-  }
-
   get(jobId: string): JobInfo {
     const rec = this.jobs.get(jobId);
     if (!rec) throw new SidecarError('job_not_found', `no job with id ${jobId}`);

@@ -23,7 +23,7 @@ import {
 } from '../../protocol';
 import { inputImages } from '../jobs/contract';
 import { availableKinds, handlerFor, type JobRegistry } from '../jobs/registry';
-import { warmAgain, warmupRequest } from '../jobs/warmup';
+import { warmupRequest } from '../jobs/warmup';
 import type { ProviderChoice } from '../runtime/providers';
 import { WorkerHost } from './worker-host';
 import { checkBind, verifyUpgrade } from './auth';
@@ -207,36 +207,27 @@ export class SidecarServer {
   }
 
   /**
-   * Gets `model` (a name or folder) ready for generation (jobs/warmup.ts): generate requests with
-   * `params` (unset: the model's own settings) go through what a client's go through (validation, input
-   * checks, the queue, the worker, staging and publishing), into a temporary folder removed afterwards,
-   * their events to no client; a few times while a run is short, and no more once a job was submitted.
-   * Unknown or broken models are refused at once, as a generate request would be.
+   * Gets `model` (a name or folder) ready for generation (jobs/warmup.ts): a generate request with
+   * `params` (unset: the model's own settings) goes through what a client's goes through (validation,
+   * input checks, the queue, the worker, staging and publishing), into a temporary folder removed
+   * afterwards, its events to no client. Unknown or broken models are refused at once, as a generate
+   * request would be.
    */
-  async warmup(model: string, params: WarmupParams = {}): Promise<{ model: string; ms: number; runs: number }> {
+  async warmup(model: string, params: WarmupParams = {}): Promise<{ model: string; ms: number; completed: boolean }> {
     if (this.stopping) throw new SidecarError('shutting_down', 'the sidecar is shutting down and takes no new work');
     handlerFor('generate', this.opts.jobs);
     const dir = this.opts.models.resolve(model, 'generate');
     const out = mkdtempSync(join(tmpdir(), 'diffusion-studio-warmup-'));
     const text = JSON.stringify({ v: PROTOCOL_VERSION, id: 'warmup', type: 'generate', params: warmupRequest(dir, params, out) });
-    const submitted = this.queue.submitted;
-    let ms = 0;
-    let runs = 0;
     try {
-      for (;;) {
-        const parsed = parseRequest(text);
-        if (!parsed.ok) throw new SidecarError(parsed.error.code, parsed.error.message);
-        if (parsed.request.type !== 'generate') throw new Error('a warm-up request parsed as another type');
-        const run = await this.queue.warm(await this.prepare('generate', parsed.request.params));
-        ms += run.ms;
-        if (!run.output) break; // it gave way to a job
-        runs++;
-        if (this.queue.submitted !== submitted || !warmAgain(runs, run.output)) break;
-      }
+      const parsed = parseRequest(text);
+      if (!parsed.ok) throw new SidecarError(parsed.error.code, parsed.error.message);
+      if (parsed.request.type !== 'generate') throw new Error('a warm-up request parsed as another type');
+      const run = await this.queue.warm(await this.prepare('generate', parsed.request.params));
+      return { model: dir, ms: run.ms, completed: run.output !== undefined };
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-    return { model: dir, ms, runs };
   }
 
   /** Input checks before queueing (fast failures), then model ids resolved to absolute folders. */
