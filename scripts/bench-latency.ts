@@ -17,8 +17,10 @@
  *   the handler's staging and publishing; a reference tree without `timings` gets the wall time only.
  * - previews: a 20-step teacher request with previewEvery 2 (what the extension sends for 20 steps: a
  *   tenth of the steps) against the same request without, alternating.
- * - cold: --cold fresh sidecars per case; the first request right after connecting, and (trees that
- *   know the `warmup` request) after a `warmup` of the model, which is what the extension sends.
+ * - cold: --cold fresh sidecars per case and tree (the trees alternating); the first request right after
+ *   connecting, and after a `warmup` of the model with the request's settings, which is what the
+ *   extension sends (a tree whose `warmup` takes no settings gets the model alone; one without `warmup`
+ *   is skipped). The first request's wall time against the same tree's warm one, and its split.
  *
  * Prints tables (min and median over the runs) and writes JSON (every run) to --json
  * (default outputs/bench-latency.json). The machine may be shared: compare ratios from the same run.
@@ -27,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { launchSidecar, type GenerateParams, type JobTimings, type LaunchedSidecar, type SidecarClient } from '../src/protocol';
+import { launchSidecar, type GenerateParams, type JobTimings, type LaunchedSidecar, type SidecarClient, type SidecarError } from '../src/protocol';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -142,26 +144,46 @@ async function previews(client: SidecarClient, tree: string) {
   return { plain, withPreview };
 }
 
-/** Fresh sidecars: the first request at once, and (where the tree knows it) after a warmup request. */
-async function cold(tree: string, c: Case, viaWarmup: boolean) {
-  const runs: { startMs: number; warmupMs?: number; sample: Sample }[] = [];
-  for (let k = 0; k < COLD; k++) {
-    const t0 = performance.now();
-    const s = await start(TREES[tree]);
-    const startMs = performance.now() - t0;
-    try {
-      let warmupMs: number | undefined;
-      if (viaWarmup) {
-        const tw = performance.now();
-        await s.client.request('warmup' as never, { model: c.params.model } as never);
-        warmupMs = performance.now() - tw;
+interface ColdRun {
+  startMs: number;
+  warmupMs?: number;
+  /** What the warm-up was sent: the request's settings, or the model alone (a tree that takes no settings). */
+  warmupWith?: 'settings' | 'model';
+  /** The warm-up's own reply (ms on the worker, runs), where the tree sends one. */
+  warmupReply?: unknown;
+  sample: Sample;
+}
+
+/**
+ * One fresh sidecar of `tree`: the first request at once, or after a warmup request carrying the
+ * request's settings (as the extension sends; the model alone where the tree refuses settings).
+ * Undefined where the tree does not know `warmup`.
+ */
+async function coldOnce(tree: string, c: Case, viaWarmup: boolean): Promise<ColdRun | undefined> {
+  const t0 = performance.now();
+  const s = await start(TREES[tree]);
+  const startMs = performance.now() - t0;
+  try {
+    const run: Partial<ColdRun> = { startMs };
+    if (viaWarmup) {
+      const { model, prompt: _p, ...settings } = c.params;
+      const tw = performance.now();
+      try {
+        run.warmupReply = await s.client.request('warmup' as never, { model, params: settings } as never);
+        run.warmupWith = 'settings';
+      } catch (err) {
+        const code = (err as SidecarError).code;
+        if (code === 'unknown_type') return undefined;
+        if (code !== 'invalid_message') throw err;
+        run.warmupReply = await s.client.request('warmup' as never, { model } as never);
+        run.warmupWith = 'model';
       }
-      runs.push({ startMs, warmupMs, sample: await timed(s.client, tree, c) });
-    } finally {
-      await stop(s);
+      run.warmupMs = performance.now() - tw;
     }
+    return { ...run, sample: await timed(s.client, tree, c) } as ColdRun;
+  } finally {
+    await stop(s);
   }
-  return runs;
 }
 
 async function stop(s: LaunchedSidecar): Promise<void> {
@@ -178,8 +200,10 @@ async function main(): Promise<void> {
   const sidecars: Record<string, LaunchedSidecar> = {};
   for (const [name, tree] of Object.entries(TREES)) sidecars[name] = await start(tree);
   const report: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, trees: TREES };
+  const warmSamples: Record<string, Record<string, Sample[]>> = {};
   try {
     const samples = await warm(sidecars);
+    Object.assign(warmSamples, samples);
     report.warm = samples;
     console.log('\nWarm, request -> result (ms, min / median):');
     console.log('| tree | model | wall | ORT | load | arithmetic | PNG | files | job path | transport | outside pipeline | teacher / this (min, median) |');
@@ -209,20 +233,40 @@ async function main(): Promise<void> {
     for (const s of Object.values(sidecars)) await stop(s);
   }
   if (COLD > 0) {
-    console.log('\nCold: the first request of a fresh sidecar (ms, min / median):');
-    console.log('| tree | model | how | serve start | warmup | first request | load (sessions) |');
-    console.log('|---|---|---|---:|---:|---:|---:|');
-    const cr: Record<string, unknown> = {};
+    const cr: Record<string, ColdRun[]> = {};
     const coldCases = CASES.filter((c) => c.name === 'teacher' || c.name === 'guided-4');
-    for (const tree of Object.keys(TREES)) {
-      for (const c of coldCases) {
-        for (const viaWarmup of tree === 'this' ? [false, true] : [false]) {
-          const runs = await cold(tree, c, viaWarmup);
-          cr[`${tree} ${c.name} ${viaWarmup ? 'warmup' : 'at once'}`] = runs;
-          const st = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs) });
-          const load = runs.every((r) => r.sample.timings?.loadMs !== undefined) ? mm(st(runs.map((r) => r.sample.timings!.loadMs!))) : '–';
-          const w = viaWarmup ? mm(st(runs.map((r) => r.warmupMs!))) : '–';
-          console.log(`| ${tree} | ${c.name} | ${viaWarmup ? 'after warmup' : 'at once'} | ${mm(st(runs.map((r) => r.startMs)))} | ${w} | ${mm(summary(runs.map((r) => r.sample)).wallMs)} | ${load} |`);
+    const skipped = new Set<string>();
+    for (const c of coldCases) {
+      for (const viaWarmup of [false, true]) {
+        for (let k = 0; k < COLD; k++) {
+          for (const tree of Object.keys(TREES)) {
+            const key = `${tree} ${c.name} ${viaWarmup ? 'warmup' : 'at once'}`;
+            if (skipped.has(key)) continue;
+            const run = await coldOnce(tree, c, viaWarmup);
+            if (run) (cr[key] ??= []).push(run);
+            else skipped.add(key);
+          }
+          process.stderr.write(`\rcold: ${c.name} ${viaWarmup ? 'after warmup' : 'at once'} ${k + 1}/${COLD}   `);
+        }
+      }
+    }
+    process.stderr.write('\n');
+    console.log('\nCold: the first request of a fresh sidecar (ms, min / median; "/ warm": against the same tree\'s warm request of the run above):');
+    console.log('| tree | model | how | serve start | warmup | first request | / warm (min, median) | its ORT | its arithmetic | its job path | its load (sessions) |');
+    console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const st = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs) });
+    for (const c of coldCases) {
+      for (const tree of Object.keys(TREES)) {
+        for (const how of ['at once', 'warmup']) {
+          const runs = cr[`${tree} ${c.name} ${how}`];
+          if (!runs) continue;
+          const part = (p: keyof JobTimings) => (runs.every((r) => r.sample.timings?.[p] !== undefined) ? mm(st(runs.map((r) => r.sample.timings![p]!))) : '–');
+          const first = summary(runs.map((r) => r.sample)).wallMs;
+          const w = warmSamples[tree]?.[c.name] && summary(warmSamples[tree][c.name]).wallMs;
+          const ratio = w ? `${(first.min / w.min).toFixed(1)}x, ${(first.median / w.median).toFixed(1)}x` : '';
+          const label = how === 'at once' ? 'at once' : `after warmup (${runs[0].warmupWith === 'settings' ? "the request's settings" : 'model only'})`;
+          const wu = how === 'warmup' ? mm(st(runs.map((r) => r.warmupMs!))) : '–';
+          console.log(`| ${tree} | ${c.name} | ${label} | ${mm(st(runs.map((r) => r.startMs)))} | ${wu} | ${mm(first)} | ${ratio} | ${part('ortMs')} | ${part('pipelineMs')} | ${part('jobPathMs')} | ${part('loadMs')} |`);
         }
       }
     }
