@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--device <d>', 'execution provider: auto, cpu or cuda', 'auto')
     .option('--models <dir>', 'extra model folder, or folder of model folders (repeatable; also $DIFFUSION_STUDIO_MODELS)', collect, [])
-    .option('--preload <model>', 'warm this model up (sessions opened, one 4-step image made and thrown away) as soon as the server listens, so its first request is as fast as later ones (repeatable)', collect, [])
+    .option('--preload <model>', 'warm this model up (sessions opened, one image at its own settings made through the job path and thrown away; a request arriving meanwhile stops it) as soon as the server listens, so its first request is as fast as later ones (repeatable)', collect, [])
     .option('--watch-stdin', 'exit when stdin closes (for a parent that keeps a pipe open)')
     .option('--no-watch-parent', 'keep running when the parent process exits')
     .action((opts: ServeOptions) => serve(opts));
