@@ -9,12 +9,33 @@
  * calls) and made the first real request no faster in a same-run comparison (issue 20, BENCHMARKS.md),
  * while the teacher's warm-up took half as long again.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GenerateParams, WarmupParams } from '../../protocol';
 
 /** A prompt with real words (the tokenizer's merges run as for a user's prompt). */
 export const WARMUP_PROMPT = 'a warm-up image of a smiling cat face';
 
+/**
+ * A UNet this large takes seconds per step on a CPU (Stable Diffusion's is 3.4 GB): compiling the loop
+ * is noise beside that, and a whole image at the user's settings would be minutes of background work.
+ * Such a model's warm-up runs LARGE_WARMUP_STEPS steps: the sessions, their first runs at the request's
+ * shapes and the job path, which is what its first image would otherwise wait for.
+ */
+export const LARGE_UNET_BYTES = 256 * 2 ** 20;
+export const LARGE_WARMUP_STEPS = 2;
+
 /** The generate request a warm-up of the model folder `model` sends, writing into `outputDir`. */
-export function warmupRequest(model: string, params: WarmupParams, outputDir: string): GenerateParams {
-  return { ...params, model, prompt: WARMUP_PROMPT, seed: 0, outputDir };
+export function warmupRequest(model: string, params: WarmupParams, outputDir: string, unetBytes = folderBytes(join(model, 'unet'))): GenerateParams {
+  const steps = unetBytes > LARGE_UNET_BYTES ? Math.min(params.steps ?? LARGE_WARMUP_STEPS, LARGE_WARMUP_STEPS) : params.steps;
+  return { ...params, ...(steps !== undefined ? { steps } : {}), model, prompt: WARMUP_PROMPT, seed: 0, outputDir };
+}
+
+/** Bytes of the files directly in `dir` (model.onnx and its external data); 0 when unreadable. */
+function folderBytes(dir: string): number {
+  try {
+    return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  } catch {
+    return 0;
+  }
 }
