@@ -116,6 +116,8 @@ export const DistillParams = z.strictObject({
   prompts: z.array(z.string().max(10_000)).max(1_000_000).optional(),
   /** Guided, embedded-family teachers: a narrower student of this many channels (faster per step). */
   studentChannels: int(8, 4096).optional(),
+  /** Train LoRA adapters of this rank; 0: every weight. Default: 4 above 50 M UNet weights (SD), else 0. */
+  loraRank: int(0, 256).optional(),
   seed: int(0, 2 ** 32 - 1).optional(),
   resume: z.boolean().optional(),
   /** Sample images drawn by each finished phase's student (fixed prompts and seeds; 0 or absent: none). */

@@ -18,6 +18,7 @@ const DEFINITION = z.object({
   outputFolder: z.string().min(1).max(4096).optional(),
   guidanceRange: p.guidanceRange.refine((r) => r === undefined || r[0] <= r[1], 'the first scale must not exceed the second'),
   studentChannels: p.studentChannels,
+  loraRank: p.loraRank,
   samples: p.samplesPerRound,
 });
 

@@ -27,6 +27,8 @@ export interface DistillTaskDefinition extends vscode.TaskDefinition {
   outputFolder?: string;
   guidanceRange?: [number, number];
   studentChannels?: number;
+  /** LoRA rank; 0: every weight (default by teacher size, see DistillParams). */
+  loraRank?: number;
   /** Sample images per finished phase for the progress panel (default 4; 0: none). */
   samples?: number;
 }
@@ -48,6 +50,7 @@ export function distillParams(def: DistillTaskDefinition): DistillParams {
   if (def.iterations) params.iterationsPerRound = def.iterations;
   if (def.guidanceRange) params.guidanceRange = def.guidanceRange;
   if (def.studentChannels) params.studentChannels = def.studentChannels;
+  if (def.loraRank !== undefined) params.loraRank = def.loraRank;
   params.samplesPerRound = def.samples ?? DEFAULT_SAMPLES;
   // A folder already there holds an earlier, stopped run: continue it rather than start over.
   if (fs.existsSync(outputDir)) params.resume = true;

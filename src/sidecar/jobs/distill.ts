@@ -17,7 +17,7 @@ export function requestFromParams(p: DistillParams): DistillRequest {
     mode: p.method, teacher: p.teacher, out: p.outputDir,
     toSteps: p.studentSteps ?? 4, fromSteps: p.teacherSteps,
     iterations: p.iterationsPerRound, batchSize: p.batchSize, learningRate: p.learningRate,
-    guidanceRange: p.guidanceRange, prompts: p.prompts, studentChannels: p.studentChannels, seed: p.seed, resume: p.resume,
+    guidanceRange: p.guidanceRange, prompts: p.prompts, studentChannels: p.studentChannels, loraRank: p.loraRank, seed: p.seed, resume: p.resume,
   };
 }
 

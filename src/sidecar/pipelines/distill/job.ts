@@ -19,7 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { rngFor } from '../../graph/init';
 import { modelRoots, resolveModel } from '../../io/model-discovery';
 import { modelHash, type ModelFolder } from '../../io/model-folder';
-import { loadModel } from '../../graph/onnx';
+import { countWeights, loadModel } from '../../graph/onnx';
 import { writeAtomic } from '../../io/atomic';
 import { checkStudentChannels, NarrowUnetError, unetFamilyConfig } from '../../nn/narrow-unet';
 import { Trainer } from '../../train/trainer';
@@ -31,6 +31,7 @@ import { planPhases, resolveRequest, DistillRequestError, type DistillRequest, t
 import { exportStudent, studentTrainStep, type StudentSpec } from './student';
 import { NoiseLevels } from './targets';
 import { openTeacher, Teacher } from './teacher';
+import { distillLoraRank } from '../core/model-size';
 
 export interface DistillProgress {
   /** 'stage1' or 'round', the phase's index (1-based) and how many phases in all. */
@@ -113,6 +114,9 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   // 1. Resolve.
   const r = resolveRequest(request);
   const teacher = resolveModel(r.teacher, modelRoots(r.modelRoots ?? []));
+  // A large teacher (Stable Diffusion) trains LoRA adapters unless the request says otherwise, as
+  // Imagic does: all 860 M weights with their optimiser state do not fit most machines.
+  r.loraRank = distillLoraRank(request.loraRank, countWeights(teacher.files.unet));
   const base = rootOf(teacher);
   const phases = planPhases(r);
   const out = resolve(r.out);

@@ -4,6 +4,7 @@
  * weight; larger ones train LoRA adapters (the reference implementations fine-tune all of Stable
  * Diffusion's 860M weights, which needs a large GPU).
  */
+import { DEFAULT_LORA_RANK, SMALL_MODEL_PARAMETERS } from '../core/model-size';
 
 export interface ImagicRequest {
   /** Model folder or name (default: the embedded emoji-base). */
@@ -46,8 +47,7 @@ export interface ImagicRequest {
 export const SWEEP_ETAS = [0, 0.2, 0.4, 0.6, 0.8, 1, 1.2];
 export const DEFAULT_ETA = 0.7;
 
-/** At or below this many UNet weights every weight is fine-tuned; above it, LoRA. */
-export const SMALL_MODEL_PARAMETERS = 50_000_000;
+export { SMALL_MODEL_PARAMETERS };
 
 export interface TrainSettings {
   embeddingSteps: number;
@@ -75,7 +75,7 @@ export function trainSettings(req: ImagicRequest, unetParameters: number): Train
     finetuneLearningRate: req.finetuneLearningRate ?? (tune === 'full' ? (small ? 2e-4 : 2e-6) : 1e-4),
     trainBatch: req.trainBatch ?? (small ? 4 : 1),
     tune,
-    loraRank: req.loraRank ?? 4,
+    loraRank: req.loraRank ?? DEFAULT_LORA_RANK,
     trainSeed: req.trainSeed ?? 0,
   };
   check(Number.isInteger(s.embeddingSteps) && s.embeddingSteps >= 0 && s.embeddingSteps <= 100_000, `embedding steps must be an integer from 0 to 100000, got ${s.embeddingSteps}`);
