@@ -81,14 +81,17 @@ function injectOne(g: Graph, n: Node, kind: LoraKind, r: number, scale0: number)
   return site;
 }
 
-/** W + scale * (A B) in W's layout; `weights` holds the base weights, `adapters` the trained A and B. */
-export function mergeLora(weights: Map<string, TensorValue>, adapters: Map<string, TensorValue>, sites: LoraSite[]): Map<string, TensorValue> {
+/**
+ * W + scale * (A B) in W's layout; `weights` holds the base weights, `adapters` the trained A and B.
+ * `inPlace`: add into W's own data (when `weights` belong to the caller alone) instead of a copy.
+ */
+export function mergeLora(weights: Map<string, TensorValue>, adapters: Map<string, TensorValue>, sites: LoraSite[], opts: { inPlace?: boolean } = {}): Map<string, TensorValue> {
   const merged = new Map(weights);
   for (const s of sites) {
     const w = weights.get(s.weight), A = adapters.get(s.a), B = adapters.get(s.b);
     if (!w || !A || !B) throw new Error(`mergeLora: missing ${!w ? s.weight : !A ? s.a : s.b}`);
     const a = A.data as Float32Array, b = B.data as Float32Array, r = s.rank;
-    const out = (w.data as Float32Array).slice();
+    const out = opts.inPlace ? (w.data as Float32Array) : (w.data as Float32Array).slice();
     // AB[i][j] = sum_k A[i][k] B[k][j] with A [in, r], B [r, out] (conv: A [r, in], B [out, r])
     const [cin, cout] = s.kind === 'conv1x1' ? [w.dims[1], w.dims[0]] : s.transB ? [w.dims[1], w.dims[0]] : [w.dims[0], w.dims[1]];
     for (let i = 0; i < cin; i++) {

@@ -29,6 +29,7 @@ import { emojiData, teacherData, DEFAULT_PROMPTS, type DistillData } from './dat
 import { writeStudentFolder } from './export';
 import { planPhases, resolveRequest, DistillRequestError, type DistillRequest, type Phase, type ResolvedRequest } from './plan';
 import { exportStudent, studentTrainStep, type StudentSpec } from './student';
+import type { LoraSite } from '../../train';
 import { NoiseLevels } from './targets';
 import { openTeacher, Teacher } from './teacher';
 import { distillLoraRank } from '../core/model-size';
@@ -145,8 +146,10 @@ export async function runDistillation(request: DistillRequest, options: DistillO
     const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank, ...(k === 0 && narrow ? { narrow: narrow.spec } : {}) };
     const losses = await trainPhase({ r, phase, k, phases, spec, data, levels, kind, out, remaining: remaining(k + 1), options });
     result.finalLoss.push(tailMean(losses));
+    // Exported once the phase's sessions are released and its step graph is out of reach: at Stable
+    // Diffusion size each holds a copy of the UNet's 3.4 GB.
     writeStudentFolder({
-      dir, graph: losses.graph, weights: losses.weights, base, teacher, guided: r.mode === 'guided', unetConfig: narrow?.unetConfig,
+      dir, graph: exportStudent(spec, losses.weights, losses.lora), weights: losses.weights, base, teacher, guided: r.mode === 'guided', unetConfig: narrow?.unetConfig,
       distill: distillInfo(r, phase, teacher, base, hash, dir, tailMean(losses)),
     });
     state.phasesDone = k + 1;
@@ -174,7 +177,8 @@ interface PhaseArgs {
   options: DistillOptions;
 }
 
-type PhaseLosses = number[] & { graph: ReturnType<typeof exportStudent>; weights: ReturnType<Trainer['params']> };
+/** The phase's losses, its trained tensors, and for LoRA the adapter sites (to merge on export). */
+type PhaseLosses = number[] & { weights: ReturnType<Trainer['params']>; lora: LoraSite[] };
 
 async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const { r, phase, k } = a;
@@ -217,7 +221,7 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
       });
     }
     const weights = new Map([...(emaDecay !== undefined ? trainer.emaParams() : trainer.params())].map(([n, v]) => [n, { ...v, data: (v.data as Float32Array).slice() }]));
-    return Object.assign(losses, { graph: exportStudent(a.spec, weights), weights });
+    return Object.assign(losses, { weights, lora: student.lora });
   } finally {
     await teacher.release();
     await trainer.dispose();
