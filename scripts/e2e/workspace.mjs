@@ -56,10 +56,12 @@ export function prepareWorkspace(repo, dir) {
     tasks: [
       // samples: 0: its sample PNGs (with parameters) would join the History that later UI tests read.
       { label: 'e2e distill', type: 'diffusion-distill', mode: 'guided', teacher: m.teacher, targetSteps: 2, iterations: 4, samples: 0, outputFolder: 'students/e2e-student', problemMatcher: [] },
-      // The progress panel's test: two rounds (8 -> 4 -> 2) of 1000 iterations (~25 s each on the fixture, so the
-      // test sees round 1 drawn while the task runs, not only the end); with DS_E2E_MODEL the
+      // The progress panel's test: two rounds (8 -> 4 -> 2) of 3000 iterations (30 s each on the fixture on a
+      // quiet machine, 45-90 s under load; 1000 let a quiet CI run finish before the panel was first read; a
+      // real DS_E2E_MODEL is slower per step and keeps 1000),
+      // so the test sees round 1 drawn while the task runs, not only the end; with DS_E2E_MODEL the
       // teacher is that model, so the screenshot's samples are pictures rather than the fixture's noise.
-      { label: 'e2e distill progress', type: 'diffusion-distill', mode: 'progressive', teacher: process.env.DS_E2E_MODEL ? m.model : m.teacher, teacherSteps: 8, targetSteps: 2, iterations: 1000, samples: 4, outputFolder: 'students/e2e-progress', problemMatcher: [] },
+      { label: 'e2e distill progress', type: 'diffusion-distill', mode: 'progressive', teacher: process.env.DS_E2E_MODEL ? m.model : m.teacher, teacherSteps: 8, targetSteps: 2, iterations: process.env.DS_E2E_MODEL ? 1000 : 3000, samples: 4, outputFolder: 'students/e2e-progress', problemMatcher: [] },
     ],
   };
   writeFileSync(path.join(dir, '.vscode', 'tasks.json'), JSON.stringify(tasks, null, 2));

@@ -5,7 +5,7 @@
  * with the same picture; its table of losses opens with the keyboard.
  */
 import * as assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitUntil } from './wait';
@@ -34,11 +34,19 @@ describe('Distillation progress panel in the workbench', { skip: env ? false : '
     await wb.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'e2e distill progress' }).waitFor({ timeout: 30_000 });
     await input.press('Enter');
     const panel = await wb.webviewFrame('#loss-chart', 120_000);
-    // Live: round 1's line is drawn while the task still runs.
-    await waitUntil('round 1\'s loss line while the task runs', async () => {
-      const status = (await panel.locator('#status').textContent()) ?? '';
-      return (await panel.locator('path.curve[data-round="1"]').count()) === 1 && !/^succeeded/.test(status) ? true : undefined;
-    }, 120_000);
+    // Live: round 1's line is drawn while the task still runs. Watched inside the page (a mutation
+    // observer), so a poll that comes late cannot miss the moment; the page must be reached while the task
+    // runs, which its 2 x 3000 iterations (scripts/e2e/workspace.mjs) leave ample time for.
+    // (A string, not a function: the test runner's transform adds helpers a page does not have.)
+    await panel.evaluate(`(() => {
+      const check = function () {
+        const running = !/^succeeded/.test(document.getElementById('status')?.textContent ?? '');
+        if (running && document.querySelector('path.curve[data-round="1"]')) window.liveCurve = true;
+      };
+      check();
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+    })()`);
+    await waitUntil('round 1\'s loss line while the task runs', async () => (await panel.evaluate('window.liveCurve === true')) || undefined, 120_000);
     await waitUntil('the task to succeed', async () => /^succeeded: done: 2 students/.test((await panel.locator('#status').textContent()) ?? '') || undefined, 400_000);
     assert.equal(await panel.locator('path.curve').count(), 2, 'a loss line per round');
     assert.deepEqual(await panel.locator('figure.sample-row').evaluateAll((fs) => fs.map((f) => f.getAttribute('data-round'))), ['1', '2']);
@@ -61,6 +69,7 @@ describe('Distillation progress panel in the workbench', { skip: env ? false : '
     await wb.page.keyboard.press('Enter');
     await again.locator('#loss-table').waitFor();
     assert.equal(await again.locator('#loss-table tr').count(), 3, 'a header and a row per round');
-    assert.match((await again.locator('#loss-table tr').nth(1).textContent()) ?? '', /^1 \(round, 4 steps\)1000/);
+    const task = (JSON.parse(readFileSync(path.join(env!.workspace, '.vscode', 'tasks.json'), 'utf8')) as { tasks: Array<{ label: string; iterations: number }> }).tasks.find((t) => t.label === 'e2e distill progress')!;
+    assert.match((await again.locator('#loss-table tr').nth(1).textContent()) ?? '', new RegExp(`^1 \\(round, 4 steps\\)${task.iterations}`), 'every step of round 1 seen');
   });
 });
