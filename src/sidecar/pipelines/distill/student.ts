@@ -109,15 +109,15 @@ export function studentTrainStep(
  * Trained values into the inference graph: every trained tensor by name, and for LoRA each weight
  * W <- W + A B (alpha = rank, so the scale alpha / r is 1), so the saved model has no adapter nodes.
  * `sites`: the adapters' places from the training graph of the same spec (they depend on the graph's
- * structure only); without them the LoRA graph is built again to find them (a second load of the UNet).
- * The merge writes into the freshly loaded weights (no copy of them: 3.4 GB at SD size).
+ * structure only, so the LoRA graph need not be loaded again). The merge writes into the freshly
+ * loaded weights (no copy of them: 3.4 GB at SD size).
  */
-export function exportStudent(spec: StudentSpec, trained: Map<string, TensorValue>, sites?: LoraSite[]): Graph {
+export function exportStudent(spec: StudentSpec, trained: Map<string, TensorValue>, sites: LoraSite[]): Graph {
   const plain = studentGraph({ ...spec, loraRank: 0 });
   const g = plain.graph;
   for (const [name, v] of trained) {
     if (g.initializers.has(name)) g.initializers.set(name, { dtype: 'float32', dims: [...v.dims], data: (v.data as Float32Array).slice() });
   }
-  if (spec.loraRank > 0) mergeLora(g.initializers, trained, sites ?? studentGraph(spec).lora, { inPlace: true });
+  if (spec.loraRank > 0) mergeLora(g.initializers, trained, sites, { inPlace: true });
   return g;
 }

@@ -47,8 +47,6 @@ export interface ImagicRequest {
 export const SWEEP_ETAS = [0, 0.2, 0.4, 0.6, 0.8, 1, 1.2];
 export const DEFAULT_ETA = 0.7;
 
-export { SMALL_MODEL_PARAMETERS };
-
 export interface TrainSettings {
   embeddingSteps: number;
   embeddingLearningRate: number;
