@@ -22,6 +22,11 @@ type ResultKind = 'generate' | 'edit' | 'xyplot';
 /** Plain step updates of a job reach listeners at most this often (onProgress). */
 const PROGRESS_MS = 100;
 type Request = GenerateParams | EditParams | XYPlotParams;
+/** A job's request, ready to go, and the call that submits it. */
+interface Prepared {
+  params: Request;
+  submit: (onProgress: (e: ProgressEvent) => void) => Promise<JobHandle>;
+}
 
 export interface GenerateOverrides extends Partial<Omit<GenerateParams, 'prompt'>> {
   prompt: string;
@@ -37,6 +42,8 @@ export class JobService implements vscode.Disposable {
   readonly onDidAddItems = this.itemsEmitter.event;
   private nextItem = 1;
   private nextJob = 1;
+  /** Settles when the latest job's request has been submitted (or failed to be): see run. */
+  private submitTurn: Promise<void> = Promise.resolve();
   /** Per job: when listeners last heard of it, and a held-back step update (see onProgress). */
   private readonly lastFired = new Map<string, number>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -68,14 +75,24 @@ export class JobService implements vscode.Disposable {
 
   /** `title`: what the results panel calls the job (default: the prompt). */
   async generate(over: GenerateOverrides, title?: string): Promise<ResultItem[]> {
-    const params = await this.generateParams(over);
-    const client = await this.sidecar.ensure();
-    return this.run('generate', truncate(title ?? params.prompt, 60), params, (onProgress) => client.generate(params, { onProgress }));
+    return this.run('generate', truncate(title ?? over.prompt, 60), async () => {
+      const params = await this.generateParams(over);
+      const client = await this.sidecar.ensure();
+      return { params, submit: (onProgress) => client.generate(params, { onProgress }) };
+    });
   }
 
   async edit(image: string, prompt: string, over: Partial<EditParams> = {}): Promise<ResultItem[]> {
+    return this.run('edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, async () => {
+      const params = this.editParams(image, prompt, over);
+      const client = await this.sidecar.ensure();
+      return { params, submit: (onProgress) => client.edit(params, { onProgress }) };
+    });
+  }
+
+  private editParams(image: string, prompt: string, over: Partial<EditParams>): EditParams {
     const s = readSettings();
-    const params: EditParams = {
+    return {
       model: s.model,
       image,
       prompt,
@@ -86,8 +103,6 @@ export class JobService implements vscode.Disposable {
       previewEvery: 10,
       ...over,
     };
-    const client = await this.sidecar.ensure();
-    return this.run('edit', `${path.basename(image)} → ${truncate(prompt, 40)}`, params, (onProgress) => client.edit(params, { onProgress }));
   }
 
   /**
@@ -95,9 +110,11 @@ export class JobService implements vscode.Disposable {
    * each cell's settings are the side panel's (xyplot/plotItems.ts).
    */
   async xyplot(prompt: string, x: XYAxis, y: XYAxis): Promise<ResultItem[]> {
-    const params = plotParams(await this.generateParams({ prompt, count: 1 }), chosenSettings(readSettings()).steps, x, y);
-    const client = await this.sidecar.ensure();
-    return this.run('xyplot', `X/Y plot · ${truncate(prompt, 50)}`, params, (onProgress) => client.xyplot(params, { onProgress }));
+    return this.run('xyplot', `X/Y plot · ${truncate(prompt, 50)}`, async () => {
+      const params = plotParams(await this.generateParams({ prompt, count: 1 }), chosenSettings(readSettings()).steps, x, y);
+      const client = await this.sidecar.ensure();
+      return { params, submit: (onProgress) => client.xyplot(params, { onProgress }) };
+    });
   }
 
   /** Re-runs the job that made `item`, with that image's own seed. */
@@ -141,21 +158,31 @@ export class JobService implements vscode.Disposable {
   }
 
   /**
-   * Submits a job and follows it to its result. The job is listed before the request goes out: a fast
-   * job's progress (and its previews) can arrive before the submit call returns its handle, and an
-   * event for a job not yet listed would be dropped.
+   * Prepares a job's request, submits it and follows it to its result. The job is listed at once, before
+   * the request goes out: a fast job's progress (and its previews) can arrive before the submit call
+   * returns its handle, and an event for a job not yet listed would be dropped.
+   *
+   * Requests reach the sidecar in the order they were made: preparing one awaits the model list and
+   * the sidecar, which take longer for the first of two quick requests (it fills the cache the second
+   * reads), so without a turn the second Generate would run first. Each job prepares and submits after
+   * the previous one's submit has been answered (not after it has run: the sidecar queues them).
    */
-  private async run(
-    kind: ResultKind,
-    title: string,
-    params: Request,
-    submit: (onProgress: (e: ProgressEvent) => void) => Promise<JobHandle>,
-  ): Promise<ResultItem[]> {
+  private async run(kind: ResultKind, title: string, prepare: () => Promise<Prepared>): Promise<ResultItem[]> {
     const id = this.newJobId();
     this.update({ jobId: id, kind, title, stage: 'queued', step: 0, total: 0, state: 'queued' });
+    let params!: Request;
+    const submitted = this.submitTurn.then(async () => {
+      const p = await prepare();
+      params = p.params;
+      return p.submit((e) => this.onProgress(id, e));
+    });
+    this.submitTurn = submitted.then(
+      () => undefined,
+      () => undefined,
+    );
     let handle: JobHandle;
     try {
-      handle = await submit((e) => this.onProgress(id, e));
+      handle = await submitted;
     } catch (err) {
       this.update({ ...this.jobs.get(id)!, state: 'failed', error: (err as Error).message });
       throw err;

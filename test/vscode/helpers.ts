@@ -22,12 +22,12 @@ export async function setSetting(key: string, value: unknown, target = vscode.Co
   return () => vscode.workspace.getConfiguration('diffusionStudio').update(key, before, target);
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, seen?: () => string): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen ? `; saw ${seen()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -32,14 +32,22 @@ describe('Queue view', () => {
     const { jobs, queue, sidecar } = await api();
     const row = (prompt: string) => queue.rows.find((j) => j.label === prompt);
     const outcome = (p: Promise<unknown>) => p.then(() => 'finished', (e: Error & { code?: string }) => e.code ?? e.message);
-    // Long enough to still run while the second waits (the tiny test model: a few seconds).
+    // What the sidecar said of each job, for the message if the view never shows both.
+    const said: string[] = [];
+    const client = await sidecar.ensure();
+    const onJob = (e: { job: JobInfo }) => said.push(`${e.job.label}: ${e.job.state}`);
+    client.on('job', onJob);
+    // Asked one right after the other, they reach the sidecar in that order (the first is not overtaken
+    // while it waits for the model list). The first is long enough to still run while the second waits
+    // (the tiny test model: a few seconds).
     const first = outcome(jobs.generate({ prompt: 'queue first long', steps: 1000, count: 16 }));
     const second = outcome(jobs.generate({ prompt: 'queue second waits', steps: 2, count: 1 }));
     const [, queued] = await waitFor('both jobs in the view', () => {
       const a = row('queue first long');
       const b = row('queue second waits');
       return a?.state === 'running' && b?.state === 'queued' ? [a, b] : undefined;
-    }, 60_000);
+    }, 60_000, () => JSON.stringify({ rows: queue.rows.map((j) => [j.label, j.state]), said }));
+    client.off('job', onJob);
     assert.deepEqual(queue.rows.map((j) => j.label), ['queue first long', 'queue second waits'], 'running first, then the queue');
     assert.equal(queue.getTreeItem(queued).description, 'generate · queued');
     assert.equal(queue.getTreeItem(queued).contextValue, 'job.queued', 'the Cancel action applies');

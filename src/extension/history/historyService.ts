@@ -7,11 +7,23 @@ import * as vscode from 'vscode';
 import type { GenerateOverrides, JobService, ResultItem } from '../jobs';
 import type { ModelCatalog } from '../models';
 import { fillFromInfo } from '../pngInfo/pngInfo';
-import { scanHistory, searchHistory, type HistoryEntry } from './scan';
+import { scanHistory, searchHistory, type CachedRead, type HistoryEntry } from './scan';
+
+/**
+ * A list older than this is scanned again before it is searched. The file watcher is the first way a
+ * new image comes in, but its events can come late or not at all (a loaded machine, a watcher limit,
+ * a network drive), and a rescan is cheap: files read before are not read again.
+ */
+const FRESH_MS = 2000;
 
 export class HistoryService implements vscode.Disposable {
   private entries: HistoryEntry[] = [];
+  /** The scan running now, and the one to run after it (requested while it ran: it may miss new files). */
   private scanning?: Promise<HistoryEntry[]>;
+  private rescan?: Promise<HistoryEntry[]>;
+  /** When the scan that gave `entries` started (0: never). */
+  private scannedAt = 0;
+  private readonly reads = new Map<string, CachedRead>();
   private timer?: ReturnType<typeof setTimeout>;
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
@@ -30,8 +42,8 @@ export class HistoryService implements vscode.Disposable {
 
   /** The entries matching `query` (every word in the prompt or negative prompt), newest first. */
   async list(query = ''): Promise<HistoryEntry[]> {
-    if (!this.scanning && this.entries.length === 0) await this.refresh();
-    else if (this.scanning) await this.scanning;
+    if (this.scanning) await (this.rescan ?? this.scanning);
+    else if (Date.now() - this.scannedAt > FRESH_MS) await this.refresh();
     return searchHistory(this.entries, query);
   }
 
@@ -39,18 +51,31 @@ export class HistoryService implements vscode.Disposable {
     return this.entries.find((e) => e.path === file);
   }
 
-  /** Scans the workspace folders again. */
-  async refresh(): Promise<HistoryEntry[]> {
+  /** Scans the workspace folders again (one scan at a time: a request during a scan gets the next). */
+  refresh(): Promise<HistoryEntry[]> {
+    if (!this.scanning) return this.startScan();
+    const next = () => {
+      this.rescan = undefined;
+      return this.startScan();
+    };
+    this.rescan ??= this.scanning.then(next, next);
+    return this.rescan;
+  }
+
+  private startScan(): Promise<HistoryEntry[]> {
     const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-    const scan = scanHistory(roots);
-    this.scanning = scan;
-    try {
-      this.entries = await scan;
-    } finally {
-      if (this.scanning === scan) this.scanning = undefined;
-    }
-    this.emitter.fire();
-    return this.entries;
+    const startedAt = Date.now();
+    const scan = scanHistory(roots, { cache: this.reads }).then((entries) => {
+      this.entries = entries;
+      this.scannedAt = startedAt;
+      this.emitter.fire();
+      return entries;
+    });
+    const current = scan.finally(() => {
+      if (this.scanning === current) this.scanning = undefined;
+    });
+    this.scanning = current;
+    return current;
   }
 
   private refreshSoon(): void {

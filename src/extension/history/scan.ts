@@ -25,6 +25,17 @@ export interface ScanOptions {
   maxDepth?: number;
   /** At most this many PNGs are read, the newest first. */
   maxFiles?: number;
+  /**
+   * What earlier scans read, by path: a file whose mtime is unchanged is not read again (a rescan then
+   * costs a directory walk). Updated by the scan; files no longer found leave it.
+   */
+  cache?: Map<string, CachedRead>;
+}
+
+/** One file as last read: its mtime, and its entry (undefined: a PNG without parameters). */
+export interface CachedRead {
+  mtimeMs: number;
+  entry?: HistoryEntry;
 }
 
 const SKIP = ['node_modules', 'out', 'dist'];
@@ -37,9 +48,16 @@ export async function scanHistory(roots: readonly string[], o: ScanOptions = {})
   for (const r of roots) await walk(r, o.maxDepth ?? 8, new Set(o.skip ?? SKIP), files);
   files.sort((a, b) => b.mtimeMs - a.mtimeMs);
   const entries: HistoryEntry[] = [];
+  const read = new Map<string, CachedRead>();
   for (const f of files.slice(0, o.maxFiles ?? 2000)) {
-    const e = await readEntry(f.path, f.mtimeMs);
+    const known = o.cache?.get(f.path);
+    const e = known && known.mtimeMs === f.mtimeMs ? known.entry : await readEntry(f.path, f.mtimeMs);
+    read.set(f.path, { mtimeMs: f.mtimeMs, entry: e });
     if (e) entries.push(e);
+  }
+  if (o.cache) {
+    o.cache.clear();
+    for (const [k, v] of read) o.cache.set(k, v);
   }
   return entries;
 }

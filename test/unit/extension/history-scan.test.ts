@@ -1,7 +1,7 @@
 // The workspace history read from PNG files: which files count, their kind, newest first, the search.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanHistory, searchHistory } from '../../../src/extension/history/scan';
@@ -36,4 +36,30 @@ test('every PNG with parameters under the folders, newest first, with its kind; 
   assert.deepEqual(searchHistory(entries, 'whale fog').map((e) => e.prompt), ['a blue whale']);
   assert.deepEqual(searchHistory(entries, 'cat whale'), []);
   assert.equal(searchHistory(entries, '  ').length, 3);
+});
+
+test('a rescan with the cache reads only new and changed files, and forgets deleted ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ds-history-cache-'));
+  const at = (rel: string, text: string, ageS: number) => {
+    writeFileSync(join(dir, rel), withParams(text));
+    const t = Date.now() / 1000 - ageS;
+    utimesSync(join(dir, rel), t, t);
+  };
+  at('a.png', 'a lighthouse\nSteps: 4, Sampler: DDIM, Seed: 1', 60);
+  at('b.png', 'a sailboat\nSteps: 4, Sampler: DDIM, Seed: 2', 50);
+  writeFileSync(join(dir, 'plain.png'), PLAIN);
+  const cache = new Map();
+  const first = await scanHistory([dir], { cache });
+  assert.deepEqual(first.map((e) => e.prompt), ['a sailboat', 'a lighthouse']);
+  assert.equal(cache.size, 3, 'the plain PNG is remembered too (as having no parameters)');
+  // Same mtime, other bytes: the cached entry is kept (proof that the file was not read again).
+  const aTime = statSync(join(dir, 'a.png')).mtime;
+  writeFileSync(join(dir, 'a.png'), withParams('rewritten behind our back\nSteps: 4, Sampler: DDIM, Seed: 1'));
+  utimesSync(join(dir, 'a.png'), aTime, aTime);
+  at('b.png', 'a sailboat at night\nSteps: 4, Sampler: DDIM, Seed: 2', 5);
+  at('c.png', 'a harbour\nSteps: 4, Sampler: DDIM, Seed: 3', 1);
+  unlinkSync(join(dir, 'plain.png'));
+  const second = await scanHistory([dir], { cache });
+  assert.deepEqual(second.map((e) => e.prompt), ['a harbour', 'a sailboat at night', 'a lighthouse']);
+  assert.deepEqual([...cache.keys()].map((k) => k.slice(dir.length + 1)).sort(), ['a.png', 'b.png', 'c.png']);
 });
