@@ -8,7 +8,10 @@
  *   - UNet evaluations per image (rows through the UNet: 2 per step with guidance, 1 for a student);
  *   - one prompt grid for all (docs/distillation/grid.png) and a plot (docs/distillation/quality.svg).
  *
- *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --extra "<label>=<student dir>" ...]
+ *   - on a 64x64 multi-style model (issue 13), variety too: styles per 8 seeds and the pairwise pixel
+ *     distance between seeds (eval's variety measures), and the object evaluator's accuracy;
+ *
+ *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --teacher <dir> --student-prefix styles-guided- --extra "<label>=<student dir>" ...]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
@@ -37,6 +40,8 @@ const { values: a } = parseArgs({
   options: {
     teacher: { type: 'string', default: 'models/emoji-base' },
     students: { type: 'string', default: 'models' },
+    /** The guided students are <students>/<prefix><steps> for 8, 4, 2 and 1 steps. */
+    'student-prefix': { type: 'string', default: 'emoji-guided-' },
     count: { type: 'string', default: '512' },
     guidance: { type: 'string', default: '3' },
     'timing-runs': { type: 'string', default: '8' },
@@ -56,6 +61,7 @@ interface Row {
   fid: number;
   clipScore: number;
   objectAccuracy: number;
+  variety?: Variety;
   msPerImage: number;
   ortMsPerImage: number;
   cpuMsPerImage: number;
@@ -63,13 +69,17 @@ interface Row {
   extra?: boolean;
 }
 
+/** eval's variety measures that the report shows (64x64 multi-style models only). */
+interface Variety { meanStyles: number; meanPairDistance: number; distanceRatio: number; objects?: number; objectsCeiling?: number }
+type Metrics = { fid: number; clipScore: number; objectAccuracy: number; variety?: Variety };
+
 const GRID_PROMPTS = ['a cat face', 'a red apple', 'a rocket', 'a sunflower', 'a pizza', 'a ghost', 'a house', 'a fish'];
 
 function configs(): Array<{ label: string; model: string; steps: number; extra?: boolean }> {
   const teacher = resolve(a.teacher!);
   return [
     ...[64, 32, 16, 8, 4, 2, 1].map((steps) => ({ label: `teacher, ${steps} step${steps > 1 ? 's' : ''}`, model: teacher, steps })),
-    ...[8, 4, 2, 1].map((steps) => ({ label: `guided student, ${steps} step${steps > 1 ? 's' : ''}`, model: resolve(a.students!, `emoji-guided-${steps}`), steps })),
+    ...[8, 4, 2, 1].map((steps) => ({ label: `guided student, ${steps} step${steps > 1 ? 's' : ''}`, model: resolve(a.students!, `${a['student-prefix']}${steps}`), steps })),
     ...(a.extra ?? []).map(extraRow),
   ];
 }
@@ -148,7 +158,7 @@ let evalCode: string | undefined;
  * source files and the versions of ONNX Runtime and of the emoji set. The teacher's rows can be
  * measured while the students train, and a rerun only measures what changed.
  */
-async function metrics(model: string, steps: number, guidance: number, count: number): Promise<{ fid: number; clipScore: number; objectAccuracy: number }> {
+async function metrics(model: string, steps: number, guidance: number, count: number): Promise<Metrics> {
   evalCode ??= evalSourceHash();
   const key = {
     model: modelHashes(loadModelFolder(model)), steps, guidance, count, ...EVAL, threads: THREADS, evalCode,
@@ -156,11 +166,15 @@ async function metrics(model: string, steps: number, guidance: number, count: nu
   };
   const file = resolve('.cache', 'distill-report', `${sha(JSON.stringify(key)).slice(0, 20)}.json`);
   if (existsSync(file)) {
-    const hit = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; metrics?: { fid: number; clipScore: number; objectAccuracy: number } };
+    const hit = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; metrics?: Metrics };
     if (hit.metrics && JSON.stringify(hit.key) === JSON.stringify(key)) return hit.metrics;
   }
   const e = await evaluate({ model, steps, guidance, scheduler: EVAL.scheduler, seed: EVAL.seed, count, batch: EVAL.batch });
-  const m = { fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy };
+  const v = e.variety;
+  const m: Metrics = {
+    fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy,
+    ...(v ? { variety: { meanStyles: v.variety.meanStyles, meanPairDistance: v.variety.meanPairDistance, distanceRatio: v.variety.distanceRatio, objects: v.objects?.accuracy, objectsCeiling: v.objects?.evaluatorOnReal } } : {}),
+  };
   mkdirSync(resolve('.cache', 'distill-report'), { recursive: true });
   writeFileSync(file, JSON.stringify({ key, metrics: m }, null, 1));
   return m;
@@ -267,15 +281,32 @@ function machine(loadAtStart: number): Machine {
   return { cpu: c[0]?.model.trim() || 'unknown CPU', cores: c.length, threads: THREADS, loadAverage: { start: loadAtStart, end: loadavg()[0] } };
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
 function table(rows: Row[], guidance: number, count: number, runs: number, batch8: { teacherCpuMs: number; studentCpuMs: number }, m: Machine): string {
   const t64 = rows[0];
-  const head = '| model | steps | UNet evals / image | FID-analogue (vs 64-step teacher) | CLIP-score analogue | object accuracy | CPU time / image (ms) | wall time / image (ms) | speed-up vs 64-step teacher (CPU time) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
-  const body = rows.map((r) => `| ${r.label} | ${r.steps} | ${r.unetEvals} | ${r.fid.toPrecision(3)} (${(r.fid / t64.fid).toFixed(2)}x) | ${r.clipScore.toFixed(3)} | ${(100 * r.objectAccuracy).toFixed(1)}% | ${r.cpuMsPerImage.toFixed(1)} | ${r.msPerImage.toFixed(1)} | ${(t64.cpuMsPerImage / r.cpuMsPerImage).toFixed(1)}x |`).join('\n');
+  const v64 = t64.variety;
+  // Variety columns on a multi-style model: styles per 8 seeds and seed distance, each also as a share of the teacher's.
+  const varietyHead = v64 ? ' styles / 8 seeds (vs teacher) | seed distance /255 (vs teacher) | object evaluator |' : '';
+  const varietyCells = (r: Row) => {
+    const v = r.variety;
+    if (!v64) return '';
+    if (!v) return ' – | – | – |';
+    return ` ${v.meanStyles.toFixed(2)} (${pct(v.meanStyles / v64.meanStyles)}) | ${v.meanPairDistance.toFixed(1)} (${pct(v.meanPairDistance / v64.meanPairDistance)}) | ${v.objects === undefined ? '–' : pct(v.objects)} |`;
+  };
+  const head = `| model | steps | UNet evals / image | FID-analogue (vs 64-step teacher) | CLIP-score analogue | object accuracy |${varietyHead} CPU time / image (ms) | wall time / image (ms) | speed-up vs 64-step teacher (CPU time) |\n|---|---:|---:|---:|---:|---:|${v64 ? '---:|---:|---:|' : ''}---:|---:|---:|`;
+  const body = rows.map((r) => `| ${r.label} | ${r.steps} | ${r.unetEvals} | ${r.fid.toPrecision(3)} (${(r.fid / t64.fid).toFixed(2)}x) | ${r.clipScore.toFixed(3)} | ${(100 * r.objectAccuracy).toFixed(1)}% |${varietyCells(r)} ${r.cpuMsPerImage.toFixed(1)} | ${r.msPerImage.toFixed(1)} | ${(t64.cpuMsPerImage / r.cpuMsPerImage).toFixed(1)}x |`).join('\n');
   const s4 = rows.find((r) => r.guided && r.steps === 4), t4 = rows.find((r) => !r.guided && r.steps === 4);
+  const varietyGoal = (s: Row) => {
+    if (!v64 || !s.variety) return [];
+    const styles = s.variety.meanStyles / v64.meanStyles, dist = s.variety.meanPairDistance / v64.meanPairDistance;
+    return [`- 4-step guided student variety / 64-step guided teacher: styles per 8 seeds **${pct(styles)}**, seed distance **${pct(dist)}** (goal >= 90% each: ${styles >= 0.9 && dist >= 0.9 ? 'met' : 'NOT met'}).`];
+  };
   const goals = s4 && t4 ? [
     `- 4-step guided student FID-analogue / 64-step guided teacher: **${(s4.fid / t64.fid).toFixed(2)}x** (goal <= 1.15x: ${s4.fid / t64.fid <= 1.15 ? 'met' : 'NOT met'}).`,
     `- 4-step guided student speed-up per image (CPU time of the whole request): **${(t64.cpuMsPerImage / s4.cpuMsPerImage).toFixed(1)}x** (goal >= 25x: ${t64.cpuMsPerImage / s4.cpuMsPerImage >= 25 ? 'met' : 'NOT met'}); wall time ${(t64.msPerImage / s4.msPerImage).toFixed(1)}x; UNet evaluations ${t64.unetEvals / s4.unetEvals}x.`,
     `- The same two in requests of 8 images (one batch of 8 through each model; CPU time per image): teacher ${batch8.teacherCpuMs.toFixed(1)} ms, 4-step student ${batch8.studentCpuMs.toFixed(2)} ms: **${(batch8.teacherCpuMs / batch8.studentCpuMs).toFixed(1)}x** (${batch8.teacherCpuMs / batch8.studentCpuMs >= 25 ? 'at least' : 'short of'} 25x).`,
+    ...varietyGoal(s4),
     `- The teacher alone at 4 steps: FID-analogue ${t4.fid.toPrecision(3)} (${(t4.fid / t64.fid).toFixed(2)}x its 64-step value), against ${s4.fid.toPrecision(3)} for the 4-step student.`,
   ].join('\n') : '';
   return `Guidance scale s = ${guidance} for every row; DDIM; ${count} images per row (one per emoji caption, spread over the set, the same seeds for every row); ` +
@@ -298,7 +329,7 @@ async function main(): Promise<void> {
   for (const c of configs()) {
     const guided = !!loadModelFolder(c.model).distill;
     const e = await metrics(c.model, c.steps, guidance, count);
-    rows.push({ label: c.label, model: c.model, steps: c.steps, guided, extra: c.extra, unetEvals: c.steps * (guided || guidance <= 1 ? 1 : 2), fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy, msPerImage: NaN, ortMsPerImage: NaN, cpuMsPerImage: NaN });
+    rows.push({ label: c.label, model: c.model, steps: c.steps, guided, extra: c.extra, unetEvals: c.steps * (guided || guidance <= 1 ? 1 : 2), fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy, variety: e.variety, msPerImage: NaN, ortMsPerImage: NaN, cpuMsPerImage: NaN });
     grid.push({ label: c.label, ...(await gridRow(c.model, c.steps, guidance)) });
     console.log(`${c.label}: FID ${e.fid.toPrecision(3)} CLIP ${e.clipScore.toFixed(3)} acc ${(100 * e.objectAccuracy).toFixed(1)}%`);
   }

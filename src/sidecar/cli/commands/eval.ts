@@ -103,6 +103,7 @@ async function run(opts: EvalCliOptions): Promise<void> {
     console.log(`styles / 8 seeds ${v.variety.meanStyles.toFixed(2)} over ${v.variety.prompts} prompts without a style`);
     console.log(`seed distance    ${v.variety.meanPairDistance.toFixed(1)}/255 (${v.variety.distanceRatio.toFixed(2)}x two real drawings of one emoji: ${v.variety.realPairDistance.toFixed(1)}/255)`);
     console.log(`style words      ${pct(v.styleWords.accuracy)} of ${v.styleWords.samples} samples in the asked style (evaluator on the real drawings: ${pct(v.styleWords.evaluatorOnReal)})`);
+    if (v.objects) console.log(`objects          ${pct(v.objects.accuracy)} of ${v.objects.samples} samples read as the prompted emoji (evaluator on held-out drawings: ${pct(v.objects.evaluatorOnReal)})`);
   }
   console.log(`time             ${report.seconds.toFixed(1)} s`);
 }

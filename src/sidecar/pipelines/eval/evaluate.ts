@@ -25,7 +25,7 @@ import { findSampler } from '../../../protocol/samplers';
 import type { SchedulerName } from '../../schedulers/index';
 import { modelDefaults } from '../request';
 import { loadEmojiDataset, imageToCHW } from '../../train/data/emoji';
-import { loadStyledEmoji, sampleToCHW } from '../../train/data/emoji-styles';
+import { drawingsByEmoji, loadStyledEmoji, sampleToCHW } from '../../train/data/emoji-styles';
 import { measureVariety, type VarietyOptions, type VarietyReport } from './variety';
 import { fitGaussian, frechetDistance } from './frechet';
 import { sampleImages } from './sample';
@@ -160,8 +160,7 @@ interface RealSet {
 async function realSet(size: number, dataDir: string): Promise<RealSet> {
   if (size === 64) {
     const ds = await loadStyledEmoji({ size, cacheDir: dataDir });
-    const by: number[][] = ds.emoji.map(() => []);
-    ds.samples.forEach((x, k) => by[x.emoji].push(k));
+    const by = drawingsByEmoji(ds);
     const per = 3 * size * size;
     return {
       size, captions: ds.emoji.map((e) => e.captions[0]), objects: ds.emoji.map((e) => e.object),

@@ -8,18 +8,23 @@
  *                8, beside the mean distance between two real drawings of the same emoji.
  *   style words  "<object>, <word> style" samples: the share the style evaluator puts in that style;
  *                its accuracy on the real drawings of the same prompts beside it (its ceiling).
+ *   objects      emoji spread over the whole caption set, each emoji's first caption (no style): the
+ *                share the object evaluator (models/evaluators/objects, 1,412 classes) reads as the
+ *                prompted emoji; beside it, its accuracy on its held-out drawings of the same emoji
+ *                (a style of each it never saw: its ceiling).
  *
  * Prompts for the style measures use the style evaluator's held-out emoji (index 9 mod 10), so the
  * ceiling reported beside them is on drawings it never trained on. Pixel distances are mean absolute
  * differences in 0..255 units per channel value (the unit of "seeds differ by 5/255").
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { getSession } from '../../runtime/sessions';
 import { readFloats } from '../tensors';
 import type { OpenModel } from '../model-sessions';
 import { sampleImages, type SampleOptions } from './sample';
-import { loadStyledEmoji, sampleToCHW, type StyledEmojiDataset } from '../../train/data/emoji-styles';
+import { drawingsByEmoji, loadStyledEmoji, objectHeldOut, sampleToCHW, type StyledEmojiDataset } from '../../train/data/emoji-styles';
 import { loadMnist } from '../../train/data/mnist';
 import { withStyle } from '../../train/data/style-captions';
 import { digitCaptions } from '../../train/data/mnist';
@@ -28,6 +33,8 @@ export interface VarietyReport {
   digits: { samples: number; accuracy: number; perDigit: number[]; evaluatorHeldOut: number };
   variety: { prompts: number; seeds: number; meanStyles: number; meanPairDistance: number; realPairDistance: number; distanceRatio: number };
   styleWords: { samples: number; accuracy: number; perStyle: Record<string, number>; evaluatorOnReal: number };
+  /** Absent when models/evaluators/objects is not there. */
+  objects?: { samples: number; accuracy: number; evaluatorOnReal: number };
 }
 
 export interface VarietyOptions extends SampleOptions {
@@ -38,6 +45,7 @@ export interface VarietyOptions extends SampleOptions {
   perDigit?: number;
   varietyPrompts?: number;
   perStyle?: number;
+  objectPrompts?: number;
 }
 
 const SEEDS = 8;
@@ -102,14 +110,8 @@ async function digitMeasure(model: OpenModel, o: VarietyOptions): Promise<Variet
   };
 }
 
-function drawingsOf(ds: StyledEmojiDataset): number[][] {
-  const by: number[][] = ds.emoji.map(() => []);
-  ds.samples.forEach((x, k) => by[x.emoji].push(k));
-  return by;
-}
-
 async function varietyMeasure(model: OpenModel, ds: StyledEmojiDataset, o: VarietyOptions): Promise<VarietyReport['variety']> {
-  const by = drawingsOf(ds), per = 3 * ds.size * ds.size;
+  const by = drawingsByEmoji(ds), per = 3 * ds.size * ds.size;
   const pool = ds.emoji.map((_, e) => e).filter((e) => heldOut(e) && by[e].length >= 3);
   const count = Math.min(o.varietyPrompts ?? 48, pool.length);
   const chosen = Array.from({ length: count }, (_, k) => pool[Math.floor(k * pool.length / count)]);
@@ -161,18 +163,37 @@ async function styleWordMeasure(model: OpenModel, ds: StyledEmojiDataset, o: Var
   };
 }
 
+async function objectMeasure(model: OpenModel, ds: StyledEmojiDataset, o: VarietyOptions, path: string): Promise<VarietyReport['objects']> {
+  const by = drawingsByEmoji(ds), px = 3 * ds.size * ds.size;
+  const pool = ds.emoji.map((_, e) => e).filter((e) => objectHeldOut(by[e], e) !== undefined);
+  const count = Math.min(o.objectPrompts ?? 128, pool.length);
+  const chosen = Array.from({ length: count }, (_, k) => pool[Math.floor((k * pool.length) / count)]);
+  const { images, size } = await sampleAll(model, chosen.map((e) => ds.emoji[e].captions[0]), o, (i) => o.seed + i);
+  const got = await classify(path, images, size, o.batch);
+  const realPx = new Float32Array(count * px);
+  chosen.forEach((e, i) => sampleToCHW(ds, objectHeldOut(by[e], e)!, realPx, i * px));
+  const gotReal = await classify(path, realPx, ds.size, o.batch);
+  return {
+    samples: count,
+    accuracy: got.filter((g, i) => g === chosen[i]).length / count,
+    evaluatorOnReal: gotReal.filter((g, i) => g === chosen[i]).length / count,
+  };
+}
+
 function concat(parts: Float32Array[]): Float32Array {
   const all = new Float32Array(parts.reduce((a, x) => a + x.length, 0));
   parts.reduce((p, x) => { all.set(x, p); return p + x.length; }, 0);
   return all;
 }
 
-/** Digits, variety and style-word measures of a 64x64 multi-style model. */
+/** Digits, variety, style-word and object measures of a 64x64 multi-style model. */
 export async function measureVariety(model: OpenModel, o: VarietyOptions): Promise<VarietyReport> {
   const ds = await loadStyledEmoji({ size: 64, cacheDir: o.dataDir });
+  const objects = join(o.evaluatorsDir, 'objects', 'model.onnx');
   return {
     digits: await digitMeasure(model, o),
     variety: await varietyMeasure(model, ds, o),
     styleWords: await styleWordMeasure(model, ds, o),
+    ...(existsSync(objects) ? { objects: await objectMeasure(model, ds, o, objects) } : {}),
   };
 }

@@ -216,3 +216,18 @@ export function sampleToCHW(ds: StyledEmojiDataset, k: number, out: Float32Array
     for (let c = 0; c < 3; c++) out[offset + c * hw + p] = ds.pixels[base + p * 3 + c] / 127.5 - 1;
   }
 }
+
+/** The sample indices of each emoji's drawings, by emoji. */
+export function drawingsByEmoji(ds: Pick<StyledEmojiDataset, 'emoji' | 'samples'>): number[][] {
+  const by: number[][] = ds.emoji.map(() => []);
+  ds.samples.forEach((x, k) => by[x.emoji].push(k));
+  return by;
+}
+
+/**
+ * The object evaluator's held-out drawing of emoji `e` (models/evaluators/objects): one of each emoji
+ * with two or more, the style rotating with the emoji's index; undefined for an emoji drawn once.
+ */
+export function objectHeldOut(drawings: readonly number[], e: number): number | undefined {
+  return drawings.length >= 2 ? drawings[e % drawings.length] : undefined;
+}
