@@ -21,7 +21,7 @@ export class HistoryService implements vscode.Disposable {
   /** The scan running now, and the one to run after it (requested while it ran: it may miss new files). */
   private scanning?: Promise<HistoryEntry[]>;
   private rescan?: Promise<HistoryEntry[]>;
-  /** When the scan that gave `entries` started (0: never). */
+  /** When the scan that gave `entries` ended (0: never). */
   private scannedAt = 0;
   private readonly reads = new Map<string, CachedRead>();
   private timer?: ReturnType<typeof setTimeout>;
@@ -64,10 +64,11 @@ export class HistoryService implements vscode.Disposable {
 
   private startScan(): Promise<HistoryEntry[]> {
     const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-    const startedAt = Date.now();
     const scan = scanHistory(roots, { cache: this.reads }).then((entries) => {
       this.entries = entries;
-      this.scannedAt = startedAt;
+      // The end, not the start: listeners of onDidChange call list() at once, and a scan longer than
+      // FRESH_MS counted from its start would have them start another, and so on.
+      this.scannedAt = Date.now();
       this.emitter.fire();
       return entries;
     });
