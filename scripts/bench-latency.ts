@@ -24,11 +24,19 @@
  *
  * Prints tables (min and median over the runs) and writes JSON (every run) to --json
  * (default outputs/bench-latency.json). The machine may be shared: compare ratios from the same run.
+ *
+ * `--sd <folder> [--sd-size 512] [--sd-steps 2]`: instead of all the above, the cold cost on a Stable
+ * Diffusion-sized folder (a diffusers ONNX export; with --sd-make, a random-weight SD 1.5-size folder is
+ * written there first by nn/sd15/folder.ts: the same sizes, so the same session and step costs): one
+ * fresh sidecar's first request at once and then a warm one, and another fresh sidecar's first request
+ * after `warmup` with the request's settings (what the extension sends). Each is minutes of CPU here,
+ * so each runs once.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { writeSd15Folder } from '../src/sidecar/nn/sd15/folder';
 import { launchSidecar, type GenerateParams, type JobTimings, type LaunchedSidecar, type SidecarClient, type SidecarError } from '../src/protocol';
 
 const args = process.argv.slice(2);
@@ -195,7 +203,54 @@ async function stop(s: LaunchedSidecar): Promise<void> {
 const f = (x: number) => (x >= 100 ? x.toFixed(1) : x.toFixed(2));
 const mm = (s: { min: number; median: number } | undefined) => (s ? `${f(s.min)} / ${f(s.median)}` : '–');
 
+/** The SD-size cold figure (--sd): at once + warm on one sidecar, after warmup on another. */
+async function sdCold(folder: string): Promise<void> {
+  const size = Number(opt('sd-size', '512')), steps = Number(opt('sd-steps', '2'));
+  if (args.includes('--sd-make') && !existsSync(join(folder, 'model_index.json'))) {
+    const t0 = performance.now();
+    writeSd15Folder(folder, { size: 'full', latentSize: size / 8, tokenizerDir: join(ROOT, 'test', 'fixtures', 'tiny-sd', 'tokenizer'), log: (m) => console.log(`sd folder: ${m}`) });
+    console.log(`sd folder: written in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  if (!existsSync(join(folder, 'model_index.json'))) throw new Error(`${folder} has no model_index.json (add --sd-make to write a random-weight SD 1.5-size folder there)`);
+  build(ROOT);
+  const c: Case = { name: 'sd', params: { model: folder, prompt: 'a lighthouse on a cliff at dusk', steps, width: size, height: size, scheduler: 'ddim', guidanceScale: 7.5 } };
+  const rows: Array<{ how: string; startMs?: number; warmupMs?: number; sample: Sample }> = [];
+  let s = await timedStart();
+  try {
+    rows.push({ how: 'first request, at once', startMs: s.ms, sample: await timed(s.sidecar.client, 'this', c) });
+    rows.push({ how: 'warm request (same sidecar, next seed)', sample: await timed(s.sidecar.client, 'this', c) });
+  } finally {
+    await stop(s.sidecar);
+  }
+  s = await timedStart();
+  try {
+    const { model, prompt: _p, ...settings } = c.params;
+    const tw = performance.now();
+    await s.sidecar.client.request('warmup' as never, { model, params: settings } as never);
+    const warmupMs = performance.now() - tw;
+    rows.push({ how: 'first request after warmup', startMs: s.ms, warmupMs, sample: await timed(s.sidecar.client, 'this', c) });
+  } finally {
+    await stop(s.sidecar);
+  }
+  const sec = (x?: number) => (x === undefined ? '–' : (x / 1000).toFixed(1));
+  console.log(`\nSD-size folder ${folder}: ${size}x${size}, ${steps} DDIM steps, guidance 7.5 (s):`);
+  console.log('| request | serve start | warmup | request -> result | its load (sessions) | its ORT | / warm |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const warmMs = rows[1].sample.wallMs;
+  for (const r of rows) console.log(`| ${r.how} | ${sec(r.startMs)} | ${sec(r.warmupMs)} | ${sec(r.sample.wallMs)} | ${sec(r.sample.timings?.loadMs)} | ${sec(r.sample.timings?.ortMs)} | ${(r.sample.wallMs / warmMs).toFixed(2)}x |`);
+  mkdirSync(dirname(JSON_OUT), { recursive: true });
+  writeFileSync(JSON_OUT, JSON.stringify({ date: new Date().toISOString(), sd: { folder, size, steps, rows } }, null, 1));
+  console.log(`\nwritten: ${JSON_OUT}`);
+}
+
+async function timedStart(): Promise<{ sidecar: LaunchedSidecar; ms: number }> {
+  const t0 = performance.now();
+  const sidecar = await start(ROOT);
+  return { sidecar, ms: performance.now() - t0 };
+}
+
 async function main(): Promise<void> {
+  if (args.includes('--sd')) return sdCold(resolve(opt('sd', '')));
   for (const tree of Object.values(TREES)) build(tree);
   const sidecars: Record<string, LaunchedSidecar> = {};
   for (const [name, tree] of Object.entries(TREES)) sidecars[name] = await start(tree);
