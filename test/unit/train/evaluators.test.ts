@@ -1,12 +1,12 @@
 // The committed evaluators (models/evaluators/, trained by `npm run train:evaluators`) load in ONNX
 // Runtime and classify held-out samples they never trained on: digits from the MNIST held-out split,
-// emoji styles on held-out emoji (list index 9 mod 10).
+// emoji styles on held-out emoji (list index 9 mod 10), objects from the drawing of each emoji held out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { HELD_OUT_PER_DIGIT, rawDigits, renderDigit } from '../../../src/sidecar/train/data/mnist';
-import { EMOJI_STYLES, loadStyleSets, matchStyles } from '../../../src/sidecar/train/data/emoji-styles';
+import { EMOJI_STYLES, drawingsByEmoji, loadStyleSets, matchStyles, objectHeldOut } from '../../../src/sidecar/train/data/emoji-styles';
 import { renderIcon } from '../../../src/sidecar/train/data/iconify';
 
 const DIR = 'models/evaluators';
@@ -17,9 +17,9 @@ function toInput(images: Uint8Array[], size: number): ort.Tensor {
   return new ort.Tensor('float32', x, [images.length, 3, size, size]);
 }
 
-async function classify(name: string, images: Uint8Array[]): Promise<{ predicted: number[]; classes: string[] }> {
+async function classify(name: string, images: Uint8Array[], maxMB = 1): Promise<{ predicted: number[]; classes: string[] }> {
   const file = `${DIR}/${name}/model.onnx`;
-  assert.ok(statSync(file).size < 1024 * 1024, `${file} is over 1 MB`);
+  assert.ok(statSync(file).size < maxMB * 1024 * 1024, `${file} is over ${maxMB} MB`);
   const config = JSON.parse(readFileSync(`${DIR}/${name}/config.json`, 'utf8')) as { classes: string[]; input: { shape: [string, number, number, number] } };
   const session = await ort.InferenceSession.create(file);
   const out = await session.run({ pixel_values: toInput(images, config.input.shape[2]) });
@@ -58,4 +58,20 @@ test('the style evaluator names the set that drew held-out emoji', async () => {
   assert.deepEqual(classes, EMOJI_STYLES.map((s) => s.id));
   const right = predicted.filter((p, i) => p === picks[i].style).length;
   assert.ok(right >= 0.75 * picks.length, `${right}/${picks.length} styles right`); // 85.8% on all 802 held-out drawings
+});
+
+test('the object evaluator names the emoji of held-out drawings, in a style of it never seen', async () => {
+  const sets = loadStyleSets();
+  const { emoji, samples } = matchStyles(EMOJI_STYLES, sets);
+  const by = drawingsByEmoji({ emoji, samples });
+  const pool = emoji.map((_, e) => e).filter((e) => objectHeldOut(by[e], e) !== undefined);
+  const picks = Array.from({ length: 60 }, (_, j) => pool[Math.floor((j * pool.length) / 60)]); // spread over the list
+  const images = await Promise.all(picks.map((e) => {
+    const x = samples[objectHeldOut(by[e], e)!];
+    return renderIcon(sets.get(EMOJI_STYLES[x.style].id)!, x.icon, 64);
+  }));
+  const { predicted, classes } = await classify('objects', images, 4);
+  assert.deepEqual(classes, emoji.map((e) => e.code));
+  const right = predicted.filter((p, i) => p === picks[i]).length;
+  assert.ok(right >= OBJECTS_MIN * picks.length, `${right}/${picks.length} objects right`);
 });
