@@ -173,7 +173,7 @@ async function metrics(model: string, steps: number, guidance: number, count: nu
   const v = e.variety;
   const m: Metrics = {
     fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy,
-    ...(v ? { variety: { meanStyles: v.variety.meanStyles, meanPairDistance: v.variety.meanPairDistance, distanceRatio: v.variety.distanceRatio, objects: v.objects?.accuracy, objectsCeiling: v.objects?.evaluatorOnReal } } : {}),
+    ...(v ? { variety: { meanStyles: v.variety.meanStyles, meanPairDistance: v.variety.meanPairDistance, distanceRatio: v.variety.distanceRatio, objects: v.objects?.accuracy, objectsCeiling: v.objects?.evaluatorOnLearned } } : {}),
   };
   mkdirSync(resolve('.cache', 'distill-report'), { recursive: true });
   writeFileSync(file, JSON.stringify({ key, metrics: m }, null, 1));

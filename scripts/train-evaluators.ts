@@ -208,7 +208,7 @@ async function run(t: Task, opts: { steps?: number; batch: number; lr: number; o
   writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, lastLosses: losses.slice(-20), secondsThisRun: seconds, stepsThisRun: o.steps - from }, null, 1));
   console.log(`${t.name}: ${o.steps - from} steps in ${seconds.toFixed(0)} s; held-out accuracy ${(100 * result.accuracy).toFixed(2)}% over ${t.heldOut.length}`);
-  console.log(`${t.name}: per class ${Object.entries(result.perClass).map(([c, a]) => `${c} ${(100 * a).toFixed(1)}%`).join(', ')}`);
+  if (t.classes.length <= 20) console.log(`${t.name}: per class ${Object.entries(result.perClass).map(([c, a]) => `${c} ${(100 * a).toFixed(1)}%`).join(', ')}`);
 }
 
 async function main(): Promise<void> {

@@ -60,18 +60,20 @@ test('the style evaluator names the set that drew held-out emoji', async () => {
   assert.ok(right >= 0.75 * picks.length, `${right}/${picks.length} styles right`); // 85.8% on all 802 held-out drawings
 });
 
-test('the object evaluator names the emoji of held-out drawings, in a style of it never seen', async () => {
+test('the object evaluator names the emoji of drawings it learned, and of a style of it never seen', async () => {
   const sets = loadStyleSets();
   const { emoji, samples } = matchStyles(EMOJI_STYLES, sets);
   const by = drawingsByEmoji({ emoji, samples });
   const pool = emoji.map((_, e) => e).filter((e) => objectHeldOut(by[e], e) !== undefined);
   const picks = Array.from({ length: 60 }, (_, j) => pool[Math.floor((j * pool.length) / 60)]); // spread over the list
-  const images = await Promise.all(picks.map((e) => {
-    const x = samples[objectHeldOut(by[e], e)!];
-    return renderIcon(sets.get(EMOJI_STYLES[x.style].id)!, x.icon, 64);
-  }));
-  const { predicted, classes } = await classify('objects', images, 4);
+  const draw = (k: number) => renderIcon(sets.get(EMOJI_STYLES[samples[k].style].id)!, samples[k].icon, 64);
+  const unseen = await Promise.all(picks.map((e) => draw(objectHeldOut(by[e], e)!)));
+  const learned = await Promise.all(picks.map((e, j) => draw(by[e].filter((k) => k !== objectHeldOut(by[e], e))[j % (by[e].length - 1)])));
+  const { predicted, classes } = await classify('objects', [...learned, ...unseen], 4);
   assert.deepEqual(classes, emoji.map((e) => e.code));
-  const right = predicted.filter((p, i) => p === picks[i]).length;
-  assert.ok(right >= OBJECTS_MIN * picks.length, `${right}/${picks.length} objects right`);
+  const right = (from: number) => predicted.slice(from, from + picks.length).filter((p, i) => p === picks[i]).length;
+  // One emoji in 1,412, near-twins included ("sound" and "loud sound"); chance 0.07%. On all drawings:
+  // 91.8% of the learned ones, 39.9% of the held-out ones.
+  assert.ok(right(0) >= 0.8 * picks.length, `${right(0)}/${picks.length} learned drawings right`);
+  assert.ok(right(picks.length) >= 0.25 * picks.length, `${right(picks.length)}/${picks.length} unseen drawings right`);
 });

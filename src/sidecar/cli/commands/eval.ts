@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--count <n>', 'generated images, one per prompt (at least 1000 for the FID)', '1024')
     .option('--batch <n>', 'images per UNet batch', '64')
     .option('--samples', 'include every prompt and its nearest caption in the JSON')
-    .option('--no-variety', '64x64 family: skip the digit, styles-per-seed and style-word measures')
+    .option('--no-variety', '64x64 family: skip the digit, styles-per-seed, style-word and object-evaluator measures')
     .option('--json', 'print the report as JSON')
     .action((opts: EvalCliOptions) => run(opts));
 }
@@ -103,7 +103,7 @@ async function run(opts: EvalCliOptions): Promise<void> {
     console.log(`styles / 8 seeds ${v.variety.meanStyles.toFixed(2)} over ${v.variety.prompts} prompts without a style`);
     console.log(`seed distance    ${v.variety.meanPairDistance.toFixed(1)}/255 (${v.variety.distanceRatio.toFixed(2)}x two real drawings of one emoji: ${v.variety.realPairDistance.toFixed(1)}/255)`);
     console.log(`style words      ${pct(v.styleWords.accuracy)} of ${v.styleWords.samples} samples in the asked style (evaluator on the real drawings: ${pct(v.styleWords.evaluatorOnReal)})`);
-    if (v.objects) console.log(`objects          ${pct(v.objects.accuracy)} of ${v.objects.samples} samples read as the prompted emoji (evaluator on held-out drawings: ${pct(v.objects.evaluatorOnReal)})`);
+    if (v.objects) console.log(`objects          ${pct(v.objects.accuracy)} of ${v.objects.samples} samples read as the prompted emoji (evaluator on real drawings: ${pct(v.objects.evaluatorOnLearned)} of ones it learned, ${pct(v.objects.evaluatorOnUnseen)} of unseen ones)`);
   }
   console.log(`time             ${report.seconds.toFixed(1)} s`);
 }
