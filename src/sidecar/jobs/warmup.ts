@@ -12,17 +12,20 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GenerateParams, WarmupParams } from '../../protocol';
+import { SMALL_MODEL_PARAMETERS } from '../pipelines/core/model-size';
 
 /** A prompt with real words (the tokenizer's merges run as for a user's prompt). */
 export const WARMUP_PROMPT = 'a warm-up image of a smiling cat face';
 
 /**
- * A UNet this large takes seconds per step on a CPU (Stable Diffusion's is 3.4 GB): compiling the loop
- * is noise beside that, and a whole image at the user's settings would be minutes of background work.
- * Such a model's warm-up runs LARGE_WARMUP_STEPS steps: the sessions, their first runs at the request's
- * shapes and the job path, which is what its first image would otherwise wait for.
+ * A large UNet (model-size.ts: over SMALL_MODEL_PARAMETERS weights; Stable Diffusion's is 860 M, 3.4 GB)
+ * takes seconds per step on a CPU: compiling the loop is noise beside that, and a whole image at the
+ * user's settings would be minutes of background work. Such a model's warm-up runs LARGE_WARMUP_STEPS
+ * steps: the sessions, their first runs at the request's shapes and the job path, which is what its
+ * first image would otherwise wait for. The size is read from the files (4 bytes a weight: an fp16
+ * export counts as half its weights, still far above the line), not by parsing the graph.
  */
-export const LARGE_UNET_BYTES = 256 * 2 ** 20;
+export const LARGE_UNET_BYTES = SMALL_MODEL_PARAMETERS * 4;
 export const LARGE_WARMUP_STEPS = 2;
 
 /** The generate request a warm-up of the model folder `model` sends, writing into `outputDir`. */

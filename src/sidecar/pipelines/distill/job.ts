@@ -116,8 +116,9 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   const r = resolveRequest(request);
   const teacher = resolveModel(r.teacher, modelRoots(r.modelRoots ?? []));
   // A large teacher (Stable Diffusion) trains LoRA adapters unless the request says otherwise, as
-  // Imagic does: all 860 M weights with their optimiser state do not fit most machines.
-  r.loraRank = distillLoraRank(request.loraRank, countWeights(teacher.files.unet));
+  // Imagic does: all 860 M weights with their optimiser state do not fit most machines. A narrower
+  // student is a new network and trains every weight (resolveRequest refuses it with an explicit rank).
+  r.loraRank = r.studentChannels > 0 ? 0 : distillLoraRank(request.loraRank, countWeights(teacher.files.unet));
   const base = rootOf(teacher);
   const phases = planPhases(r);
   const out = resolve(r.out);
