@@ -3,7 +3,8 @@
  * symbolic link that leads nowhere (a loop, or a missing target) is not "missing", and an empty file
  * is not "invalid JSON". Every problem is a ModelFolderError naming the file.
  */
-import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ModelFolderError } from './errors';
 
 /** Whether `path` exists; a link that cannot be followed is an error, not an absence. */
@@ -44,4 +45,24 @@ export function readModelJson(path: string): Record<string, unknown> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ModelFolderError(path, 'must hold a JSON object');
   return value as Record<string, unknown>;
+}
+
+/**
+ * The bytes of an ONNX component: its graph file and every other file beside it but config.json. The
+ * weights may sit in the graph, in model.onnx_data (optimum's exports, this project's), in weights.pb
+ * (older diffusers scripts) or in one file per tensor; the folder holds them all. About what a session
+ * of it holds in memory. 0 when unreadable.
+ */
+export function componentBytes(graphPath: string): number {
+  const dir = dirname(graphPath);
+  try {
+    return readdirSync(dir)
+      .filter((f) => f !== 'config.json')
+      .reduce((n, f) => {
+        const s = statSync(join(dir, f));
+        return s.isFile() ? n + s.size : n;
+      }, 0);
+  } catch {
+    return 0;
+  }
 }

@@ -9,9 +9,9 @@
  * calls) and made the first real request no faster in a same-run comparison (issue 20, BENCHMARKS.md),
  * while the teacher's warm-up took half as long again.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GenerateParams, WarmupParams } from '../../protocol';
+import { componentBytes } from '../io/model-file';
 import { SMALL_MODEL_PARAMETERS } from '../pipelines/core/model-size';
 
 /** A prompt with real words (the tokenizer's merges run as for a user's prompt). */
@@ -29,16 +29,7 @@ export const LARGE_UNET_BYTES = SMALL_MODEL_PARAMETERS * 4;
 export const LARGE_WARMUP_STEPS = 2;
 
 /** The generate request a warm-up of the model folder `model` sends, writing into `outputDir`. */
-export function warmupRequest(model: string, params: WarmupParams, outputDir: string, unetBytes = folderBytes(join(model, 'unet'))): GenerateParams {
+export function warmupRequest(model: string, params: WarmupParams, outputDir: string, unetBytes = componentBytes(join(model, 'unet', 'model.onnx'))): GenerateParams {
   const steps = unetBytes > LARGE_UNET_BYTES ? Math.min(params.steps ?? LARGE_WARMUP_STEPS, LARGE_WARMUP_STEPS) : params.steps;
   return { ...params, ...(steps !== undefined ? { steps } : {}), model, prompt: WARMUP_PROMPT, seed: 0, outputDir };
-}
-
-/** Bytes of the files directly in `dir` (model.onnx and its external data); 0 when unreadable. */
-function folderBytes(dir: string): number {
-  try {
-    return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-  } catch {
-    return 0;
-  }
 }

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFolder, modelHash, DEFAULT_SCALING_FACTOR } from '../../../src/sidecar/io/model-folder';
 import { DEFAULT_MODEL, discoverModels, embeddedModelsDir, resolveModel } from '../../../src/sidecar/io/model-discovery';
 import { writeExclusive, outputPath } from '../../../src/sidecar/io/outputs';
+import { componentBytes } from '../../../src/sidecar/io/model-file';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 const tinySd = join(fixtures, 'tiny-sd');
@@ -163,5 +164,21 @@ test('a folder read again is reused until one of its files, or its base, changes
     assert.throws(() => loadModelFolder(join(root, 'student')), /vae_decoder\/model\.onnx: is missing/);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a component's bytes count its weights wherever an exporter put them, not its config", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-bytes-'));
+  try {
+    writeFileSync(join(dir, 'model.onnx'), Buffer.alloc(1000));
+    writeFileSync(join(dir, 'config.json'), '{"sample_size": 64}');
+    writeFileSync(join(dir, 'weights.pb'), Buffer.alloc(50_000)); // older diffusers exports
+    writeFileSync(join(dir, 'model.onnx_data'), Buffer.alloc(20_000)); // optimum's, this project's
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'other.bin'), Buffer.alloc(7));
+    assert.equal(componentBytes(join(dir, 'model.onnx')), 71_000);
+    assert.equal(componentBytes(join(dir, 'gone', 'model.onnx')), 0, 'an unreadable folder counts 0');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -13,12 +13,13 @@
  * continues the running one from its last checkpoint with the same random streams.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { makeFoldersSync } from '../../io/folders';
 import { dirname, join, relative, resolve } from 'node:path';
 import { rngFor } from '../../graph/init';
 import { modelRoots, resolveModel } from '../../io/model-discovery';
 import { modelHash, type ModelFolder } from '../../io/model-folder';
+import { componentBytes } from '../../io/model-file';
 import { countWeights, loadModel } from '../../graph/onnx';
 import { writeAtomic } from '../../io/atomic';
 import { checkStudentChannels, NarrowUnetError, unetFamilyConfig } from '../../nn/narrow-unet';
@@ -193,7 +194,7 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const sharing = student.teacher !== undefined && step.frozen.size > 0;
   const trainer = await Trainer.create(step, {
     seed: r.seed, threads: a.options.threads,
-    memory: { what: `distillation (${phase.name})`, dims: { batch: r.batchSize }, reserve: sharing ? 0 : unetFileBytes(a.spec.unetPath), hint: 'use --lora, a smaller --batch-size, or a machine with more memory' },
+    memory: { what: `distillation (${phase.name})`, dims: { batch: r.batchSize }, reserve: sharing ? 0 : componentBytes(a.spec.unetPath), hint: 'use --lora, a smaller --batch-size, or a machine with more memory' },
   });
   const ckpt = checkpointPath(a.out, k);
   if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
@@ -323,10 +324,4 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     },
     created: new Date().toISOString(),
   };
-}
-
-/** A UNet file's bytes with its external data (what an ORT session of it holds, roughly). */
-function unetFileBytes(path: string): number {
-  const data = join(dirname(path), 'model.onnx_data');
-  return statSync(path).size + (existsSync(data) ? statSync(data).size : 0);
 }
