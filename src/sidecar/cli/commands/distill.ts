@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--guidance-range <min,max>', 'guided: guidance scales s = 1 + w the student learns (default 1,5)')
     .option('--guidance <s>', 'progressive: the guidance scale the teacher samples with (default 1 = none)')
     .option('--prompts <file>', 'text file, one prompt per line, to distil on (default: the model\'s data or a short list)')
-    .option('--data <source>', 'emoji (the embedded family\'s images) or teacher (teacher samples)')
+    .option('--data <source>', 'emoji (emoji-base\'s images), styles (the 64x64 family\'s seven emoji sets) or teacher (teacher samples)')
     .option('--lora <rank>', 'train LoRA adapters of this rank instead of every weight; 0: every weight (default: 4 for a teacher over 50 M UNet weights, e.g. Stable Diffusion, else 0)')
     .option('--student-channels <n>', 'guided, embedded-family teachers: stage 1 trains a narrower UNet of this width (faster per step)')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
@@ -70,7 +70,7 @@ async function readPrompts(file: string | undefined): Promise<string[] | undefin
 
 export async function toRequest(o: DistillCliOptions): Promise<DistillRequest> {
   if (o.mode !== 'progressive' && o.mode !== 'guided') throw new UserError(`--mode must be progressive or guided, got "${o.mode}"`);
-  if (o.data !== undefined && o.data !== 'emoji' && o.data !== 'teacher') throw new UserError(`--data must be emoji or teacher, got "${o.data}"`);
+  if (o.data !== undefined && o.data !== 'emoji' && o.data !== 'styles' && o.data !== 'teacher') throw new UserError(`--data must be emoji, styles or teacher, got "${o.data}"`);
   let range: [number, number] | undefined;
   if (o.guidanceRange !== undefined) {
     const parts = o.guidanceRange.split(',').map((p) => num('--guidance-range', p));

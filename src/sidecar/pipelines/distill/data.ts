@@ -2,9 +2,10 @@
  * What the student trains on: prompts (encoded once by the base's text encoder) and clean latents x
  * to noise into z_t = alpha_t x + sigma_t eps (Algorithm 2, line 3).
  *
- * Two sources (decision, docs/DISTILLATION.md):
+ * Three sources (decision, docs/DISTILLATION.md):
  *   - 'emoji': the embedded family's own training set (Noto emoji with captions) encoded by the base's
  *     VAE encoder: real data, as in the papers;
+ *   - 'styles': the same for the 64x64 multi-style family (seven emoji sets, plain and styled captions);
  *   - 'teacher': for any other model, latents the teacher itself samples (8 guided DDIM steps) from the
  *     prompts given (or a small built-in list). The targets are defined for any z_t; these only decide
  *     where the student is trained.
@@ -17,6 +18,8 @@ import { cachedTokenizer } from '../../io/tokenizer';
 import { getSession } from '../../runtime/sessions';
 import { rngFor } from '../../graph/init';
 import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
+import { loadStyledEmoji, sampleToCHW, type EmojiStyle } from '../../train/data/emoji-styles';
+import { withStyle } from '../../train/data/style-captions';
 import { encodePrompts, type TextEncoder } from '../core/prompt';
 import { denoise } from '../core/denoise';
 import { gridSampler, type NoiseLevels } from './targets';
@@ -78,18 +81,59 @@ export async function emojiData(folder: ModelFolder, limit = Infinity): Promise<
   for (let i = 0; i < n; i++) {
     captions.push(ds.items[i].captions.map((c) => prompts.push(c) - 1));
   }
+  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => imageToCHW(ds, i, out, offset));
+}
+
+/** Options of the styled set as distillation data (the defaults: the 64x64 family's whole set). */
+export interface StylesDataOptions {
+  size?: number;
+  styles?: readonly EmojiStyle[];
+  cacheDir?: string;
+  /** At most this many drawings, spread over the set (tests). */
+  limit?: number;
+}
+
+/**
+ * The 64x64 multi-style family's own training set (issue 13): every drawing of the seven emoji sets,
+ * described by its emoji's plain captions (which sample across styles) and by the canonical caption in
+ * each of its style's words ("a cat face, flat style"), as the UNet was trained; so a student learns the
+ * style words too, about half its batches carrying one, like the teacher's training.
+ */
+export async function stylesData(folder: ModelFolder, o: StylesDataOptions = {}): Promise<DistillData> {
+  const ds = await loadStyledEmoji({ size: o.size ?? 64, cacheDir: o.cacheDir ?? join(packageRoot(), '.cache', 'data'), ...(o.styles ? { styles: o.styles } : {}) });
+  const n = Math.min(ds.samples.length, o.limit ?? Infinity);
+  const picked = Array.from({ length: n }, (_, k) => Math.floor((k * ds.samples.length) / n));
+  const prompts: string[] = [];
+  const index = new Map<string, number>();
+  const id = (p: string) => index.get(p) ?? (index.set(p, prompts.push(p) - 1), prompts.length - 1);
+  const captions = picked.map((k) => {
+    const x = ds.samples[k], style = ds.styles[x.style], plain = ds.emoji[x.emoji].captions;
+    return [...plain.map(id), ...style.words.map((_, w) => id(withStyle(plain[0], style, w, 0)))];
+  });
+  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => sampleToCHW(ds, picked[i], out, offset));
+}
+
+/** `prompts` through the text encoder and `captions.length` images (drawn by `image`) through the VAE encoder, scaled. */
+async function withEncoded(
+  folder: ModelFolder,
+  prompts: string[],
+  captions: number[][],
+  size: number,
+  image: (i: number, out: Float32Array, offset: number) => void,
+): Promise<DistillData> {
+  const n = captions.length;
   const text = await encodeTexts(folder, ['', ...prompts]);
   const row = text.dims[1] * text.dims[2];
-  if (!folder.files.vaeEncoder) throw new Error(`${folder.dir} has no vae_encoder: the emoji data cannot be encoded`);
+  if (!folder.files.vaeEncoder) throw new Error(`${folder.dir} has no vae_encoder: its training images cannot be encoded`);
   const enc = await getSession(folder.files.vaeEncoder);
   const chunks: Float32Array[] = [];
   let latentShape: number[] = [];
-  const hw = ds.size * ds.size * 3;
+  const hw = size * size * 3;
   for (let i = 0; i < n; i += 64) {
     const m = Math.min(64, n - i);
     const pixels = new Float32Array(m * hw);
-    for (let k = 0; k < m; k++) imageToCHW(ds, i + k, pixels, k * hw);
-    const r = (await enc.run({ sample: new ort.Tensor('float32', pixels, [m, 3, ds.size, ds.size]) })).latent_sample;
+    for (let k = 0; k < m; k++) image(i + k, pixels, k * hw);
+    const r = (await enc.run({ sample: new ort.Tensor('float32', pixels, [m, 3, size, size]) })).latent_sample;
     latentShape = [...r.dims.slice(1)];
     chunks.push(Float32Array.from(r.data as Float32Array, (v) => v * folder.scalingFactor));
   }

@@ -26,7 +26,7 @@ import { checkStudentChannels, NarrowUnetError, unetFamilyConfig } from '../../n
 import { Trainer } from '../../train/trainer';
 import type { FrozenPlacement } from '../../train/frozen';
 import { makeBatch } from './batch';
-import { emojiData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
+import { emojiData, stylesData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
 import { writeStudentFolder } from './export';
 import { planPhases, resolveRequest, DistillRequestError, type DistillRequest, type Phase, type ResolvedRequest } from './plan';
 import { exportStudent, studentTrainStep, type StudentSpec } from './student';
@@ -231,13 +231,26 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
 }
 
 async function loadData(r: ResolvedRequest, teacher: ModelFolder, base: ModelFolder, t: Teacher, levels: NoiseLevels): Promise<DistillData> {
-  const source = r.data ?? (!r.prompts && base.name.startsWith('emoji') ? 'emoji' : 'teacher');
+  const source = r.data ?? defaultSource(r, teacher, base);
   if (source === 'emoji') return emojiData(base);
+  if (source === 'styles') return stylesData(base);
   const side = teacher.sampleSize ?? 64;
   const [lo, hi] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
   return teacherData(base, t, levels, teacher.schedulerConfig.prediction_type, {
     prompts: r.prompts ?? DEFAULT_PROMPTS, count: 64, latentShape: [4, side, side], scale: (lo + hi) / 2, seed: r.seed,
   });
+}
+
+/**
+ * The data when the request names none: an embedded family's own training set (emoji-base's Noto set;
+ * the 64x64 family's seven styles, recognised by its image encoder, which diffusers exports lack, and
+ * its 64x64 images), teacher samples for any other model or when prompts are given.
+ */
+function defaultSource(r: ResolvedRequest, teacher: ModelFolder, base: ModelFolder): 'emoji' | 'styles' | 'teacher' {
+  if (r.prompts) return 'teacher';
+  const side = (teacher.sampleSize ?? 0) * (teacher.vaeScaleFactor ?? 8);
+  if (side === 64 && existsSync(join(base.dir, 'image_encoder', 'model.onnx'))) return 'styles';
+  return base.name.startsWith('emoji') ? 'emoji' : 'teacher';
 }
 
 /**

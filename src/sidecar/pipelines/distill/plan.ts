@@ -34,7 +34,7 @@ export interface DistillRequest {
   /** Prompts to distil on (default: the emoji set for the embedded family, else a short list). */
   prompts?: string[];
   /** 'emoji' (the embedded family's own data) or 'teacher' (teacher samples); default by model. */
-  data?: 'emoji' | 'teacher';
+  data?: 'emoji' | 'styles' | 'teacher';
   /** Train LoRA adapters of this rank instead of every weight (default 0: every weight). */
   loraRank?: number;
   /**
