@@ -1,11 +1,14 @@
 /**
- * Distils the embedded teacher (models/emoji-base) into the shipped guided students
- * models/emoji-guided-{8,4,2,1}: guided distillation, stage 1 at 16 steps, then rounds 16 -> 8 -> 4
+ * Distils an embedded teacher (models/emoji-base, or the 64x64 family with --teacher) into the shipped
+ * guided students models/<prefix>{8,4,2,1} (emoji-base -> emoji-guided-N): guided distillation, stage 1 at 16 steps, then rounds 16 -> 8 -> 4
  * -> 2 -> 1 (docs/DISTILLATION.md). Resumable: run it again after a stop and it continues.
  *
  *   npx tsx scripts/distill-embedded.ts [--teacher models/emoji-base] [--work .cache/distill-emoji]
  *       [--iterations 600] [--stage1-iterations 40000] [--batch 32] [--lr 2e-4] [--stage1-lr 1e-3]
- *       [--student-channels 32] [--threads 1] [--install [--half-weights]]
+ *       [--student-channels 32] [--threads 1] [--student-prefix <name>-guided-] [--install [--half-weights]]
+ *
+ * The data is the teacher's own training set, chosen by the distillation job (emoji-base: its Noto
+ * emoji; the 64x64 family: its seven styles with plain and styled captions).
  *
  * The defaults are the shipped recipe (about 75 minutes on one core of this project's CPU machine);
  * --student-channels 0 distils students at the teacher's width (minutes, not an hour).
@@ -16,7 +19,7 @@
  * An existing models/emoji-guided-N is replaced only by --install.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, saveModel } from '../src/sidecar/graph';
 import { runDistillation } from '../src/sidecar/pipelines/distill/job';
@@ -38,8 +41,14 @@ const { values: a } = parseArgs({
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },
     models: { type: 'string', default: 'models' },
+    /** The installed students' names: <prefix><steps>; default from the teacher's ("emoji-base" -> "emoji-guided-"). */
+    'student-prefix': { type: 'string' },
   },
 });
+
+/** The teacher's folder name, which the installed students name as their base. */
+const TEACHER = basename(resolve(a.teacher!));
+const PREFIX = a['student-prefix'] ?? `${TEACHER.replace(/-base$/, '')}-guided-`;
 
 async function main(): Promise<void> {
   const work = resolve(a.work!);
@@ -50,7 +59,7 @@ async function main(): Promise<void> {
     mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: 16, toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
     batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr']), guidanceRange: range,
-    studentChannels: Number(a['student-channels']), data: 'emoji', resume: existsSync(join(work, 'distill-state.json')),
+    studentChannels: Number(a['student-channels']), resume: existsSync(join(work, 'distill-state.json')),
   }, {
     threads: Number(a.threads),
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
@@ -62,7 +71,7 @@ async function main(): Promise<void> {
   });
   console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min; final losses ${r.finalLoss.map((x) => x.toFixed(5)).join(', ')}`);
   if (!a.install) return;
-  for (const s of r.students.filter((x) => x.kind === 'round')) install(s.dir, join(resolve(a.models!), `emoji-guided-${s.steps}`));
+  for (const s of r.students.filter((x) => x.kind === 'round')) install(s.dir, join(resolve(a.models!), `${PREFIX}${s.steps}`));
 }
 
 /** The model card, from what the student's own metadata says (so it cannot drift from the weights). */
@@ -71,26 +80,26 @@ function modelCard(d: Record<string, unknown>, unet: Record<string, unknown>, mb
   const t = d.training as Record<string, unknown>, teacher = d.teacher as Record<string, unknown>;
   const width = (unet.block_out_channels as number[])[0], from = unet.distilled_from_channels as number | undefined;
   const stage1 = readStage1();
-  return `# emoji-guided-${steps} — guided student of emoji-base for ${steps} step${steps > 1 ? 's' : ''}
+  return `# ${PREFIX}${steps} — guided student of ${TEACHER} for ${steps} step${steps > 1 ? 's' : ''}
 
-A distilled UNet that samples emoji-base's text-to-image task in **${steps} DDIM step${steps > 1 ? 's' : ''} with one UNet
+A distilled UNet that samples ${TEACHER}'s text-to-image task in **${steps} DDIM step${steps > 1 ? 's' : ''} with one UNet
 evaluation per step**, guidance included: the guidance scale is a model input (\`guidance_scale\`,
 diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the unconditional batch is gone.
 
 - Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
   drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
   Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student.
-- Architecture: emoji-base's UNet ${from ? `narrowed from ${from} to **${width} channels** (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it from the teacher's leading channels${stage1}` : `at the teacher's width (${width} channels)`}.
-- Teacher: emoji-base, UNet hash ${String(teacher.hash)}.
+- Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it from the teacher's leading channels${stage1}` : `at the teacher's width (${width} channels)`}.
+- Teacher: ${TEACHER}, UNet hash ${String(teacher.hash)}.
 - Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
-  the base folder (\`model_index.json\` "base": "../emoji-base").
+  the base folder (\`model_index.json\` "base": "../${TEACHER}").
 - Weights: ${String(d.weights_storage)} (${mb.toFixed(1)} MB).
 - Training of this round: ${t.iterations} iterations, batch ${t.batch_size}, ${t.optimizer} lr ${t.learning_rate} (${t.lr_schedule}),
   clip norm ${t.clip_norm}, loss ${t.loss_weighting}, seed ${t.seed}; final loss ${Number(t.final_loss).toPrecision(3)}.
-- Data: the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT), as for emoji-base.
-- Reproduce: \`npm run distill:embedded -- --install --half-weights\` (the four students; settings in scripts/distill-embedded.ts).
+- Data: ${d.training && (d.training as Record<string, unknown>).data === 'styles' ? "the seven emoji sets of the teacher's training (licences in the teacher's README and NOTICE), plain and styled captions" : 'the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT)'}, as for ${TEACHER}.
+- Reproduce: \`npm run distill:embedded -- --teacher models/${TEACHER} --install --half-weights\` (the four students; settings in scripts/distill-embedded.ts).
 - Metrics (\`npm run report:distill\`): docs/DISTILLATION.md and docs/BENCHMARKS.md.
-- Use: \`npx diffusion-studio generate "a red apple" --model emoji-guided-${steps} --guidance 3\`.
+- Use: \`npx diffusion-studio generate "a red apple" --model ${PREFIX}${steps} --guidance 3\`.
 
 Full metadata: distill.json.
 `;
@@ -104,7 +113,7 @@ function readStage1(): string {
   return ` (${t.iterations} iterations at batch ${t.batch_size}, lr ${t.learning_rate}, EMA exported)`;
 }
 
-/** A shipped student: the round's folder without the training weights, based on ../emoji-base. */
+/** A shipped student: the round's folder without the training weights, based on ../<teacher>. */
 function install(from: string, to: string): void {
   const tmp = `${to}.partial`;
   rmSync(tmp, { recursive: true, force: true });
@@ -116,11 +125,11 @@ function install(from: string, to: string): void {
     saveModel(g, join(tmp, 'unet', 'model.onnx'));
   }
   const index = JSON.parse(readFileSync(join(from, 'model_index.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(tmp, 'model_index.json'), `${JSON.stringify({ ...index, base: '../emoji-base' }, null, 2)}\n`);
+  writeFileSync(join(tmp, 'model_index.json'), `${JSON.stringify({ ...index, base: `../${TEACHER}` }, null, 2)}\n`);
   const distill = JSON.parse(readFileSync(join(from, 'distill.json'), 'utf8')) as Record<string, unknown>;
   const teacher = distill.teacher as Record<string, unknown>;
   const storage = a['half-weights'] ? 'float16 weights, float32 compute' : 'float32';
-  const shipped = { ...distill, teacher: { ...teacher, name: 'emoji-base', dir: '../emoji-base' }, base: 'emoji-base', weights_storage: storage };
+  const shipped = { ...distill, teacher: { ...teacher, name: TEACHER, dir: `../${TEACHER}` }, base: TEACHER, weights_storage: storage };
   writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify(shipped, null, 2)}\n`);
   const unetConfig = JSON.parse(readFileSync(join(from, 'unet', 'config.json'), 'utf8')) as Record<string, unknown>;
   const mb = statSync(join(tmp, 'unet', 'model.onnx')).size / 1e6;

@@ -333,7 +333,7 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     training: {
       iterations: phase.iterations, batch_size: r.batchSize, learning_rate: phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate, lr_schedule: 'warm-up, cosine to lr/10', optimizer: 'adamw',
       clip_norm: 1, lora_rank: r.loraRank, ...(r.studentChannels ? { student_channels: r.studentChannels } : {}), seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
-      data: r.data ?? 'auto', final_loss: Number.isFinite(loss) ? loss : null,
+      data: r.data ?? defaultSource(r, teacher, base), final_loss: Number.isFinite(loss) ? loss : null,
     },
     created: new Date().toISOString(),
   };
