@@ -168,9 +168,7 @@ interface ColdRun {
  * Undefined where the tree does not know `warmup`.
  */
 async function coldOnce(tree: string, c: Case, viaWarmup: boolean): Promise<ColdRun | undefined> {
-  const t0 = performance.now();
-  const s = await start(TREES[tree]);
-  const startMs = performance.now() - t0;
+  const { sidecar: s, ms: startMs } = await timedStart(TREES[tree]);
   try {
     const run: Partial<ColdRun> = { startMs };
     if (viaWarmup) {
@@ -243,9 +241,10 @@ async function sdCold(folder: string): Promise<void> {
   console.log(`\nwritten: ${JSON_OUT}`);
 }
 
-async function timedStart(): Promise<{ sidecar: LaunchedSidecar; ms: number }> {
+/** A fresh sidecar of `tree`, and how long it took from spawn to connected. */
+async function timedStart(tree = ROOT): Promise<{ sidecar: LaunchedSidecar; ms: number }> {
   const t0 = performance.now();
-  const sidecar = await start(ROOT);
+  const sidecar = await start(tree);
   return { sidecar, ms: performance.now() - t0 };
 }
 

@@ -195,6 +195,8 @@ async function run(t: Task, opts: { steps?: number; batch: number; lr: number; o
   trainer.applyTo(model, 'params');
   await trainer.dispose();
   const result = await evaluate(t, model);
+  // Per class only where it says something (an object class has one held-out drawing: 0 or 1).
+  const perClassSays = t.classes.length <= 20;
   const outDir = join(o.out, t.name);
   mkdirSync(outDir, { recursive: true });
   saveModel(model, join(outDir, 'model.onnx'));
@@ -203,13 +205,12 @@ async function run(t: Task, opts: { steps?: number; batch: number; lr: number; o
     outputs: ['logits', 'probabilities'], classes: t.classes, ...t.net, parameters: parameterCount(model),
     data: t.description,
     training: { steps: o.steps, batch: o.batch, lr: o.lr, optimizer: `adamw, cosine, clip 1, weight decay ${t.weightDecay}`, augmentation: `random shifts of up to ${t.shift} px${t.flip ? ', left-right flips' : ''}${t.blur ? `, half the images Gaussian-blurred (sigma 0.3-${t.blur} px)` : ''}`, seed: 1 },
-    // Per class only where it says something (an object class has one held-out drawing: 0 or 1).
-    heldOut: { samples: t.heldOut.length, accuracy: result.accuracy, ...(t.classes.length <= 20 ? { perClass: result.perClass } : {}) },
+    heldOut: { samples: t.heldOut.length, accuracy: result.accuracy, ...(perClassSays ? { perClass: result.perClass } : {}) },
   };
   writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, lastLosses: losses.slice(-20), secondsThisRun: seconds, stepsThisRun: o.steps - from }, null, 1));
   console.log(`${t.name}: ${o.steps - from} steps in ${seconds.toFixed(0)} s; held-out accuracy ${(100 * result.accuracy).toFixed(2)}% over ${t.heldOut.length}`);
-  if (t.classes.length <= 20) console.log(`${t.name}: per class ${Object.entries(result.perClass).map(([c, a]) => `${c} ${(100 * a).toFixed(1)}%`).join(', ')}`);
+  if (perClassSays) console.log(`${t.name}: per class ${Object.entries(result.perClass).map(([c, a]) => `${c} ${(100 * a).toFixed(1)}%`).join(', ')}`);
 }
 
 async function main(): Promise<void> {

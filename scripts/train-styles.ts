@@ -34,7 +34,8 @@ import { writeFamilyFolder, type FamilyWeights } from '../src/sidecar/nn/family'
 import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { encodeLatents, reconstruct } from './train/prepare';
 import { log, emaFromCheckpoint, runStage, readRecords } from './train/run-stage';
-import { loadStylesData, randomRow, rowCaption, rowDigit, rowEmoji, gatherPixels, type StylesData } from './train/styles-data';
+import { loadStylesData, randomRow, rowCaption, rowDigit, gatherPixels, type StylesData } from './train/styles-data';
+import { drawingsByEmoji } from '../src/sidecar/train/data/emoji-styles';
 import { writeLossCurves } from './train/curves';
 import { writeSampleGrid } from './train/grid';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
@@ -79,8 +80,7 @@ async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
  * emoji in a batch would be false negatives), each in a random style, and one digit of each class.
  */
 function clipRows(d: StylesData, batch: number): (rng: Rng) => number[] {
-  const byEmoji: number[][] = d.styles.emoji.map(() => []);
-  for (let r = 0; r < d.emojiRows; r++) byEmoji[rowEmoji(d, r)].push(r);
+  const byEmoji = drawingsByEmoji(d.styles); // emoji rows are styles.samples indices
   const byDigit: number[][] = Array.from({ length: 10 }, () => []);
   for (let r = d.emojiRows; r < d.emojiRows + d.digitRows; r++) byDigit[rowDigit(d, r)].push(r);
   return (rng) => {

@@ -66,11 +66,6 @@ export function rowDigit(d: StylesData, row: number): number {
   return row < d.emojiRows ? -1 : d.mnist.labels[d.mnist.train[row - d.emojiRows]];
 }
 
-/** The emoji (index into styles.emoji) a row shows, or -1 for a digit. */
-export function rowEmoji(d: StylesData, row: number): number {
-  return row < d.emojiRows ? d.styles.samples[row].emoji : -1;
-}
-
 /** A training caption for a row (see the module comment). */
 export function rowCaption(d: StylesData, row: number, rng: Rng): string {
   const digit = rowDigit(d, row);
