@@ -46,7 +46,7 @@ const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
 const P_UNCOND = 0.1;
 const P_BROAD = 0.05;
 
-const runStage = (name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false) => runStageIn(RUN, name, spec, s, batch, useEma);
+const runStage = (name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false) => runStageIn(RUN, name, spec, s, batch, { useEma });
 const readRecords = () => readRecordsIn(RUN);
 
 

@@ -71,7 +71,7 @@ async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
       x: new ort.Tensor('float32', gatherPixels(d, rows), [s.batch, 3, cfg.imageSize, cfg.imageSize]),
       noise: normalTensor(rng, [s.batch, cfg.latentChannels, lat, lat]),
     };
-  }, false, PROVIDERS);
+  }, { providers: PROVIDERS });
   return { enc: stripPrefix(params, 'enc'), dec: stripPrefix(params, 'dec') };
 }
 
@@ -99,7 +99,7 @@ async function trainClip(cfg: FamilyConfig, d: StylesData, s: StageSpec, recon: 
       input_ids: new ort.Tensor('int64', d.encode(rows.map((r) => rowCaption(d, r, rng))), [s.batch, cfg.length]),
       pixel_values: new ort.Tensor('float32', px, [s.batch, 3, cfg.imageSize, cfg.imageSize]),
     };
-  }, false, PROVIDERS);
+  }, { providers: PROVIDERS });
   return { text: stripPrefix(params, 'text'), image: stripPrefix(params, 'image') };
 }
 
@@ -134,7 +134,7 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
       encoder_hidden_states: new ort.Tensor('float32', ctx, [s.batch, cfg.length, cfg.textDim]),
       target: new ort.Tensor('float32', target, [s.batch, cfg.latentChannels, side, side]),
     };
-  }, true, PROVIDERS);
+  }, { useEma: true, providers: PROVIDERS, warmStart: true });
 }
 
 

@@ -34,8 +34,18 @@ export function saveRecord(run: string, name: string, r: StageRecord | Record<st
   writeFileSync(join(run, 'stages.json'), JSON.stringify(all, null, 2));
 }
 
-/** Runs (or resumes, or skips) one stage; returns its trained parameters (EMA when kept). `providers`: ORT's, e.g. ['cuda', 'cpu']. */
-export async function runStage(run: string, name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, useEma = false, providers?: readonly string[]): Promise<Map<string, TensorValue>> {
+export interface StageOptions {
+  /** Return the EMA of the parameters (when the step keeps one). */
+  useEma?: boolean;
+  /** ORT's execution providers, e.g. ['cuda', 'cpu']. */
+  providers?: readonly string[];
+  /** Resume a checkpoint that lacks layers added to the model since (Trainer.warmStart). */
+  warmStart?: boolean;
+}
+
+/** Runs (or resumes, or skips) one stage; returns its trained parameters. */
+export async function runStage(run: string, name: string, spec: TrainStep, s: StageSpec, batch: BatchFn, o: StageOptions = {}): Promise<Map<string, TensorValue>> {
+  const { useEma = false, providers } = o;
   const done = join(run, `${name}.safetensors`);
   const records = readRecords(run);
   if (existsSync(done) && (records[name] as StageRecord | undefined)?.steps === s.steps) {
@@ -46,7 +56,11 @@ export async function runStage(run: string, name: string, spec: TrainStep, s: St
   const ckpt = join(run, `${name}.ckpt.safetensors`);
   const lossFile = join(run, `${name}.losses.json`);
   let losses: number[] = [];
-  if (trainer.resumeIfPresent(ckpt)) {
+  if (existsSync(ckpt)) {
+    if (o.warmStart) {
+      const added = trainer.warmStart(ckpt);
+      if (added.length) log(`${name}: warm start, ${added.length} new parameters at their initial values: ${added.join(', ')}`);
+    } else trainer.loadCheckpoint(ckpt);
     losses = existsSync(lossFile) ? (JSON.parse(readFileSync(lossFile, 'utf8')) as number[]).slice(0, trainer.step) : [];
     log(`${name}: resumed at step ${trainer.step}`);
   }
@@ -84,6 +98,8 @@ export function emaFromCheckpoint(run: string, name: string, layout: TrainStep['
   const { tensors, metadata } = readSafetensors(ckpt);
   const ema = tensors.get('state.ema');
   if (!ema) throw new Error(`${ckpt} holds no EMA`);
+  const size = layout.reduce((n, l) => n + l.size, 0);
+  if (ema.data.length !== size) throw new Error(`${ckpt} holds ${ema.data.length} EMA values, the model has ${size} parameters: a layer was added since; resume training (it warm-starts) for 100 steps first`);
   log(`${name}: exporting the EMA of checkpoint step ${metadata.step}`);
   return unflatten(layout, (ema.data as Float32Array).slice());
 }

@@ -24,6 +24,13 @@ export interface FamilyConfig {
    * levels to 8x8 and 4x4, where emoji-base has them. Absent: no outer level (emoji-base).
    */
   unetOuterChannels?: number;
+  /**
+   * Adds the mean of the text states to the time embedding, so every ResBlock (the outer 16x16 level
+   * included, which has no cross-attention) sees the prompt as a global signal: class conditioning as in
+   * ADM (Dhariwal & Nichol 2021), pooled text as in Imagen and SDXL. Its last layer starts at zero.
+   * Absent: the prompt reaches the UNet only through cross-attention (emoji-base).
+   */
+  unetPooledText?: boolean;
   unetTimeDim: number;
   unetHeads: number;
 }
@@ -64,6 +71,7 @@ export const EMOJI_STYLES_64: Omit<FamilyConfig, 'vocab'> = {
   latentChannels: 4,
   unetChannels: 128,
   unetOuterChannels: 64,
+  unetPooledText: true,
   unetTimeDim: 256,
   unetHeads: 4,
 };

@@ -4,7 +4,7 @@
  * transformer-style block: cross-attention to the text tokens (Rombach et al., 2022, eq. 3), then
  * self-attention. Predicts v (Salimans & Ho, 2022): v = alpha_t * eps - sigma_t * x0.
  */
-import { Graph, type Tensor } from '../graph';
+import { Graph, init, type Tensor } from '../graph';
 import { attention, conv2d, groupNorm, layerNorm, linear } from './layers';
 import { latentSide, type FamilyConfig } from './config';
 
@@ -15,6 +15,22 @@ function timeEmbedding(g: Graph, cfg: FamilyConfig, t: Tensor): Tensor {
   const angles = g.mul(g.unsqueeze(g.cast(t, 'float32'), [1]), g.constant(freqs, 'float32', [1, half]));
   const e = g.concat([g.sin(angles), g.cos(angles)], 1);
   return linear(g, 't2', g.silu(linear(g, 't1', e, cfg.unetChannels, cfg.unetTimeDim)), cfg.unetTimeDim, cfg.unetTimeDim);
+}
+
+/**
+ * The time embedding plus, with `unetPooledText`, the prompt's mean text state through Linear -> SiLU ->
+ * Linear. The last layer is zero-initialised, so adding the path to a trained UNet leaves its output as
+ * it was until training moves it (the 64x64 family gained it mid-run, docs/MODELS.md).
+ */
+function conditioning(g: Graph, cfg: FamilyConfig, t: Tensor, ctx: Tensor): Tensor {
+  const te = timeEmbedding(g, cfg, t);
+  if (!cfg.unetPooledText) return te;
+  return g.scope('pooled_text', () => {
+    const pooled = g.reduceMean(ctx, [1], false); // [B, textDim]
+    const h = g.silu(linear(g, 'l1', pooled, cfg.textDim, cfg.unetTimeDim));
+    const out = g.scope('l2', () => g.linear(h, g.param('weight', [cfg.unetTimeDim, cfg.unetTimeDim], init.zeros()), g.param('bias', [cfg.unetTimeDim], init.zeros())));
+    return g.add(te, out);
+  });
 }
 
 /** ResBlock: GN, SiLU, conv, + time projection; GN, SiLU, conv; residual (1x1 conv if widths differ). */
@@ -46,7 +62,7 @@ function attnBlock(g: Graph, name: string, h: Tensor, ctx: Tensor, c: number, cf
  * (then at S/2 and S/4).
  */
 export function unet(g: Graph, cfg: FamilyConfig, x: Tensor, t: Tensor, ctx: Tensor): Tensor {
-  const te = timeEmbedding(g, cfg, t);
+  const te = conditioning(g, cfg, t, ctx);
   const co = cfg.unetOuterChannels;
   if (!co) {
     const h = attentionLevels(g, cfg, conv2d(g, 'conv_in', x, cfg.latentChannels, cfg.unetChannels, 3), te, ctx);

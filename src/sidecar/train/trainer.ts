@@ -160,6 +160,34 @@ export class Trainer {
     return metadata;
   }
 
+  /**
+   * Resumes from a checkpoint of the same model with layers added since (zero-initialised ones, so the
+   * model computes what it did): parameters the checkpoint lacks keep their initial values, with zero
+   * optimiser moments and their initial value as EMA; everything else is restored by name and offset.
+   * The checkpoint's flat layout is this one without the new parameters (the graph builder keeps the
+   * others in order), which its optimiser state's length confirms. Returns the new parameters' names.
+   */
+  warmStart(path: string): string[] {
+    const { tensors, metadata } = readSafetensors(path);
+    const known = this.spec.layout.filter((l) => tensors.has(l.name));
+    const added = this.spec.layout.filter((l) => !tensors.has(l.name)).map((l) => l.name);
+    const ours = new Set(this.spec.layout.map((l) => l.name));
+    const extra = [...tensors.keys()].filter((k) => !k.startsWith('state.') && !ours.has(k));
+    if (extra.length) throw new Error(`checkpoint ${path} has parameters this model lacks (${extra.slice(0, 3).join(', ')}): not a warm start of the same model`);
+    let offset = 0;
+    const old = known.map((l) => { const o = offset; offset += l.size; return { ...l, oldOffset: o }; });
+    for (const l of old) if (tensors.get(l.name)!.data.length !== l.size) throw new Error(`checkpoint ${path}: ${l.name} has ${tensors.get(l.name)!.data.length} values, expected ${l.size}`);
+    for (const [k, s] of this.spec.state.entries()) {
+      const flat = s.init.slice();
+      const v = k === 0 ? null : tensors.get(`state.${s.input}`);
+      if (k > 0 && (!v || v.data.length !== offset)) throw new Error(`checkpoint ${path}: optimiser state ${s.input} does not match its parameters (${v?.data.length ?? 'missing'} values, expected ${offset})`);
+      for (const l of old) flat.set(k === 0 ? tensors.get(l.name)!.data as Float32Array : (v!.data as Float32Array).subarray(l.oldOffset, l.oldOffset + l.size), l.offset);
+      this.state.set(s.input, new ort.Tensor('float32', flat, [flat.length]));
+    }
+    this.step = Number(metadata.step ?? 0);
+    return added;
+  }
+
   /** Resumes from `path` when it exists; returns whether it did. */
   resumeIfPresent(path: string): boolean {
     if (!existsSync(path)) return false;

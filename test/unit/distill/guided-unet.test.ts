@@ -25,8 +25,15 @@ function feeds(B: number, L: number, D: number, withScale: boolean): Record<stri
   return f;
 }
 
+/** The pooled-text path starts at zero; give it weights so the prompt reaches the time embedding. */
+function withLivePooledText(g: ReturnType<typeof unetGraph>): ReturnType<typeof unetGraph> {
+  for (const p of g.trainable) if (p.startsWith('pooled_text.l2')) (g.initializers.get(p)!.data as Float32Array).fill(0.01);
+  return g;
+}
+
 for (const [name, make, L, D] of [
   ['the embedded UNet', () => unetGraph(small, 3), 16, 16],
+  ['the 64x64 family\'s UNet (outer level, pooled text live)', () => withLivePooledText(unetGraph({ ...small, unetOuterChannels: 8, unetPooledText: true }, 3)), 16, 16],
   ['the tiny PyTorch export', () => loadModel('test/fixtures/tiny-sd/unet/model.onnx'), 16, 32],
 ] as const) {
   test(`${name}: guidance input added at the time embedding; the fresh student equals the teacher`, async () => {

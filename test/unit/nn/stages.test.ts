@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Trainer } from '../../../src/sidecar/train/trainer';
+import { readSafetensors } from '../../../src/sidecar/io/safetensors';
 import { EMOJI_BASE, type FamilyConfig } from '../../../src/sidecar/nn';
 import { clipStep, unetStep, alphasCumprod, stripPrefix } from '../../../scripts/train/stages';
 
@@ -42,4 +46,47 @@ test('scaled_linear alpha-bar matches Stable Diffusion\'s endpoints', () => {
   const ac = alphasCumprod();
   assert.ok(Math.abs(ac[0] - (1 - 0.00085)) < 1e-9);
   assert.ok(ac[999] > 0.004 && ac[999] < 0.006, `alpha-bar_999 = ${ac[999]}`);
+});
+
+test('UNet stage: the pooled-text path warm-starts from a checkpoint without it, computing what it did, then learns', async () => {
+  const small: FamilyConfig = { ...EMOJI_BASE, vocab: 50, unetChannels: 16, unetTimeDim: 32, unetOuterChannels: 8, unetHeads: 2, textDim: 8, length: 4 };
+  const B = 2, spec = { steps: 20, batch: B, lr: 1e-2 };
+  const wave = (n: number, f: number) => new Float32Array(n).map((_, i) => Math.sin(i * f));
+  const batch = () => ({
+    sample: new ort.Tensor('float32', wave(B * 256, 0.7), [B, 4, 8, 8]),
+    timestep: new ort.Tensor('int64', BigInt64Array.of(10n, 900n), [B]),
+    encoder_hidden_states: new ort.Tensor('float32', wave(B * 4 * 8, 1.3), [B, 4, 8]),
+    target: new ort.Tensor('float32', wave(B * 256, 0.3), [B, 4, 8, 8]),
+  });
+  const ckpt = join(mkdtempSync(join(tmpdir(), 'warm-')), 'unet.ckpt.safetensors');
+  const before = await Trainer.create(unetStep(small, spec));
+  await before.fit({ steps: 3, batch, checkpoint: ckpt });
+  const next = (await before.trainStep(batch())).loss; // step 4 of the model without the path
+  const oldLayout = before.spec.layout;
+  await before.dispose();
+
+  const after = await Trainer.create(unetStep({ ...small, unetPooledText: true }, spec));
+  assert.throws(() => after.loadCheckpoint(ckpt), /lacks parameter pooled_text\.l1\.weight/, 'a plain resume names what is missing');
+  const added = after.warmStart(ckpt);
+  assert.deepEqual(added.sort(), ['pooled_text.l1.bias', 'pooled_text.l1.weight', 'pooled_text.l2.bias', 'pooled_text.l2.weight']);
+  assert.equal(after.step, 3);
+  const saved = readSafetensors(ckpt).tensors;
+  for (const slot of ['adam_m', 'adam_v', 'ema']) {
+    const was = saved.get(`state.${slot}`)!.data as Float32Array, now = after.slot(slot);
+    for (const name of ['conv_in.weight', 'd0.t.bias', 'conv_out.bias']) {
+      const o = oldLayout.find((l) => l.name === name)!, n = after.spec.layout.find((l) => l.name === name)!;
+      assert.deepEqual(now.subarray(n.offset, n.offset + n.size), was.subarray(o.offset, o.offset + o.size), `${slot} of ${name} moved with its parameter`);
+    }
+  }
+  const first = (await after.trainStep(batch())).loss;
+  assert.ok(Math.abs(first - next) <= 1e-6 * Math.abs(next), `step 4 loss with the new path ${first}, without ${next}`);
+  const ckpt2 = ckpt.replace('unet.ckpt', 'pooled.ckpt');
+  await after.fit({ steps: 8, batch, checkpoint: ckpt2 });
+  const l2 = after.params().get('pooled_text.l2.weight')!.data as Float32Array;
+  assert.ok(l2.some((v) => v !== 0), 'the zero-initialised layer trains');
+  await after.dispose();
+
+  const plain = await Trainer.create(unetStep(small, spec));
+  assert.throws(() => plain.warmStart(ckpt2), /has parameters this model lacks \(pooled_text/, 'a warm start only adds layers');
+  await plain.dispose();
 });
