@@ -29,8 +29,9 @@ import { readSafetensors } from '../src/sidecar/io/safetensors';
 import type { TensorValue } from '../src/sidecar/graph/types';
 import { createSession, Graph, type Rng } from '../src/sidecar/graph';
 import { EMOJI_STYLES_64, latentSide, textEncoder, type FamilyConfig } from '../src/sidecar/nn';
-import { applyWeights } from '../src/sidecar/nn/weights';
-import { writeFamilyFolder, type FamilyWeights } from '../src/sidecar/nn/family';
+import { applyWeights, parameterCount } from '../src/sidecar/nn/weights';
+import { writeFamilyFolder, componentGraph, COMPONENTS, type FamilyWeights } from '../src/sidecar/nn/family';
+import { stylesCard, styleSource, type StylesCardFacts } from './train/styles-card';
 import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { encodeLatents, reconstruct } from './train/prepare';
 import { log, emaFromCheckpoint, runStage, readRecords } from './train/run-stage';
@@ -139,6 +140,21 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
 
 
 
+/** What the model card says, from this run (eval's figures join it later: scripts/train/update-card.ts). */
+function cardFacts(cfg: FamilyConfig, d: StylesData, weights: FamilyWeights, scalingFactor: number, vaeMse: number): StylesCardFacts {
+  const params: Record<string, number> = {};
+  for (const c of COMPONENTS) { const g = componentGraph(c, cfg); applyWeights(g, weights[c], c); params[c] = parameterCount(g); }
+  const drawings = d.styles.styles.map((_, k) => d.styles.samples.filter((x) => x.style === k).length);
+  const records = readRecords(RUN) as StylesCardFacts['stages'];
+  const partial = EXPORT_CHECKPOINT ? ' (checkpoint: the UNet row is the run so far)' : '';
+  return {
+    card: 'styles', name: 'emoji-styles', cfg, emoji: d.emojiRows, digits: d.digitRows, params, scalingFactor, vaeMse,
+    styles: d.styles.styles.map((st, k) => styleSource(st, drawings[k])),
+    stages: { vae: records.vae, clip: records.clip, 'clip (image tower)': records.clip_image, unet: records.unet ?? records['unet.partial'] },
+    trainer: `the project's own engine (ONNX training-step graphs run by onnxruntime-node on the CPU)${partial}`,
+  };
+}
+
 const GRID = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a graceful swan, flat style', 'a graceful swan in the 3d style', 'a handwritten number 7', 'a handwritten number 3'];
 
 async function main(): Promise<void> {
@@ -172,9 +188,9 @@ async function main(): Promise<void> {
   log(`latent std ${stdOf(lat.mean).toFixed(4)} -> scaling_factor ${scalingFactor.toFixed(5)}`);
   const unetW = EXPORT_CHECKPOINT ? emaFromCheckpoint(RUN, 'unet', unetStep(cfg, plan.unet).layout) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
-  const records = readRecords(RUN);
-  const card = `# emoji-styles-64 (in training)\n\nIssue 13's 64x64 multi-style family, written by \`npm run train:styles\`.\n\nStages: ${JSON.stringify(records, null, 2)}\n\nVAE reconstruction MSE ${mse.toFixed(4)} (pixels in [-1, 1]).\n`;
-  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card, safetensors: false });
+  const facts = cardFacts(cfg, d, weights, scalingFactor, mse);
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card: stylesCard(facts), safetensors: false });
+  writeFileSync(join(RUN, 'card-facts.json'), JSON.stringify(facts, null, 2));
   log(`wrote ${OUT}`);
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];
   await writeLossCurves([{ title: 'VAE (MSE + KL)', losses: curve('vae') }, { title: 'CLIP (InfoNCE)', losses: curve('clip') }, { title: 'UNet (v-prediction MSE)', losses: curve('unet') }], join(RUN, 'loss-curves.png'));
