@@ -16,10 +16,12 @@ test(`${JOBS} queued jobs from ${CLIENTS} clients finish or are cancelled, in pr
   for (let k = 1; k < CLIENTS; k++) clients.push(await connect(s));
   try {
     const started: string[] = [];
+    const ended = new Set<string>();
     let rssAfter10 = 0;
     let succeeded = 0;
     s.client.on('job', ({ job }) => {
       if (job.state === 'running') started.push(job.jobId);
+      if (job.state === 'succeeded' || job.state === 'cancelled' || job.state === 'failed') ended.add(job.jobId);
       if (job.state === 'succeeded' && ++succeeded === 10) rssAfter10 = rssOf(s.banner.pid);
     });
     // A blocker holds the device while all the tiny jobs queue up behind it; it is cancelled once they
@@ -51,6 +53,10 @@ test(`${JOBS} queued jobs from ${CLIENTS} clients finish or are cancelled, in pr
     await assert.rejects(blocker.done, (e: SidecarError) => e.code === 'cancelled');
     const outcomes = await Promise.all(handles.map(({ h }) => h.done.then(() => 'succeeded', (e: SidecarError) => e.code)));
     const rssEnd = rssOf(s.banner.pid);
+    // A job's result reaches the client that submitted it; the broadcast of its states reaches this
+    // client over another connection, possibly later. Each connection keeps its order, so once this
+    // client has seen every job end, it has seen every job start.
+    for (const t0 = Date.now(); handles.some(({ h }) => !ended.has(h.jobId)) && Date.now() - t0 < 10_000;) await new Promise((r) => setTimeout(r, 20));
 
     // Everything ended: succeeded, or cancelled exactly when we cancelled it.
     handles.forEach(({ h }, i) => assert.equal(outcomes[i], cancelled.has(h.jobId) ? 'cancelled' : 'succeeded', h.jobId));
