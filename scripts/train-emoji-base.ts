@@ -1,5 +1,5 @@
 /**
- * `npm run train:embedded`: trains the embedded model family (models/emoji-base) from scratch on the
+ * `npm run train:emoji-base`: trains the first embedded model family (models/emoji-base, 32x32 Noto emoji) from scratch on the
  * project's own engine, stage by stage: VAE -> CLIP (text + image encoders) -> UNet -> export -> samples.
  * Resumable: every stage checkpoints (atomic safetensors) into the run folder and a finished stage is
  * skipped, so rerunning the command continues where it stopped. Options:

@@ -1,11 +1,12 @@
 /**
- * `npm run train:styles`: trains the 64x64 multi-style family (issue 13, nn/config.ts EMOJI_STYLES_64)
+ * `npm run train:embedded`: trains the embedded default family, models/emoji-styles (64x64, seven emoji
+ * styles and digits; issue 13, nn/config.ts EMOJI_STYLES_64)
  * on the project's own engine: VAE -> CLIP -> image tower (LiT) -> UNet -> export -> sample grid. The
  * data: the seven-style emoji set and the MNIST training split (scripts/train/styles-data.ts). Every
  * stage checkpoints every 100 steps into the run folder and a finished stage is skipped, so rerunning
  * the command resumes; the UNet is meant to train across several sessions. Options:
- *   --out <dir>     model folder to write (default .cache/train-styles/model: not shipped until it meets
- *                   issue 13's figures)
+ *   --out <dir>     model folder to write (default models/emoji-styles; with --export-checkpoint
+ *                   .cache/train-styles/model-checkpoint, an interim look that is not shipped)
  *   --run <dir>     checkpoints, losses, logs (default .cache/train-styles)
  *   --scale <x>     multiply every stage's step count (0.002 is a smoke test of the whole chain)
  *   --unet-steps <n> the UNet's planned length (its cosine schedule; default 24000)
@@ -46,9 +47,10 @@ import { chooseProvider } from '../src/sidecar/runtime/providers';
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const RUN = arg('--run', '.cache/train-styles');
-const OUT = arg('--out', join(RUN, 'model'));
-const SCALE = Number(arg('--scale', '1'));
 const EXPORT_CHECKPOINT = process.argv.includes('--export-checkpoint');
+const SCALE = Number(arg('--scale', '1'));
+// A scaled-down smoke run never writes over the shipped folder unless told to.
+const OUT = arg('--out', EXPORT_CHECKPOINT || SCALE !== 1 ? join(RUN, EXPORT_CHECKPOINT ? 'model-checkpoint' : 'model') : 'models/emoji-styles');
 const DEVICE = arg('--device', 'cpu');
 let PROVIDERS: readonly string[] | undefined;
 

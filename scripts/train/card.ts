@@ -56,7 +56,7 @@ ${paramRows}
 - scheduler: scaled_linear betas 0.00085..0.012, 1000 steps (Stable Diffusion's), v_prediction, trailing spacing.
 
 ## Training
-\`npm run train:embedded\` (scripts/train-embedded.ts), ${f.trainer}. Resumable: rerun the same command.
+\`npm run train:emoji-base\` (scripts/train-emoji-base.ts), ${f.trainer}. Resumable: rerun the same command.
 
 | stage | steps | batch | wall time | final loss |
 |---|---|---|---|---|

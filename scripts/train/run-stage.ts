@@ -2,7 +2,7 @@
  * One resumable training stage of an embedded family: runs (or resumes, or skips when finished) a
  * training-step graph, checkpointing every 100 steps (atomic safetensors) and keeping the loss curve
  * and wall time across invocations in the run folder (`stages.json`, `<stage>.losses.json`). Shared by
- * scripts/train-embedded.ts (emoji-base) and scripts/train-styles.ts (the 64x64 family).
+ * scripts/train-emoji-base.ts (emoji-base) and scripts/train-styles.ts (the 64x64 family).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

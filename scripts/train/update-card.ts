@@ -1,7 +1,7 @@
 /**
  * Rewrites a model card with measured metrics: npx tsx scripts/train/update-card.ts <model dir> <run dir> <eval.json> [note]
  * (eval.json = the output of `diffusion-studio eval --json`; the run dir holds card-facts.json, written by
- * train-embedded.ts for emoji-base and train-styles.ts for the 64x64 family).
+ * train-emoji-base.ts for emoji-base and train-styles.ts for the 64x64 family).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
