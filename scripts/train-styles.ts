@@ -50,7 +50,8 @@ const RUN = arg('--run', '.cache/train-styles');
 const EXPORT_CHECKPOINT = process.argv.includes('--export-checkpoint');
 const SCALE = Number(arg('--scale', '1'));
 // A scaled-down smoke run never writes over the shipped folder unless told to.
-const OUT = arg('--out', EXPORT_CHECKPOINT || SCALE !== 1 ? join(RUN, EXPORT_CHECKPOINT ? 'model-checkpoint' : 'model') : 'models/emoji-styles');
+const SHIPPED = !EXPORT_CHECKPOINT && SCALE === 1 && !process.argv.includes('--out');
+const OUT = arg('--out', SHIPPED ? 'models/emoji-styles' : join(RUN, EXPORT_CHECKPOINT ? 'model-checkpoint' : 'model'));
 const DEVICE = arg('--device', 'cpu');
 let PROVIDERS: readonly string[] | undefined;
 
@@ -195,7 +196,7 @@ async function main(): Promise<void> {
   writeFileSync(join(RUN, 'card-facts.json'), JSON.stringify(facts, null, 2));
   log(`wrote ${OUT}`);
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];
-  await writeLossCurves([{ title: 'VAE (MSE + KL)', losses: curve('vae') }, { title: 'CLIP (InfoNCE)', losses: curve('clip') }, { title: 'UNet (v-prediction MSE)', losses: curve('unet') }], join(RUN, 'loss-curves.png'));
+  await writeLossCurves([{ title: 'VAE (MSE + KL)', losses: curve('vae') }, { title: 'CLIP (InfoNCE)', losses: curve('clip') }, { title: 'UNet (v-prediction MSE)', losses: curve('unet') }], SHIPPED ? 'docs/images/styles64-loss-curves.png' : join(RUN, 'loss-curves.png'));
   const model = await openModel(loadModelFolder(OUT), {});
   for (const seed of [1, 2]) {
     const { images, size } = await sampleImages(model, GRID, { steps: 20, guidance: 3, scheduler: 'ddim', seed });
