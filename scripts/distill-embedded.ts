@@ -78,7 +78,7 @@ async function main(): Promise<void> {
 function modelCard(d: Record<string, unknown>, unet: Record<string, unknown>, mb: number): string {
   const steps = Number(d.steps), range = d.guidance_range as [number, number];
   const t = d.training as Record<string, unknown>, teacher = d.teacher as Record<string, unknown>;
-  const width = (unet.block_out_channels as number[])[0], from = unet.distilled_from_channels as number | undefined;
+  const width = (unet.block_out_channels as number[]).at(-1)!, from = unet.distilled_from_channels as number | undefined;
   const stage1 = readStage1();
   return `# ${PREFIX}${steps} — guided student of ${TEACHER} for ${steps} step${steps > 1 ? 's' : ''}
 

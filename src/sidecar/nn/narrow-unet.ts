@@ -27,12 +27,14 @@ export class NarrowUnetError extends Error {
  */
 export function unetFamilyConfig(teacher: Graph, headDim: number, where: string): FamilyConfig {
   const dims = (name: string) => teacher.initializers.get(name)?.dims;
-  const convIn = dims('conv_in.weight'), t2 = dims('t2.weight');
+  // With an outer ResBlock level (the 64x64 family) conv_in feeds it and down0 enters the attention levels.
+  const convIn = dims('conv_in.weight'), t2 = dims('t2.weight'), down0 = dims('down0.weight');
   const sample = teacher.inputs.includes('sample') ? teacher.tensor('sample').shape : undefined;
   const ctx = teacher.inputs.includes('encoder_hidden_states') ? teacher.tensor('encoder_hidden_states').shape : undefined;
   const notFamily = (why: string) => new NarrowUnetError(`${where} is not an embedded-family UNet (${why}); a narrower student can only be built from one`);
   if (!convIn || !t2 || !sample || !ctx) throw notFamily('conv_in, t2, sample or encoder_hidden_states missing');
-  const [c, latent] = convIn.map(Number), side = Number(sample[2]);
+  const [first, latent] = convIn.map(Number), side = Number(sample[2]);
+  const c = down0 ? Number(down0[0]) : first;
   const [length, textDim] = [Number(ctx[1]), Number(ctx[2])];
   if (![c, latent, side, length, textDim, headDim].every((n) => Number.isInteger(n) && n > 0) || c % headDim !== 0) {
     throw notFamily('its sizes are not static');
@@ -40,6 +42,8 @@ export function unetFamilyConfig(teacher: Graph, headDim: number, where: string)
   const cfg: FamilyConfig = {
     ...EMOJI_BASE, vocab: 0, length, textDim, imageSize: side * 4, latentChannels: latent,
     unetChannels: c, unetTimeDim: Number(t2[0]), unetHeads: c / headDim,
+    ...(down0 ? { unetOuterChannels: first } : {}),
+    ...(teacher.initializers.has('pooled_text.l1.weight') ? { unetPooledText: true } : {}),
   };
   const rebuilt = unetGraph(cfg);
   const mine = weightNames(teacher);
@@ -53,7 +57,8 @@ export function unetFamilyConfig(teacher: Graph, headDim: number, where: string)
 }
 
 /**
- * The same UNet with `channels` channels (same heads, time-embedding width and text width), each weight
+ * The same UNet with `channels` channels in its attention levels (same heads, time-embedding width, text
+ * width and outer level, whose 16x16 convolutions are cheap next to attention), each weight
  * initialised from the teacher's: every axis keeps its leading entries; the inputs of the up blocks,
  * which concatenate [h, skip], keep the leading entries of both halves.
  */

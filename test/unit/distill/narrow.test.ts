@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '../../../src/sidecar/graph';
+import * as ort from 'onnxruntime-node';
+import { createSession, loadModel, toOnnx, type Graph } from '../../../src/sidecar/graph';
+import { unetGraph } from '../../../src/sidecar/nn/unet';
+import { EMOJI_BASE } from '../../../src/sidecar/nn/config';
 import { runDistillation } from '../../../src/sidecar/pipelines/distill/job';
 import { textToImage } from '../../../src/sidecar/pipelines/text-to-image';
 import { narrowUnetGraph, unetFamilyConfig } from '../../../src/sidecar/nn/narrow-unet';
@@ -64,4 +67,25 @@ test('requests a narrower student cannot serve are refused with the reason', asy
   await assert.rejects(run({ studentChannels: 16, loraRank: 4 }), /cannot be combined with --lora/);
   await assert.rejects(run({ teacher: 'test/fixtures/tiny-sd', studentChannels: 16 }), /not an embedded-family UNet/);
   assert.ok(!existsSync(out), 'a refused request leaves no job folder behind');
+});
+
+test('a UNet of the 64x64 family (outer 16x16 level, pooled text) narrows its attention levels and keeps the rest', async () => {
+  const cfg = { ...EMOJI_BASE, vocab: 50, imageSize: 64, unetChannels: 32, unetOuterChannels: 16, unetPooledText: true, unetTimeDim: 64, textDim: 16, unetHeads: 4 };
+  const teacher = unetGraph(cfg, 5);
+  const read = unetFamilyConfig(teacher, 8, 'teacher');
+  assert.deepEqual([read.unetChannels, read.unetOuterChannels, read.unetPooledText, read.unetHeads, read.imageSize], [32, 16, true, 4, 64]);
+  const g = narrowUnetGraph(teacher, read, 16);
+  assert.deepEqual(g.initializers.get('conv_in.weight')?.dims, [16, 4, 3, 3], 'the outer level keeps its 16 channels');
+  assert.deepEqual(g.initializers.get('down0.weight')?.dims, [16, 16, 3, 3]);
+  assert.deepEqual(g.initializers.get('d1.c1.weight')?.dims, [16, 16, 3, 3], 'the attention levels narrow from 32 to 16');
+  assert.deepEqual(g.initializers.get('u0.c1.weight')?.dims, [16, 32, 3, 3], 'the outer up block still takes [h, skip] of 16 each');
+  const pooled = (x: Graph) => [...(x.initializers.get('pooled_text.l1.weight')!.data as Float32Array)];
+  assert.deepEqual(pooled(g), pooled(teacher), 'the pooled-text path is copied whole');
+  const session = await createSession(toOnnx(g));
+  const r = await session.run({
+    sample: new ort.Tensor('float32', new Float32Array(2 * 4 * 16 * 16).fill(0.1), [2, 4, 16, 16]),
+    timestep: new ort.Tensor('int64', BigInt64Array.of(10n, 500n), [2]),
+    encoder_hidden_states: new ort.Tensor('float32', new Float32Array(2 * 16 * 16).fill(0.2), [2, 16, 16]),
+  });
+  assert.deepEqual(r.out_sample.dims, [2, 4, 16, 16]);
 });

@@ -272,11 +272,13 @@ function planNarrow(teacher: ModelFolder, channels: number): { spec: { channels:
     if (err instanceof NarrowUnetError) throw new DistillRequestError(err.message);
     throw err;
   }
+  // The last two blocks are the attention levels (the ones a student narrows); an outer level comes first.
   const blocks = cfg.block_out_channels!;
-  const heads = blocks[0] / headDim;
+  const inner = blocks[blocks.length - 1], outer = blocks.slice(0, -2);
+  const heads = inner / headDim;
   return {
     spec: { channels, headDim },
-    unetConfig: { block_out_channels: blocks.map(() => channels), attention_head_dim: channels / heads, distilled_from_channels: blocks[0] },
+    unetConfig: { block_out_channels: [...outer, channels, channels], attention_head_dim: channels / heads, distilled_from_channels: inner },
   };
 }
 
