@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { createSession, loadModel, toOnnx, type Graph } from '../../../src/sidecar/graph';
 import { unetGraph } from '../../../src/sidecar/nn/unet';
-import { EMOJI_BASE } from '../../../src/sidecar/nn/config';
+import { EMOJI_BASE, EMOJI_STYLES_64 } from '../../../src/sidecar/nn/config';
+import { componentGraph, writeFamilyFolder, COMPONENTS, type FamilyWeights } from '../../../src/sidecar/nn/family';
+import { graphWeights } from '../../../src/sidecar/nn/weights';
+import { buildTokenizer } from '../../../src/sidecar/train/data/tokenizer';
 import { runDistillation } from '../../../src/sidecar/pipelines/distill/job';
 import { textToImage } from '../../../src/sidecar/pipelines/text-to-image';
 import { narrowUnetGraph, unetFamilyConfig } from '../../../src/sidecar/nn/narrow-unet';
@@ -88,4 +91,22 @@ test('a UNet of the 64x64 family (outer 16x16 level, pooled text) narrows its at
     encoder_hidden_states: new ort.Tensor('float32', new Float32Array(2 * 16 * 16).fill(0.2), [2, 16, 16]),
   });
   assert.deepEqual(r.out_sample.dims, [2, 4, 16, 16]);
+});
+
+test('a narrower student of a 64x64-family teacher keeps its outer level in unet/config.json and generates', async () => {
+  const dir = join(tmp, 'styles-teacher');
+  const tokenizer = buildTokenizer(['a red apple', 'a cat face'], 16, []);
+  const vocab = Object.keys((tokenizer.tokenizer.model as { vocab: object }).vocab).length;
+  const cfg = { ...EMOJI_STYLES_64, vocab, unetChannels: 32, unetOuterChannels: 8, unetTimeDim: 64 };
+  const weights = Object.fromEntries(COMPONENTS.map((c) => [c, graphWeights(componentGraph(c, cfg, 3))])) as FamilyWeights;
+  writeFamilyFolder({ dir, cfg, weights, scalingFactor: 1, tokenizer, defaults: { steps: 2, guidance_scale: 2, scheduler: 'ddim' }, card: '# t\n', safetensors: false });
+  const out = join(tmp, 'styles-guided');
+  const r = await runDistillation({ mode: 'guided', teacher: dir, out, fromSteps: 2, toSteps: 1, iterations: 1, stage1Iterations: 2, batchSize: 2, studentChannels: 16, data: 'teacher' });
+  const s = r.students.at(-1)!;
+  const config = JSON.parse(readFileSync(join(s.dir, 'unet', 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(config.block_out_channels, [8, 16, 16], 'the outer level (8) stays, the attention levels narrow from 32 to 16');
+  assert.equal(config.attention_head_dim, 4, 'the teacher\'s 4 heads, each narrower');
+  assert.equal(config.distilled_from_channels, 32);
+  const img = await textToImage({ model: s.dir, prompt: 'a red apple', seed: 3, guidanceScale: 2, out: join(tmp, 'apple64.png') });
+  assert.equal(img.metadata[0].width, 64);
 });
