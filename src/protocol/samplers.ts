@@ -79,8 +79,8 @@ export function samplerLabel(id: SamplerId): string {
  * DPM++ 2M at guidance 7.5 are diffusers' usual Stable Diffusion settings.
  */
 export const GENERATION_DEFAULTS = {
-  /** The embedded model (models/emoji-base). */
-  model: 'emoji-base',
+  /** The embedded model (models/emoji-styles: 64x64, seven emoji styles and digits; docs/MODELS.md). */
+  model: 'emoji-styles',
   steps: 20,
   guidanceScale: 7.5,
   scheduler: 'dpmpp_2m' as SamplerId,

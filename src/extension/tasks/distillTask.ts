@@ -66,7 +66,7 @@ export class DistillTaskProvider implements vscode.TaskProvider {
 
   /** Offers one ready-made task: guided distillation of the configured model to 4 steps. */
   provideTasks(): vscode.Task[] {
-    const teacher = vscode.workspace.getConfiguration('diffusionStudio').get<string>('model') ?? 'emoji-base';
+    const teacher = vscode.workspace.getConfiguration('diffusionStudio').get<string>('model') ?? 'emoji-styles';
     return [this.makeTask({ type: DISTILL_TASK_TYPE, mode: 'guided', teacher, targetSteps: 4 })];
   }
 

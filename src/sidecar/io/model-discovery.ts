@@ -9,7 +9,7 @@ import { ModelFolderError } from './errors';
 import { loadModelFolder, type ModelFolder } from './model-folder';
 
 /** The embedded model generation uses by default. */
-export const DEFAULT_MODEL = 'emoji-base';
+export const DEFAULT_MODEL = 'emoji-styles';
 
 const roots = new Map<string, string>();
 

@@ -88,14 +88,14 @@ test('discovery lists model folders under each root; names resolve; unknown name
 
 test('the default embedded model gets its own message while it is missing, and resolves once it is there', () => {
   // Roots made here, and run from an empty folder (a bare name is tried as a path first), so the
-  // answer does not depend on whether models/emoji-base has been trained in this checkout.
+  // answer does not depend on whether the default model has been trained in this checkout.
   const root = mkdtempSync(join(tmpdir(), 'mf-default-'));
   const cwd = process.cwd();
   process.chdir(root);
   try {
     assert.throws(
       () => resolveModel(DEFAULT_MODEL, [root]),
-      (err: Error) => err.message.includes(join(embeddedModelsDir(), DEFAULT_MODEL)) && /the embedded model emoji-base is not trained yet .*pass --model <folder>/.test(err.message),
+      (err: Error) => err.message.includes(join(embeddedModelsDir(), DEFAULT_MODEL)) && new RegExp(`the embedded model ${DEFAULT_MODEL} is not trained yet .*pass --model <folder>`).test(err.message),
     );
     // Any other unknown name gets the usual listing, not the embedded model's message.
     assert.throws(() => resolveModel('emoji-other', [root]), /no such model folder or model name \(known models: none/);

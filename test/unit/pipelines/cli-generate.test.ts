@@ -60,13 +60,14 @@ test('bad arguments: a clear message, a non-zero exit, no stack trace', () => {
   }
 });
 
-const embedded = join(root, 'models', 'emoji-base', 'model_index.json');
-test('with no --model, generate uses the embedded emoji-base and its defaults', { skip: !existsSync(embedded) && 'models/emoji-base is not there yet' }, () => {
+const embedded = join(root, 'models', 'emoji-styles', 'model_index.json');
+test('with no --model, generate uses the embedded emoji-styles and its defaults', { skip: !existsSync(embedded) && 'models/emoji-styles is not there yet' }, () => {
   const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
   const r = cli(cwd, 'generate', 'a red heart', '--seed', '7', '--json', '--device', 'cpu');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { files: string[]; metadata: Array<{ model: string; width: number; steps: number }> };
-  assert.equal(out.metadata[0].model, 'emoji-base');
-  assert.equal(out.metadata[0].width, 32);
+  assert.equal(out.metadata[0].model, 'emoji-styles');
+  assert.equal(out.metadata[0].width, 64);
+  assert.equal(out.metadata[0].steps, 20, 'the model folder\'s own defaults');
   assert.ok(existsSync(out.files[0]));
 });
