@@ -13,8 +13,8 @@
  * cos(f_k w)], through Linear -> SiLU -> Linear; the last layer starts at zero, so the fresh student
  * computes exactly the teacher's conditional output until it is trained.
  */
-import { Graph, init, type Tensor } from '../graph';
-import { linear } from './layers';
+import { Graph, type Tensor } from '../graph';
+import { linear, zeroLinear } from './layers';
 
 /** Frequencies f_k = pi/8 * 2^k, k = 0..7: periods from 16 (wider than any sensible w) down to 1/8. */
 const FREQS = Array.from({ length: 8 }, (_, k) => (Math.PI / 8) * 2 ** k);
@@ -46,7 +46,7 @@ function embedGuidance(g: Graph, s: Tensor, dim: number): Tensor {
   const feats = g.concat([w, g.sin(angles), g.cos(angles)], 1); // [B, 1 + 2K]
   const width = 1 + 2 * FREQS.length;
   const h = g.silu(linear(g, 'l1', feats, width, dim));
-  return g.scope('l2', () => g.linear(h, g.param('weight', [dim, dim], init.zeros()), g.param('bias', [dim], init.zeros())));
+  return zeroLinear(g, 'l2', h, dim, dim);
 }
 
 /** Graph inputs each value depends on. */

@@ -14,6 +14,11 @@ export function linear(g: Graph, name: string, x: Tensor, cin: number, cout: num
   ));
 }
 
+/** y = x W + b with W and b starting at zero: a new branch added to a trained model leaves its output as it was. */
+export function zeroLinear(g: Graph, name: string, x: Tensor, cin: number, cout: number): Tensor {
+  return g.scope(name, () => g.linear(x, g.param('weight', [cin, cout], init.zeros()), g.param('bias', [cout], init.zeros())));
+}
+
 /** 2-D convolution with "same" padding for odd kernels (k // 2), optional stride. */
 export function conv2d(g: Graph, name: string, x: Tensor, cin: number, cout: number, k: number, stride = 1): Tensor {
   const fanIn = cin * k * k;

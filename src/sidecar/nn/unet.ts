@@ -4,8 +4,8 @@
  * transformer-style block: cross-attention to the text tokens (Rombach et al., 2022, eq. 3), then
  * self-attention. Predicts v (Salimans & Ho, 2022): v = alpha_t * eps - sigma_t * x0.
  */
-import { Graph, init, type Tensor } from '../graph';
-import { attention, conv2d, groupNorm, layerNorm, linear } from './layers';
+import { Graph, type Tensor } from '../graph';
+import { attention, conv2d, groupNorm, layerNorm, linear, zeroLinear } from './layers';
 import { latentSide, type FamilyConfig } from './config';
 
 /** Sinusoidal timestep embedding (Vaswani et al., 2017), [sin | cos] halves, then a 2-layer MLP. */
@@ -28,8 +28,7 @@ function conditioning(g: Graph, cfg: FamilyConfig, t: Tensor, ctx: Tensor): Tens
   return g.scope('pooled_text', () => {
     const pooled = g.reduceMean(ctx, [1], false); // [B, textDim]
     const h = g.silu(linear(g, 'l1', pooled, cfg.textDim, cfg.unetTimeDim));
-    const out = g.scope('l2', () => g.linear(h, g.param('weight', [cfg.unetTimeDim, cfg.unetTimeDim], init.zeros()), g.param('bias', [cfg.unetTimeDim], init.zeros())));
-    return g.add(te, out);
+    return g.add(te, zeroLinear(g, 'l2', h, cfg.unetTimeDim, cfg.unetTimeDim));
   });
 }
 
