@@ -143,49 +143,44 @@ export class Trainer {
 
   /** Restores a checkpoint written by saveCheckpoint (same parameter layout). Returns its metadata. */
   loadCheckpoint(path: string): Record<string, string> {
-    const { tensors, metadata } = readSafetensors(path);
-    const flat = new Float32Array(this.slot('params').length);
-    for (const l of this.spec.layout) {
-      const v = tensors.get(l.name);
-      if (!v || v.data.length !== l.size) throw new Error(`checkpoint ${path} lacks parameter ${l.name} of shape [${l.dims.join(", ")}]`);
-      flat.set(v.data as Float32Array, l.offset);
-    }
-    this.state.set('params', new ort.Tensor('float32', flat, [flat.length]));
-    for (const s of this.spec.state.slice(1)) {
-      const v = tensors.get(`state.${s.input}`);
-      if (!v || v.data.length !== s.init.length) throw new Error(`checkpoint ${path} lacks optimiser state ${s.input}`);
-      this.state.set(s.input, new ort.Tensor('float32', v.data as Float32Array, [s.init.length]));
-    }
-    this.step = Number(metadata.step ?? 0);
-    return metadata;
+    return this.restore(path, false).metadata;
   }
 
   /**
    * Resumes from a checkpoint of the same model with layers added since (zero-initialised ones, so the
    * model computes what it did): parameters the checkpoint lacks keep their initial values, with zero
    * optimiser moments and their initial value as EMA; everything else is restored by name and offset.
-   * The checkpoint's flat layout is this one without the new parameters (the graph builder keeps the
-   * others in order), which its optimiser state's length confirms. Returns the new parameters' names.
+   * Returns the new parameters' names.
    */
   warmStart(path: string): string[] {
+    return this.restore(path, true).added;
+  }
+
+  /**
+   * One restore for both: the checkpoint's flat layout is this one without the parameters it lacks (the
+   * graph builder keeps the others in order), which its optimiser state's length confirms. A strict
+   * restore (allowNew false) refuses a missing parameter by name and shape; both refuse parameters this
+   * model lacks, whose offsets would shift every later tensor.
+   */
+  private restore(path: string, allowNew: boolean): { metadata: Record<string, string>; added: string[] } {
     const { tensors, metadata } = readSafetensors(path);
-    const known = this.spec.layout.filter((l) => tensors.has(l.name));
-    const added = this.spec.layout.filter((l) => !tensors.has(l.name)).map((l) => l.name);
+    const missing = this.spec.layout.filter((l) => !tensors.has(l.name));
+    if (!allowNew && missing.length) throw new Error(`checkpoint ${path} lacks parameter ${missing[0].name} of shape [${missing[0].dims.join(', ')}]`);
     const ours = new Set(this.spec.layout.map((l) => l.name));
     const extra = [...tensors.keys()].filter((k) => !k.startsWith('state.') && !ours.has(k));
-    if (extra.length) throw new Error(`checkpoint ${path} has parameters this model lacks (${extra.slice(0, 3).join(', ')}): not a warm start of the same model`);
+    if (extra.length) throw new Error(`checkpoint ${path} has parameters this model lacks (${extra.slice(0, 3).join(', ')}): not a checkpoint of this model`);
     let offset = 0;
-    const old = known.map((l) => { const o = offset; offset += l.size; return { ...l, oldOffset: o }; });
-    for (const l of old) if (tensors.get(l.name)!.data.length !== l.size) throw new Error(`checkpoint ${path}: ${l.name} has ${tensors.get(l.name)!.data.length} values, expected ${l.size}`);
+    const old = this.spec.layout.filter((l) => tensors.has(l.name)).map((l) => { const o = offset; offset += l.size; return { ...l, oldOffset: o }; });
+    for (const l of old) if (tensors.get(l.name)!.data.length !== l.size) throw new Error(`checkpoint ${path}: ${l.name} has ${tensors.get(l.name)!.data.length} values, expected ${l.size} ([${l.dims.join(', ')}])`);
     for (const [k, s] of this.spec.state.entries()) {
       const flat = s.init.slice();
       const v = k === 0 ? null : tensors.get(`state.${s.input}`);
-      if (k > 0 && (!v || v.data.length !== offset)) throw new Error(`checkpoint ${path}: optimiser state ${s.input} does not match its parameters (${v?.data.length ?? 'missing'} values, expected ${offset})`);
+      if (k > 0 && (!v || v.data.length !== offset)) throw new Error(`checkpoint ${path} lacks optimiser state ${s.input} matching its parameters (${v?.data.length ?? 'missing'} values, expected ${offset})`);
       for (const l of old) flat.set(k === 0 ? tensors.get(l.name)!.data as Float32Array : (v!.data as Float32Array).subarray(l.oldOffset, l.oldOffset + l.size), l.offset);
       this.state.set(s.input, new ort.Tensor('float32', flat, [flat.length]));
     }
     this.step = Number(metadata.step ?? 0);
-    return added;
+    return { metadata, added: missing.map((l) => l.name) };
   }
 
   /** Resumes from `path` when it exists; returns whether it did. */
