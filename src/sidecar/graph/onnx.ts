@@ -254,7 +254,6 @@ function probeInput(probe: Graph, g: Graph, name: string) {
   return t;
 }
 
-/** Reads an ONNX file (external data resolved relative to it) into a Graph. */
 /**
  * The number of weight values of an ONNX file (float32 initializers of more than one element that are
  * not builder constants, as weightNames counts them), from its header alone: external data (3.4 GB
@@ -270,6 +269,7 @@ export function countWeights(path: string): number {
   return n;
 }
 
+/** Reads an ONNX file (external data resolved relative to it) into a Graph. */
 export function loadModel(path: string, o: LoadOptions = {}): Graph {
   return fromModelProto(decodeModel(readFileSync(path)), dirname(path), o);
 }

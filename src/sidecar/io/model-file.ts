@@ -4,7 +4,7 @@
  * is not "invalid JSON". Every problem is a ModelFolderError naming the file.
  */
 import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ModelFolderError } from './errors';
 
 /** Whether `path` exists; a link that cannot be followed is an error, not an absence. */
@@ -48,20 +48,33 @@ export function readModelJson(path: string): Record<string, unknown> {
 }
 
 /**
- * The bytes of an ONNX component: its graph file and every other file beside it but config.json. The
- * weights may sit in the graph, in model.onnx_data (optimum's exports, this project's), in weights.pb
- * (older diffusers scripts) or in one file per tensor; the folder holds them all. About what a session
- * of it holds in memory. 0 when unreadable.
+ * The files of an ONNX component: its graph file and every other file beside it but the .json, .md and
+ * .txt ones, sorted. The weights may sit in the graph, in model.onnx_data (optimum's exports, this
+ * project's), in weights.pb (diffusers' own conversion script) or in one file per tensor; the folder
+ * holds them all. The listing is kept per folder until the folder's modification time changes (a file
+ * added, removed or renamed), so a session look-up pays one stat, not a directory read.
  */
-export function componentBytes(graphPath: string): number {
+export function componentFiles(graphPath: string): string[] {
   const dir = dirname(graphPath);
+  const mtime = statSync(dir, { throwIfNoEntry: false })?.mtimeMs;
+  if (mtime === undefined) return [graphPath];
+  const key = `${graphPath}\0${mtime}`;
+  let files = listings.get(dir);
+  if (files?.key !== key) {
+    const own = basename(graphPath);
+    const names = readdirSync(dir).filter((f) => f !== own && !/\.(json|md|txt)$/i.test(f) && statSync(join(dir, f), { throwIfNoEntry: false })?.isFile());
+    files = { key, paths: [graphPath, ...names.sort().map((f) => join(dir, f))] };
+    listings.set(dir, files);
+  }
+  return files.paths;
+}
+
+const listings = new Map<string, { key: string; paths: string[] }>();
+
+/** The bytes of an ONNX component's files (componentFiles): about what a session of it holds in memory. 0 when unreadable. */
+export function componentBytes(graphPath: string): number {
   try {
-    return readdirSync(dir)
-      .filter((f) => f !== 'config.json')
-      .reduce((n, f) => {
-        const s = statSync(join(dir, f));
-        return s.isFile() ? n + s.size : n;
-      }, 0);
+    return componentFiles(graphPath).reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
   } catch {
     return 0;
   }

@@ -20,7 +20,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/config';
 import { ModelFolderError } from './errors';
 import { stampFiles } from './file-cache';
-import { modelFileExists, readModelJson } from './model-file';
+import { componentFiles, modelFileExists, readModelJson } from './model-file';
 
 /** SD 1.x/2.x latent scale (the VAE's `scaling_factor`) when no config says otherwise. */
 export const DEFAULT_SCALING_FACTOR = 0.18215;
@@ -69,7 +69,9 @@ export interface ModelFolder {
 const CONSULTED = [
   'model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx',
   'tokenizer', 'scheduler/scheduler_config.json', 'vae_decoder/config.json', 'vae/config.json', 'unet/config.json', 'distill.json',
-  'unet/model.onnx_data',
+  // The UNet's weights, whatever they are called (componentFiles): optimum's and ours, diffusers'
+  // conversion script's, and the folder itself, whose time changes when a file in it is added or replaced.
+  'unet/model.onnx_data', 'unet/weights.pb', 'unet',
 ];
 
 const folderCache = new Map<string, { stamp: string; folder: ModelFolder }>();
@@ -163,8 +165,9 @@ function vaeScale(config: Record<string, unknown> | null): number | null {
 const hashCache = new Map<string, string>();
 
 /**
- * The A1111-style short model hash: the first 10 hex digits of SHA-256 over the UNet file and its
- * external data (the part that makes a model what it is). Cached per file size and modification time.
+ * The A1111-style short model hash: the first 10 hex digits of SHA-256 over the UNet's files (its graph
+ * and its weights, whatever they are called: componentFiles), the part that makes a model what it is.
+ * Cached per file size and modification time.
  */
 export async function modelHash(folder: ModelFolder): Promise<string> {
   // A folder description is replaced when its UNet files change (loadModelFolder), so its hash can ride on it.
@@ -178,7 +181,7 @@ export async function modelHash(folder: ModelFolder): Promise<string> {
 const folderHashes = new WeakMap<ModelFolder, string>();
 
 async function hashUnet(folder: ModelFolder): Promise<string> {
-  const parts = [folder.files.unet, join(folder.files.unet, '..', 'model.onnx_data')].filter((p) => existsSync(p));
+  const parts = componentFiles(folder.files.unet);
   const key = stampFiles(parts).stamp;
   const cached = hashCache.get(key);
   if (cached) return cached;

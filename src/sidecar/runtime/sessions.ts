@@ -16,6 +16,7 @@ import { totalmem } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError } from '../io/errors';
 import { FileCache, stampFiles, type CacheLimits } from '../io/file-cache';
+import { componentFiles } from '../io/model-file';
 import { optionsKey, sessionOptions, type SessionRequest } from './session-options';
 
 export type { SessionRequest };
@@ -43,11 +44,6 @@ interface Slot {
 function retire(slot: Slot): void {
   slot.evicted = true;
   if (slot.running === 0) void slot.session.release().catch(() => undefined);
-}
-
-/** A model file's weights: the file and its external data beside it (the diffusers ONNX layout). */
-function modelFiles(path: string): string[] {
-  return [path, `${path}_data`];
 }
 
 export class SessionCache {
@@ -86,7 +82,7 @@ export class SessionCache {
     if (!existsSync(path)) return Promise.reject(new ModelFolderError(path, 'is missing'));
     const options = sessionOptions(req);
     const variant = optionsKey(options);
-    const slot = this.cache.get(path, variant, stampFiles(modelFiles(path)), () => this.load(path, options));
+    const slot = this.cache.get(path, variant, stampFiles(componentFiles(path)), () => this.load(path, options));
     slot.catch(() => this.cache.delete(path, variant, slot)); // a failed load is not kept
     return slot;
   }

@@ -7,6 +7,7 @@ import { loadModelFolder, modelHash, DEFAULT_SCALING_FACTOR } from '../../../src
 import { DEFAULT_MODEL, discoverModels, embeddedModelsDir, resolveModel } from '../../../src/sidecar/io/model-discovery';
 import { writeExclusive, outputPath } from '../../../src/sidecar/io/outputs';
 import { componentBytes } from '../../../src/sidecar/io/model-file';
+import { loadModel, saveModel } from '../../../src/sidecar/graph';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 const tinySd = join(fixtures, 'tiny-sd');
@@ -123,6 +124,19 @@ test('model hash: 10 hex digits over the UNet and its external data', async () =
   const again = await modelHash(loadModelFolder(dir));
   assert.notEqual(again, changed);
   assert.notEqual(again, h);
+});
+
+test("model hash: a UNet whose weights sit in diffusers' weights.pb hashes them too", async () => {
+  const dir = copyFixture();
+  const unet = join(dir, 'unet', 'model.onnx');
+  saveModel(loadModel(unet), unet, { externalData: 'weights.pb', threshold: 0 });
+  rmSync(join(dir, 'unet', 'model.onnx_data'));
+  const h = await modelHash(loadModelFolder(dir));
+  const data = readFileSync(join(dir, 'unet', 'weights.pb'));
+  data[data.length - 5] ^= 1;
+  writeFileSync(join(dir, 'unet', 'weights.pb'), data);
+  const changed = await modelHash(loadModelFolder(dir));
+  assert.notEqual(changed, h, 'two UNets differing only in weights.pb have different hashes');
 });
 
 test('writeExclusive never overwrites: a taken name gets the next number', async () => {

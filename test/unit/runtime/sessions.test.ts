@@ -11,16 +11,16 @@ import { SessionCache, type OpenSession } from '../../../src/sidecar/runtime/ses
 
 const root = mkdtempSync(join(tmpdir(), 'ds-sessions-'));
 
-/** Saves y = x * w, w: float[n] filled with `value`, at `path` (weights in model.onnx_data if asked). */
-function saveScale(path: string, value: number, n = 256, externalData = false): string {
+/** Saves y = x * w, w: float[n] filled with `value`, at `path` (weights in model.onnx_data, or the file named, if asked). */
+function saveScale(path: string, value: number, n = 256, externalData: boolean | string = false): string {
   const g = new Graph();
   const w = g.param('w', [n], init.constant(value));
   g.output(g.mul(g.input('x', 'float32', [n]), w), 'y');
-  saveModel(g, path, externalData ? { externalData: 'model.onnx_data', threshold: 0 } : {});
+  saveModel(g, path, externalData ? { externalData: externalData === true ? 'model.onnx_data' : externalData, threshold: 0 } : {});
   return path;
 }
 
-function modelAt(name: string, value: number, n = 256, externalData = false): string {
+function modelAt(name: string, value: number, n = 256, externalData: boolean | string = false): string {
   mkdirSync(join(root, name), { recursive: true });
   return saveScale(join(root, name, 'model.onnx'), value, n, externalData);
 }
@@ -103,6 +103,19 @@ test('changed external data (model.onnx_data alone) also gets a new session', as
   utimesSync(path, graphFile.atime, graphFile.mtime); // model.onnx: the same bytes and, now, the same stamp
   utimesSync(`${path}_data`, new Date(), new Date(Date.now() + 5000));
   assert.equal(await valueOf(await cache.get(path)), 7);
+  assert.equal(cache.size, 1);
+});
+
+test("weights in diffusers' weights.pb count towards the byte bound and, changed, get a new session", async () => {
+  const cache = new SessionCache({ maxEntries: 4, maxBytes: 1e12 });
+  const path = modelAt('weights-pb', 3, 4096, 'weights.pb');
+  assert.equal(await valueOf(await cache.get(path), 4096), 3);
+  assert.ok(cache.bytes > 4096 * 4, `the session counts ${cache.bytes} bytes, its weights alone are ${4096 * 4}`);
+  const graphFile = statSync(path);
+  saveScale(path, 8, 4096, 'weights.pb');
+  utimesSync(path, graphFile.atime, graphFile.mtime);
+  utimesSync(join(root, 'weights-pb', 'weights.pb'), new Date(), new Date(Date.now() + 5000));
+  assert.equal(await valueOf(await cache.get(path), 4096), 8);
   assert.equal(cache.size, 1);
 });
 
