@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   const unetW = EXPORT_CHECKPOINT ? emaFromCheckpoint(RUN, 'unet', unetStep(cfg, plan.unet).layout) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const facts = cardFacts(cfg, d, weights, scalingFactor, mse);
-  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card: stylesCard(facts), safetensors: false });
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card: stylesCard(facts) });
   writeFileSync(join(RUN, 'card-facts.json'), JSON.stringify(facts, null, 2));
   log(`wrote ${OUT}`);
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];

@@ -1,7 +1,7 @@
 /**
  * Writes a trained embedded model family as a diffusers-layout ONNX folder (docs/MODELS.md):
- * model_index.json, one folder per component with model.onnx (weights inline), model.safetensors
- * (the training weights, graph layout) and config.json, plus tokenizer/ and scheduler/.
+ * model_index.json, one folder per component with model.onnx (weights inline) and config.json (and,
+ * if asked, model.safetensors: the training weights, graph layout), plus tokenizer/ and scheduler/.
  */
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,9 +82,9 @@ export interface FamilyFolder {
   /** Model card (README.md) text. */
   card: string;
   /**
-   * Also write each component's weights as model.safetensors (default true). Nothing in the sidecar
-   * reads them (training reads the ONNX initializers, same names), so the 64x64 family leaves them out
-   * to stay inside the 40 MB budget of models/.
+   * Also write each component's weights as model.safetensors (default false). Nothing in the sidecar
+   * reads them (training, Imagic and distillation read the ONNX initializers, same names), and they
+   * would double a family's size against the 40 MB budget of models/.
    */
   safetensors?: boolean;
 }
@@ -98,7 +98,7 @@ export function writeFamilyFolder(f: FamilyFolder): void {
     const g = componentGraph(c, f.cfg);
     applyWeights(g, f.weights[c], c);
     saveModel(g, join(sub, 'model.onnx'));
-    if (f.safetensors !== false) writeSafetensors(join(sub, 'model.safetensors'), graphWeights(g), { layout: 'graph: linear weights [in, out]' });
+    if (f.safetensors) writeSafetensors(join(sub, 'model.safetensors'), graphWeights(g), { layout: 'graph: linear weights [in, out]' });
     writeJson(join(sub, 'config.json'), componentConfig(c, f.cfg, f.scalingFactor));
   }
   const tok = join(f.dir, 'tokenizer');

@@ -48,7 +48,7 @@ test('a written folder opens in the generation pipeline and samples seeded image
     const weights = Object.fromEntries(COMPONENTS.map((c) => [c, graphWeights(componentGraph(c, cfg, 5))])) as FamilyWeights;
     writeFamilyFolder({
       dir, cfg, weights, scalingFactor: 1.5, tokenizer: buildTokenizer(['a swan', 'a cat']),
-      defaults: { steps: 4, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n',
+      defaults: { steps: 4, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n', safetensors: true,
     });
     for (const c of COMPONENTS) assert.ok(statSync(join(dir, c, 'model.onnx')).size > 1000 && statSync(join(dir, c, 'model.safetensors')).size > 1000);
     assert.deepEqual(readdirSync(join(dir, 'tokenizer')).sort(), ['special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
@@ -77,9 +77,9 @@ test('the 64x64 family: a VAE into 16x16x4 latents, a UNet with an outer 16x16 l
     const weights = Object.fromEntries(COMPONENTS.map((c) => [c, graphWeights(componentGraph(c, big, 5))])) as FamilyWeights;
     writeFamilyFolder({
       dir, cfg: big, weights, scalingFactor: 2, tokenizer: buildTokenizer(['a swan', 'a cat']),
-      defaults: { steps: 2, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n', safetensors: false,
+      defaults: { steps: 2, guidance_scale: 3, scheduler: 'ddim' }, card: '# test\n',
     });
-    // ONNX only: the 40 MB budget of models/ holds the family and its students without safetensors copies.
+    // ONNX only by default: the 40 MB budget of models/ holds the family and its students without safetensors copies.
     const bytes = COMPONENTS.reduce((a, c) => a + statSync(join(dir, c, 'model.onnx')).size, 0);
     assert.ok(bytes < 20e6, `family ONNX ${(bytes / 1e6).toFixed(1)} MB`);
     assert.ok(COMPONENTS.every((c) => !existsSync(join(dir, c, 'model.safetensors'))));
