@@ -1,11 +1,13 @@
 /**
  * `npm run bench:latency -- [--runs 25] [--warmup 3] [--cold 5] [--preview-runs 15] [--ref <checkout>]
- *   [--models teacher,guided-1,guided-2,guided-4,guided-8] [--no-build] [--json <file>]`
+ *   [--models teacher,guided-1,guided-2,guided-4,guided-8] [--teacher emoji-base]
+ *   [--student-prefix emoji-guided-] [--no-build] [--json <file>]`
  *
  * Latency as the user sees it: a real sidecar (`node dist/cli.js serve`, the bundle the extension runs,
  * built first with scripts/build.mjs), one `generate` request at a time over a real WebSocket, timed from
- * sending the request to the `result` event. Single images, guidance 3: the teacher (emoji-base, 64
- * DDIM steps, guided: a batch of two per step) and each shipped guided student at its own step count.
+ * sending the request to the `result` event. Single images, guidance 3: the teacher (--teacher, 64
+ * DDIM steps, guided: a batch of two per step) and each of its guided students (--student-prefix N for
+ * N = 8, 4, 2, 1) at its own step count.
  *
  * - warm: after --warmup requests of each model, --runs timed rounds; each round sends one request of
  *   every model (and, with --ref, of every tree: two sidecars side by side), the order rotating from
@@ -57,9 +59,11 @@ interface Case {
   name: string;
   params: Omit<GenerateParams, 'outputDir' | 'seed'>;
 }
+const TEACHER = opt('teacher', 'emoji-base');
+const STUDENT_PREFIX = opt('student-prefix', 'emoji-guided-');
 const ALL_CASES: Case[] = [
-  { name: 'teacher', params: { model: 'emoji-base', prompt: 'a smiling cat face', steps: 64, scheduler: 'ddim', guidanceScale: 3 } },
-  ...[8, 4, 2, 1].map((n) => ({ name: `guided-${n}`, params: { model: `emoji-guided-${n}`, prompt: 'a smiling cat face', guidanceScale: 3 } })),
+  { name: 'teacher', params: { model: TEACHER, prompt: 'a smiling cat face', steps: 64, scheduler: 'ddim', guidanceScale: 3 } },
+  ...[8, 4, 2, 1].map((n) => ({ name: `guided-${n}`, params: { model: `${STUDENT_PREFIX}${n}`, prompt: 'a smiling cat face', guidanceScale: 3 } })),
 ];
 const wanted = opt('models', ALL_CASES.map((c) => c.name).join(',')).split(',');
 const CASES = ALL_CASES.filter((c) => wanted.includes(c.name));

@@ -11,7 +11,8 @@
  *   - on a 64x64 multi-style model (issue 13), variety too: styles per 8 seeds and the pairwise pixel
  *     distance between seeds (eval's variety measures), and the object evaluator's accuracy;
  *
- *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --teacher <dir> --student-prefix styles-guided- --extra "<label>=<student dir>" ...]
+ *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --teacher <dir> --student-prefix styles-guided-
+ *     --out docs/distillation/styles --section results-styles --extra "<label>=<student dir>" ...]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
@@ -48,6 +49,8 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: 'docs/distillation' },
     'metrics-only': { type: 'string' },
     doc: { type: 'string', default: 'docs/DISTILLATION.md' },
+    /** The doc's section written: between <!-- <section>:begin --> and <!-- <section>:end -->. */
+    section: { type: 'string', default: 'results' },
     extra: { type: 'string', multiple: true },
   },
 });
@@ -353,10 +356,11 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify({ guidance, count, rows, batch8, machine: ranOn, created: new Date().toISOString() }, null, 2)}\n`);
   const doc = resolve(a.doc!);
   const text = readFileSync(doc, 'utf8');
-  const begin = '<!-- results:begin -->', end = '<!-- results:end -->';
+  const begin = `<!-- ${a.section}:begin -->`, end = `<!-- ${a.section}:end -->`;
+  const images = relative(dirname(doc), out);
   const i = text.indexOf(begin), j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`${doc} has no ${begin} ... ${end} section`);
-  const section = `${begin}\n${table(rows, guidance, count, runs, batch8, ranOn)}\n![FID-analogue against UNet evaluations](distillation/quality.svg)\n\n![The same prompts and seeds for every row](distillation/grid.png)\n${end}`;
+  const section = `${begin}\n${table(rows, guidance, count, runs, batch8, ranOn)}\n![FID-analogue against UNet evaluations](${images}/quality.svg)\n\n![The same prompts and seeds for every row](${images}/grid.png)\n${end}`;
   writeFileSync(doc, text.slice(0, i) + section + text.slice(j + end.length));
   console.log(`wrote ${doc}, ${join(out, 'grid.png')}, ${join(out, 'quality.svg')}`);
 }

@@ -11,7 +11,7 @@
  *   4. outputs    docs/images/imagic-grid.png (rows: pairs; columns: input, etas), report.json, and the
  *                 tables between the report markers of docs/IMAGIC.md
  *
- * Flags: --model <dir|name> (default emoji-base), --embedding-steps, --embedding-lr, --finetune-steps,
+ * Flags: --model <dir|name> (default: the default model, emoji-styles), --embedding-steps, --embedding-lr, --finetune-steps,
  * --finetune-lr, --train-batch, --guidance, --steps, --tune full|lora (default: the model's defaults), --seed (default 1), --pairs <n> (default
  * all), --dry (print the tables only; write no files: for choosing the defaults).
  */
@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { runImagic, SWEEP_ETAS, type ImagicResult } from '../src/sidecar/pipelines/imagic/imagic';
-import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
+import { DEFAULT_MODEL, resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { readFloats } from '../src/sidecar/pipelines/tensors';
@@ -178,7 +178,7 @@ function tables(rows: Row[], model: string, settings: string): string {
 }
 
 async function main(): Promise<void> {
-  const folder = resolveModel(arg('--model', 'emoji-base')!, modelRoots());
+  const folder = resolveModel(arg('--model', DEFAULT_MODEL)!, modelRoots());
   const enc = await encoders(folder.dir);
   const pairs = PAIRS.slice(0, numArg('--pairs') ?? PAIRS.length);
   const out = mkdtempSync(join(tmpdir(), 'imagic-report-'));
