@@ -155,7 +155,7 @@ const lossPair = (pairs: Array<[number, number]>) => (pairs.some((p) => Number.i
 function tables(rows: Row[], model: string, settings: string): string {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const lines = [
-    `Model: \`${model}\`; ${settings}. Reproduce: \`npm run report:imagic\`.`,
+    `Model: \`${model}\`; ${settings}. Reproduce: \`npm run report:imagic${model === DEFAULT_MODEL ? '' : ` -- --model ${model}`}\`.`,
     '',
     '| pair | input (not a training image verbatim) | target text | PSNR eta=0 (dB) | VAE round trip (dB) | CLIP-T input | CLIP-T eta=0 | CLIP-T eta=1 | full edit (s) |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -32,6 +32,9 @@ import { createSession, Graph, type Rng } from '../src/sidecar/graph';
 import { EMOJI_STYLES_64, latentSide, textEncoder, type FamilyConfig } from '../src/sidecar/nn';
 import { applyWeights, parameterCount } from '../src/sidecar/nn/weights';
 import { writeFamilyFolder, componentGraph, COMPONENTS, type FamilyWeights } from '../src/sidecar/nn/family';
+
+/** Imagic on this family: chosen by `npm run report:imagic -- --dry --pairs 4` sweeps (docs/IMAGIC.md, "On the 64x64 default model"). */
+const EDIT_DEFAULTS = { guidance_scale: 1.25, embedding_steps: 300 };
 import { stylesCard, styleSource, type StylesCardFacts } from './train/styles-card';
 import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { encodeLatents, reconstruct } from './train/prepare';
@@ -192,7 +195,7 @@ async function main(): Promise<void> {
   const unetW = EXPORT_CHECKPOINT ? emaFromCheckpoint(RUN, 'unet', unetStep(cfg, plan.unet).layout) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const facts = cardFacts(cfg, d, weights, scalingFactor, mse);
-  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim' }, card: stylesCard(facts) });
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim', edit: EDIT_DEFAULTS }, card: stylesCard(facts) });
   writeFileSync(join(RUN, 'card-facts.json'), JSON.stringify(facts, null, 2));
   log(`wrote ${OUT}`);
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];

@@ -70,6 +70,8 @@ export interface SamplingDefaults {
   steps: number;
   guidance_scale: number;
   scheduler: string;
+  /** Imagic's settings for this model (docs/IMAGIC.md, "Defaults scaled to the model"). */
+  edit?: { guidance_scale?: number; embedding_steps?: number; finetune_steps?: number };
 }
 
 export interface FamilyFolder {

@@ -62,10 +62,18 @@ export function parseSchedulerName(s: string): SchedulerName {
   return parseSampler(s);
 }
 
-interface ModelDefaults {
+/** What a model folder may ask of an Imagic edit (model_index.json "defaults"."edit"). */
+export interface EditDefaults {
+  guidance_scale?: number;
+  embedding_steps?: number;
+  finetune_steps?: number;
+}
+
+export interface ModelDefaults {
   steps?: number;
   guidance_scale?: number;
   scheduler?: string;
+  edit?: EditDefaults;
 }
 
 /**

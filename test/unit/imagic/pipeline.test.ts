@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -56,6 +56,22 @@ test('an edit writes one PNG per eta and a contact sheet, with parameters embedd
   assert.ok(readTextChunks(readFileSync(r.contactSheet)).parameters.includes('Imagic eta: 0 1'));
   const sheet = await sharp(r.contactSheet).metadata();
   assert.equal(sheet.width, 3 * 128, 'input + two etas, 128 px cells');
+});
+
+test("a model folder's edit defaults (model_index.json defaults.edit) set guidance and training steps; a bad one is refused by name", async () => {
+  const dir = join(tmp(), 'tiny-edit');
+  cpSync(model, dir, { recursive: true });
+  const indexFile = join(dir, 'model_index.json');
+  const index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(indexFile, JSON.stringify({ ...index, defaults: { edit: { guidance_scale: 1.25, embedding_steps: 3, finetune_steps: 2 } } }));
+  const rec = recorder();
+  const r = await runImagic(request({ model: dir, out: tmp(), cacheDir: tmp(), embeddingSteps: undefined, finetuneSteps: undefined }), { onProgress: rec.onProgress });
+  assert.deepEqual(rec.trained(), { embedding: 3, finetune: 2 });
+  assert.equal(parseParameters(readTextChunks(readFileSync(r.files[0])).parameters).fields['CFG scale'], '1.25');
+  const asked = await runImagic(request({ model: dir, out: tmp(), cacheDir: tmp(), guidanceScale: 4 }), {});
+  assert.equal(parseParameters(readTextChunks(readFileSync(asked.files[0])).parameters).fields['CFG scale'], '4', 'the request wins over the folder');
+  writeFileSync(indexFile, JSON.stringify({ ...index, defaults: { edit: { embedding_steps: -1 } } }));
+  await assert.rejects(runImagic(request({ model: dir, out: tmp(), cacheDir: tmp() }), {}), /model_index\.json: "defaults"\."edit"\.embedding_steps must be an integer from 0 to 100000, got -1/);
 });
 
 test('changing eta or the seed re-samples from the cache without training; outputs never overwrite', async () => {

@@ -12,7 +12,7 @@
  *
  * Runs on the calling thread (ONNX Runtime blocks it); the sidecar runs it in its worker.
  */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TrainStep } from '../../train';
 import { FROZEN_INPUTS_AUTO_BYTES } from '../../train/frozen';
 import type { TensorValue } from '../../graph/types';
@@ -22,14 +22,14 @@ import { formatParameters, type GenerationParameters } from '../../io/png-metada
 import { prepareImage, rgbToTensor, type PreparedImage } from '../../io/prepare-image';
 import { alphaBarFor } from '../../schedulers/noise-schedule';
 import { openModel, type OpenModel } from '../model-sessions';
-import { resolveSettings, type ResolvedSettings } from '../request';
+import { modelDefaults, resolveSettings, type ResolvedSettings } from '../request';
 import { nativeLatentSize } from '../core/latents';
 import { embeddingRow, encodePrompts } from '../core/prompt';
 import { encodePixels } from '../core/vae';
 import { StageCache, cacheKey, defaultCacheDir, fileFingerprint } from './cache';
 import { EMBEDDING, buildStageGraph, countParameters } from './loss-graph';
 import { sampleEtas, tunedUnet } from './sample';
-import { DEFAULT_ETA, checkEtas, defaultEditGuidance, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
+import { DEFAULT_ETA, checkEtas, defaultEditGuidance, editDefaults, trainSettings, type ImagicRequest, type TrainSettings } from './settings';
 import { trainStage } from './train-stage';
 import { contactSheet, writeContactSheet, writeEtaImages } from './write';
 
@@ -141,9 +141,10 @@ async function checkRequest(request: ImagicRequest, providers: readonly string[]
   const unetParameters = countParameters(folder.files.unet);
   const vaeScale = folder.vaeScaleFactor ?? 8;
   const native = nativeLatentSize(model, 64);
-  const guidanceScale = request.guidanceScale ?? defaultEditGuidance(unetParameters);
+  const edit = editDefaults(modelDefaults(folder).edit, join(folder.dir, 'model_index.json'));
+  const guidanceScale = request.guidanceScale ?? edit.guidance_scale ?? defaultEditGuidance(unetParameters);
   const s = resolveSettings({ prompt: request.prompt, steps: request.steps, guidanceScale, scheduler: request.scheduler, seed: request.seed, out: request.out }, folder, [native[0] * vaeScale, native[1] * vaeScale], vaeScale);
-  return { etas, model, s, train: trainSettings(request, unetParameters), hash: await modelHash(folder), unetParameters };
+  return { etas, model, s, train: trainSettings(request, unetParameters, edit), hash: await modelHash(folder), unetParameters };
 }
 
 /** The contact sheet, with the first eta's parameters and every eta listed. */

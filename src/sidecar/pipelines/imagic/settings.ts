@@ -5,6 +5,7 @@
  * Diffusion's 860M weights, which needs a large GPU).
  */
 import { DEFAULT_LORA_RANK, SMALL_MODEL_PARAMETERS } from '../core/model-size';
+import type { EditDefaults } from '../request';
 
 export interface ImagicRequest {
   /** Model folder or name (default: the embedded emoji-base). */
@@ -59,17 +60,18 @@ export interface TrainSettings {
 }
 
 /**
- * Defaults per model size. Small: measured on the embedded model (docs/IMAGIC.md, "Choosing the
+ * Defaults per model size, under what the model folder asks for (`model`: model_index.json
+ * "defaults"."edit", checked by editDefaults), under what the request says. Small: measured on the embedded model (docs/IMAGIC.md, "Choosing the
  * defaults"). Large: the reference implementations' 500 embedding steps at 1e-3, and 1000 fine-tuning
  * steps, with LoRA's usual 1e-4 instead of full fine-tuning's 2e-6.
  */
-export function trainSettings(req: ImagicRequest, unetParameters: number): TrainSettings {
+export function trainSettings(req: ImagicRequest, unetParameters: number, model: EditDefaults = {}): TrainSettings {
   const small = unetParameters <= SMALL_MODEL_PARAMETERS;
   const tune = req.tune && req.tune !== 'auto' ? req.tune : small ? 'full' : 'lora';
   const s: TrainSettings = {
-    embeddingSteps: req.embeddingSteps ?? (small ? 150 : 500),
+    embeddingSteps: req.embeddingSteps ?? model.embedding_steps ?? (small ? 150 : 500),
     embeddingLearningRate: req.embeddingLearningRate ?? (small ? 2e-2 : 1e-3),
-    finetuneSteps: req.finetuneSteps ?? (small ? 150 : 1000),
+    finetuneSteps: req.finetuneSteps ?? model.finetune_steps ?? (small ? 150 : 1000),
     finetuneLearningRate: req.finetuneLearningRate ?? (tune === 'full' ? (small ? 2e-4 : 2e-6) : 1e-4),
     trainBatch: req.trainBatch ?? (small ? 4 : 1),
     tune,
@@ -94,6 +96,30 @@ export function trainSettings(req: ImagicRequest, unetParameters: number): Train
  */
 export function defaultEditGuidance(unetParameters: number): number | undefined {
   return unetParameters <= SMALL_MODEL_PARAMETERS ? 2 : undefined;
+}
+
+/**
+ * A model folder's edit defaults (model_index.json "defaults"."edit": guidance_scale, embedding_steps,
+ * finetune_steps), each checked; a bad one is refused naming the file, the field and the value.
+ */
+export function editDefaults(edit: unknown, file: string): EditDefaults {
+  if (edit === undefined) return {};
+  const where = `${file}: "defaults"."edit"`;
+  if (typeof edit !== 'object' || edit === null || Array.isArray(edit)) throw new RangeError(`${where} must be an object, got ${JSON.stringify(edit)}`);
+  const e = edit as Record<string, unknown>;
+  const out: EditDefaults = {};
+  if (e.guidance_scale !== undefined) {
+    const g = e.guidance_scale;
+    check(typeof g === 'number' && Number.isFinite(g) && g >= 1 && g <= 30, `${where}.guidance_scale must be a number from 1 to 30, got ${JSON.stringify(g)}`);
+    out.guidance_scale = g as number;
+  }
+  for (const key of ['embedding_steps', 'finetune_steps'] as const) {
+    const v = e[key];
+    if (v === undefined) continue;
+    check(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100_000, `${where}.${key} must be an integer from 0 to 100000, got ${JSON.stringify(v)}`);
+    out[key] = v as number;
+  }
+  return out;
 }
 
 export function checkEtas(etas: number[]): number[] {
