@@ -34,7 +34,7 @@ import { applyWeights, parameterCount } from '../src/sidecar/nn/weights';
 import { writeFamilyFolder, componentGraph, COMPONENTS, type FamilyWeights } from '../src/sidecar/nn/family';
 
 /** Imagic on this family: chosen by `npm run report:imagic -- --dry --pairs 4` sweeps (docs/IMAGIC.md, "On the 64x64 default model"). */
-const EDIT_DEFAULTS = { guidance_scale: 1.25, embedding_steps: 300 };
+const EDIT_DEFAULTS = { guidance_scale: 1.25, embedding_steps: 300, train_batch: 8 };
 import { stylesCard, styleSource, type StylesCardFacts } from './train/styles-card';
 import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { encodeLatents, reconstruct } from './train/prepare';

@@ -71,7 +71,7 @@ export interface SamplingDefaults {
   guidance_scale: number;
   scheduler: string;
   /** Imagic's settings for this model (docs/IMAGIC.md, "Defaults scaled to the model"). */
-  edit?: { guidance_scale?: number; embedding_steps?: number; finetune_steps?: number };
+  edit?: { guidance_scale?: number; embedding_steps?: number; finetune_steps?: number; train_batch?: number };
 }
 
 export interface FamilyFolder {

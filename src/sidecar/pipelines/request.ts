@@ -67,6 +67,8 @@ export interface EditDefaults {
   guidance_scale?: number;
   embedding_steps?: number;
   finetune_steps?: number;
+  /** Noise draws per optimisation step. */
+  train_batch?: number;
 }
 
 export interface ModelDefaults {

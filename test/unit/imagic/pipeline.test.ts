@@ -70,6 +70,8 @@ test("a model folder's edit defaults (model_index.json defaults.edit) set guidan
   assert.equal(parseParameters(readTextChunks(readFileSync(r.files[0])).parameters).fields['CFG scale'], '1.25');
   const asked = await runImagic(request({ model: dir, out: tmp(), cacheDir: tmp(), guidanceScale: 4 }), {});
   assert.equal(parseParameters(readTextChunks(readFileSync(asked.files[0])).parameters).fields['CFG scale'], '4', 'the request wins over the folder');
+  writeFileSync(indexFile, JSON.stringify({ ...index, defaults: { edit: { train_batch: 0 } } }));
+  await assert.rejects(runImagic(request({ model: dir, out: tmp(), cacheDir: tmp() }), {}), /"edit"\.train_batch must be an integer from 1 to 64, got 0/);
   writeFileSync(indexFile, JSON.stringify({ ...index, defaults: { edit: { embedding_steps: -1 } } }));
   await assert.rejects(runImagic(request({ model: dir, out: tmp(), cacheDir: tmp() }), {}), /model_index\.json: "defaults"\."edit"\.embedding_steps must be an integer from 0 to 100000, got -1/);
 });

@@ -73,7 +73,7 @@ export function trainSettings(req: ImagicRequest, unetParameters: number, model:
     embeddingLearningRate: req.embeddingLearningRate ?? (small ? 2e-2 : 1e-3),
     finetuneSteps: req.finetuneSteps ?? model.finetune_steps ?? (small ? 150 : 1000),
     finetuneLearningRate: req.finetuneLearningRate ?? (tune === 'full' ? (small ? 2e-4 : 2e-6) : 1e-4),
-    trainBatch: req.trainBatch ?? (small ? 4 : 1),
+    trainBatch: req.trainBatch ?? model.train_batch ?? (small ? 4 : 1),
     tune,
     loraRank: req.loraRank ?? DEFAULT_LORA_RANK,
     trainSeed: req.trainSeed ?? 0,
@@ -100,7 +100,7 @@ export function defaultEditGuidance(unetParameters: number): number | undefined 
 
 /**
  * A model folder's edit defaults (model_index.json "defaults"."edit": guidance_scale, embedding_steps,
- * finetune_steps), each checked; a bad one is refused naming the file, the field and the value.
+ * finetune_steps, train_batch), each checked; a bad one is refused naming the file, the field and the value.
  */
 export function editDefaults(edit: unknown, file: string): EditDefaults {
   if (edit === undefined) return {};
@@ -118,6 +118,11 @@ export function editDefaults(edit: unknown, file: string): EditDefaults {
     if (v === undefined) continue;
     check(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100_000, `${where}.${key} must be an integer from 0 to 100000, got ${JSON.stringify(v)}`);
     out[key] = v as number;
+  }
+  if (e.train_batch !== undefined) {
+    const b = e.train_batch;
+    check(typeof b === 'number' && Number.isInteger(b) && b >= 1 && b <= 64, `${where}.train_batch must be an integer from 1 to 64, got ${JSON.stringify(b)}`);
+    out.train_batch = b as number;
   }
   return out;
 }
