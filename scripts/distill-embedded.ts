@@ -89,7 +89,7 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 - Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
   drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
   Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student.
-- Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it from the teacher's leading channels${stage1}` : `at the teacher's width (${width} channels)`}.
+- Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** where the teacher has ${from} (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it from the teacher's leading channels${stage1}` : `at the teacher's width (${width} channels)`}.
 - Teacher: ${TEACHER}, UNet hash ${String(teacher.hash)}.
 - Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
   the base folder (\`model_index.json\` "base": "../${TEACHER}").
@@ -97,8 +97,8 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 - Training of this round: ${t.iterations} iterations, batch ${t.batch_size}, ${t.optimizer} lr ${t.learning_rate} (${t.lr_schedule}),
   clip norm ${t.clip_norm}, loss ${t.loss_weighting}, seed ${t.seed}; final loss ${Number(t.final_loss).toPrecision(3)}.
 - Data: ${d.training && (d.training as Record<string, unknown>).data === 'styles' ? "the seven emoji sets of the teacher's training (licences in the teacher's README and NOTICE), plain and styled captions" : 'the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT)'}, as for ${TEACHER}.
-- Reproduce: \`npm run distill:embedded -- --teacher models/${TEACHER} --install --half-weights\` (the four students; settings in scripts/distill-embedded.ts).
-- Metrics (\`npm run report:distill\`): docs/DISTILLATION.md and docs/BENCHMARKS.md.
+- Reproduce: \`npm run distill:embedded -- ${process.argv.slice(2).join(' ')}\` (the four students; the other settings are scripts/distill-embedded.ts's defaults).
+- Metrics (\`npm run report:distill${TEACHER === 'emoji-base' ? '' : ` -- --teacher models/${TEACHER} --student-prefix ${PREFIX}`}\`): docs/DISTILLATION.md and docs/BENCHMARKS.md.
 - Use: \`npx diffusion-studio generate "a red apple" --model ${PREFIX}${steps} --guidance 3\`.
 
 Full metadata: distill.json.
