@@ -1,7 +1,7 @@
 /**
  * `npm run bench:latency -- [--runs 25] [--warmup 3] [--cold 5] [--preview-runs 15] [--ref <checkout>]
- *   [--models teacher,guided-1,guided-2,guided-4,guided-8] [--teacher emoji-base]
- *   [--student-prefix emoji-guided-] [--no-build] [--json <file>]`
+ *   [--models teacher,guided-1,guided-2,guided-4,guided-8] [--teacher emoji-styles]
+ *   [--student-prefix emoji-styles-guided-] [--no-build] [--json <file>]`
  *
  * Latency as the user sees it: a real sidecar (`node dist/cli.js serve`, the bundle the extension runs,
  * built first with scripts/build.mjs), one `generate` request at a time over a real WebSocket, timed from
@@ -59,8 +59,9 @@ interface Case {
   name: string;
   params: Omit<GenerateParams, 'outputDir' | 'seed'>;
 }
-const TEACHER = opt('teacher', 'emoji-base');
-const STUDENT_PREFIX = opt('student-prefix', 'emoji-guided-');
+// The default model's family; `--teacher emoji-base --student-prefix emoji-guided-` for the first one.
+const TEACHER = opt('teacher', 'emoji-styles');
+const STUDENT_PREFIX = opt('student-prefix', 'emoji-styles-guided-');
 const ALL_CASES: Case[] = [
   { name: 'teacher', params: { model: TEACHER, prompt: 'a smiling cat face', steps: 64, scheduler: 'ddim', guidanceScale: 3 } },
   ...[8, 4, 2, 1].map((n) => ({ name: `guided-${n}`, params: { model: `${STUDENT_PREFIX}${n}`, prompt: 'a smiling cat face', guidanceScale: 3 } })),
