@@ -4,7 +4,7 @@
  * -> 2 -> 1 (docs/DISTILLATION.md). Resumable: run it again after a stop and it continues.
  *
  *   npx tsx scripts/distill-embedded.ts [--teacher models/emoji-base] [--work .cache/distill-emoji]
- *       [--iterations 600] [--stage1-iterations 40000] [--batch 32] [--lr 2e-4] [--stage1-lr 1e-3]
+ *       [--iterations 600] [--stage1-iterations 40000] [--from-steps 16] [--batch 32] [--lr 2e-4] [--stage1-lr 1e-3]
  *       [--student-channels 32] [--threads 1] [--student-prefix <name>-guided-] [--install [--half-weights]]
  *
  * The data is the teacher's own training set, chosen by the distillation job (emoji-base: its Noto
@@ -36,6 +36,8 @@ const { values: a } = parseArgs({
     lr: { type: 'string', default: '2e-4' },
     'stage1-lr': { type: 'string', default: '1e-3' },
     'guidance-range': { type: 'string', default: '1,5' },
+    /** Stage 1's step count: the students' target is the teacher at this many steps (rounds halve it down to 1). */
+    'from-steps': { type: 'string', default: '16' },
     'student-channels': { type: 'string', default: '32' },
     threads: { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   let last = 0;
   const r = await runDistillation({
-    mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: 16, toSteps: 1,
+    mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: Number(a['from-steps']), toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
     batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr']), guidanceRange: range,
     studentChannels: Number(a['student-channels']), resume: existsSync(join(work, 'distill-state.json')),
@@ -71,7 +73,8 @@ async function main(): Promise<void> {
   });
   console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min; final losses ${r.finalLoss.map((x) => x.toFixed(5)).join(', ')}`);
   if (!a.install) return;
-  for (const s of r.students.filter((x) => x.kind === 'round')) install(s.dir, join(resolve(a.models!), `${PREFIX}${s.steps}`));
+  // The shipped set is {8, 4, 2, 1} whatever stage 1's step count (a 64-step stage 1 also makes 32 and 16).
+  for (const s of r.students.filter((x) => x.kind === 'round' && x.steps <= 8)) install(s.dir, join(resolve(a.models!), `${PREFIX}${s.steps}`));
 }
 
 /** The model card, from what the student's own metadata says (so it cannot drift from the weights). */
@@ -107,7 +110,7 @@ Full metadata: distill.json.
 
 /** ", 24000 iterations at batch 32, lr 0.001" from the run's stage-1 folder, when it is there. */
 function readStage1(): string {
-  const dir = join(resolve(a.work!), 'guided-16', 'distill.json');
+  const dir = join(resolve(a.work!), `guided-${a['from-steps']}`, 'distill.json');
   if (!existsSync(dir)) return '';
   const t = (JSON.parse(readFileSync(dir, 'utf8')) as { training: Record<string, unknown> }).training;
   return ` (${t.iterations} iterations at batch ${t.batch_size}, lr ${t.learning_rate}, EMA exported)`;
