@@ -10,7 +10,7 @@ import { samplerForConfig, type SchedulerName } from '../schedulers/index';
 import { seedsFit } from './core/latents';
 
 export interface TextToImageRequest {
-  /** A model folder path or the name of a discovered model (default: the embedded emoji-base). */
+  /** A model folder path or the name of a discovered model (default: the default model, emoji-styles). */
   model?: string;
   prompt: string;
   negativePrompt?: string;

@@ -8,7 +8,7 @@ import { DEFAULT_LORA_RANK, SMALL_MODEL_PARAMETERS } from '../core/model-size';
 import type { EditDefaults } from '../request';
 
 export interface ImagicRequest {
-  /** Model folder or name (default: the embedded emoji-base). */
+  /** Model folder or name (default: the default model, emoji-styles). */
   model?: string;
   modelRoots?: string[];
   /** The input picture (PNG, JPEG, WebP ...); only ever read. */
