@@ -90,6 +90,13 @@ ${paramRows}
 |---|---|---|---|---|
 ${stageRows}
 ${f.extra ?? ''}
+## Students and edits
+- Guided students distilled from this model (one UNet evaluation per step, guidance as an input):
+  emoji-styles-guided-8, -4, -2 and -1 in models/ (docs/DISTILLATION.md, "Results: the default model").
+- Imagic edits of this model read their defaults from model_index.json, \`"defaults"."edit"\`:
+  guidance 1.25, 300 embedding steps, 8 noise draws per step (docs/IMAGIC.md, "On the 64x64 default
+  model").
+
 ## Metrics
 ${metrics}
 `;
