@@ -120,9 +120,11 @@ export const REPLY_RESULTS = {
   shutdown: z.object({ cancelledJobs: z.number().int() }),
   /**
    * `model`: the folder warmed (a name resolved); `ms`: how long it took on the worker; `completed`:
-   * false when a job arrived while it ran and it gave way (absent from sidecars before issue 20's).
+   * false when a job arrived while it ran and it gave way (absent from sidecars before issue 20's);
+   * `runs`: how many times the request went through (3 for a small model, 1 for a large one; fewer
+   * when it gave way; absent from older sidecars).
    */
-  warmup: z.object({ model: z.string(), ms: z.number(), completed: z.boolean().optional() }),
+  warmup: z.object({ model: z.string(), ms: z.number(), completed: z.boolean().optional(), runs: z.number().int().optional() }),
 } satisfies Record<RequestType, z.ZodType>;
 export type ReplyResult<T extends RequestType> = z.infer<(typeof REPLY_RESULTS)[T]>;
 

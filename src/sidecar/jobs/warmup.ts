@@ -5,9 +5,10 @@
  * validation, the queue, the worker's messages, the denoising loop at the request's step count, staging,
  * publishing, the events. So the warm-up is that request, sent through that path (server.ts `warmup`):
  * a generate job with the settings the first request will have, into a private temporary folder removed
- * afterwards. Run once: four runs of a short request were tried (V8 optimises a function only after many
- * calls) and made the first real request no faster in a same-run comparison (issue 20, BENCHMARKS.md),
- * while the teacher's warm-up took half as long again.
+ * afterwards. A small model's request runs WARMUP_RUNS times: on a quiet machine the 4-step student's
+ * first request after one run still cost 2.1-2.4x a warm one (ONNX Runtime, the arithmetic and the job
+ * path all slower), after three 1.3-1.6x (BENCHMARKS.md, "The cold first image"). An earlier comparison
+ * of four runs against one, on a machine at load 4-5, had shown no gain; the load hid it.
  */
 import { join } from 'node:path';
 import type { GenerateParams, WarmupParams } from '../../protocol';
@@ -28,8 +29,21 @@ export const WARMUP_PROMPT = 'a warm-up image of a smiling cat face';
 export const LARGE_UNET_BYTES = SMALL_MODEL_PARAMETERS * 4;
 export const LARGE_WARMUP_STEPS = 2;
 
+/** How often a small model's warm-up request runs (a few ms each for the embedded students). */
+export const WARMUP_RUNS = 3;
+
+/** Runs of the warm-up request: WARMUP_RUNS for a small model, one for a large one (each is minutes). */
+export function warmupRuns(unetBytes: number): number {
+  return unetBytes > LARGE_UNET_BYTES ? 1 : WARMUP_RUNS;
+}
+
+/** The UNet's bytes of the model folder `model` (its graph and weights files). */
+export function unetBytesOf(model: string): number {
+  return componentBytes(join(model, 'unet', 'model.onnx'));
+}
+
 /** The generate request a warm-up of the model folder `model` sends, writing into `outputDir`. */
-export function warmupRequest(model: string, params: WarmupParams, outputDir: string, unetBytes = componentBytes(join(model, 'unet', 'model.onnx'))): GenerateParams {
+export function warmupRequest(model: string, params: WarmupParams, outputDir: string, unetBytes = unetBytesOf(model)): GenerateParams {
   const steps = unetBytes > LARGE_UNET_BYTES ? Math.min(params.steps ?? LARGE_WARMUP_STEPS, LARGE_WARMUP_STEPS) : params.steps;
   return { ...params, ...(steps !== undefined ? { steps } : {}), model, prompt: WARMUP_PROMPT, seed: 0, outputDir };
 }

@@ -59,6 +59,7 @@ test('warmup runs the first request\'s settings through the job path and leaves 
     const r = await w.client.warmup(FIXTURE, settings);
     assert.equal(r.model, FIXTURE);
     assert.ok(r.completed === true && r.ms >= 0, `it ran to the end: ${JSON.stringify(r)}`);
+    assert.equal(r.runs, 3, 'a small model: the request ran three times');
     const job = await w.client.generate({ model: FIXTURE, prompt: 'after a warm-up', ...settings, seed: 2, outputDir: out });
     assert.equal((await job.done).files.length, 2);
     assert.deepEqual([...new Set(seen)], [job.jobId], 'every event the client got is its own job\'s');
@@ -84,7 +85,9 @@ test('a request sent while a long warm-up runs does not wait for it: the warm-up
   const job = await s.client.generate({ model: FIXTURE, prompt: 'while it warms', steps: 2, seed: 7, outputDir: out });
   const r = await job.done;
   assert.equal(r.files.length, 1);
-  assert.equal((await warm).completed, false, 'the warm-up stopped before its end');
+  const gaveWay = await warm;
+  assert.equal(gaveWay.completed, false, 'the warm-up stopped before its end');
+  assert.equal(gaveWay.runs, 1, 'and did not run again');
   assert.deepEqual((await s.client.jobStatus(job.jobId)).jobs[0].state, 'succeeded');
 });
 

@@ -3,7 +3,7 @@
 // background CPU work, and the loop's compile time is noise beside its steps).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LARGE_UNET_BYTES, LARGE_WARMUP_STEPS, WARMUP_PROMPT, warmupRequest } from '../../../src/sidecar/jobs/warmup';
+import { LARGE_UNET_BYTES, LARGE_WARMUP_STEPS, WARMUP_PROMPT, WARMUP_RUNS, warmupRequest, warmupRuns } from '../../../src/sidecar/jobs/warmup';
 
 test('a small model is warmed with the settings the first request will have', () => {
   const r = warmupRequest('test/fixtures/tiny-sd', { steps: 30, guidanceScale: 5, width: 64, height: 64 }, '/tmp/w');
@@ -17,4 +17,10 @@ test('a UNet over the size limit is warmed with at most a couple of steps', () =
   assert.equal(warmupRequest('m', {}, '/tmp/w', big).steps, LARGE_WARMUP_STEPS);
   assert.equal(warmupRequest('m', { steps: 1 }, '/tmp/w', big).steps, 1);
   assert.equal(warmupRequest('m', { guidanceScale: 7.5 }, '/tmp/w', big).guidanceScale, 7.5, 'the other settings kept');
+});
+
+test('a small model is warmed by running its request several times, a large one once', () => {
+  assert.ok(WARMUP_RUNS > 1);
+  assert.equal(warmupRuns(10_000_000), WARMUP_RUNS, 'the embedded models');
+  assert.equal(warmupRuns(LARGE_UNET_BYTES + 1), 1, "Stable Diffusion's size: each run is minutes");
 });
