@@ -69,15 +69,16 @@ export interface ModelFolder {
 const CONSULTED = [
   'model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx',
   'tokenizer', 'scheduler/scheduler_config.json', 'vae_decoder/config.json', 'vae/config.json', 'unet/config.json', 'distill.json',
-  // The UNet's weights, whatever they are called (componentFiles): optimum's and ours, diffusers'
-  // conversion script's, and the folder itself, whose time changes when a file in it is added or replaced.
-  'unet/model.onnx_data', 'unet/weights.pb', 'unet',
 ];
 
 const folderCache = new Map<string, { stamp: string; folder: ModelFolder }>();
 
+/**
+ * The consulted paths' sizes and times, and the UNet's weights files whatever they are called
+ * (componentFiles: model.onnx_data, weights.pb, one file per tensor), on which modelHash rides.
+ */
 function folderStamp(abs: string): string {
-  return CONSULTED.map((rel) => {
+  const paths = CONSULTED.map((rel) => {
     try {
       const st = statSync(join(abs, rel), { throwIfNoEntry: false });
       return st ? `${st.size}:${st.mtimeMs}` : '-';
@@ -85,6 +86,11 @@ function folderStamp(abs: string): string {
       return '!'; // unreadable (e.g. a name too long): the read below reports it
     }
   }).join('|');
+  try {
+    return `${paths}|${stampFiles(componentFiles(join(abs, 'unet', 'model.onnx'))).stamp}`;
+  } catch {
+    return `${paths}|!`;
+  }
 }
 
 /**
