@@ -32,9 +32,6 @@ import { createSession, Graph, type Rng } from '../src/sidecar/graph';
 import { EMOJI_STYLES_64, latentSide, textEncoder, type FamilyConfig } from '../src/sidecar/nn';
 import { applyWeights, parameterCount } from '../src/sidecar/nn/weights';
 import { writeFamilyFolder, componentGraph, COMPONENTS, type FamilyWeights } from '../src/sidecar/nn/family';
-
-/** Imagic on this family: chosen by `npm run report:imagic -- --dry --pairs 4` sweeps (docs/IMAGIC.md, "On the 64x64 default model"). */
-const EDIT_DEFAULTS = { guidance_scale: 1.25, embedding_steps: 300, train_batch: 8 };
 import { stylesCard, styleSource, type StylesCardFacts } from './train/styles-card';
 import { vaeStep, clipStep, unetStep, stripPrefix, alphasCumprod, normalTensor, vRow, stdOf, type StageSpec } from './train/stages';
 import { encodeLatents, reconstruct } from './train/prepare';
@@ -47,6 +44,9 @@ import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { chooseProvider } from '../src/sidecar/runtime/providers';
+
+/** Imagic on this family: chosen by `npm run report:imagic -- --dry --pairs 4` sweeps (docs/IMAGIC.md, "On the 64x64 default model"). */
+const EDIT_DEFAULTS = { guidance_scale: 1.25, embedding_steps: 300, train_batch: 8 };
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const RUN = arg('--run', '.cache/train-styles');

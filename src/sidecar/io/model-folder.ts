@@ -65,6 +65,15 @@ export interface ModelFolder {
   readonly indexDefaults: Record<string, unknown> | null;
 }
 
+/** What a model folder may ask of an Imagic edit: model_index.json "defaults"."edit" (checked by pipelines/imagic/settings.ts). */
+export interface EditDefaults {
+  guidance_scale?: number;
+  embedding_steps?: number;
+  finetune_steps?: number;
+  /** Noise draws per optimisation step. */
+  train_batch?: number;
+}
+
 /** Every path whose presence or content decides what readModelFolder returns for a folder. */
 const CONSULTED = [
   'model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx',

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveModel, type Graph } from '../graph';
+import type { EditDefaults } from '../io/model-folder';
 import type { TensorValue } from '../graph/types';
 import { writeSafetensors } from '../io/safetensors';
 import { latentSide, type FamilyConfig } from './config';
@@ -71,7 +72,7 @@ export interface SamplingDefaults {
   guidance_scale: number;
   scheduler: string;
   /** Imagic's settings for this model (docs/IMAGIC.md, "Defaults scaled to the model"). */
-  edit?: { guidance_scale?: number; embedding_steps?: number; finetune_steps?: number; train_batch?: number };
+  edit?: EditDefaults;
 }
 
 export interface FamilyFolder {

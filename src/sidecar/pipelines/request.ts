@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { GENERATION_DEFAULTS as DEFAULTS, parseSampler } from '../../protocol/samplers';
-import type { ModelFolder } from '../io/model-folder';
+import type { EditDefaults, ModelFolder } from '../io/model-folder';
 import { samplerForConfig, type SchedulerName } from '../schedulers/index';
 import { seedsFit } from './core/latents';
 
@@ -60,15 +60,6 @@ export interface ResolvedSettings {
 /** A scheduler name from the command line, a request or a model folder; throws a message listing the valid ids. */
 export function parseSchedulerName(s: string): SchedulerName {
   return parseSampler(s);
-}
-
-/** What a model folder may ask of an Imagic edit (model_index.json "defaults"."edit"). */
-export interface EditDefaults {
-  guidance_scale?: number;
-  embedding_steps?: number;
-  finetune_steps?: number;
-  /** Noise draws per optimisation step. */
-  train_batch?: number;
 }
 
 export interface ModelDefaults {

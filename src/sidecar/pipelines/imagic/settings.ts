@@ -5,7 +5,7 @@
  * Diffusion's 860M weights, which needs a large GPU).
  */
 import { DEFAULT_LORA_RANK, SMALL_MODEL_PARAMETERS } from '../core/model-size';
-import type { EditDefaults } from '../request';
+import type { EditDefaults } from '../../io/model-folder';
 
 export interface ImagicRequest {
   /** Model folder or name (default: the default model, emoji-styles). */
@@ -98,6 +98,14 @@ export function defaultEditGuidance(unetParameters: number): number | undefined 
   return unetParameters <= SMALL_MODEL_PARAMETERS ? 2 : undefined;
 }
 
+/** Each edit default: name, whether it must be an integer, and its range (a request's own bounds). */
+const EDIT_FIELDS: ReadonlyArray<readonly [keyof EditDefaults, boolean, number, number]> = [
+  ['guidance_scale', false, 1, 30],
+  ['embedding_steps', true, 0, 100_000],
+  ['finetune_steps', true, 0, 100_000],
+  ['train_batch', true, 1, 64],
+];
+
 /**
  * A model folder's edit defaults (model_index.json "defaults"."edit": guidance_scale, embedding_steps,
  * finetune_steps, train_batch), each checked; a bad one is refused naming the file, the field and the value.
@@ -108,21 +116,12 @@ export function editDefaults(edit: unknown, file: string): EditDefaults {
   if (typeof edit !== 'object' || edit === null || Array.isArray(edit)) throw new RangeError(`${where} must be an object, got ${JSON.stringify(edit)}`);
   const e = edit as Record<string, unknown>;
   const out: EditDefaults = {};
-  if (e.guidance_scale !== undefined) {
-    const g = e.guidance_scale;
-    check(typeof g === 'number' && Number.isFinite(g) && g >= 1 && g <= 30, `${where}.guidance_scale must be a number from 1 to 30, got ${JSON.stringify(g)}`);
-    out.guidance_scale = g as number;
-  }
-  for (const key of ['embedding_steps', 'finetune_steps'] as const) {
+  for (const [key, integer, lo, hi] of EDIT_FIELDS) {
     const v = e[key];
     if (v === undefined) continue;
-    check(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100_000, `${where}.${key} must be an integer from 0 to 100000, got ${JSON.stringify(v)}`);
+    const ok = typeof v === 'number' && (integer ? Number.isInteger(v) : Number.isFinite(v)) && v >= lo && v <= hi;
+    check(ok, `${where}.${key} must be ${integer ? 'an integer' : 'a number'} from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
     out[key] = v as number;
-  }
-  if (e.train_batch !== undefined) {
-    const b = e.train_batch;
-    check(typeof b === 'number' && Number.isInteger(b) && b >= 1 && b <= 64, `${where}.train_batch must be an integer from 1 to 64, got ${JSON.stringify(b)}`);
-    out.train_batch = b as number;
   }
   return out;
 }
