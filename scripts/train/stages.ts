@@ -52,6 +52,23 @@ export function vaeStep(cfg: FamilyConfig, s: StageSpec, o: { klWeight?: number;
 }
 
 /**
+ * The VAE decoder alone, against a frozen encoder: `z` are latents that encoder (or a UNet working in its
+ * space) produced, unscaled; `x` the drawings they should decode to. Starts from `from` (the decoder's
+ * current weights), so the latent space, and every UNet trained in it, stays valid.
+ */
+export function decoderStep(cfg: FamilyConfig, s: StageSpec, from: Map<string, TensorValue>, o: { edgeWeight?: number } = {}): TrainStep {
+  const g = new Graph({ seed: 4 });
+  const lat = latentSide(cfg);
+  const z = g.input('z', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
+  const x = g.input('x', 'float32', [s.batch, 3, cfg.imageSize, cfg.imageSize]);
+  const rec = vaeDecoder(g, cfg, z);
+  applyWeights(g, from, 'vae_decoder');
+  let loss = mseLoss(g, rec, x);
+  if ((o.edgeWeight ?? 0) > 0) loss = g.add(loss, g.mul(gradientDifferenceLoss(g, rec, x), o.edgeWeight!));
+  return buildTrainStep(g, { loss, optimizer: cosine(s, 50), clipNorm: 1 });
+}
+
+/**
  * CLIP: symmetric InfoNCE between image and caption embeddings with a learned temperature. With
  * `from` (trained CLIP weights), only the image tower trains, against the frozen text tower (as in
  * LiT, Zhai et al. 2022, with the roles swapped): the text encoder the UNet was trained on stays as is.

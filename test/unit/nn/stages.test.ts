@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { Trainer } from '../../../src/sidecar/train/trainer';
 import { readSafetensors } from '../../../src/sidecar/io/safetensors';
 import { EMOJI_BASE, type FamilyConfig } from '../../../src/sidecar/nn';
-import { clipStep, unetStep, alphasCumprod, stripPrefix } from '../../../scripts/train/stages';
+import { clipStep, unetStep, decoderStep, alphasCumprod, stripPrefix } from '../../../scripts/train/stages';
+import { vaeDecoderGraph } from '../../../src/sidecar/nn/vae';
+import { graphWeights } from '../../../src/sidecar/nn/weights';
 
 const cfg: FamilyConfig = { ...EMOJI_BASE, vocab: 50 };
 
@@ -89,4 +91,19 @@ test('UNet stage: the pooled-text path warm-starts from a checkpoint without it,
   const plain = await Trainer.create(unetStep(small, spec));
   assert.throws(() => plain.warmStart(ckpt2), /has parameters this model lacks \(pooled_text/, 'a warm start only adds layers');
   await plain.dispose();
+});
+
+test('decoder stage: starts from the given decoder, trains only the decoder, and learns a fixed batch', async () => {
+  const B = 2, spec = { steps: 100, batch: B, lr: 3e-3 }; // past the 50-step warm-up
+  const from = graphWeights(vaeDecoderGraph(cfg, 5)); // a decoder's weights, by the names its ONNX file uses
+  const trainer = await Trainer.create(decoderStep(cfg, spec, from));
+  const start = trainer.params();
+  assert.deepEqual([...start.keys()].sort(), [...from.keys()].sort(), 'the trainable set is the decoder, nothing else');
+  for (const [name, v] of from) assert.deepEqual(start.get(name)!.data, v.data, `${name} starts at the given weights`);
+  const z = new Float32Array(B * 4 * 8 * 8).map((_, i) => Math.sin(i * 0.37));
+  const x = new Float32Array(B * 3 * 32 * 32).map((_, i) => (i % 97 < 40 ? 0.8 : -0.6));
+  const batch = () => ({ z: new ort.Tensor('float32', z, [B, 4, 8, 8]), x: new ort.Tensor('float32', x, [B, 3, 32, 32]) });
+  const losses = await trainer.fit({ steps: 100, batch });
+  assert.ok(losses[losses.length - 1] < 0.5 * losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
+  await trainer.dispose();
 });
