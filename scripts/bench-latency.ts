@@ -1,7 +1,7 @@
 /**
  * `npm run bench:latency -- [--runs 25] [--warmup 3] [--cold 5] [--preview-runs 15] [--ref <checkout>]
  *   [--models teacher,guided-1,guided-2,guided-4,guided-8] [--teacher emoji-styles]
- *   [--student-prefix emoji-styles-guided-] [--no-build] [--json <file>]`
+ *   [--student-prefix emoji-styles-guided-] [--floor-runs 200] [--no-build] [--json <file>]`
  *
  * Latency as the user sees it: a real sidecar (`node dist/cli.js serve`, the bundle the extension runs,
  * built first with scripts/build.mjs), one `generate` request at a time over a real WebSocket, timed from
@@ -24,6 +24,11 @@
  *   extension sends (a tree whose `warmup` takes no settings gets the model alone; one without `warmup`
  *   is skipped). The first request's wall time against the same tree's warm one, and its split.
  *
+ * - floor: the same request and result texts through a bare WebSocket server in another process, a
+ *   worker thread's round trip, and the staged write + exclusive link of a file of the result's PNG size,
+ *   with the 4-step student's pipeline time of work between (bench-latency-floor.ts): what no
+ *   implementation of this design goes under, beside the measured "outside pipeline".
+ *
  * Prints tables (min and median over the runs) and writes JSON (every run) to --json
  * (default outputs/bench-latency.json). The machine may be shared: compare ratios from the same run.
  *
@@ -35,11 +40,12 @@
  * so each runs once.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeSd15Folder } from '../src/sidecar/nn/sd15/folder';
-import { launchSidecar, type GenerateParams, type JobTimings, type LaunchedSidecar, type SidecarClient, type SidecarError } from '../src/protocol';
+import { measureFloor, type FloorSamples } from './bench-latency-floor';
+import { PROTOCOL_VERSION, launchSidecar, type GenerateParams, type JobTimings, type LaunchedSidecar, type SidecarClient, type SidecarError } from '../src/protocol';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -51,6 +57,7 @@ const RUNS = Number(opt('runs', '25'));
 const WARMUP = Number(opt('warmup', '3'));
 const COLD = Number(opt('cold', '5'));
 const PREVIEW_RUNS = Number(opt('preview-runs', '15'));
+const FLOOR_RUNS = Number(opt('floor-runs', '200'));
 const JSON_OUT = resolve(opt('json', join(ROOT, 'outputs', 'bench-latency.json')));
 const TREES: Record<string, string> = { this: ROOT, ...(args.includes('--ref') ? { ref: resolve(opt('ref', '')) } : {}) };
 const OUT = mkdtempSync(join(tmpdir(), 'ds-bench-latency-'));
@@ -75,6 +82,9 @@ interface Sample {
   timings?: JobTimings;
 }
 
+/** The last request sent and result received per case (this tree), as the floor's payloads. */
+const lastExchange = new Map<string, { request: string; result: string; pngBytes: number }>();
+
 /** Builds the tree's bundles (dist/cli.js + dist/worker.js), as the extension ships them. */
 function build(tree: string): void {
   if (args.includes('--no-build')) return;
@@ -94,8 +104,13 @@ async function timed(client: SidecarClient, tree: string, c: Case, extra: Partia
   const onResult = () => (t1 = performance.now());
   client.once('result', onResult);
   const t0 = performance.now();
-  const job = await client.generate({ ...c.params, ...extra, seed: seed++, outputDir });
+  const params = { ...c.params, ...extra, seed: seed++, outputDir };
+  const job = await client.generate(params);
   const r = await job.done;
+  if (tree === 'this') {
+    const request = JSON.stringify({ v: PROTOCOL_VERSION, id: 1, type: 'generate', ...params });
+    lastExchange.set(c.name, { request, result: JSON.stringify(r), pngBytes: statSync(r.files[0].path).size });
+  }
   return { wallMs: t1 - t0, timings: r.timings };
 }
 
@@ -155,6 +170,30 @@ async function previews(client: SidecarClient, tree: string) {
     withPreview.push(await timed(client, tree, c, { previewEvery: 2 }));
   }
   return { plain, withPreview };
+}
+
+/**
+ * The floor (bench-latency-floor.ts) with the 4-step student's request and result (or the first
+ * student's), printed beside the measured outside-pipeline figure of the same run.
+ */
+async function floor(samples: Record<string, Sample[]>) {
+  const name = lastExchange.has('guided-4') ? 'guided-4' : [...lastExchange.keys()].find((n) => n !== 'teacher') ?? 'teacher';
+  const x = lastExchange.get(name)!, measured = summary(samples[name]);
+  const gapMs = measured.ortMs ? measured.ortMs.median + measured.pipelineMs.median : 8;
+  const o = { runs: FLOOR_RUNS, gapMs, requestText: x.request, resultText: x.result, pngBytes: x.pngBytes };
+  const idle = await measureFloor({ ...o, mode: 'idle' }), busy = await measureFloor({ ...o, mode: 'busy' });
+  const st = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs) });
+  const sum = (f: FloorSamples, parts: (keyof FloorSamples)[]) => st(f.files.map((_, i) => parts.reduce((a, p) => a + f[p][i], 0)));
+  const row = (label: string, parts: (keyof FloorSamples)[], m = '') => console.log(`| ${label} | ${mm(sum(idle, parts))} | ${mm(sum(busy, parts))} | ${m} |`);
+  console.log(`\nFloor: the same texts and file size with no sidecar code (${FLOOR_RUNS} tries, ${gapMs.toFixed(1)} ms between the halves, idle or busy; ms, min / median), beside ${name}'s measured figures:`);
+  console.log('| part | floor, idle gap | floor, busy gap | measured |');
+  console.log('|---|---:|---:|---:|');
+  row('WebSocket round trip (another process, JSON both ends)', ['webSocket'], `${mm(measured.transportMs)} (transport)`);
+  row('worker thread round trip', ['workerThread']);
+  row('staged write + exclusive link + unlink', ['files'], `${mm(measured.filesMs)} (files)`);
+  row('WebSocket + files (what the design requires)', ['webSocket', 'files']);
+  row('WebSocket + files + worker thread', ['webSocket', 'files', 'workerThread'], `${mm(measured.outsidePipelineMs)} (outside pipeline)`);
+  return { model: name, gapMs, idle, busy };
 }
 
 interface ColdRun {
@@ -275,6 +314,7 @@ async function main(): Promise<void> {
         console.log(`| ${tree} | ${name} | ${mm(s.wallMs)} | ${mm(s.ortMs)} | ${mm(s.loadMs)} | ${mm(s.pipelineMs)} | ${mm(s.pngMs)} | ${mm(s.filesMs)} | ${mm(s.jobPathMs)} | ${mm(s.transportMs)} | ${mm(s.outsidePipelineMs)} | ${ratio} |`);
       }
     }
+    if (FLOOR_RUNS > 0) report.floor = await floor(samples.this);
     if (PREVIEW_RUNS > 0) {
       console.log('\nPreviews, 20-step teacher request (ms, min / median):');
       console.log('| tree | without | previewEvery 2 | overhead (min, median) |');
