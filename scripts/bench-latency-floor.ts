@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { linkExclusive } from '../src/sidecar/io/outputs';
 
 export type GapMode = 'idle' | 'busy';
