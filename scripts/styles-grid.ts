@@ -1,5 +1,6 @@
 /**
- * `npm run grid:styles -- --model <dir> [--out docs/images] [--steps 20] [--guidance 3] [--tag name]`:
+ * `npm run grid:styles -- --model <dir> [--out docs/images] [--steps 20] [--guidance G] [--tag name]`
+ * (guidance: the model's default, else 3):
  * issue 13's pictures of a 64x64 multi-style model: 8 prompts x 8 seeds without a style (do seeds give
  * different drawings?), and one grid per style (8 prompts with the style word, 4 seeds each: does the
  * word select the style?). Seeds 1..8 for every prompt, as a user would try them; DDIM.
@@ -8,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
+import { modelDefaults } from '../src/sidecar/pipelines/request';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { EMOJI_STYLES } from '../src/sidecar/train/data/emoji-styles';
 import { withStyle } from '../src/sidecar/train/data/style-captions';
@@ -17,7 +19,7 @@ const arg = (name: string, def?: string) => { const i = process.argv.indexOf(nam
 const MODEL = arg('--model');
 const OUT = arg('--out', 'docs/images')!;
 const TAG = arg('--tag', 'styles64')!;
-const STEPS = Number(arg('--steps', '20')), GUIDANCE = Number(arg('--guidance', '3'));
+const STEPS = Number(arg('--steps', '20'));
 
 export const GRID_PROMPTS = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a sunflower', 'a birthday cake', 'a handwritten number 7', 'a handwritten number 3'];
 const STYLE_PROMPTS = GRID_PROMPTS.slice(0, 6);
@@ -25,8 +27,10 @@ const STYLE_PROMPTS = GRID_PROMPTS.slice(0, 6);
 async function main(): Promise<void> {
   if (!MODEL) throw new Error('--model <dir> is required');
   mkdirSync(OUT, { recursive: true });
-  const model = await openModel(loadModelFolder(MODEL), {});
-  const opts = { steps: STEPS, guidance: GUIDANCE, scheduler: 'ddim' as const };
+  const folder = loadModelFolder(MODEL);
+  const model = await openModel(folder, {});
+  const guidance = Number(arg('--guidance', String(modelDefaults(folder).guidance_scale ?? 3)));
+  const opts = { steps: STEPS, guidance, scheduler: 'ddim' as const };
   // Rows = prompts, columns = seeds 1..8 (sampleImages seeds image k with seed + k).
   const parts: Float32Array[] = [];
   let size = 0;

@@ -47,6 +47,12 @@ import { chooseProvider } from '../src/sidecar/runtime/providers';
 
 /** Imagic on this family: chosen by `npm run report:imagic -- --dry --pairs 4` sweeps (docs/IMAGIC.md, "On the 64x64 default model"). */
 const EDIT_DEFAULTS = { guidance_scale: 1.25, embedding_steps: 300, train_batch: 8 };
+/**
+ * The generation default: 2.5 against 3, two eval seeds each (docs/MODELS.md, "The default guidance"):
+ * FID-analogue 0.034 / 0.032 vs 0.051 / 0.046, styles per 8 seeds 3.17 / 3.15 vs 2.94 / 2.88, the same
+ * CLIP-score, object and style-word figures.
+ */
+const GUIDANCE_DEFAULT = 2.5;
 
 const arg = (name: string, def: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const RUN = arg('--run', '.cache/train-styles');
@@ -195,7 +201,7 @@ async function main(): Promise<void> {
   const unetW = EXPORT_CHECKPOINT ? emaFromCheckpoint(RUN, 'unet', unetStep(cfg, plan.unet).layout) : await trainUnet(cfg, d, plan.unet, lat, scalingFactor, clip.text);
   const weights: FamilyWeights = { text_encoder: clip.text, image_encoder: clip.image, vae_encoder: vae.enc, vae_decoder: vae.dec, unet: unetW };
   const facts = cardFacts(cfg, d, weights, scalingFactor, mse);
-  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: 3, scheduler: 'ddim', edit: EDIT_DEFAULTS }, card: stylesCard(facts) });
+  writeFamilyFolder({ dir: OUT, cfg, weights, scalingFactor, tokenizer: d.tokenizer, defaults: { steps: 20, guidance_scale: GUIDANCE_DEFAULT, scheduler: 'ddim', edit: EDIT_DEFAULTS }, card: stylesCard(facts) });
   writeFileSync(join(RUN, 'card-facts.json'), JSON.stringify(facts, null, 2));
   log(`wrote ${OUT}`);
   const curve = (k: string) => existsSync(join(RUN, `${k}.losses.json`)) ? JSON.parse(readFileSync(join(RUN, `${k}.losses.json`), 'utf8')) as number[] : [];

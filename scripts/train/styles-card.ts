@@ -81,7 +81,7 @@ ${paramRows}
   An outer ResBlock level at ${side}x${side} (width ${f.cfg.unetOuterChannels}) around two attention levels at ${side / 2}x${side / 2} and ${side / 4}x${side / 4} (width
   ${f.cfg.unetChannels}, cross- and self-attention)${f.cfg.unetPooledText ? '; the mean text state is added to the time embedding, so every ResBlock sees the prompt' : ''}.
   Trained with 10% empty prompts (classifier-free guidance).
-- scheduler: scaled_linear betas 0.00085..0.012, 1000 steps, v_prediction; defaults 20 DDIM steps, guidance 3.
+- scheduler: scaled_linear betas 0.00085..0.012, 1000 steps, v_prediction; defaults 20 DDIM steps, guidance 2.5.
 
 ## Training
 \`npm run train:embedded\` (scripts/train-styles.ts), ${f.trainer}. Resumable: rerun the same command.
