@@ -26,8 +26,8 @@
  *
  * - floor: the same request and result texts through a bare WebSocket server in another process, a
  *   worker thread's round trip, and the staged write + exclusive link of a file of the result's PNG size,
- *   with the 4-step student's pipeline time of work between (bench-latency-floor.ts): what no
- *   implementation of this design goes under, beside the measured "outside pipeline".
+ *   with the 4-step student's pipeline time between the halves, idle or busy (bench-latency-floor.ts):
+ *   what those parts cost with no sidecar code in them, beside the measured "outside pipeline".
  *
  * Prints tables (min and median over the runs) and writes JSON (every run) to --json
  * (default outputs/bench-latency.json). The machine may be shared: compare ratios from the same run.
