@@ -19,6 +19,7 @@
  *   --vae-edge-weight <w>  weight of the gradient difference loss beside the VAE's MSE (default 0:
  *                   MSE + KL alone; docs/MODELS.md has what 1 did)
  *   --latent-channels <n>  the VAE's latent channels (default EMOJI_STYLES_64's; for comparing designs)
+ *   --styled-share <p>  share of the UNet's emoji captions that name their style (default 0.5)
  *   --until vae|clip  stop after that stage (to compare VAE designs with check-vae before the rest)
  *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
  *                   another invocation is still training it (the earlier stages must be finished)
@@ -74,6 +75,7 @@ const PLAN: Record<'vae' | 'clip' | 'image' | 'unet', StageSpec> = {
 const P_UNCOND = 0.1;
 const VAE_EDGE_WEIGHT = Number(arg('--vae-edge-weight', '0'));
 const UNTIL = arg('--until', 'unet');
+const STYLED_SHARE = Number(arg('--styled-share', '0.5'));
 
 async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
   const lat = latentSide(cfg);
@@ -133,7 +135,7 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
   const empty = await encode(d.encode(['']));
   return runStage(RUN, 'unet', unetStep(cfg, s), s, async (_step, rng) => {
     const rows = Array.from({ length: s.batch }, () => randomRow(d, rng));
-    const ctx = await encode(d.encode(rows.map((r) => rowCaption(d, r, rng))));
+    const ctx = await encode(d.encode(rows.map((r) => rowCaption(d, r, rng, STYLED_SHARE))));
     const sample = new Float32Array(s.batch * per), target = new Float32Array(s.batch * per);
     const t = new BigInt64Array(s.batch);
     const eps = new Float32Array(per), z = new Float32Array(per);

@@ -66,13 +66,13 @@ export function rowDigit(d: StylesData, row: number): number {
   return row < d.emojiRows ? -1 : d.mnist.labels[d.mnist.train[row - d.emojiRows]];
 }
 
-/** A training caption for a row (see the module comment). */
-export function rowCaption(d: StylesData, row: number, rng: Rng): string {
+/** A training caption for a row (see the module comment); `pStyled`: the share of emoji captions with a style phrase. */
+export function rowCaption(d: StylesData, row: number, rng: Rng, pStyled = 0.5): string {
   const digit = rowDigit(d, row);
   if (digit >= 0) { const c = digitCaptions(digit); return c[rng.int(c.length)]; }
   const sample = d.styles.samples[row];
   const captions = d.styles.emoji[sample.emoji].captions;
-  const caption = trainingCaption(captions, d.styles.styles[sample.style], (n) => rng.int(n));
+  const caption = trainingCaption(captions, d.styles.styles[sample.style], (n) => rng.int(n), pStyled);
   // <bos> + words + <eos> must fit, or truncation would cut the style word off the end.
   if (normaliseWords(caption).split(' ').length > d.length - 2) return captions[rng.int(captions.length)];
   return caption;
