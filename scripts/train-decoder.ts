@@ -16,7 +16,7 @@
  * Stable Diffusion's decoders were fine-tuned on their own latents). Resumable (checkpoints under
  * --run); writes <run>/model, a copy of the family with the new decoder, for eval and the probes.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -29,7 +29,12 @@ import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { openModel, type OpenModel } from '../src/sidecar/pipelines/model-sessions';
 import { encodePrompts } from '../src/sidecar/pipelines/core/prompt';
 import { readFloats } from '../src/sidecar/pipelines/tensors';
-import { alphasCumprod, decoderStep } from './train/stages';
+import { applyGuidance } from '../src/sidecar/pipelines/guidance';
+import { contextRows } from '../src/sidecar/pipelines/core/unet-feeds';
+import { alphaBarFor } from '../src/sidecar/schedulers/noise-schedule';
+import { splitPredictionVp } from '../src/sidecar/schedulers/prediction';
+import { writeAtomic } from '../src/sidecar/io/atomic';
+import { decoderStep } from './train/stages';
 import { loadStylesData, randomRow, rowCaption, gatherPixels, type StylesData } from './train/styles-data';
 import { log, runStage } from './train/run-stage';
 
@@ -70,10 +75,12 @@ async function encodeAll(model: OpenModel, d: StylesData): Promise<Float32Array>
 
 /**
  * For every training image, the UNet's guided x0 estimate of its latent noised to a random timestep
- * in [0, tMax), unscaled like the encoder's latents. Seeded, so a resumed run rebuilds the same pool.
+ * in [0, tMax), unscaled like the encoder's latents; the noise schedule and prediction type are the
+ * folder's own. Seeded, so a resumed run rebuilds the same pool.
  */
 async function denoisedPool(model: OpenModel, d: StylesData, clean: Float32Array, tMax: number, guidance: number): Promise<Float32Array> {
-  const n = clean.length / LAT, out = new Float32Array(n * LAT), rng = new Rng(11), ac = alphasCumprod();
+  const n = clean.length / LAT, out = new Float32Array(n * LAT), rng = new Rng(11);
+  const sched = model.folder.schedulerConfig, ac = alphaBarFor(sched);
   const scale = model.folder.scalingFactor, side = latentSide(cfg), B = 64;
   const empty = await encodePrompts(model, ['']);
   for (let i = 0; i < n; i += B) {
@@ -87,35 +94,31 @@ async function denoisedPool(model: OpenModel, d: StylesData, clean: Float32Array
       rng.fillNormal(eps);
       for (let j = 0; j < LAT; j++) zt[k * LAT + j] = sa * scale * clean[r * LAT + j] + sb * eps[j];
     });
-    const per = empty.data.length, ctx = new Float32Array(2 * m * per);
-    for (let k = 0; k < m; k++) ctx.set(empty.data, k * per);
-    ctx.set(text.data, m * per);
+    // Rows [unconditional x m, conditional x m], as the pipeline's guidance batch.
+    const ctx = contextRows(text.data, empty.data, m);
     const both = new Float32Array(2 * m * LAT);
     both.set(zt); both.set(zt, m * LAT);
-    const v = readFloats((await model.unet.run({
+    const raw = readFloats((await model.unet.run({
       sample: new ort.Tensor('float32', both, [2 * m, cfg.latentChannels, side, side]),
       timestep: new ort.Tensor('int64', BigInt64Array.from([...t, ...t].map(BigInt)), [2 * m]),
       encoder_hidden_states: new ort.Tensor('float32', ctx, [2 * m, ...empty.dims.slice(1)]),
     })).out_sample);
+    const guided = applyGuidance(raw, guidance);
     for (let k = 0; k < m; k++) {
-      const sa = Math.sqrt(ac[t[k]]), sb = Math.sqrt(1 - ac[t[k]]);
-      for (let j = 0; j < LAT; j++) {
-        const u = v[k * LAT + j], c = v[(m + k) * LAT + j];
-        const vg = u + guidance * (c - u);
-        out[(i + k) * LAT + j] = (sa * zt[k * LAT + j] - sb * vg) / scale;
-      }
+      const row = (x: Float32Array) => x.subarray(k * LAT, (k + 1) * LAT);
+      const { x0 } = splitPredictionVp(sched.prediction_type, row(guided), row(zt), ac[t[k]]);
+      out.set(x0.map((x) => x / scale), (i + k) * LAT);
     }
     if (i % (B * 50) === 0) log(`denoised pool ${i}/${n}`);
   }
   return out;
 }
 
+/** A Float32Array kept in `file` across runs (written atomically), made once. */
 async function cached(file: string, make: () => Promise<Float32Array>): Promise<Float32Array> {
   if (existsSync(file)) { const b = readFileSync(file); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); }
   const x = await make();
-  writeFileSync(`${file}.tmp`, x);
-  cpSync(`${file}.tmp`, file);
-  rmSync(`${file}.tmp`);
+  writeAtomic(file, [new Uint8Array(x.buffer, x.byteOffset, x.byteLength)]);
   return x;
 }
 
