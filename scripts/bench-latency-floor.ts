@@ -7,20 +7,21 @@
  *   `gapMs` pass (the pipeline's time between a request and its result) and answers a result-sized JSON
  *   text, which the client parses. The round trip less the measured gap.
  * - worker thread: the same through postMessage to a worker thread and back (structured clone).
- * - files: a PNG-sized file written under a staging folder with 'wx', hard-linked exclusively under its
- *   final name (the sidecar's linkExclusive) and its staging name removed, `gapMs` after the last.
+ * - files: a PNG-sized file staged and published by the sidecar's own StagedImages ('wx' write under a
+ *   partial name, exclusive hard link under the final one, the partial name removed), `gapMs` after
+ *   the last.
  *
  * Two ways to spend the gap: 'idle' (the other side sleeps: every wake-up is paid, but the caches keep
  * what the parts use; a lower bound) and 'busy' (it loops over a 4 MB array, so the parts' code and
  * data are as cold as after a small UNet's run, or colder).
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { linkExclusive } from '../src/sidecar/io/outputs';
+import { StagedImages } from '../src/sidecar/jobs/staging';
 
 export type GapMode = 'idle' | 'busy';
 
@@ -116,25 +117,21 @@ parentPort.on('message', (m) => { const worked = work(m.gap, m.mode); parentPort
 }
 
 function files(o: FloorOptions): number[] {
-  const root = mkdtempSync(join(tmpdir(), 'ds-floor-files-'));
-  const staging = join(root, '.staging'), dir = join(root, 'out');
-  mkdirSync(staging);
-  mkdirSync(dir);
+  const dir = mkdtempSync(join(tmpdir(), 'ds-floor-files-'));
   const png = Buffer.alloc(o.pngBytes, 7);
   const out: number[] = [];
   try {
     for (let i = 0; i < o.runs; i++) {
       work(o.gapMs, o.mode);
       const t0 = performance.now();
-      const staged = join(staging, `${i}.png`);
-      writeFileSync(staged, png, { flag: 'wx' });
-      linkExclusive(staged, join(dir, '1-a-smiling-cat-face.png'));
-      unlinkSync(staged);
+      const stage = new StagedImages(dir, join(dir, `.partial-floor-${i}`));
+      stage.write(join(dir, '1-a-smiling-cat-face.png'), png);
+      stage.publish();
       out.push(performance.now() - t0);
     }
     return out;
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -25,7 +25,7 @@
  *   is skipped). The first request's wall time against the same tree's warm one, and its split.
  *
  * - floor: the same request and result texts through a bare WebSocket server in another process, a
- *   worker thread's round trip, and the staged write + exclusive link of a file of the result's PNG size,
+ *   worker thread's round trip, and the sidecar's StagedImages writing and publishing a file of the result's PNG size,
  *   with the 4-step student's pipeline time between the halves, idle or busy (bench-latency-floor.ts):
  *   what those parts cost with no sidecar code in them, beside the measured "outside pipeline".
  *
@@ -118,13 +118,12 @@ const PARTS = ['ortMs', 'loadMs', 'pipelineMs', 'pngMs', 'filesMs', 'jobPathMs']
 
 /** The samples' summary: min and median of the wall time, of each part, and of what lies outside the pipeline. */
 function summary(samples: Sample[]) {
-  const stat = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs) });
-  const out: Record<string, { min: number; median: number }> = { wallMs: stat(samples.map((s) => s.wallMs)) };
+  const out: Record<string, { min: number; median: number }> = { wallMs: minMedian(samples.map((s) => s.wallMs)) };
   const withT = samples.filter((s) => s.timings?.jobPathMs !== undefined);
   if (withT.length === samples.length) {
-    for (const p of PARTS) out[p] = stat(withT.map((s) => s.timings![p]!));
-    out.transportMs = stat(withT.map((s) => s.wallMs - s.timings!.serverMs!));
-    out.outsidePipelineMs = stat(withT.map(outsidePipeline));
+    for (const p of PARTS) out[p] = minMedian(withT.map((s) => s.timings![p]!));
+    out.transportMs = minMedian(withT.map((s) => s.wallMs - s.timings!.serverMs!));
+    out.outsidePipelineMs = minMedian(withT.map(outsidePipeline));
   }
   return out;
 }
@@ -136,6 +135,11 @@ function summary(samples: Sample[]) {
 function outsidePipeline(s: Sample): number {
   const t = s.timings!;
   return s.wallMs - t.ortMs! - t.loadMs! - t.pipelineMs! - t.pngMs!;
+}
+
+/** Min and median of a series: the two figures every table of this benchmark gives. */
+function minMedian(xs: number[]): { min: number; median: number } {
+  return { min: Math.min(...xs), median: median(xs) };
 }
 
 function median(xs: number[]): number {
@@ -182,15 +186,14 @@ async function floor(samples: Record<string, Sample[]>) {
   const gapMs = measured.ortMs ? measured.ortMs.median + measured.pipelineMs.median : 8;
   const o = { runs: FLOOR_RUNS, gapMs, requestText: x.request, resultText: x.result, pngBytes: x.pngBytes };
   const idle = await measureFloor({ ...o, mode: 'idle' }), busy = await measureFloor({ ...o, mode: 'busy' });
-  const st = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs) });
-  const sum = (f: FloorSamples, parts: (keyof FloorSamples)[]) => st(f.files.map((_, i) => parts.reduce((a, p) => a + f[p][i], 0)));
+  const sum = (f: FloorSamples, parts: (keyof FloorSamples)[]) => minMedian(f.files.map((_, i) => parts.reduce((a, p) => a + f[p][i], 0)));
   const row = (label: string, parts: (keyof FloorSamples)[], m = '') => console.log(`| ${label} | ${mm(sum(idle, parts))} | ${mm(sum(busy, parts))} | ${m} |`);
   console.log(`\nFloor: the same texts and file size with no sidecar code (${FLOOR_RUNS} tries, ${gapMs.toFixed(1)} ms between the halves, idle or busy; ms, min / median), beside ${name}'s measured figures:`);
   console.log('| part | floor, idle gap | floor, busy gap | measured |');
   console.log('|---|---:|---:|---:|');
   row('WebSocket round trip (another process, JSON both ends)', ['webSocket'], `${mm(measured.transportMs)} (transport)`);
   row('worker thread round trip', ['workerThread']);
-  row('staged write + exclusive link + unlink', ['files'], `${mm(measured.filesMs)} (files)`);
+  row('staged write + exclusive publish (StagedImages)', ['files'], `${mm(measured.filesMs)} (files)`);
   row('WebSocket + files (what the design requires)', ['webSocket', 'files']);
   row('WebSocket + files + worker thread', ['webSocket', 'files', 'workerThread'], `${mm(measured.outsidePipelineMs)} (outside pipeline)`);
   return { model: name, gapMs, idle, busy };
@@ -353,19 +356,18 @@ async function main(): Promise<void> {
     console.log('\nCold: the first request of a fresh sidecar (ms, min / median; "/ warm": against the same tree\'s warm request of the run above):');
     console.log('| tree | model | how | serve start | warmup | first request | / warm (min, median) | its ORT | its arithmetic | its job path | its load (sessions) |');
     console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    const st = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs) });
-    for (const c of coldCases) {
+      for (const c of coldCases) {
       for (const tree of Object.keys(TREES)) {
         for (const how of ['at once', 'warmup']) {
           const runs = cr[`${tree} ${c.name} ${how}`];
           if (!runs) continue;
-          const part = (p: keyof JobTimings) => (runs.every((r) => r.sample.timings?.[p] !== undefined) ? mm(st(runs.map((r) => r.sample.timings![p]!))) : '–');
+          const part = (p: keyof JobTimings) => (runs.every((r) => r.sample.timings?.[p] !== undefined) ? mm(minMedian(runs.map((r) => r.sample.timings![p]!))) : '–');
           const first = summary(runs.map((r) => r.sample)).wallMs;
           const w = warmSamples[tree]?.[c.name] && summary(warmSamples[tree][c.name]).wallMs;
           const ratio = w ? `${(first.min / w.min).toFixed(1)}x, ${(first.median / w.median).toFixed(1)}x` : '';
           const label = how === 'at once' ? 'at once' : `after warmup (${runs[0].warmupWith === 'settings' ? "the request's settings" : 'model only'})`;
-          const wu = how === 'warmup' ? mm(st(runs.map((r) => r.warmupMs!))) : '–';
-          console.log(`| ${tree} | ${c.name} | ${label} | ${mm(st(runs.map((r) => r.startMs)))} | ${wu} | ${mm(first)} | ${ratio} | ${part('ortMs')} | ${part('pipelineMs')} | ${part('jobPathMs')} | ${part('loadMs')} |`);
+          const wu = how === 'warmup' ? mm(minMedian(runs.map((r) => r.warmupMs!))) : '–';
+          console.log(`| ${tree} | ${c.name} | ${label} | ${mm(minMedian(runs.map((r) => r.startMs)))} | ${wu} | ${mm(first)} | ${ratio} | ${part('ortMs')} | ${part('pipelineMs')} | ${part('jobPathMs')} | ${part('loadMs')} |`);
         }
       }
     }
