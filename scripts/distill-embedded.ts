@@ -5,7 +5,7 @@
  *
  *   npx tsx scripts/distill-embedded.ts [--teacher models/emoji-base] [--work .cache/distill-emoji]
  *       [--iterations 600] [--stage1-iterations 40000] [--from-steps 16] [--batch 32] [--lr 2e-4] [--stage1-lr 1e-3]
- *       [--student-channels 32] [--threads 1] [--student-prefix <name>-guided-] [--install [--half-weights]]
+ *       [--student-channels 32] [--stage1-init <student folder>] [--threads 1] [--student-prefix <name>-guided-] [--install [--half-weights]]
  *
  * The data is the teacher's own training set, chosen by the distillation job (emoji-base: its Noto
  * emoji; the 64x64 family: its seven styles with plain and styled captions).
@@ -39,6 +39,8 @@ const { values: a } = parseArgs({
     /** Stage 1's step count: the students' target is the teacher at this many steps (rounds halve it down to 1). */
     'from-steps': { type: 'string', default: '16' },
     'student-channels': { type: 'string', default: '32' },
+    /** Stage 1's student starts from this student (folder or UNet file) instead of the teacher's channels. */
+    'stage1-init': { type: 'string' },
     threads: { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
     mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: Number(a['from-steps']), toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
     batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr']), guidanceRange: range,
-    studentChannels: Number(a['student-channels']), resume: existsSync(join(work, 'distill-state.json')),
+    studentChannels: Number(a['student-channels']), stage1Init: a['stage1-init'], resume: existsSync(join(work, 'distill-state.json')),
   }, {
     threads: Number(a.threads),
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),

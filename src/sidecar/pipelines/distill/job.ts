@@ -29,7 +29,7 @@ import { makeBatch } from './batch';
 import { emojiData, stylesData, teacherData, DEFAULT_PROMPTS, type DistillData } from './data';
 import { writeStudentFolder } from './export';
 import { planPhases, resolveRequest, DistillRequestError, type DistillRequest, type Phase, type ResolvedRequest } from './plan';
-import { exportStudent, studentTrainStep, type StudentSpec } from './student';
+import { exportStudent, studentGraph, studentTrainStep, type StudentSpec } from './student';
 import type { LoraSite } from '../../train';
 import { NoiseLevels } from './targets';
 import { openTeacher, Teacher } from './teacher';
@@ -97,7 +97,7 @@ function trainingSettings(r: ResolvedRequest): Record<string, unknown> {
   // stage 1 exists in guided jobs only; the guidance range is what a guided student learns, the scale
   // what a progressive teacher samples with
   const mode = r.mode === 'guided'
-    ? { stage1Iterations: r.stage1Iterations, stage1LearningRate: r.stage1LearningRate, guidanceRange: r.guidanceRange }
+    ? { stage1Iterations: r.stage1Iterations, stage1LearningRate: r.stage1LearningRate, guidanceRange: r.guidanceRange, ...(r.stage1Init ? { stage1Init: resolve(r.stage1Init) } : {}) }
     : { guidanceScale: r.guidanceScale };
   return {
     iterations: r.iterations, batchSize: r.batchSize, learningRate: r.learningRate, ...mode, loraRank: r.loraRank, seed: r.seed,
@@ -119,11 +119,14 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   // A large teacher (Stable Diffusion) trains LoRA adapters unless the request says otherwise, as
   // Imagic does: all 860 M weights with their optimiser state do not fit most machines. A narrower
   // student is a new network and trains every weight (resolveRequest refuses it with an explicit rank).
-  r.loraRank = r.studentChannels > 0 ? 0 : distillLoraRank(request.loraRank, countWeights(teacher.files.unet));
+  r.loraRank = r.studentChannels > 0 || r.stage1Init ? 0 : distillLoraRank(request.loraRank, countWeights(teacher.files.unet));
+  const start = r.stage1Init ? startWeightsFile(r.stage1Init) : undefined;
   const base = rootOf(teacher);
   const phases = planPhases(r);
   const out = resolve(r.out);
   const narrow = r.studentChannels > 0 ? planNarrow(teacher, r.studentChannels) : undefined;
+  // Refused before the job folder exists when it does not fit: building the student checks every weight.
+  if (start) studentGraph({ unetPath: teacher.files.unet, addGuidance: true, loraRank: 0, startWeights: start, ...(narrow ? { narrow: narrow.spec } : {}) });
   const state = openState(out, r, teacher);
   const levels = new NoiseLevels(teacher.schedulerConfig);
   const kind = teacher.schedulerConfig.prediction_type;
@@ -145,7 +148,10 @@ export async function runDistillation(request: DistillRequest, options: DistillO
       continue;
     }
     const prevUnet = k === 0 ? teacher.files.unet : join(out, phases[k - 1].name, 'unet', 'model.onnx');
-    const spec: StudentSpec = { unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank, ...(k === 0 && narrow ? { narrow: narrow.spec } : {}) };
+    const spec: StudentSpec = {
+      unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank,
+      ...(k === 0 && narrow ? { narrow: narrow.spec } : {}), ...(k === 0 && start ? { startWeights: start } : {}),
+    };
     const losses = await trainPhase({ r, phase, k, phases, spec, data, levels, kind, out, remaining: remaining(k + 1), options });
     result.finalLoss.push(tailMean(losses));
     // Exported once the phase's sessions are released and its step graph is out of reach: at Stable
@@ -185,8 +191,9 @@ type PhaseLosses = number[] & { weights: ReturnType<Trainer['params']>; lora: Lo
 async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const { r, phase, k } = a;
   // A narrower student's stage 1 is long training from a poor start (nn/narrow-unet.ts): its EMA
-  // (Polyak averaging) is what gets saved. A copy of the teacher starts close and trains briefly.
-  const emaDecay = a.spec.narrow ? Math.min(0.999, 1 - 10 / phase.iterations) : undefined;
+  // (Polyak averaging) is what gets saved, as for a stage 1 started from an earlier student (also
+  // long: it learns another target). A copy of the teacher starts close and trains briefly.
+  const emaDecay = a.spec.narrow || a.spec.startWeights ? Math.max(0, Math.min(0.999, 1 - 10 / phase.iterations)) : undefined;
   const lr = phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate;
   const { step, student } = studentTrainStep(a.spec, { lr, clipNorm: 1, weightDecay: 0, iterations: phase.iterations, emaDecay, frozen: a.options.frozen });
   // A LoRA student fed its frozen base shares it with the teacher; otherwise the teacher's session
@@ -282,6 +289,14 @@ function planNarrow(teacher: ModelFolder, channels: number): { spec: { channels:
   };
 }
 
+/** The UNet file a stage-1 start names: the file itself, or a model folder's unet/model.onnx. */
+function startWeightsFile(path: string): string {
+  const p = resolve(path);
+  const file = existsSync(join(p, 'unet', 'model.onnx')) ? join(p, 'unet', 'model.onnx') : p;
+  if (!existsSync(file) || !file.endsWith('.onnx')) throw new DistillRequestError(`the stage-1 start ${path} is neither an ONNX file nor a model folder with unet/model.onnx`);
+  return file;
+}
+
 /** The folder that holds the text encoder, VAE and tokenizer (a student's base, else the model itself). */
 function rootOf(m: ModelFolder): ModelFolder {
   return m.base ? rootOf(m.base) : m;
@@ -334,7 +349,8 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     base: base.name,
     training: {
       iterations: phase.iterations, batch_size: r.batchSize, learning_rate: phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate, lr_schedule: 'warm-up, cosine to lr/10', optimizer: 'adamw',
-      clip_norm: 1, lora_rank: r.loraRank, ...(r.studentChannels ? { student_channels: r.studentChannels } : {}), seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
+      clip_norm: 1, lora_rank: r.loraRank, ...(r.studentChannels ? { student_channels: r.studentChannels } : {}),
+      ...(phase.kind === 'stage1' && r.stage1Init ? { start_weights: relative(dir, resolve(r.stage1Init)) } : {}), seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
       data: r.data ?? defaultSource(r, teacher, base), final_loss: Number.isFinite(loss) ? loss : null,
     },
     created: new Date().toISOString(),

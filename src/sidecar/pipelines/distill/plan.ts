@@ -42,6 +42,12 @@ export interface DistillRequest {
    * (initialised from the teacher's leading channels) instead of a copy; 0 = the teacher's width.
    */
   studentChannels?: number;
+  /**
+   * Guided only: a UNet file (or a student's model folder) whose weights stage 1's student starts
+   * from instead of the teacher's (e.g. an earlier job's student of the same width, to aim it at a
+   * different step count without training it from afar again); its tensors must match by name and shape.
+   */
+  stage1Init?: string;
   seed?: number;
   /** Continue a stopped job in `out` (default false: `out` must not hold one). */
   resume?: boolean;
@@ -63,7 +69,7 @@ export interface Phase {
   name: string;
 }
 
-export type ResolvedRequest = Required<Omit<DistillRequest, 'prompts' | 'data' | 'modelRoots'>> & Pick<DistillRequest, 'prompts' | 'data' | 'modelRoots'>;
+export type ResolvedRequest = Required<Omit<DistillRequest, 'prompts' | 'data' | 'modelRoots' | 'stage1Init'>> & Pick<DistillRequest, 'prompts' | 'data' | 'modelRoots' | 'stage1Init'>;
 
 export class DistillRequestError extends Error {
   constructor(message: string) {
@@ -109,6 +115,8 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
   check(Number.isInteger(s.studentChannels) && s.studentChannels >= 0, `student channels must be a whole number, got ${s.studentChannels}`);
   check(s.studentChannels === 0 || r.mode === 'guided', 'a narrower student (--student-channels) is for guided distillation only: progressive rounds start from a copy of their teacher');
   check(s.studentChannels === 0 || s.loraRank === 0, 'a narrower student trains every weight; it cannot be combined with --lora');
+  check(!r.stage1Init || r.mode === 'guided', 'a stage-1 start (--stage1-init) is for guided distillation only: progressive rounds start from a copy of their teacher');
+  check(!r.stage1Init || s.loraRank === 0, 'a stage-1 start (--stage1-init) trains every weight; it cannot be combined with --lora');
   check(Number.isInteger(s.checkpointEvery) && s.checkpointEvery >= 1, `checkpoint interval must be >= 1, got ${s.checkpointEvery}`);
   check(!r.prompts || r.prompts.length > 0, 'prompts, when given, must not be empty');
   return s;

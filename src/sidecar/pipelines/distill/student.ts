@@ -10,6 +10,8 @@ import { buildTrainStep, type TrainStep } from '../../train/train-step';
 import type { TensorValue } from '../../graph/types';
 import { addGuidanceInput, GUIDANCE_INPUT } from '../../nn/guided-unet';
 import { narrowUnetGraph, unetFamilyConfig } from '../../nn/narrow-unet';
+import { halfToFloat } from '../../graph/half';
+import { DistillRequestError } from './plan';
 
 export interface StudentSpec {
   /** The ONNX file the student starts from (the teacher's, or the previous round's). */
@@ -23,6 +25,11 @@ export interface StudentSpec {
    * (nn/narrow-unet.ts); `headDim` is the teacher's attention_head_dim.
    */
   narrow?: { channels: number; headDim: number };
+  /**
+   * An ONNX file whose weights replace the built student's, by name (float16-stored ones widened),
+   * after the guidance input is added: stage 1 resumed from an earlier student (plan.ts stage1Init).
+   */
+  startWeights?: string;
 }
 
 export interface StudentGraph {
@@ -52,6 +59,7 @@ export function studentGraph(spec: StudentSpec, withTeacher = false): StudentGra
   // Before any change: with LoRA the student's frozen base is the teacher (same file, same names).
   const teacher = withTeacher && spec.loraRank > 0 && !spec.narrow ? weightsAsInputs(g, weights) : undefined;
   if (spec.addGuidance && !guided) addGuidanceInput(g);
+  if (spec.startWeights) takeWeightsFrom(g, spec.startWeights);
   const added = [...g.trainable];
   if (spec.loraRank > 0) {
     // Adapters on the MatMul weights: attention q/k/v/out and feed-forward projections in an export.
@@ -65,6 +73,35 @@ export function studentGraph(spec: StudentSpec, withTeacher = false): StudentGra
 function weightsAsInputs(g: Graph, weights: string[]): { onnx: Uint8Array; weights: string[] } {
   const big = weights.filter((n) => g.initializers.get(n)!.data.byteLength >= FROZEN_INPUT_MIN_BYTES);
   return { onnx: toOnnxFeeding(g, big), weights: big };
+}
+
+/**
+ * Every weight of `g` replaced by the same-named tensor of the model at `path` (a half-weights.ts
+ * file's `<name>.fp16` widened back); all must be there with the same shape, or the student it would
+ * make is not the one asked for, so a mismatch is refused with the names.
+ */
+function takeWeightsFrom(g: Graph, path: string): void {
+  const src = loadModel(path);
+  const problems: string[] = [];
+  for (const name of weightNames(g)) {
+    const want = g.initializers.get(name)!;
+    const v = src.initializers.get(name) ?? widened(src.initializers.get(`${name}.fp16`));
+    if (!v || v.dtype !== 'float32') problems.push(`${name} missing`);
+    else if (v.dims.join(',') !== want.dims.join(',')) problems.push(`${name} is [${v.dims.join(', ')}], the student's [${want.dims.join(', ')}]`);
+    else g.initializers.set(name, { dtype: 'float32', dims: [...want.dims], data: v.data });
+  }
+  if (problems.length) {
+    const shown = problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; and ${problems.length - 3} more` : '');
+    throw new DistillRequestError(`the stage-1 start ${path} does not fit the student (${problems.length} of ${weightNames(g).length} weights: ${shown}); give a student of the same teacher, width and guidance input`);
+  }
+}
+
+function widened(v: TensorValue | undefined): TensorValue | undefined {
+  if (!v || v.dtype !== 'float16') return undefined;
+  const half = v.data as Uint16Array;
+  const data = new Float32Array(half.length);
+  for (let i = 0; i < half.length; i++) data[i] = halfToFloat(half[i]);
+  return { dtype: 'float32', dims: [...v.dims], data };
 }
 
 function narrowStudent(unetPath: string, n: { channels: number; headDim: number }): Graph {
