@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const range = a['guidance-range']!.split(',').map(Number) as [number, number];
   const t0 = Date.now();
   let last = 0;
+  const since: number[] = [];
   const r = await runDistillation({
     mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: Number(a['from-steps']), toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
@@ -68,9 +69,13 @@ async function main(): Promise<void> {
     threads: Number(a.threads),
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
     onProgress: (p) => {
+      // One batch's loss swings 3x with its noise levels; the mean since the last line is what to watch.
+      since.push(p.loss);
       if (Date.now() - last < 15000 && p.step !== p.totalSteps) return;
       last = Date.now();
-      console.log(`[${new Date().toISOString()}] ${p.phase} ${p.round}/${p.rounds} (${p.studentSteps} steps) step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(5)} ${p.stepsPerSec.toFixed(2)} it/s ETA ${(p.etaSec / 60).toFixed(1)} min`);
+      const mean = since.reduce((x, y) => x + y, 0) / since.length;
+      console.log(`[${new Date().toISOString()}] ${p.phase} ${p.round}/${p.rounds} (${p.studentSteps} steps) step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(5)} (mean of ${since.length}: ${mean.toFixed(5)}) ${p.stepsPerSec.toFixed(2)} it/s ETA ${(p.etaSec / 60).toFixed(1)} min`);
+      since.length = 0;
     },
   });
   console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min; final losses ${r.finalLoss.map((x) => x.toFixed(5)).join(', ')}`);

@@ -30,6 +30,7 @@ for (const [args, message] of [
   [['--mode', 'guided', '--teacher', 'no-such-model', '--to-steps', '4', '--out', join(tmp, 'z')], /no-such-model/],
   [['--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--to-steps', '4', '--student-channels', '16', '--out', join(tmp, 'w')], /not an embedded-family UNet/],
   [['--mode', 'progressive', '--teacher', 'emoji-base', '--to-steps', '4', '--student-channels', '32', '--out', join(tmp, 'v')], /guided distillation only/],
+  [['--mode', 'guided', '--teacher', 'emoji-base', '--to-steps', '4', '--student-channels', '16', '--stage1-init', 'models/emoji-guided-4', '--out', join(tmp, 'u')], /stage-1 start .* does not fit the student .*\[32, 4, 3, 3\], the student's \[16, 4, 3, 3\]/],
 ] as const) {
   test(`refused with a message: ${args.join(' ')}`, () => {
     const r = cli(...args);

@@ -26,6 +26,7 @@ interface DistillCliOptions {
   data?: string;
   lora?: string;
   studentChannels?: string;
+  stage1Init?: string;
   seed?: string;
   resume?: boolean;
   modelsDir: string[];
@@ -52,6 +53,7 @@ export function register(program: Command): void {
     .option('--data <source>', 'emoji (emoji-base\'s images), styles (the 64x64 family\'s seven emoji sets) or teacher (teacher samples)')
     .option('--lora <rank>', 'train LoRA adapters of this rank instead of every weight; 0: every weight (default: 4 for a teacher over 50 M UNet weights, e.g. Stable Diffusion, else 0)')
     .option('--student-channels <n>', 'guided, embedded-family teachers: stage 1 trains a narrower UNet of this width (faster per step)')
+    .option('--stage1-init <dir>', 'guided: stage 1 starts from this student (a model folder or UNet .onnx of the same width) instead of the teacher, e.g. to aim it at another --from-steps')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
     .option('--resume', 'continue the job in --out where it stopped')
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
@@ -84,7 +86,7 @@ export async function toRequest(o: DistillCliOptions): Promise<DistillRequest> {
     batchSize: int('--batch-size', o.batchSize), learningRate: num('--lr', o.lr), stage1LearningRate: num('--stage1-lr', o.stage1Lr),
     guidanceRange: range, guidanceScale: num('--guidance', o.guidance),
     prompts: await readPrompts(o.prompts), data: o.data as DistillRequest['data'],
-    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
+    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), stage1Init: o.stage1Init, seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
   };
 }
 
