@@ -99,7 +99,7 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 - Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
   drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
   Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student.
-- Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** where the teacher has ${from} (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it from the teacher's leading channels${stage1}` : `at the teacher's width (${width} channels)`}.
+- Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** where the teacher has ${from} (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it ${stage1}` : `at the teacher's width (${width} channels)`}.
 - Teacher: ${TEACHER}, UNet hash ${String(teacher.hash)}.
 - Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
   the base folder (\`model_index.json\` "base": "../${TEACHER}").
@@ -115,12 +115,17 @@ Full metadata: distill.json.
 `;
 }
 
-/** ", 24000 iterations at batch 32, lr 0.001" from the run's stage-1 folder, when it is there. */
+/**
+ * "from the teacher's leading channels (24000 iterations at batch 32, lr 0.001, EMA exported)", or
+ * where stage 1 started from an earlier student (--stage1-init), that student, from the run's
+ * stage-1 folder.
+ */
 function readStage1(): string {
-  const dir = join(resolve(a.work!), `guided-${a['from-steps']}`, 'distill.json');
-  if (!existsSync(dir)) return '';
-  const t = (JSON.parse(readFileSync(dir, 'utf8')) as { training: Record<string, unknown> }).training;
-  return ` (${t.iterations} iterations at batch ${t.batch_size}, lr ${t.learning_rate}, EMA exported)`;
+  const file = join(resolve(a.work!), `guided-${a['from-steps']}`, 'distill.json');
+  const start = a['stage1-init'] ? `from the weights of an earlier student of the same width (\`--stage1-init ${a['stage1-init']}\`; docs/DISTILLATION.md says which)` : "from the teacher's leading channels";
+  if (!existsSync(file)) return start;
+  const t = (JSON.parse(readFileSync(file, 'utf8')) as { training: Record<string, unknown> }).training;
+  return `${start} (${t.iterations} iterations at batch ${t.batch_size}, lr ${t.learning_rate}, EMA exported)`;
 }
 
 /** A shipped student: the round's folder without the training weights, based on ../<teacher>. */
