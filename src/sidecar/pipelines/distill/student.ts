@@ -98,10 +98,7 @@ function takeWeightsFrom(g: Graph, path: string): void {
 
 function widened(v: TensorValue | undefined): TensorValue | undefined {
   if (!v || v.dtype !== 'float16') return undefined;
-  const half = v.data as Uint16Array;
-  const data = new Float32Array(half.length);
-  for (let i = 0; i < half.length; i++) data[i] = halfToFloat(half[i]);
-  return { dtype: 'float32', dims: [...v.dims], data };
+  return { dtype: 'float32', dims: [...v.dims], data: Float32Array.from(v.data as Uint16Array, halfToFloat) };
 }
 
 function narrowStudent(unetPath: string, n: { channels: number; headDim: number }): Graph {
@@ -150,7 +147,8 @@ export function studentTrainStep(
  * loaded weights (no copy of them: 3.4 GB at SD size).
  */
 export function exportStudent(spec: StudentSpec, trained: Map<string, TensorValue>, sites: LoraSite[]): Graph {
-  const plain = studentGraph({ ...spec, loraRank: 0 });
+  // No start weights: every weight is overwritten by a trained one below (a start means full training).
+  const plain = studentGraph({ ...spec, loraRank: 0, startWeights: undefined });
   const g = plain.graph;
   for (const [name, v] of trained) {
     if (g.initializers.has(name)) g.initializers.set(name, { dtype: 'float32', dims: [...v.dims], data: (v.data as Float32Array).slice() });
