@@ -72,7 +72,7 @@ export interface EvalReport {
 }
 
 /** The family's image encoder: the folder's own, else its base's (students share the base's). */
-function imageEncoderPath(model: OpenModel): string {
+export function imageEncoderPath(model: OpenModel): string {
   const own = join(model.folder.dir, 'image_encoder', 'model.onnx');
   if (existsSync(own)) return own;
   const base = join(dirname(dirname(model.folder.files.textEncoder)), 'image_encoder', 'model.onnx');
@@ -91,7 +91,7 @@ function normaliseRows(x: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-async function embedImages(session: ort.InferenceSession, images: Float32Array, size: number, batch: number): Promise<{ embeds: Float32Array; features: Float32Array; eDim: number; fDim: number }> {
+export async function embedImages(session: ort.InferenceSession, images: Float32Array, size: number, batch: number): Promise<{ embeds: Float32Array; features: Float32Array; eDim: number; fDim: number }> {
   const per = 3 * size * size;
   const n = images.length / per;
   const embeds: Float32Array[] = [], features: Float32Array[] = [];
@@ -146,7 +146,7 @@ function nearest(img: Float32Array, txt: Float32Array, dim: number, own: number[
  * every drawing of the seven-style set (FID against all of them; the real-image ceiling of object
  * accuracy cycles through each prompted emoji's styles).
  */
-interface RealSet {
+export interface RealSet {
   size: number;
   /** Per emoji: canonical caption and object words. */
   captions: string[];
@@ -157,7 +157,7 @@ interface RealSet {
   image(e: number, k: number, out: Float32Array, offset: number): void;
 }
 
-async function realSet(size: number, dataDir: string): Promise<RealSet> {
+export async function realSet(size: number, dataDir: string): Promise<RealSet> {
   if (size === 64) {
     const ds = await loadStyledEmoji({ size, cacheDir: dataDir });
     const by = drawingsByEmoji(ds);
@@ -177,6 +177,12 @@ async function realSet(size: number, dataDir: string): Promise<RealSet> {
   };
 }
 
+/** The emoji eval prompts: `count` of them (at most one per emoji) spread evenly over the caption set. */
+export function evalPrompts(ds: Pick<RealSet, 'captions'>, count: number): number[] {
+  const n = Math.min(count, ds.captions.length);
+  return Array.from({ length: n }, (_, k) => Math.floor(k * ds.captions.length / n));
+}
+
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
   if (!seedsFit(o.seed, o.count)) {
@@ -194,8 +200,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const dataDir = join(packageRoot(), '.cache', 'data');
   const side = nativeLatentSize(model, 8)[0] * (folder.vaeScaleFactor ?? 8);
   const ds = await realSet(side, dataDir);
-  const n = Math.min(o.count, ds.captions.length);
-  const chosen = Array.from({ length: n }, (_, k) => Math.floor(k * ds.captions.length / n));
+  const chosen = evalPrompts(ds, o.count);
+  const n = chosen.length;
   const captions = ds.captions;
   const prompts = chosen.map((i) => captions[i]);
   // 2. Generate.

@@ -1,0 +1,83 @@
+/**
+ * Where an FID-analogue comes from. For a few models sampled on eval's prompts and seeds (the same
+ * images `diffusion-studio eval` draws), prints each set's Fréchet distance to the real drawings with
+ * its mean term, its mean absolute pixel difference from the first set, and the Fréchet distance
+ * between every pair of sets: how far apart two samplers' images are in the same features, which
+ * says whether a ratio of FID-analogues reflects a large change or a small one in an unlucky direction
+ * (docs/DISTILLATION.md, "What the FID-analogue resolves").
+ *
+ *   npx tsx scripts/fid-anatomy.ts [--count 512] [--guidance 3] [--seed 0] <label>=<model>@<steps> ...
+ *   e.g. "teacher 64=emoji-styles@64" "teacher 32=emoji-styles@32" "student 4=emoji-styles-guided-4@4"
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { modelRoots, packageRoot, resolveModel } from '../src/sidecar/io/model-discovery';
+import { embedImages, evalPrompts, imageEncoderPath, realSet } from '../src/sidecar/pipelines/eval/evaluate';
+import { fitGaussian, frechetDistance, type Gaussian } from '../src/sidecar/pipelines/eval/frechet';
+import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+import { openModel } from '../src/sidecar/pipelines/model-sessions';
+import { getSession } from '../src/sidecar/runtime/sessions';
+
+const { values: a, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { count: { type: 'string', default: '512' }, guidance: { type: 'string', default: '3' }, seed: { type: 'string', default: '0' } },
+});
+const BATCH = 64; // eval's default: image k of a batch starting at i uses seed + i + k either way
+
+interface SampledSet { label: string; pixels: Float32Array; gauss: Gaussian }
+
+function parseSet(spec: string): { label: string; model: string; steps: number } {
+  const m = /^(.+)=(.+)@(\d+)$/.exec(spec);
+  if (!m) throw new Error(`expected <label>=<model>@<steps>, got "${spec}"`);
+  return { label: m[1], model: m[2], steps: Number(m[3]) };
+}
+
+function meanTerm(g: Gaussian, real: Gaussian): number {
+  let d2 = 0;
+  for (let i = 0; i < g.dim; i++) d2 += (g.mean[i] - real.mean[i]) ** 2;
+  return d2;
+}
+
+/** Mean absolute difference in 0..255 per channel value between two image sets in [-1, 1]. */
+function pixelDistance(x: Float32Array, y: Float32Array): number {
+  let s = 0;
+  for (let k = 0; k < x.length; k++) s += Math.abs(x[k] - y[k]);
+  return (s / x.length) * 127.5;
+}
+
+async function main(): Promise<void> {
+  if (positionals.length === 0) throw new Error('name at least one set: <label>=<model>@<steps>');
+  const specs = positionals.map(parseSet);
+  const seed = Number(a.seed), guidance = Number(a.guidance);
+  const first = await openModel(resolveModel(specs[0].model, modelRoots([])), {});
+  const encoder = await getSession(imageEncoderPath(first), {});
+  const ds = await realSet(64, join(packageRoot(), '.cache', 'data'));
+  const prompts = evalPrompts(ds, Number(a.count)).map((i) => ds.captions[i]);
+  const all = ds.all();
+  const realFeatures = await embedImages(encoder, all, ds.size, BATCH);
+  const real = fitGaussian(realFeatures.features, all.length / (3 * ds.size * ds.size), realFeatures.fDim);
+  const sets: SampledSet[] = [];
+  for (const s of specs) {
+    const model = await openModel(resolveModel(s.model, modelRoots([])), {});
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < prompts.length; i += BATCH) {
+      parts.push((await sampleImages(model, prompts.slice(i, i + BATCH), { steps: s.steps, guidance, scheduler: 'ddim', seed: seed + i })).images);
+    }
+    const pixels = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => { pixels.set(p, at); return at + p.length; }, 0);
+    const f = await embedImages(encoder, pixels, ds.size, BATCH);
+    sets.push({ label: s.label, pixels, gauss: fitGaussian(f.features, prompts.length, f.fDim) });
+    console.error(`sampled ${s.label}`);
+  }
+  console.log(`${prompts.length} images per set, guidance ${guidance}, DDIM, seeds ${seed}..${seed + prompts.length - 1}\n`);
+  console.log(`| set | FID-analogue | x first | mean term | pixel distance to ${sets[0].label} /255 | ${sets.map((s) => `Fréchet distance to ${s.label}`).join(' | ')} |`);
+  console.log(`|---|---:|---:|---:|---:|${sets.map(() => '---:').join('|')}|`);
+  const fid0 = frechetDistance(sets[0].gauss, real);
+  for (const s of sets) {
+    const fid = frechetDistance(s.gauss, real);
+    const between = sets.map((o) => (o === s ? '' : frechetDistance(s.gauss, o.gauss).toFixed(5)));
+    console.log(`| ${s.label} | ${fid.toFixed(5)} | ${(fid / fid0).toFixed(2)}x | ${meanTerm(s.gauss, real).toFixed(5)} | ${pixelDistance(s.pixels, sets[0].pixels).toFixed(2)} | ${between.join(' | ')} |`);
+  }
+}
+
+main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
