@@ -15,6 +15,7 @@ import { modelRoots, packageRoot, resolveModel } from '../src/sidecar/io/model-d
 import { embedImages, evalPrompts, imageEncoderPath, realSet } from '../src/sidecar/pipelines/eval/evaluate';
 import { fitGaussian, frechetDistance, type Gaussian } from '../src/sidecar/pipelines/eval/frechet';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+import { nativeLatentSize } from '../src/sidecar/pipelines/core/latents';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { getSession } from '../src/sidecar/runtime/sessions';
 
@@ -49,9 +50,12 @@ async function main(): Promise<void> {
   if (positionals.length === 0) throw new Error('name at least one set: <label>=<model>@<steps>');
   const specs = positionals.map(parseSet);
   const seed = Number(a.seed), guidance = Number(a.guidance);
-  const first = await openModel(resolveModel(specs[0].model, modelRoots([])), {});
+  const folder = resolveModel(specs[0].model, modelRoots([]));
+  const first = await openModel(folder, {});
   const encoder = await getSession(imageEncoderPath(first), {});
-  const ds = await realSet(64, join(packageRoot(), '.cache', 'data'));
+  // The real set eval measures this family against (64x64: every drawing of the seven styles).
+  const side = nativeLatentSize(first, 8)[0] * (folder.vaeScaleFactor ?? 8);
+  const ds = await realSet(side, join(packageRoot(), '.cache', 'data'));
   const prompts = evalPrompts(ds, Number(a.count)).map((i) => ds.captions[i]);
   const all = ds.all();
   const realFeatures = await embedImages(encoder, all, ds.size, BATCH);
@@ -60,12 +64,15 @@ async function main(): Promise<void> {
   for (const s of specs) {
     const model = await openModel(resolveModel(s.model, modelRoots([])), {});
     const parts: Float32Array[] = [];
+    let size = ds.size;
     for (let i = 0; i < prompts.length; i += BATCH) {
-      parts.push((await sampleImages(model, prompts.slice(i, i + BATCH), { steps: s.steps, guidance, scheduler: 'ddim', seed: seed + i })).images);
+      const r = await sampleImages(model, prompts.slice(i, i + BATCH), { steps: s.steps, guidance, scheduler: 'ddim', seed: seed + i });
+      parts.push(r.images);
+      size = r.size;
     }
     const pixels = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((at, p) => { pixels.set(p, at); return at + p.length; }, 0);
-    const f = await embedImages(encoder, pixels, ds.size, BATCH);
+    const f = await embedImages(encoder, pixels, size, BATCH);
     sets.push({ label: s.label, pixels, gauss: fitGaussian(f.features, prompts.length, f.fDim) });
     console.error(`sampled ${s.label}`);
   }
