@@ -6,8 +6,13 @@
  * says whether a ratio of FID-analogues reflects a large change or a small one in an unlucky direction
  * (docs/DISTILLATION.md, "What the FID-analogue resolves").
  *
- *   npx tsx scripts/fid-anatomy.ts [--count 512] [--guidance 3] [--seed 0] <label>=<model>@<steps> ...
+ *   npx tsx scripts/fid-anatomy.ts [--count 512] [--guidance 3] [--seed 0] <label>=<model>@<steps>[:grid] ...
  *   e.g. "teacher 64=emoji-styles@64" "teacher 32=emoji-styles@32" "student 4=emoji-styles-guided-4@4"
+ *
+ * Sets sample with the model's DDIM as diffusers steps it (t -> t - T // n, whatever the grid), or with
+ * ":grid" with the distillation's own DDIM (distill/targets.ts gridSampler: every step lands on the
+ * next timestep of the trailing grid, the trajectory students are distilled from). The two differ
+ * where n does not divide T (16, 32, 64, 128 steps of 1000).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +21,7 @@ import { embedImages, evalPrompts, imageEncoderPath, realSet } from '../src/side
 import { fitGaussian, frechetDistance, type Gaussian } from '../src/sidecar/pipelines/eval/frechet';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { nativeLatentSize } from '../src/sidecar/pipelines/core/latents';
+import { gridSampler, NoiseLevels } from '../src/sidecar/pipelines/distill/targets';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { getSession } from '../src/sidecar/runtime/sessions';
 
@@ -27,10 +33,10 @@ const BATCH = 64; // eval's default: image k of a batch starting at i uses seed 
 
 interface SampledSet { label: string; pixels: Float32Array; gauss: Gaussian }
 
-function parseSet(spec: string): { label: string; model: string; steps: number } {
-  const m = /^(.+)=(.+)@(\d+)$/.exec(spec);
-  if (!m) throw new Error(`expected <label>=<model>@<steps>, got "${spec}"`);
-  return { label: m[1], model: m[2], steps: Number(m[3]) };
+function parseSet(spec: string): { label: string; model: string; steps: number; grid: boolean } {
+  const m = /^(.+)=(.+)@(\d+)(:grid)?$/.exec(spec);
+  if (!m) throw new Error(`expected <label>=<model>@<steps>[:grid], got "${spec}"`);
+  return { label: m[1], model: m[2], steps: Number(m[3]), grid: m[4] !== undefined };
 }
 
 function meanTerm(g: Gaussian, real: Gaussian): number {
@@ -63,10 +69,12 @@ async function main(): Promise<void> {
   const sets: SampledSet[] = [];
   for (const s of specs) {
     const model = await openModel(resolveModel(s.model, modelRoots([])), {});
+    const config = model.folder.schedulerConfig;
+    const sampler = s.grid ? gridSampler(config.prediction_type, new NoiseLevels(config), s.steps) : undefined;
     const parts: Float32Array[] = [];
     let size = ds.size;
     for (let i = 0; i < prompts.length; i += BATCH) {
-      const r = await sampleImages(model, prompts.slice(i, i + BATCH), { steps: s.steps, guidance, scheduler: 'ddim', seed: seed + i });
+      const r = await sampleImages(model, prompts.slice(i, i + BATCH), { steps: s.steps, guidance, scheduler: 'ddim', seed: seed + i, sampler });
       parts.push(r.images);
       size = r.size;
     }

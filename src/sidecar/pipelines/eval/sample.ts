@@ -5,7 +5,7 @@
  * and batch size does not change the images.
  */
 import { createScheduler, type SchedulerName } from '../../schedulers/index';
-import { denoise } from '../core/denoise';
+import { denoise, type Sampler } from '../core/denoise';
 import { nativeLatentSize, seededNoise, stepGenerators } from '../core/latents';
 import { encodePrompts } from '../core/prompt';
 import { decodeLatents } from '../core/vae';
@@ -18,6 +18,19 @@ export interface SampleOptions {
   scheduler: SchedulerName;
   /** Image k of the call uses seed + k. */
   seed: number;
+  /**
+   * A ready sampler to use instead of the named scheduler (VP, initial noise sigma 1): e.g. the
+   * distillation's exact-grid DDIM (distill/targets.ts gridSampler), which scripts/fid-anatomy.ts
+   * measures beside diffusers' DDIM.
+   */
+  sampler?: Sampler;
+}
+
+function samplerFor(model: OpenModel, o: SampleOptions): { scheduler: Sampler; initNoiseSigma: number } {
+  if (o.sampler) return { scheduler: o.sampler, initNoiseSigma: 1 };
+  const named = createScheduler(o.scheduler, model.folder.schedulerConfig);
+  named.setTimesteps(o.steps);
+  return { scheduler: named, initNoiseSigma: named.initNoiseSigma };
 }
 
 /** Generate one image per prompt; returns images [n, 3, S, S] in [-1, 1] (clamped) and their side. */
@@ -28,10 +41,9 @@ export async function sampleImages(model: OpenModel, prompts: string[], o: Sampl
   const cond = await encodePrompts(model, prompts);
   // The unconditional row is the empty prompt, encoded on its own.
   const uncond = guidanceMode(sig, o.guidance) === 'batch' ? (await encodePrompts(model, [''])).data : null;
-  const scheduler = createScheduler(o.scheduler, model.folder.schedulerConfig);
-  scheduler.setTimesteps(o.steps);
+  const { scheduler, initNoiseSigma } = samplerFor(model, o);
   const seeds = Array.from({ length: n }, (_, k) => o.seed + k);
-  const latents = seededNoise(seeds, shape[0] * shape[1] * shape[2]).map((x) => x * scheduler.initNoiseSigma);
+  const latents = seededNoise(seeds, shape[0] * shape[1] * shape[2]).map((x) => x * initNoiseSigma);
   const final = await denoise({
     unet: { session: model.unet, sig }, scheduler, latents, shape,
     text: { cond: cond.data, uncond, dims: cond.dims.slice(1) },
