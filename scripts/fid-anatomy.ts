@@ -4,7 +4,7 @@
  * its mean term, its mean absolute pixel difference from the first set, and the Fréchet distance
  * between every pair of sets: how far apart two samplers' images are in the same features, which
  * says whether a ratio of FID-analogues reflects a large change or a small one in an unlucky direction
- * (docs/DISTILLATION.md, "What the FID-analogue resolves").
+ * (docs/DISTILLATION.md, "What holds the 4-step student back").
  *
  *   npx tsx scripts/fid-anatomy.ts [--count 512] [--guidance 3] [--seed 0] <label>=<model>@<steps>[:grid] ...
  *   e.g. "teacher 64=emoji-styles@64" "teacher 32=emoji-styles@32" "student 4=emoji-styles-guided-4@4"
@@ -18,8 +18,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { modelRoots, packageRoot, resolveModel } from '../src/sidecar/io/model-discovery';
 import { embedImages, evalPrompts, imageEncoderPath, realSet } from '../src/sidecar/pipelines/eval/evaluate';
-import { fitGaussian, frechetDistance, type Gaussian } from '../src/sidecar/pipelines/eval/frechet';
-import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+import { fitGaussian, frechetDistance, meanTerm, type Gaussian } from '../src/sidecar/pipelines/eval/frechet';
+import { sampleInBatches } from '../src/sidecar/pipelines/eval/sample';
+import { meanAbs255 } from '../src/sidecar/pipelines/eval/variety';
 import { nativeLatentSize } from '../src/sidecar/pipelines/core/latents';
 import { gridSampler, NoiseLevels } from '../src/sidecar/pipelines/distill/targets';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
@@ -29,7 +30,7 @@ const { values: a, positionals } = parseArgs({
   allowPositionals: true,
   options: { count: { type: 'string', default: '512' }, guidance: { type: 'string', default: '3' }, seed: { type: 'string', default: '0' } },
 });
-const BATCH = 64; // eval's default: image k of a batch starting at i uses seed + i + k either way
+const BATCH = 64; // eval's default (image k uses seed + k whatever the batch)
 
 interface SampledSet { label: string; pixels: Float32Array; gauss: Gaussian }
 
@@ -37,19 +38,6 @@ function parseSet(spec: string): { label: string; model: string; steps: number; 
   const m = /^(.+)=(.+)@(\d+)(:grid)?$/.exec(spec);
   if (!m) throw new Error(`expected <label>=<model>@<steps>[:grid], got "${spec}"`);
   return { label: m[1], model: m[2], steps: Number(m[3]), grid: m[4] !== undefined };
-}
-
-function meanTerm(g: Gaussian, real: Gaussian): number {
-  let d2 = 0;
-  for (let i = 0; i < g.dim; i++) d2 += (g.mean[i] - real.mean[i]) ** 2;
-  return d2;
-}
-
-/** Mean absolute difference in 0..255 per channel value between two image sets in [-1, 1]. */
-function pixelDistance(x: Float32Array, y: Float32Array): number {
-  let s = 0;
-  for (let k = 0; k < x.length; k++) s += Math.abs(x[k] - y[k]);
-  return (s / x.length) * 127.5;
 }
 
 async function main(): Promise<void> {
@@ -71,15 +59,7 @@ async function main(): Promise<void> {
     const model = await openModel(resolveModel(s.model, modelRoots([])), {});
     const config = model.folder.schedulerConfig;
     const sampler = s.grid ? gridSampler(config.prediction_type, new NoiseLevels(config), s.steps) : undefined;
-    const parts: Float32Array[] = [];
-    let size = ds.size;
-    for (let i = 0; i < prompts.length; i += BATCH) {
-      const r = await sampleImages(model, prompts.slice(i, i + BATCH), { steps: s.steps, guidance, scheduler: 'ddim', seed: seed + i, sampler });
-      parts.push(r.images);
-      size = r.size;
-    }
-    const pixels = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, p) => { pixels.set(p, at); return at + p.length; }, 0);
+    const { images: pixels, size } = await sampleInBatches(model, prompts, { steps: s.steps, guidance, scheduler: 'ddim', seed, sampler }, BATCH);
     const f = await embedImages(encoder, pixels, size, BATCH);
     sets.push({ label: s.label, pixels, gauss: fitGaussian(f.features, prompts.length, f.fDim) });
     console.error(`sampled ${s.label}`);
@@ -91,7 +71,7 @@ async function main(): Promise<void> {
   for (const s of sets) {
     const fid = frechetDistance(s.gauss, real);
     const between = sets.map((o) => (o === s ? '' : frechetDistance(s.gauss, o.gauss).toFixed(5)));
-    console.log(`| ${s.label} | ${fid.toFixed(5)} | ${(fid / fid0).toFixed(2)}x | ${meanTerm(s.gauss, real).toFixed(5)} | ${pixelDistance(s.pixels, sets[0].pixels).toFixed(2)} | ${between.join(' | ')} |`);
+    console.log(`| ${s.label} | ${fid.toFixed(5)} | ${(fid / fid0).toFixed(2)}x | ${meanTerm(s.gauss, real).toFixed(5)} | ${meanAbs255(s.pixels, sets[0].pixels).toFixed(2)} | ${between.join(' | ')} |`);
   }
 }
 

@@ -11,6 +11,7 @@ import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { modelDefaults } from '../src/sidecar/pipelines/request';
 import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
+import { concatFloats } from '../src/sidecar/pipelines/tensors';
 import { EMOJI_STYLES } from '../src/sidecar/train/data/emoji-styles';
 import { withStyle } from '../src/sidecar/train/data/style-captions';
 import { writeSampleGrid } from './train/grid';
@@ -41,21 +42,15 @@ async function main(): Promise<void> {
   }
   // Only a row's first cell is labelled: the prompt runs on over its empty neighbours.
   const labels = GRID_PROMPTS.flatMap((p) => Array.from({ length: 8 }, (_, s) => (s === 0 ? p : '')));
-  await writeSampleGrid(concat(parts), size, labels, 8, join(OUT, `${TAG}-seeds.png`), 2, 'start');
+  await writeSampleGrid(concatFloats(parts), size, labels, 8, join(OUT, `${TAG}-seeds.png`), 2, 'start');
   for (const style of EMOJI_STYLES) {
     const prompts = STYLE_PROMPTS.map((p) => withStyle(p, style));
     const imgs: Float32Array[] = [];
     for (const p of prompts) imgs.push((await sampleImages(model, Array<string>(4).fill(p), { ...opts, seed: 1 })).images);
     const styleLabels = prompts.flatMap((p) => [p, '', '', '']);
-    await writeSampleGrid(concat(imgs), size, styleLabels, 8, join(OUT, `${TAG}-style-${style.id}.png`), 2, 'start');
+    await writeSampleGrid(concatFloats(imgs), size, styleLabels, 8, join(OUT, `${TAG}-style-${style.id}.png`), 2, 'start');
   }
   console.log(`wrote ${join(OUT, `${TAG}-seeds.png`)} and ${EMOJI_STYLES.length} style grids`);
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const all = new Float32Array(parts.reduce((a, x) => a + x.length, 0));
-  parts.reduce((p, x) => { all.set(x, p); return p + x.length; }, 0);
-  return all;
 }
 
 void main().catch((err: unknown) => { console.error(err); process.exit(1); });

@@ -9,6 +9,7 @@ import { loadEmojiDataset, imageToCHW, type EmojiDataset } from '../../src/sidec
 import { buildTokenizer, loadTokenizer, encodePrompts, type TokenizerFiles } from '../../src/sidecar/train/data/tokenizer';
 import { vaeEncoder, vaeDecoder, textEncoder, type FamilyConfig } from '../../src/sidecar/nn';
 import { applyWeights } from '../../src/sidecar/nn/weights';
+import { concatFloats } from '../../src/sidecar/pipelines/tensors';
 
 export interface Prepared {
   ds: EmojiDataset;
@@ -56,7 +57,7 @@ async function runBatched(g: Graph, input: string, data: Float32Array | BigInt64
     outputs.forEach((o, k) => parts[k].push(out[o].data as Float32Array));
   }
   await s.release();
-  return parts.map((ps) => { const o = new Float32Array(ps.reduce((a, x) => a + x.length, 0)); let p = 0; for (const x of ps) { o.set(x, p); p += x.length; } return o; });
+  return parts.map(concatFloats);
 }
 
 /** Posterior mean and std of every image under the trained VAE encoder. */

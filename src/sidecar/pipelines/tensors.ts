@@ -27,6 +27,13 @@ export function readFloats(t: ort.Tensor): Float32Array {
   throw new Error(`expected a float tensor, got ${t.type}`);
 }
 
+/** The arrays end to end (batches of rows gathered into one). */
+export function concatFloats(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => { out.set(p, at); return at + p.length; }, 0);
+  return out;
+}
+
 /** `data` repeated `times` times, end to end (a batch of identical rows). */
 export function tile(data: Float32Array, times: number): Float32Array {
   const out = new Float32Array(data.length * times);

@@ -20,7 +20,7 @@ import { ModelFolderError } from '../../io/errors';
 import { resolveModel, modelRoots, packageRoot } from '../../io/model-discovery';
 import { openModel, type OpenModel } from '../model-sessions';
 import { getSession } from '../../runtime/sessions';
-import { readFloats } from '../tensors';
+import { concatFloats, readFloats } from '../tensors';
 import { findSampler } from '../../../protocol/samplers';
 import type { SchedulerName } from '../../schedulers/index';
 import { modelDefaults } from '../request';
@@ -28,7 +28,7 @@ import { loadEmojiDataset, imageToCHW } from '../../train/data/emoji';
 import { drawingsByEmoji, loadStyledEmoji, sampleToCHW } from '../../train/data/emoji-styles';
 import { measureVariety, type VarietyOptions, type VarietyReport } from './variety';
 import { fitGaussian, frechetDistance } from './frechet';
-import { sampleImages } from './sample';
+import { sampleInBatches } from './sample';
 import { nativeLatentSize, seedsFit } from '../core/latents';
 
 export interface EvalOptions {
@@ -104,8 +104,7 @@ export async function embedImages(session: ort.InferenceSession, images: Float32
     embeds.push(readFloats(out.image_embeds));
     features.push(readFloats(out.features));
   }
-  const cat = (xs: Float32Array[]) => { const o = new Float32Array(xs.reduce((a, x) => a + x.length, 0)); let p = 0; for (const x of xs) { o.set(x, p); p += x.length; } return o; };
-  return { embeds: normaliseRows(cat(embeds), eDim), features: cat(features), eDim, fDim };
+  return { embeds: normaliseRows(concatFloats(embeds), eDim), features: concatFloats(features), eDim, fDim };
 }
 
 async function embedTexts(model: OpenModel, prompts: string[], batch: number): Promise<{ embeds: Float32Array; dim: number }> {
@@ -205,17 +204,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const captions = ds.captions;
   const prompts = chosen.map((i) => captions[i]);
   // 2. Generate.
-  const generated: Float32Array[] = [];
-  let size = ds.size;
-  for (let i = 0; i < n; i += o.batch) {
-    const chunk = prompts.slice(i, i + o.batch);
-    const r = await sampleImages(model, chunk, { steps, guidance, scheduler, seed: o.seed + i });
-    generated.push(r.images);
-    size = r.size;
-    o.onProgress?.(i + chunk.length, n);
-  }
-  const genPixels = new Float32Array(generated.reduce((a, x) => a + x.length, 0));
-  generated.reduce((p, x) => { genPixels.set(x, p); return p + x.length; }, 0);
+  const { images: genPixels, size } = await sampleInBatches(model, prompts, { steps, guidance, scheduler, seed: o.seed }, o.batch, o.onProgress);
   // 3. Embed.
   const gen = await embedImages(imageEncoder, genPixels, size, o.batch);
   const allReal = ds.all();

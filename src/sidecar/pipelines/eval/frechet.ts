@@ -93,15 +93,20 @@ function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   return out;
 }
 
+/** |mu1 - mu2|^2: the mean term of the Fréchet distance (the rest compares the covariances). */
+export function meanTerm(g1: Gaussian, g2: Gaussian): number {
+  let d2 = 0;
+  for (let i = 0; i < g1.dim; i++) d2 += (g1.mean[i] - g2.mean[i]) ** 2;
+  return d2;
+}
+
 /** d^2 between two Gaussians (the number FID reports). */
 export function frechetDistance(g1: Gaussian, g2: Gaussian): number {
   const n = g1.dim;
   if (g2.dim !== n) throw new Error(`feature sizes differ: ${n} and ${g2.dim}`);
-  let d2 = 0, tr = 0;
-  for (let i = 0; i < n; i++) {
-    d2 += (g1.mean[i] - g2.mean[i]) ** 2;
-    tr += g1.cov[i * n + i] + g2.cov[i * n + i];
-  }
+  const d2 = meanTerm(g1, g2);
+  let tr = 0;
+  for (let i = 0; i < n; i++) tr += g1.cov[i * n + i] + g2.cov[i * n + i];
   const a = sqrtPsd(g1.cov, n);
   const middle = matmul(matmul(a, g2.cov, n), a, n);
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) { // symmetrise rounding error

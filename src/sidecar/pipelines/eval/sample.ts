@@ -11,6 +11,7 @@ import { encodePrompts } from '../core/prompt';
 import { decodeLatents } from '../core/vae';
 import { guidanceMode } from '../guidance';
 import type { OpenModel } from '../model-sessions';
+import { concatFloats } from '../tensors';
 
 export interface SampleOptions {
   steps: number;
@@ -51,4 +52,23 @@ export async function sampleImages(model: OpenModel, prompts: string[], o: Sampl
   });
   const pixels = await decodeLatents(model, final, shape);
   return { images: pixels.data.map((x) => Math.max(-1, Math.min(1, x))), size: pixels.height };
+}
+
+/**
+ * `prompts` in UNet batches of `batch`, gathered into one array: the batch starting at prompt i is
+ * seeded o.seed + i, so image k gets seed + k whatever the batch size.
+ */
+export async function sampleInBatches(
+  model: OpenModel, prompts: string[], o: SampleOptions, batch: number, onProgress?: (done: number, total: number) => void,
+): Promise<{ images: Float32Array; size: number }> {
+  const parts: Float32Array[] = [];
+  let size = 0;
+  for (let i = 0; i < prompts.length; i += batch) {
+    const chunk = prompts.slice(i, i + batch);
+    const r = await sampleImages(model, chunk, { ...o, seed: o.seed + i });
+    parts.push(r.images);
+    size = r.size;
+    onProgress?.(i + chunk.length, prompts.length);
+  }
+  return { images: concatFloats(parts), size };
 }

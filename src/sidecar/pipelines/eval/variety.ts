@@ -22,9 +22,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { getSession } from '../../runtime/sessions';
-import { readFloats } from '../tensors';
+import { concatFloats, readFloats } from '../tensors';
 import type { OpenModel } from '../model-sessions';
-import { sampleImages, type SampleOptions } from './sample';
+import { sampleImages, sampleInBatches, type SampleOptions } from './sample';
 import { drawingsByEmoji, loadStyledEmoji, objectHeldOut, sampleToCHW, type StyledEmojiDataset } from '../../train/data/emoji-styles';
 import { loadMnist } from '../../train/data/mnist';
 import { withStyle } from '../../train/data/style-captions';
@@ -68,21 +68,8 @@ async function classify(path: string, images: Float32Array, size: number, batch:
   return out;
 }
 
-async function sampleAll(model: OpenModel, prompts: string[], o: VarietyOptions, seedOf: (i: number) => number): Promise<{ images: Float32Array; size: number }> {
-  const parts: Float32Array[] = [];
-  let size = 0;
-  // One call per run of prompts sharing consecutive seeds (sampleImages seeds image k with seed + k).
-  for (let i = 0; i < prompts.length; i += o.batch) {
-    const r = await sampleImages(model, prompts.slice(i, i + o.batch), { ...o, seed: seedOf(i) });
-    parts.push(r.images);
-    size = r.size;
-  }
-  const all = new Float32Array(parts.reduce((a, x) => a + x.length, 0));
-  parts.reduce((p, x) => { all.set(x, p); return p + x.length; }, 0);
-  return { images: all, size };
-}
-
-function meanAbs255(a: Float32Array, b: Float32Array): number {
+/** Mean absolute difference of two images (or image sets) in [-1, 1], in 0..255 per channel value. */
+export function meanAbs255(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
   return (s / a.length) * 127.5;
@@ -97,7 +84,7 @@ function meanPairDistance(images: Float32Array[]): number {
 async function digitMeasure(model: OpenModel, o: VarietyOptions): Promise<VarietyReport['digits']> {
   const per = o.perDigit ?? 20;
   const prompts = Array.from({ length: 10 * per }, (_, k) => digitCaptions(Math.floor(k / per))[0]);
-  const { images, size } = await sampleAll(model, prompts, o, (i) => o.seed + i);
+  const { images, size } = await sampleInBatches(model, prompts, o, o.batch);
   const path = join(o.evaluatorsDir, 'digits', 'model.onnx');
   const read = await classify(path, images, size, o.batch);
   const perDigit = Array.from({ length: 10 }, (_, d) => read.slice(d * per, (d + 1) * per).filter((x) => x === d).length / per);
@@ -125,7 +112,7 @@ async function varietyMeasure(model: OpenModel, ds: StyledEmojiDataset, o: Varie
     parts.push(r.images);
     size = r.size;
   }
-  const styleIds = await classify(join(o.evaluatorsDir, 'styles', 'model.onnx'), concat(parts), size, o.batch);
+  const styleIds = await classify(join(o.evaluatorsDir, 'styles', 'model.onnx'), concatFloats(parts), size, o.batch);
   let styles = 0, dist = 0, realDist = 0;
   chosen.forEach((e, j) => {
     styles += new Set(styleIds.slice(j * SEEDS, (j + 1) * SEEDS)).size;
@@ -148,7 +135,7 @@ async function styleWordMeasure(model: OpenModel, ds: StyledEmojiDataset, o: Var
       real.push(k);
     }
   });
-  const { images, size } = await sampleAll(model, prompts, o, (i) => o.seed + i);
+  const { images, size } = await sampleInBatches(model, prompts, o, o.batch);
   const path = join(o.evaluatorsDir, 'styles', 'model.onnx');
   const got = await classify(path, images, size, o.batch);
   const realPx = new Float32Array(real.length * px);
@@ -169,7 +156,7 @@ async function objectMeasure(model: OpenModel, ds: StyledEmojiDataset, o: Variet
   const pool = ds.emoji.map((_, e) => e).filter((e) => objectHeldOut(by[e], e) !== undefined);
   const count = Math.min(o.objectPrompts ?? 128, pool.length);
   const chosen = Array.from({ length: count }, (_, k) => pool[Math.floor((k * pool.length) / count)]);
-  const { images, size } = await sampleAll(model, chosen.map((e) => ds.emoji[e].captions[0]), o, (i) => o.seed + i);
+  const { images, size } = await sampleInBatches(model, chosen.map((e) => ds.emoji[e].captions[0]), o, o.batch);
   const got = await classify(path, images, size, o.batch);
   const share = (read: number[]) => read.filter((g, i) => g === chosen[i]).length / count;
   const onReal = async (pick: (e: number, i: number) => number) => {
@@ -187,12 +174,6 @@ async function objectMeasure(model: OpenModel, ds: StyledEmojiDataset, o: Variet
     evaluatorOnLearned: await onReal(learned),
     evaluatorOnUnseen: await onReal((e) => objectHeldOut(by[e], e)!),
   };
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const all = new Float32Array(parts.reduce((a, x) => a + x.length, 0));
-  parts.reduce((p, x) => { all.set(x, p); return p + x.length; }, 0);
-  return all;
 }
 
 /** Digits, variety, style-word and object measures of a 64x64 multi-style model. */
