@@ -133,7 +133,7 @@ async function distill(): Promise<void> {
   };
   const ctx = {
     phase: { kind: 'round' as const, steps: 4, teacherSteps: 8, iterations: steps, name: 'progressive-4' },
-    data, teacher, levels: new NoiseLevels(schedule), kind: 'epsilon' as const, batchSize: 1, scaleRange: [7.5, 7.5] as [number, number], studentGuided: false,
+    data, teacher, levels: new NoiseLevels(schedule), kind: 'epsilon' as const, batchSize: 1, scaleRange: [7.5, 7.5] as [number, number], studentGuided: false, trajectory: 'grid' as const,
   };
   const teacherS: number[] = [], studentS: number[] = [], cpu: number[] = [];
   for (let i = 0; i < steps; i++) {

@@ -103,11 +103,11 @@ async function distillation(): Promise<void> {
       { kind: 'round', steps: 4, teacherSteps: 8, iterations: 1, name: 'round' },
     ];
     for (const phase of phases) {
-      const feeds = await makeBatch({ phase, data, teacher, levels, kind, batchSize: 3, scaleRange: [2, 4], studentGuided: false }, rngFor(4, 'batch'));
+      const feeds = await makeBatch({ phase, data, teacher, levels, kind, batchSize: 3, scaleRange: [2, 4], studentGuided: false, trajectory: 'grid' }, rngFor(4, 'batch'));
       hashes[`${label} ${phase.name} target`] = sha(feeds.target.data as Float32Array);
       hashes[`${label} ${phase.name} weight`] = sha(feeds.weight.data as Float32Array);
       // The student's own inputs, for a plain and a guided student.
-      const guided = await makeBatch({ phase, data, teacher, levels, kind, batchSize: 2, scaleRange: [1, 5], studentGuided: true }, rngFor(5, 'batch'));
+      const guided = await makeBatch({ phase, data, teacher, levels, kind, batchSize: 2, scaleRange: [1, 5], studentGuided: true, trajectory: 'grid' }, rngFor(5, 'batch'));
       for (const f of [feeds, guided]) {
         for (const name of Object.keys(f).sort()) hashes[`${label} ${phase.name} ${f === guided ? 'guided ' : ''}${name} ${f[name].type} [${f[name].dims.join(',')}]`] = sha(f[name].data as ArrayBufferView);
       }

@@ -41,6 +41,8 @@ const { values: a } = parseArgs({
     'student-channels': { type: 'string', default: '32' },
     /** Stage 1's student starts from this student (folder or UNet file) instead of the teacher's channels. */
     'stage1-init': { type: 'string' },
+    /** The steps rounds distil (targets.ts Trajectory): grid or scheduler. */
+    trajectory: { type: 'string', default: 'grid' },
     threads: { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: Number(a['from-steps']), toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
     batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr']), guidanceRange: range,
-    studentChannels: Number(a['student-channels']), stage1Init: a['stage1-init'], resume: existsSync(join(work, 'distill-state.json')),
+    studentChannels: Number(a['student-channels']), stage1Init: a['stage1-init'], trajectory: a.trajectory as 'grid' | 'scheduler', resume: existsSync(join(work, 'distill-state.json')),
   }, {
     threads: Number(a.threads),
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),

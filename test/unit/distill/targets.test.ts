@@ -9,7 +9,7 @@ import { parseSchedulerConfig, type PredictionType } from '../../../src/sidecar/
 import { DdimScheduler } from '../../../src/sidecar/schedulers/ddim';
 import { splitPredictionVp } from '../../../src/sidecar/schedulers/prediction';
 import { Rng } from '../../../src/sidecar/graph/init';
-import { NoiseLevels, twoStepTarget, truncatedSnrWeight, noised } from '../../../src/sidecar/pipelines/distill/targets';
+import { ddimStep, NoiseLevels, roundStep, twoStepTarget, truncatedSnrWeight, noised, type Trajectory } from '../../../src/sidecar/pipelines/distill/targets';
 
 const config = (kind: PredictionType, setAlphaToOne: boolean) => parseSchedulerConfig({
   num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012,
@@ -53,6 +53,48 @@ for (const kind of ['v_prediction', 'epsilon', 'sample'] as const) {
       }
     });
   }
+}
+
+/**
+ * A round's student step as the DDIM scheduler takes it: the scheduler's two steps at 2N and our
+ * teacher steps along `roundStep`'s levels, then the scheduler's one step at N on the target; returns
+ * the largest miss over all N steps.
+ */
+function schedulerMiss(kind: PredictionType, n: number, trajectory: Trajectory): number {
+  const cfg = config(kind, true);
+  const levels = new NoiseLevels(cfg);
+  const rng = new Rng(11);
+  const fine = new DdimScheduler(cfg), coarse = new DdimScheduler(cfg);
+  fine.setTimesteps(2 * n);
+  coarse.setTimesteps(n);
+  const at = (t: number) => [levels.at(t)];
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const s = roundStep(levels, n, i, trajectory);
+    assert.equal(s.t, coarse.timesteps[i]);
+    assert.equal(s.mid, fine.timesteps[2 * i + 1]);
+    const z = rng.fillNormal(new Float32Array(32));
+    const z1 = fine.step(teacher(z, fine.timesteps[2 * i]), 2 * i, z);
+    const z2 = fine.step(teacher(z1, fine.timesteps[2 * i + 1]), 2 * i + 1, z1);
+    // The teacher's two steps as distillation takes them (Teacher.twoSteps), and the target.
+    const ours1 = ddimStep(kind, teacher(z, s.t), z, at(s.t), at(s.land1));
+    const ours2 = ddimStep(kind, teacher(ours1, s.mid), ours1, at(s.mid), at(s.land2));
+    const student = coarse.step(twoStepTarget(kind, z, ours2, at(s.t), at(s.studentLands)), i, z);
+    worst = Math.max(worst, ...student.map((v, k) => Math.abs(v - z2[k])));
+  }
+  return worst;
+}
+
+for (const kind of ['v_prediction', 'epsilon'] as const) {
+  test(`on the scheduler's trajectory, the student's scheduler step lands where the teacher's two do, at 32 and 16 steps too (${kind})`, () => {
+    for (const n of [32, 16, 4]) {
+      const miss = schedulerMiss(kind, n, 'scheduler');
+      assert.ok(miss < 2e-4, `${n} steps: the student misses the teacher by up to ${miss}`);
+    }
+    // The grid's targets are made for other levels: where N does not divide 1000 the scheduler misses.
+    const grid = schedulerMiss(kind, 32, 'grid');
+    assert.ok(grid > 1e-3, `32 steps on the grid trajectory: miss ${grid}, expected a visible one`);
+  });
 }
 
 test('the truncated-SNR weight on the v error equals max(SNR, 1) on the x error', () => {

@@ -27,6 +27,7 @@ interface DistillCliOptions {
   lora?: string;
   studentChannels?: string;
   stage1Init?: string;
+  trajectory?: string;
   seed?: string;
   resume?: boolean;
   modelsDir: string[];
@@ -54,6 +55,7 @@ export function register(program: Command): void {
     .option('--lora <rank>', 'train LoRA adapters of this rank instead of every weight; 0: every weight (default: 4 for a teacher over 50 M UNet weights, e.g. Stable Diffusion, else 0)')
     .option('--student-channels <n>', 'guided, embedded-family teachers: stage 1 trains a narrower UNet of this width (faster per step)')
     .option('--stage1-init <dir>', 'guided: stage 1 starts from this student (a model folder or UNet .onnx of the same width) instead of the teacher, e.g. to aim it at another --from-steps')
+    .option('--trajectory <path>', 'the steps rounds distil: grid (trailing grid to trailing grid) or scheduler (as the DDIM scheduler steps, which generation uses) (default grid)')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
     .option('--resume', 'continue the job in --out where it stopped')
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
@@ -72,6 +74,7 @@ async function readPrompts(file: string | undefined): Promise<string[] | undefin
 
 export async function toRequest(o: DistillCliOptions): Promise<DistillRequest> {
   if (o.mode !== 'progressive' && o.mode !== 'guided') throw new UserError(`--mode must be progressive or guided, got "${o.mode}"`);
+  if (o.trajectory !== undefined && o.trajectory !== 'grid' && o.trajectory !== 'scheduler') throw new UserError(`--trajectory must be grid or scheduler, got "${o.trajectory}"`);
   if (o.data !== undefined && o.data !== 'emoji' && o.data !== 'styles' && o.data !== 'teacher') throw new UserError(`--data must be emoji, styles or teacher, got "${o.data}"`);
   let range: [number, number] | undefined;
   if (o.guidanceRange !== undefined) {
@@ -86,7 +89,7 @@ export async function toRequest(o: DistillCliOptions): Promise<DistillRequest> {
     batchSize: int('--batch-size', o.batchSize), learningRate: num('--lr', o.lr), stage1LearningRate: num('--stage1-lr', o.stage1Lr),
     guidanceRange: range, guidanceScale: num('--guidance', o.guidance),
     prompts: await readPrompts(o.prompts), data: o.data as DistillRequest['data'],
-    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), stage1Init: o.stage1Init, seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
+    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), stage1Init: o.stage1Init, trajectory: o.trajectory as DistillRequest['trajectory'], seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
   };
 }
 

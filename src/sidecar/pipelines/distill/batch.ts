@@ -6,6 +6,7 @@
  *                                        teacher's grid, s ~ U(range)
  *   round  (Salimans & Ho 2022, Alg. 2): t = grid_N[i], i ~ U{0..N-1}; t' = grid_2N[2i+1];
  *                                        t'' = grid_N[i+1]; target from two teacher DDIM steps
+ *                                        (levels as the request's trajectory says: targets.ts roundStep)
  * Both regress with the truncated-SNR weight at t.
  */
 import * as ort from 'onnxruntime-node';
@@ -14,7 +15,7 @@ import type { PredictionType } from '../../schedulers/config';
 import { unetFeeds, type FeedSignature } from '../core/unet-feeds';
 import type { DistillData } from './data';
 import type { Phase } from './plan';
-import { noised, truncatedSnrWeight, twoStepTarget, type NoiseLevels } from './targets';
+import { noised, roundStep, truncatedSnrWeight, twoStepTarget, type NoiseLevels, type RoundStep, type Trajectory } from './targets';
 import type { Teacher, TeacherBatch } from './teacher';
 
 export interface BatchContext {
@@ -28,6 +29,8 @@ export interface BatchContext {
   scaleRange: [number, number];
   /** Whether the student has the guidance_scale input. */
   studentGuided: boolean;
+  /** The path a round's steps take (targets.ts Trajectory). */
+  trajectory: Trajectory;
 }
 
 export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<string, ort.Tensor>> {
@@ -47,12 +50,12 @@ export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<strin
   const eps = rng.fillNormal(new Float32Array(B * per));
   const [lo, hi] = c.scaleRange;
   const scales = Array.from({ length: B }, () => lo + (hi - lo) * rng.next());
-  const { t, t1, t2 } = timesteps(c, rng);
+  const { t, round } = timesteps(c, rng);
   const zt = noised(x, eps, t.map((v) => c.levels.at(v)));
   const tb: TeacherBatch = { z: zt, t, cond, uncond: c.data.uncond, scales, latentShape: c.data.latentShape, contextShape: c.data.contextShape };
-  const target = c.phase.kind === 'stage1'
-    ? await c.teacher.predict(tb)
-    : twoStepTarget(c.kind, zt, await c.teacher.twoSteps(c.kind, c.levels, tb, t1, t2), t.map((v) => c.levels.at(v)), t2.map((v) => c.levels.at(v)));
+  const target = round
+    ? twoStepTarget(c.kind, zt, await c.teacher.twoSteps(c.kind, c.levels, tb, round), t.map((v) => c.levels.at(v)), round.map((s) => c.levels.at(s.studentLands)))
+    : await c.teacher.predict(tb);
   // The student's own inputs, as its training graph declares them (the teacher's, plus guidance_scale for a guided student).
   const student: FeedSignature = { ...c.teacher.sig, guidanceInput: c.studentGuided ? { type: 'float32', shape: 'batch' } : null };
   const context = new ort.Tensor('float32', cond, [B, ...c.data.contextShape]);
@@ -62,20 +65,14 @@ export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<strin
   return feeds;
 }
 
-/** Per row: the student's timestep t and, for a round, the teacher's midpoint t' and end point t''. */
-function timesteps(c: BatchContext, rng: Rng): { t: number[]; t1: number[]; t2: number[] } {
+/** Per row: the student's timestep t and, for a round, the teacher's steps inside the student's one. */
+function timesteps(c: BatchContext, rng: Rng): { t: number[]; round?: RoundStep[] } {
   const B = c.batchSize;
   if (c.phase.kind === 'stage1') {
     const grid = c.levels.grid(c.phase.teacherSteps);
-    const t = Array.from({ length: B }, () => grid[rng.int(grid.length - 1)]);
-    return { t, t1: t, t2: t };
+    return { t: Array.from({ length: B }, () => grid[rng.int(grid.length - 1)]) };
   }
-  const student = c.levels.grid(c.phase.steps);
-  const teacher = c.levels.grid(c.phase.teacherSteps);
-  const idx = Array.from({ length: B }, () => rng.int(c.phase.steps));
-  return {
-    t: idx.map((i) => student[i]),
-    t1: idx.map((i) => teacher[2 * i + 1]),
-    t2: idx.map((i) => student[i + 1]),
-  };
+  const steps = c.phase.steps;
+  const round = Array.from({ length: B }, () => roundStep(c.levels, steps, rng.int(steps), c.trajectory));
+  return { t: round.map((s) => s.t), round };
 }

@@ -100,7 +100,7 @@ function trainingSettings(r: ResolvedRequest): Record<string, unknown> {
     ? { stage1Iterations: r.stage1Iterations, stage1LearningRate: r.stage1LearningRate, guidanceRange: r.guidanceRange, ...(r.stage1Init ? { stage1Init: resolve(r.stage1Init) } : {}) }
     : { guidanceScale: r.guidanceScale };
   return {
-    iterations: r.iterations, batchSize: r.batchSize, learningRate: r.learningRate, ...mode, loraRank: r.loraRank, seed: r.seed,
+    iterations: r.iterations, batchSize: r.batchSize, learningRate: r.learningRate, ...mode, loraRank: r.loraRank, trajectory: r.trajectory, seed: r.seed,
     data: r.data ?? 'default', prompts: r.prompts ? createHash('sha256').update(JSON.stringify(r.prompts)).digest('hex').slice(0, 16) : 'default',
   };
 }
@@ -208,7 +208,7 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const teacher = await openTeacher(a.spec.unetPath, student.teacher, trainer.frozenFeeds, a.options.threads);
   if (teacher.sharesWeights) a.options.onLog?.('the teacher runs on the weights the LoRA student is fed (one copy of the UNet)');
   const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
-  const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided };
+  const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided, trajectory: r.trajectory };
   const losses: number[] = [];
   const started = performance.now();
   const startStep = trainer.step;
@@ -345,6 +345,7 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     ...(r.mode === 'guided' ? { guidance_range: r.guidanceRange } : { guidance_scale: r.guidanceScale }),
     phase: phase.kind,
     teacher_steps: phase.teacherSteps,
+    ...(phase.kind === 'round' ? { trajectory: r.trajectory } : {}),
     teacher: { name: teacher.name, dir: relative(dir, teacher.dir), hash },
     base: base.name,
     training: {

@@ -6,6 +6,7 @@
  *                steps (Meng et al. 2023, section 3.1); stage 2: the same rounds as progressive,
  *                the w input kept (section 3.2)
  */
+import type { Trajectory } from './targets';
 
 export type DistillMode = 'progressive' | 'guided';
 
@@ -48,6 +49,11 @@ export interface DistillRequest {
    * different step count without training it from afar again); its tensors must match by name and shape.
    */
   stage1Init?: string;
+  /**
+   * The path a round's steps take between noise levels (targets.ts Trajectory): 'grid' (default) or
+   * 'scheduler', the DDIM scheduler's own steps, which the product samples with.
+   */
+  trajectory?: Trajectory;
   seed?: number;
   /** Continue a stopped job in `out` (default false: `out` must not hold one). */
   resume?: boolean;
@@ -95,6 +101,7 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
     guidanceScale: r.guidanceScale ?? 1,
     loraRank: r.loraRank ?? 0,
     studentChannels: r.studentChannels ?? 0,
+    trajectory: r.trajectory ?? 'grid',
     seed: r.seed ?? 0,
     resume: r.resume ?? false,
     checkpointEvery: r.checkpointEvery ?? 50,
@@ -117,6 +124,7 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
   check(s.studentChannels === 0 || s.loraRank === 0, 'a narrower student trains every weight; it cannot be combined with --lora');
   check(!r.stage1Init || r.mode === 'guided', 'a stage-1 start (--stage1-init) is for guided distillation only: progressive rounds start from a copy of their teacher');
   check(!r.stage1Init || s.loraRank === 0, 'a stage-1 start (--stage1-init) trains every weight; it cannot be combined with --lora');
+  check(s.trajectory === 'grid' || s.trajectory === 'scheduler', `trajectory must be grid or scheduler, got ${String(s.trajectory)}`);
   check(Number.isInteger(s.checkpointEvery) && s.checkpointEvery >= 1, `checkpoint interval must be >= 1, got ${s.checkpointEvery}`);
   check(!r.prompts || r.prompts.length > 0, 'prompts, when given, must not be empty');
   return s;

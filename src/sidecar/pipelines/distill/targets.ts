@@ -56,6 +56,40 @@ export class NoiseLevels {
 }
 
 /**
+ * Which path a round's steps take between noise levels:
+ *   grid       a step goes from one trailing-grid timestep to the next (t'' = grid_N[i + 1]); the
+ *              n-step sampler is `gridSampler`
+ *   scheduler  as the DDIM scheduler (and diffusers' DDIMScheduler) steps: the latent goes to level
+ *              t - T // n while the next UNet call is told the grid's next timestep, up to one timestep
+ *              less noise than the latent holds (T // n rounds down T / n). The product samples this way.
+ */
+export type Trajectory = 'grid' | 'scheduler';
+
+/**
+ * One student step of a round (N steps, teacher 2N) in training timesteps, -1 = after the last step:
+ * the student's UNet call at t; the teacher's first step from t to `land1`, its second UNet call at
+ * `mid` (the 2N-step grid's odd entry) landing at `land2`; and the level the student's one step lands
+ * on, which the target is solved for. On the grid, land1 = mid and land2 = studentLands = grid_N[i + 1].
+ */
+export interface RoundStep {
+  t: number;
+  mid: number;
+  land1: number;
+  land2: number;
+  studentLands: number;
+}
+
+export function roundStep(levels: NoiseLevels, n: number, i: number, trajectory: Trajectory): RoundStep {
+  const student = levels.grid(n);
+  const mid = levels.grid(2 * n)[2 * i + 1];
+  const t = student[i];
+  if (trajectory === 'grid') return { t, mid, land1: mid, land2: student[i + 1], studentLands: student[i + 1] };
+  const T = levels.config.num_train_timesteps;
+  const after = (from: number, steps: number) => Math.max(from - Math.floor(T / steps), -1);
+  return { t, mid, land1: after(t, 2 * n), land2: after(mid, 2 * n), studentLands: after(t, n) };
+}
+
+/**
  * The teacher's n-step deterministic DDIM on the trailing grid as a sampler for the denoising core
  * (pipelines/core/denoise.ts): the same steps as `ddimStep`, one level for the whole batch.
  */

@@ -14,7 +14,7 @@ import type { PredictionType } from '../../schedulers/config';
 import { contextRows, unetFeeds, type FeedSignature } from '../core/unet-feeds';
 import { applyGuidance, type GuidanceMode } from '../guidance';
 import { floatTensor, tile } from '../tensors';
-import { ddimStep, type NoiseLevels } from './targets';
+import { ddimStep, type NoiseLevels, type RoundStep } from './targets';
 
 export interface TeacherBatch {
   /** z_t for B rows, [B, C, H, W] flattened. */
@@ -113,15 +113,17 @@ export class Teacher {
   }
 
   /**
-   * Two deterministic DDIM steps of the teacher per row, t -> t1 -> t2 (Algorithm 2, lines 6-9);
-   * returns z_t2.
+   * Two deterministic DDIM steps of the teacher per row (Algorithm 2, lines 6-9): from level t to
+   * `land1`, then a UNet call at `mid` (told that level) to `land2`; returns the latent at `land2`.
+   * On the grid, land1 = mid (targets.ts roundStep).
    */
-  async twoSteps(kind: PredictionType, levels: NoiseLevels, b: TeacherBatch, t1: number[], t2: number[]): Promise<Float32Array> {
+  async twoSteps(kind: PredictionType, levels: NoiseLevels, b: TeacherBatch, steps: Pick<RoundStep, 'mid' | 'land1' | 'land2'>[]): Promise<Float32Array> {
     const l = (ts: number[]) => ts.map((t) => levels.at(t));
+    const mid = steps.map((s) => s.mid);
     const o1 = await this.predict(b);
-    const z1 = ddimStep(kind, o1, b.z, l(b.t), l(t1));
-    const o2 = await this.predict({ ...b, z: z1, t: t1 });
-    return ddimStep(kind, o2, z1, l(t1), l(t2));
+    const z1 = ddimStep(kind, o1, b.z, l(b.t), l(steps.map((s) => s.land1)));
+    const o2 = await this.predict({ ...b, z: z1, t: mid });
+    return ddimStep(kind, o2, z1, l(mid), l(steps.map((s) => s.land2)));
   }
 
   async release(): Promise<void> {
