@@ -42,7 +42,7 @@ const { values: a } = parseArgs({
     /** Stage 1's student starts from this student (folder or UNet file) instead of the teacher's channels. */
     'stage1-init': { type: 'string' },
     /** The steps rounds distil (targets.ts Trajectory): grid or scheduler. */
-    trajectory: { type: 'string', default: 'grid' },
+    trajectory: { type: 'string', default: 'scheduler' },
     threads: { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },

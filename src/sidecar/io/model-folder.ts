@@ -34,6 +34,8 @@ export interface DistillInfo {
   guidance_range?: [number, number];
   /** The scheduler the student was distilled with (default ddim). */
   scheduler?: string;
+  /** A round's steps: 'scheduler' (as the DDIM scheduler takes them) or 'grid' (absent: grid, older students). */
+  trajectory?: string;
   [key: string]: unknown;
 }
 

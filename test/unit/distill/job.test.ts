@@ -29,6 +29,8 @@ test('guided: stage 1 and each round write a folder the pipeline samples with on
     assert.equal(folder.base?.name, 'tiny-sd');
     assert.equal(folder.distill?.steps, s.steps);
     assert.deepEqual(folder.distill?.guidance_range, [1, 5]);
+    // rounds distil the steps the DDIM scheduler takes unless the request says otherwise
+    assert.equal(folder.distill?.trajectory, s.kind === 'round' ? 'scheduler' : undefined);
     assert.match(String((folder.distill?.teacher as { hash: string }).hash), /^[0-9a-f]{10}$/);
     const unet = await getSession(folder.files.unet);
     assert.ok(unet.inputNames.includes('guidance_scale'));
@@ -68,8 +70,8 @@ test('cancel checkpoints mid-round; resume finishes from that step', async () =>
   await assert.rejects(runDistillation(req), /pass --resume/);
   // a resume with other training settings would mix two runs in one student: refused, each change named
   await assert.rejects(
-    runDistillation({ ...req, resume: true, learningRate: 2e-3, guidanceScale: 5 }),
-    (err: Error) => /cannot resume .* settings differ \(learningRate 0\.001 -> 0\.002, guidanceScale 3 -> 5\)/.test(err.message),
+    runDistillation({ ...req, resume: true, learningRate: 2e-3, guidanceScale: 5, trajectory: 'grid' }),
+    (err: Error) => /cannot resume .* settings differ \(learningRate 0\.001 -> 0\.002, guidanceScale 3 -> 5, trajectory scheduler -> grid\)/.test(err.message),
   );
   assert.equal(readSafetensors(ckpt).metadata.step, '3', 'the refused resume left the checkpoint as it was');
   const resumed: DistillProgress[] = [];

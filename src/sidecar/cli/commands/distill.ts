@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .option('--lora <rank>', 'train LoRA adapters of this rank instead of every weight; 0: every weight (default: 4 for a teacher over 50 M UNet weights, e.g. Stable Diffusion, else 0)')
     .option('--student-channels <n>', 'guided, embedded-family teachers: stage 1 trains a narrower UNet of this width (faster per step)')
     .option('--stage1-init <dir>', 'guided: stage 1 starts from this student (a model folder or UNet .onnx of the same width) instead of the teacher, e.g. to aim it at another --from-steps')
-    .option('--trajectory <path>', 'the steps rounds distil: grid (trailing grid to trailing grid) or scheduler (as the DDIM scheduler steps, which generation uses) (default grid)')
+    .option('--trajectory <path>', 'the steps rounds distil: scheduler (as the DDIM scheduler steps, which generation uses; default) or grid (trailing grid to trailing grid, as students before 2026-12-06 were made)')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
     .option('--resume', 'continue the job in --out where it stopped')
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])

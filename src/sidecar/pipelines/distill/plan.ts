@@ -50,8 +50,9 @@ export interface DistillRequest {
    */
   stage1Init?: string;
   /**
-   * The path a round's steps take between noise levels (targets.ts Trajectory): 'grid' (default) or
-   * 'scheduler', the DDIM scheduler's own steps, which the product samples with.
+   * The path a round's steps take between noise levels (targets.ts Trajectory): 'scheduler' (default),
+   * the DDIM scheduler's own steps, which generation samples with, or 'grid', trailing grid to trailing
+   * grid (the students shipped before 2026-12-06's second set were distilled on it).
    */
   trajectory?: Trajectory;
   seed?: number;
@@ -101,7 +102,7 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
     guidanceScale: r.guidanceScale ?? 1,
     loraRank: r.loraRank ?? 0,
     studentChannels: r.studentChannels ?? 0,
-    trajectory: r.trajectory ?? 'grid',
+    trajectory: r.trajectory ?? 'scheduler',
     seed: r.seed ?? 0,
     resume: r.resume ?? false,
     checkpointEvery: r.checkpointEvery ?? 50,

@@ -13,8 +13,9 @@
  * level per row (each row of a training batch has its own timestep). The prediction-type conversions
  * are the schedulers' (schedulers/prediction.ts). The DDIM step below is not the DDIM scheduler's
  * `step`: that one walks one timestep list for the whole batch and rounds x_hat and eps_hat to float32
- * between the conversion and the update; this one takes a level per row and keeps float64 through, and
- * the targets (and every student distilled so far) were made with it.
+ * between the conversion and the update; this one takes a level per row and keeps float64 through.
+ * Which levels a round's steps go between is the request's trajectory (`roundStep`): by default the
+ * ones the DDIM scheduler steps between, so that a student learns the sampler it is run with.
  */
 import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
 import type { Latents } from '../../schedulers/types';
