@@ -4,7 +4,7 @@
  * its mean term, its mean absolute pixel difference from the first set, and the Fréchet distance
  * between every pair of sets: how far apart two samplers' images are in the same features, which
  * says whether a ratio of FID-analogues reflects a large change or a small one in an unlucky direction
- * (docs/DISTILLATION.md, "What holds the 4-step student back").
+ * (docs/DISTILLATION.md, "What held the 4-step student back").
  *
  *   npx tsx scripts/fid-anatomy.ts [--count 512] [--guidance 3] [--seed 0] <label>=<model>@<steps>[:grid] ...
  *   e.g. "teacher 64=emoji-styles@64" "teacher 32=emoji-styles@32" "student 4=emoji-styles-guided-4@4"

@@ -1,7 +1,7 @@
 // Eval's batched sampler with a ready sampler in place of the named scheduler: the distillation's
 // exact-grid DDIM (distill/targets.ts) and the DDIM scheduler, which steps as diffusers does
 // (t -> t - T // n whatever the spacing), are the same sampler exactly where n divides T, and differ
-// elsewhere. docs/DISTILLATION.md ("What holds the 4-step student back") rests on this.
+// elsewhere. docs/DISTILLATION.md ("What held the 4-step student back") rests on this.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
