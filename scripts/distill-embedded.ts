@@ -100,8 +100,7 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 
 - Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
   drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
-  Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student${d.trajectory === 'scheduler' ? ',
-  its targets following the steps the DDIM scheduler takes (docs/DISTILLATION.md, "Trajectory")' : ''}.
+  Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student${d.trajectory === 'scheduler' ? ',\n  its targets following the steps the DDIM scheduler takes (docs/DISTILLATION.md, "Trajectory")' : ''}.
 - Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** where the teacher has ${from} (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it ${stage1}` : `at the teacher's width (${width} channels)`}.
 - Teacher: ${TEACHER}, UNet hash ${String(teacher.hash)}.
 - Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
