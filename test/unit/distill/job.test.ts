@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDistillation, DistillCancelledError, type DistillProgress } from '../../../src/sidecar/pipelines/distill/job';
@@ -74,6 +74,14 @@ test('cancel checkpoints mid-round; resume finishes from that step', async () =>
     (err: Error) => /cannot resume .* settings differ \(learningRate 0\.001 -> 0\.002, guidanceScale 3 -> 5, trajectory scheduler -> grid\)/.test(err.message),
   );
   assert.equal(readSafetensors(ckpt).metadata.step, '3', 'the refused resume left the checkpoint as it was');
+  // a job started before trajectories were recorded distilled the grid, and resumes only on it
+  const statePath = join(out, 'distill-state.json');
+  const state = readFileSync(statePath, 'utf8');
+  const old = JSON.parse(state) as { settings: Record<string, unknown> };
+  delete old.settings.trajectory;
+  writeFileSync(statePath, JSON.stringify(old));
+  await assert.rejects(runDistillation({ ...req, resume: true }), /settings differ \(trajectory grid -> scheduler\)/);
+  writeFileSync(statePath, state);
   const resumed: DistillProgress[] = [];
   const r = await runDistillation({ ...req, resume: true }, { onProgress: (p) => resumed.push(p) });
   assert.deepEqual(resumed[0], { ...resumed[0], round: 2, step: 4 }, 'resumed at the step after the checkpoint');

@@ -319,7 +319,9 @@ function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobSt
   }
   if (!r.resume) throw new DistillRequestError(`${out} holds a distillation job; pass --resume to continue it, or choose a new --out folder`);
   const s = JSON.parse(readFileSync(path, 'utf8')) as JobState;
-  const before = { mode: s.mode, teacher: s.teacher, toSteps: s.toSteps, fromSteps: s.fromSteps, studentChannels: s.studentChannels ?? 0, ...s.settings };
+  // A job from before trajectories were recorded distilled the grid: resuming it on another trajectory would mix the two.
+  const trajectory = s.settings && !('trajectory' in s.settings) ? { trajectory: 'grid' } : {};
+  const before = { mode: s.mode, teacher: s.teacher, toSteps: s.toSteps, fromSteps: s.fromSteps, studentChannels: s.studentChannels ?? 0, ...trajectory, ...s.settings };
   const now = { mode: fresh.mode, teacher: fresh.teacher, toSteps: fresh.toSteps, fromSteps: fresh.fromSteps, studentChannels: r.studentChannels, ...fresh.settings };
   const changed = settingChanges(before, now);
   if (changed.length) {
