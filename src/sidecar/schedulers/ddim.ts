@@ -84,7 +84,7 @@ export class DdimScheduler extends VpScheduler {
   /** Song et al. 2021, eq. 12 (with eq. 16's sigma). */
   step(modelOutput: Float32Array, i: number, sample: Float32Array, noise?: NormalSource): Latents {
     const t = this.timestepAt(i);
-    const tPrev = t - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps);
+    const tPrev = ddimPreviousTimestep(t, this.config.num_train_timesteps, this.numInferenceSteps);
     const at = this.alphaBar[t];
     const prev = this.alphaBarAt(tPrev, classDefault(this.config.set_alpha_to_one, true) ? 1 : this.alphaBar[0]);
     // 1. x0 and eps from the model output ("predicted x0" of eq. 12); clip_sample defaults to true (diffusers).
@@ -143,4 +143,12 @@ export function addScaledNoise(x: Float32Array, scale: number, noise: NormalSour
 export function requireNoise(noise: NormalSource | undefined, name: string): NormalSource {
   if (!noise) throw new Error(`the ${name} scheduler adds noise at each step: pass a noise source to step()`);
   return noise;
+}
+
+/**
+ * The timestep diffusers' DDIM step from t lands on with n inference steps: t - T // n whatever the
+ * spacing (below 0: past the last step). Distillation's rounds follow it (distill/targets.ts roundSteps).
+ */
+export function ddimPreviousTimestep(t: number, T: number, n: number): number {
+  return t - Math.floor(T / n);
 }

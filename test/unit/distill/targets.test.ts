@@ -9,7 +9,7 @@ import { parseSchedulerConfig, type PredictionType } from '../../../src/sidecar/
 import { DdimScheduler } from '../../../src/sidecar/schedulers/ddim';
 import { splitPredictionVp } from '../../../src/sidecar/schedulers/prediction';
 import { Rng } from '../../../src/sidecar/graph/init';
-import { ddimStep, NoiseLevels, roundStep, twoStepTarget, truncatedSnrWeight, noised, type Trajectory } from '../../../src/sidecar/pipelines/distill/targets';
+import { ddimStep, NoiseLevels, roundSteps, twoStepTarget, truncatedSnrWeight, noised, type Trajectory } from '../../../src/sidecar/pipelines/distill/targets';
 
 const config = (kind: PredictionType, setAlphaToOne: boolean) => parseSchedulerConfig({
   num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012,
@@ -57,7 +57,7 @@ for (const kind of ['v_prediction', 'epsilon', 'sample'] as const) {
 
 /**
  * A round's student step as the DDIM scheduler takes it: the scheduler's two steps at 2N and our
- * teacher steps along `roundStep`'s levels, then the scheduler's one step at N on the target; returns
+ * teacher steps along `roundSteps`'s levels, then the scheduler's one step at N on the target; returns
  * the largest miss over all N steps.
  */
 function schedulerMiss(kind: PredictionType, n: number, trajectory: Trajectory): number {
@@ -68,9 +68,10 @@ function schedulerMiss(kind: PredictionType, n: number, trajectory: Trajectory):
   fine.setTimesteps(2 * n);
   coarse.setTimesteps(n);
   const at = (t: number) => [levels.at(t)];
+  const round = roundSteps(levels, n, trajectory);
   let worst = 0;
   for (let i = 0; i < n; i++) {
-    const s = roundStep(levels, n, i, trajectory);
+    const s = round[i];
     assert.equal(s.t, coarse.timesteps[i]);
     assert.equal(s.mid, fine.timesteps[2 * i + 1]);
     const z = rng.fillNormal(new Float32Array(32));

@@ -6,7 +6,7 @@
  *                                        teacher's grid, s ~ U(range)
  *   round  (Salimans & Ho 2022, Alg. 2): t = grid_N[i], i ~ U{0..N-1}; t' = grid_2N[2i+1];
  *                                        t'' = grid_N[i+1]; target from two teacher DDIM steps
- *                                        (levels as the request's trajectory says: targets.ts roundStep)
+ *                                        (levels as the request's trajectory says: targets.ts roundSteps)
  * Both regress with the truncated-SNR weight at t.
  */
 import * as ort from 'onnxruntime-node';
@@ -15,7 +15,7 @@ import type { PredictionType } from '../../schedulers/config';
 import { unetFeeds, type FeedSignature } from '../core/unet-feeds';
 import type { DistillData } from './data';
 import type { Phase } from './plan';
-import { noised, roundStep, truncatedSnrWeight, twoStepTarget, type NoiseLevels, type RoundStep, type Trajectory } from './targets';
+import { noised, roundSteps, truncatedSnrWeight, twoStepTarget, type NoiseLevels, type RoundStep, type Trajectory } from './targets';
 import type { Teacher, TeacherBatch } from './teacher';
 
 export interface BatchContext {
@@ -72,7 +72,7 @@ function timesteps(c: BatchContext, rng: Rng): { t: number[]; round?: RoundStep[
     const grid = c.levels.grid(c.phase.teacherSteps);
     return { t: Array.from({ length: B }, () => grid[rng.int(grid.length - 1)]) };
   }
-  const steps = c.phase.steps;
-  const round = Array.from({ length: B }, () => roundStep(c.levels, steps, rng.int(steps), c.trajectory));
+  const table = roundSteps(c.levels, c.phase.steps, c.trajectory);
+  const round = Array.from({ length: B }, () => table[rng.int(table.length)]);
   return { t: round.map((s) => s.t), round };
 }

@@ -14,12 +14,13 @@
  * are the schedulers' (schedulers/prediction.ts). The DDIM step below is not the DDIM scheduler's
  * `step`: that one walks one timestep list for the whole batch and rounds x_hat and eps_hat to float32
  * between the conversion and the update; this one takes a level per row and keeps float64 through.
- * Which levels a round's steps go between is the request's trajectory (`roundStep`): by default the
+ * Which levels a round's steps go between is the request's trajectory (`roundSteps`): by default the
  * ones the DDIM scheduler steps between, so that a student learns the sampler it is run with.
  */
 import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
 import type { Latents } from '../../schedulers/types';
 import type { Sampler } from '../core/denoise';
+import { ddimPreviousTimestep } from '../../schedulers/ddim';
 import { alphaBarFor, spacedTimesteps } from '../../schedulers/noise-schedule';
 import { predictionFor, splitPrediction, type Level } from '../../schedulers/prediction';
 
@@ -80,14 +81,17 @@ export interface RoundStep {
   studentLands: number;
 }
 
-export function roundStep(levels: NoiseLevels, n: number, i: number, trajectory: Trajectory): RoundStep {
+/** The N steps of a round, step i at index i. */
+export function roundSteps(levels: NoiseLevels, n: number, trajectory: Trajectory): RoundStep[] {
   const student = levels.grid(n);
-  const mid = levels.grid(2 * n)[2 * i + 1];
-  const t = student[i];
-  if (trajectory === 'grid') return { t, mid, land1: mid, land2: student[i + 1], studentLands: student[i + 1] };
+  const teacher = levels.grid(2 * n);
   const T = levels.config.num_train_timesteps;
-  const after = (from: number, steps: number) => Math.max(from - Math.floor(T / steps), -1);
-  return { t, mid, land1: after(t, 2 * n), land2: after(mid, 2 * n), studentLands: after(t, n) };
+  const after = (from: number, steps: number) => Math.max(ddimPreviousTimestep(from, T, steps), -1);
+  return Array.from({ length: n }, (_, i) => {
+    const t = student[i], mid = teacher[2 * i + 1];
+    if (trajectory === 'grid') return { t, mid, land1: mid, land2: student[i + 1], studentLands: student[i + 1] };
+    return { t, mid, land1: after(t, 2 * n), land2: after(mid, 2 * n), studentLands: after(t, n) };
+  });
 }
 
 /**

@@ -115,7 +115,7 @@ export class Teacher {
   /**
    * Two deterministic DDIM steps of the teacher per row (Algorithm 2, lines 6-9): from level t to
    * `land1`, then a UNet call at `mid` (told that level) to `land2`; returns the latent at `land2`.
-   * On the grid, land1 = mid (targets.ts roundStep).
+   * On the grid, land1 = mid (targets.ts roundSteps).
    */
   async twoSteps(kind: PredictionType, levels: NoiseLevels, b: TeacherBatch, steps: Pick<RoundStep, 'mid' | 'land1' | 'land2'>[]): Promise<Float32Array> {
     const l = (ts: number[]) => ts.map((t) => levels.at(t));
