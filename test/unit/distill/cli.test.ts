@@ -28,6 +28,7 @@ for (const [args, message] of [
   [['--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--to-steps', 'four', '--out', 'y'], /--to-steps must be a whole number/],
   [['--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--to-steps', '4', '--guidance-range', '3', '--out', 'y'], /--guidance-range must be min,max/],
   [['--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--to-steps', '4', '--trajectory', 'exact', '--out', 'y'], /--trajectory must be grid or scheduler, got "exact"/],
+  [['--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--to-steps', '4', '--visited-share', '1.5', '--out', join(tmp, 't')], /the share of visited latents must be 0\.\.1, got 1\.5/],
   [['--mode', 'guided', '--teacher', 'no-such-model', '--to-steps', '4', '--out', join(tmp, 'z')], /no-such-model/],
   [['--mode', 'guided', '--teacher', 'test/fixtures/tiny-sd', '--to-steps', '4', '--student-channels', '16', '--out', join(tmp, 'w')], /not an embedded-family UNet/],
   [['--mode', 'progressive', '--teacher', 'emoji-base', '--to-steps', '4', '--student-channels', '32', '--out', join(tmp, 'v')], /guided distillation only/],

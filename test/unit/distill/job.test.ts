@@ -70,8 +70,8 @@ test('cancel checkpoints mid-round; resume finishes from that step', async () =>
   await assert.rejects(runDistillation(req), /pass --resume/);
   // a resume with other training settings would mix two runs in one student: refused, each change named
   await assert.rejects(
-    runDistillation({ ...req, resume: true, learningRate: 2e-3, guidanceScale: 5, trajectory: 'grid' }),
-    (err: Error) => /cannot resume .* settings differ \(learningRate 0\.001 -> 0\.002, guidanceScale 3 -> 5, trajectory scheduler -> grid\)/.test(err.message),
+    runDistillation({ ...req, resume: true, learningRate: 2e-3, guidanceScale: 5, trajectory: 'grid', visitedShare: 0.5 }),
+    (err: Error) => /cannot resume .* settings differ \(learningRate 0\.001 -> 0\.002, guidanceScale 3 -> 5, trajectory scheduler -> grid, visitedShare 0 -> 0\.5\)/.test(err.message),
   );
   assert.equal(readSafetensors(ckpt).metadata.step, '3', 'the refused resume left the checkpoint as it was');
   // a job started before trajectories were recorded distilled the grid, and resumes only on it
@@ -79,8 +79,10 @@ test('cancel checkpoints mid-round; resume finishes from that step', async () =>
   const state = readFileSync(statePath, 'utf8');
   const old = JSON.parse(state) as { settings: Record<string, unknown> };
   delete old.settings.trajectory;
+  delete old.settings.visitedShare; // nor visited latents: it trained on noised data alone
   writeFileSync(statePath, JSON.stringify(old));
   await assert.rejects(runDistillation({ ...req, resume: true }), /settings differ \(trajectory grid -> scheduler\)/);
+  await assert.rejects(runDistillation({ ...req, resume: true, trajectory: 'grid', visitedShare: 0.25 }), /settings differ \(visitedShare 0 -> 0\.25\)/);
   writeFileSync(statePath, state);
   const resumed: DistillProgress[] = [];
   const r = await runDistillation({ ...req, resume: true }, { onProgress: (p) => resumed.push(p) });

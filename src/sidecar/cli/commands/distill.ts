@@ -28,6 +28,8 @@ interface DistillCliOptions {
   studentChannels?: string;
   stage1Init?: string;
   trajectory?: string;
+  visitedShare?: string;
+  visitedTrajectories?: string;
   seed?: string;
   resume?: boolean;
   modelsDir: string[];
@@ -56,6 +58,8 @@ export function register(program: Command): void {
     .option('--student-channels <n>', 'guided, embedded-family teachers: stage 1 trains a narrower UNet of this width (faster per step)')
     .option('--stage1-init <dir>', 'guided: stage 1 starts from this student (a model folder or UNet .onnx of the same width) instead of the teacher, e.g. to aim it at another --from-steps')
     .option('--trajectory <path>', 'the steps rounds distil: scheduler (as the DDIM scheduler steps, which generation uses; default) or grid (trailing grid to trailing grid, as students before 2026-12-06 were made)')
+    .option('--visited-share <p>', 'share of each batch (0..1) drawn from latents the teacher\'s own sampler visits instead of noised training images (default 0)')
+    .option('--visited-trajectories <k>', 'teacher trajectories those latents come from, sampled once at the job\'s start (default 1024)')
     .option('--seed <n>', 'seed of the training randomness (default 0)')
     .option('--resume', 'continue the job in --out where it stopped')
     .option('--models-dir <dir>', 'another folder of models (repeatable)', collect, [])
@@ -89,7 +93,8 @@ export async function toRequest(o: DistillCliOptions): Promise<DistillRequest> {
     batchSize: int('--batch-size', o.batchSize), learningRate: num('--lr', o.lr), stage1LearningRate: num('--stage1-lr', o.stage1Lr),
     guidanceRange: range, guidanceScale: num('--guidance', o.guidance),
     prompts: await readPrompts(o.prompts), data: o.data as DistillRequest['data'],
-    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), stage1Init: o.stage1Init, trajectory: o.trajectory as DistillRequest['trajectory'], seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
+    loraRank: int('--lora', o.lora), studentChannels: int('--student-channels', o.studentChannels), stage1Init: o.stage1Init, trajectory: o.trajectory as DistillRequest['trajectory'],
+    visitedShare: num('--visited-share', o.visitedShare), visitedTrajectories: int('--visited-trajectories', o.visitedTrajectories), seed: int('--seed', o.seed), resume: !!o.resume, modelRoots: o.modelsDir,
   };
 }
 

@@ -7,7 +7,8 @@
  *   round  (Salimans & Ho 2022, Alg. 2): t = grid_N[i], i ~ U{0..N-1}; t' = grid_2N[2i+1];
  *                                        t'' = grid_N[i+1]; target from two teacher DDIM steps
  *                                        (levels as the request's trajectory says: targets.ts roundSteps)
- * Both regress with the truncated-SNR weight at t.
+ * Both regress with the truncated-SNR weight at t. A share of the rows (`visitedShare`) may take z_t,
+ * its prompt and its scale from latents the teacher's sampler visited instead (visited.ts).
  */
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../graph/init';
@@ -17,6 +18,7 @@ import type { DistillData } from './data';
 import type { Phase } from './plan';
 import { noised, roundSteps, truncatedSnrWeight, twoStepTarget, type NoiseLevels, type RoundStep, type Trajectory } from './targets';
 import type { Teacher, TeacherBatch } from './teacher';
+import type { VisitedPool } from './visited';
 
 export interface BatchContext {
   phase: Phase;
@@ -31,6 +33,9 @@ export interface BatchContext {
   studentGuided: boolean;
   /** The path a round's steps take (targets.ts Trajectory). */
   trajectory: Trajectory;
+  /** Latents the teacher's sampler visited, and the share of rows drawn from them (0: none, as before). */
+  visited?: VisitedPool;
+  visitedShare?: number;
 }
 
 export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<string, ort.Tensor>> {
@@ -52,6 +57,7 @@ export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<strin
   const scales = Array.from({ length: B }, () => lo + (hi - lo) * rng.next());
   const { t, round } = timesteps(c, rng);
   const zt = noised(x, eps, t.map((v) => c.levels.at(v)));
+  if (c.visited && c.visitedShare) fromVisited(c, c.visited, c.visitedShare, rng, { zt, cond, t, scales, per, row });
   const tb: TeacherBatch = { z: zt, t, cond, uncond: c.data.uncond, scales, latentShape: c.data.latentShape, contextShape: c.data.contextShape };
   const target = round
     ? twoStepTarget(c.kind, zt, await c.teacher.twoSteps(c.kind, c.levels, tb, round), t.map((v) => c.levels.at(v)), round.map((s) => c.levels.at(s.studentLands)))
@@ -75,4 +81,27 @@ function timesteps(c: BatchContext, rng: Rng): { t: number[]; round?: RoundStep[
   const table = roundSteps(c.levels, c.phase.steps, c.trajectory);
   const round = Array.from({ length: B }, () => table[rng.int(table.length)]);
   return { t: round.map((s) => s.t), round };
+}
+
+/**
+ * Replaces about `share` of the rows by states of the pool: a stage-1 row by any state (its timestep
+ * with it), a round's row by a trajectory's state at the row's own timestep. Drawn after the rest of the
+ * batch, so a job without a pool draws exactly what it drew before.
+ */
+function fromVisited(
+  c: BatchContext, pool: VisitedPool, share: number, rng: Rng,
+  b: { zt: Float32Array; cond: Float32Array; t: number[]; scales: number[]; per: number; row: number },
+): void {
+  const K = pool.prompt.length;
+  for (let r = 0; r < b.t.length; r++) {
+    if (rng.next() >= share) continue;
+    const k = rng.int(K);
+    const i = c.phase.kind === 'stage1' ? rng.int(pool.steps) : pool.stepAt.get(b.t[r]);
+    if (i === undefined) continue; // a round timestep the pool's sampler never called (not on its grid)
+    const s = k * pool.steps + i, p = pool.prompt[k];
+    b.t[r] = pool.t[s];
+    b.zt.set(pool.z.subarray(s * b.per, (s + 1) * b.per), r * b.per);
+    b.cond.set(c.data.embeddings.subarray(p * b.row, (p + 1) * b.row), r * b.row);
+    b.scales[r] = pool.scale[k];
+  }
 }

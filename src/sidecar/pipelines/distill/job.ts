@@ -33,6 +33,7 @@ import { exportStudent, studentGraph, studentTrainStep, type StudentSpec } from 
 import type { LoraSite } from '../../train';
 import { NoiseLevels } from './targets';
 import { openTeacher, Teacher } from './teacher';
+import { visitedPool, type VisitedPool } from './visited';
 import { distillLoraRank } from '../core/model-size';
 
 export interface DistillProgress {
@@ -101,6 +102,7 @@ function trainingSettings(r: ResolvedRequest): Record<string, unknown> {
     : { guidanceScale: r.guidanceScale };
   return {
     iterations: r.iterations, batchSize: r.batchSize, learningRate: r.learningRate, ...mode, loraRank: r.loraRank, trajectory: r.trajectory, seed: r.seed,
+    visitedShare: r.visitedShare, ...(r.visitedShare > 0 ? { visitedTrajectories: r.visitedTrajectories } : {}),
     data: r.data ?? 'default', prompts: r.prompts ? createHash('sha256').update(JSON.stringify(r.prompts)).digest('hex').slice(0, 16) : 'default',
   };
 }
@@ -134,8 +136,9 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   // 2. Data.
   const first = await Teacher.open(teacher.files.unet, options.threads);
   const data = await loadData(r, teacher, base, first, levels);
-  await first.release();
   log(`data: ${data.latents.length / data.latentShape.reduce((a, b) => a * b, 1)} latents, ${data.prompts.length} prompts`);
+  const visited = r.visitedShare > 0 && state.phasesDone < phases.length ? await sampleVisited(r, first, data, levels, log) : undefined;
+  await first.release();
   // 3. Phases.
   const result: DistillResult = { students: [], finalLoss: [], seconds: 0 };
   const hash = await modelHash(teacher);
@@ -152,7 +155,7 @@ export async function runDistillation(request: DistillRequest, options: DistillO
       unetPath: prevUnet, addGuidance: r.mode === 'guided', loraRank: r.loraRank,
       ...(k === 0 && narrow ? { narrow: narrow.spec } : {}), ...(k === 0 && start ? { startWeights: start } : {}),
     };
-    const losses = await trainPhase({ r, phase, k, phases, spec, data, levels, kind, out, remaining: remaining(k + 1), options });
+    const losses = await trainPhase({ r, phase, k, phases, spec, data, visited, levels, kind, out, remaining: remaining(k + 1), options });
     result.finalLoss.push(tailMean(losses));
     // Exported once the phase's sessions are released and its step graph is out of reach: at Stable
     // Diffusion size each holds a copy of the UNet's 3.4 GB.
@@ -177,6 +180,7 @@ interface PhaseArgs {
   phases: Phase[];
   spec: StudentSpec;
   data: DistillData;
+  visited?: VisitedPool;
   levels: NoiseLevels;
   kind: ModelFolder['schedulerConfig']['prediction_type'];
   out: string;
@@ -208,7 +212,7 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   const teacher = await openTeacher(a.spec.unetPath, student.teacher, trainer.frozenFeeds, a.options.threads);
   if (teacher.sharesWeights) a.options.onLog?.('the teacher runs on the weights the LoRA student is fed (one copy of the UNet)');
   const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
-  const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided, trajectory: r.trajectory };
+  const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided, trajectory: r.trajectory, visited: a.visited, visitedShare: r.visitedShare };
   const losses: number[] = [];
   const started = performance.now();
   const startStep = trainer.step;
@@ -235,6 +239,15 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
     await teacher.release();
     await trainer.dispose();
   }
+}
+
+/** The pool of latents the first teacher's sampler visits (visited.ts), drawn from the job's seed. */
+async function sampleVisited(r: ResolvedRequest, teacher: Teacher, data: DistillData, levels: NoiseLevels, log: (m: string) => void): Promise<VisitedPool> {
+  const t0 = performance.now();
+  const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
+  const pool = await visitedPool(teacher, data, levels, { trajectories: r.visitedTrajectories, steps: r.fromSteps, scaleRange, trajectory: r.trajectory, seed: r.seed });
+  log(`visited: ${pool.t.length} latents of ${r.visitedTrajectories} teacher trajectories at ${r.fromSteps} steps (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  return pool;
 }
 
 async function loadData(r: ResolvedRequest, teacher: ModelFolder, base: ModelFolder, t: Teacher, levels: NoiseLevels): Promise<DistillData> {
@@ -321,7 +334,9 @@ function openState(out: string, r: ResolvedRequest, teacher: ModelFolder): JobSt
   const s = JSON.parse(readFileSync(path, 'utf8')) as JobState;
   // A job from before trajectories were recorded distilled the grid: resuming it on another trajectory would mix the two.
   const trajectory = s.settings && !('trajectory' in s.settings) ? { trajectory: 'grid' } : {};
-  const before = { mode: s.mode, teacher: s.teacher, toSteps: s.toSteps, fromSteps: s.fromSteps, studentChannels: s.studentChannels ?? 0, ...trajectory, ...s.settings };
+  // and one from before visited latents trained on noised data alone
+  const visited = s.settings && !('visitedShare' in s.settings) ? { visitedShare: 0 } : {};
+  const before = { mode: s.mode, teacher: s.teacher, toSteps: s.toSteps, fromSteps: s.fromSteps, studentChannels: s.studentChannels ?? 0, ...trajectory, ...visited, ...s.settings };
   const now = { mode: fresh.mode, teacher: fresh.teacher, toSteps: fresh.toSteps, fromSteps: fresh.fromSteps, studentChannels: r.studentChannels, ...fresh.settings };
   const changed = settingChanges(before, now);
   if (changed.length) {
@@ -348,6 +363,7 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
     phase: phase.kind,
     teacher_steps: phase.teacherSteps,
     ...(phase.kind === 'round' ? { trajectory: r.trajectory } : {}),
+    ...(r.visitedShare > 0 ? { visited: { share: r.visitedShare, trajectories: r.visitedTrajectories, steps: r.fromSteps } } : {}),
     teacher: { name: teacher.name, dir: relative(dir, teacher.dir), hash },
     base: base.name,
     training: {

@@ -55,6 +55,13 @@ export interface DistillRequest {
    * grid (the students shipped before 2026-12-06's second set were distilled on it).
    */
   trajectory?: Trajectory;
+  /**
+   * The share of each batch's rows whose z_t is a latent the teacher's own `fromSteps`-step sampler
+   * visited (visited.ts) rather than a noised training latent; default 0 (noised data only).
+   */
+  visitedShare?: number;
+  /** How many teacher trajectories the visited latents come from (default 1024; each gives fromSteps latents). */
+  visitedTrajectories?: number;
   seed?: number;
   /** Continue a stopped job in `out` (default false: `out` must not hold one). */
   resume?: boolean;
@@ -103,6 +110,8 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
     loraRank: r.loraRank ?? 0,
     studentChannels: r.studentChannels ?? 0,
     trajectory: r.trajectory ?? 'scheduler',
+    visitedShare: r.visitedShare ?? 0,
+    visitedTrajectories: r.visitedTrajectories ?? 1024,
     seed: r.seed ?? 0,
     resume: r.resume ?? false,
     checkpointEvery: r.checkpointEvery ?? 50,
@@ -126,6 +135,8 @@ export function resolveRequest(r: DistillRequest): ResolvedRequest {
   check(!r.stage1Init || r.mode === 'guided', 'a stage-1 start (--stage1-init) is for guided distillation only: progressive rounds start from a copy of their teacher');
   check(!r.stage1Init || s.loraRank === 0, 'a stage-1 start (--stage1-init) trains every weight; it cannot be combined with --lora');
   check(s.trajectory === 'grid' || s.trajectory === 'scheduler', `trajectory must be grid or scheduler, got ${String(s.trajectory)}`);
+  check(s.visitedShare >= 0 && s.visitedShare <= 1, `the share of visited latents must be 0..1, got ${s.visitedShare}`);
+  check(Number.isInteger(s.visitedTrajectories) && s.visitedTrajectories >= 1, `visited trajectories must be a whole number >= 1, got ${s.visitedTrajectories}`);
   check(Number.isInteger(s.checkpointEvery) && s.checkpointEvery >= 1, `checkpoint interval must be >= 1, got ${s.checkpointEvery}`);
   check(!r.prompts || r.prompts.length > 0, 'prompts, when given, must not be empty');
   return s;

@@ -1,0 +1,102 @@
+/**
+ * Latents the teacher's own sampler visits, as training inputs beside noised data (decided
+ * 2026-12-07, docs/DISTILLATION.md "On the teacher's path").
+ *
+ * A student trained only on z_t = alpha_t x + sigma_t eps of real drawings is never shown the latents
+ * the guided teacher's sampler passes through: guidance at s = 3 pulls a trajectory off the noised-data
+ * distribution, and that is where a sampled student has to agree with it. So the job may sample the
+ * teacher once (its `fromSteps`-step DDIM on the request's trajectory, each trajectory at one guidance
+ * scale drawn from the request's range, a prompt drawn as the batches draw theirs) and record every
+ * latent the UNet was called on, with its timestep, prompt and scale. Batches then take a share of their
+ * rows from these states (batch.ts): the target is computed there as for any row.
+ *
+ * The pool is drawn from the job's seed, so a resumed job rebuilds the same one instead of storing it.
+ */
+import type { Rng } from '../../graph/init';
+import { rngFor } from '../../graph/init';
+import { createScheduler } from '../../schedulers/index';
+import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
+import { denoise, type Sampler } from '../core/denoise';
+import type { DistillData } from './data';
+import { gridSampler, type NoiseLevels, type Trajectory } from './targets';
+import type { Teacher } from './teacher';
+
+export interface VisitedPool {
+  /** Steps of the sampler that visited them; `states` = trajectories x steps. */
+  steps: number;
+  /** Latents the UNet was called on [states * C * H * W], state k = trajectory * steps + step. */
+  z: Float32Array;
+  /** Per state: the timestep the UNet was told. Per trajectory: its prompt (index into data.prompts) and guidance scale. */
+  t: Int32Array;
+  prompt: Int32Array;
+  scale: Float32Array;
+  /** Timestep -> the step index that calls the UNet there. */
+  stepAt: ReadonlyMap<number, number>;
+}
+
+export interface VisitedOptions {
+  trajectories: number;
+  steps: number;
+  scaleRange: [number, number];
+  trajectory: Trajectory;
+  seed: number;
+  /** Rows per sampling batch (one guidance scale each). */
+  batch?: number;
+}
+
+/**
+ * The n-step sampler of a trajectory: the DDIM scheduler as the students are written to sample (trailing
+ * spacing, no offset: export.ts), or the distillation's exact grid; both call the UNet on levels.grid(n).
+ */
+function samplerFor(trajectory: Trajectory, config: SchedulerConfig, kind: PredictionType, levels: NoiseLevels, n: number): Sampler {
+  if (trajectory === 'grid') return gridSampler(kind, levels, n);
+  const s = createScheduler('ddim', { ...config, timestep_spacing: 'trailing', steps_offset: 0 });
+  s.setTimesteps(n);
+  return s;
+}
+
+/** A prompt as batch.ts draws one: a training latent, then one of its captions. */
+function drawPrompt(data: DistillData, rng: Rng, per: number): number {
+  const caps = data.captions[rng.int(data.latents.length / per)];
+  return caps[rng.int(caps.length)];
+}
+
+/** Samples `o.trajectories` teacher trajectories and keeps every latent its UNet was called on. */
+export async function visitedPool(teacher: Teacher, data: DistillData, levels: NoiseLevels, o: VisitedOptions): Promise<VisitedPool> {
+  const per = data.latentShape.reduce((a, b) => a * b, 1);
+  const row = data.contextShape.reduce((a, b) => a * b, 1);
+  const K = o.trajectories, n = o.steps, B = o.batch ?? 16;
+  const pool: VisitedPool = {
+    steps: n, z: new Float32Array(K * n * per), t: new Int32Array(K * n), prompt: new Int32Array(K), scale: new Float32Array(K), stepAt: new Map(),
+  };
+  const rng = rngFor(o.seed, 'visited');
+  const [lo, hi] = o.scaleRange;
+  for (let first = 0; first < K; first += B) {
+    const rows = Math.min(B, K - first);
+    const s = lo + (hi - lo) * rng.next();
+    const cond = new Float32Array(rows * row);
+    for (let r = 0; r < rows; r++) {
+      const p = drawPrompt(data, rng, per);
+      pool.prompt[first + r] = p;
+      pool.scale[first + r] = s;
+      cond.set(data.embeddings.subarray(p * row, (p + 1) * row), r * row);
+    }
+    const scheduler = samplerFor(o.trajectory, levels.config, levels.config.prediction_type, levels, n);
+    await denoise({
+      unet: { session: teacher.session, sig: teacher.sig }, scheduler, shape: data.latentShape,
+      latents: rng.fillNormal(new Float32Array(rows * per)),
+      text: { cond, uncond: data.uncond, dims: data.contextShape },
+      guidanceScale: s, mode: teacher.guidanceMode([s]),
+    }, {
+      onStep: (st) => {
+        for (let r = 0; r < rows; r++) {
+          const k = (first + r) * n + st.index;
+          pool.z.set(st.modelInput.subarray(r * per, (r + 1) * per), k * per);
+          pool.t[k] = st.timestep;
+        }
+        (pool.stepAt as Map<number, number>).set(st.timestep, st.index);
+      },
+    });
+  }
+  return pool;
+}
