@@ -43,6 +43,9 @@ const { values: a } = parseArgs({
     'stage1-init': { type: 'string' },
     /** The steps rounds distil (targets.ts Trajectory): grid or scheduler. */
     trajectory: { type: 'string', default: 'scheduler' },
+    /** Share of each batch drawn from latents the teacher's own sampler visits (visited.ts); 0 = noised drawings only. */
+    'visited-share': { type: 'string', default: '0' },
+    'visited-trajectories': { type: 'string', default: '1024' },
     threads: { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
     'half-weights': { type: 'boolean', default: false },
@@ -66,7 +69,8 @@ async function main(): Promise<void> {
     mode: 'guided', teacher: resolve(a.teacher!), out: work, fromSteps: Number(a['from-steps']), toSteps: 1,
     iterations: Number(a.iterations), stage1Iterations: Number(a['stage1-iterations']),
     batchSize: Number(a.batch), learningRate: Number(a.lr), stage1LearningRate: Number(a['stage1-lr']), guidanceRange: range,
-    studentChannels: Number(a['student-channels']), stage1Init: a['stage1-init'], trajectory: a.trajectory as 'grid' | 'scheduler', resume: existsSync(join(work, 'distill-state.json')),
+    studentChannels: Number(a['student-channels']), stage1Init: a['stage1-init'], trajectory: a.trajectory as 'grid' | 'scheduler',
+    visitedShare: Number(a['visited-share']), visitedTrajectories: Number(a['visited-trajectories']), resume: existsSync(join(work, 'distill-state.json')),
   }, {
     threads: Number(a.threads),
     onLog: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
@@ -100,7 +104,7 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 
 - Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
   drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
-  Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student${d.trajectory === 'scheduler' ? ',\n  its targets following the steps the DDIM scheduler takes (docs/DISTILLATION.md, "Trajectory")' : ''}.
+  Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student${d.trajectory === 'scheduler' ? ',\n  its targets following the steps the DDIM scheduler takes (docs/DISTILLATION.md, "Trajectory")' : ''}${visitedClause(d.visited)}.
 - Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** where the teacher has ${from} (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it ${stage1}` : `at the teacher's width (${width} channels)`}.
 - Teacher: ${TEACHER}, UNet hash ${String(teacher.hash)}.
 - Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
@@ -115,6 +119,13 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 
 Full metadata: distill.json.
 `;
+}
+
+/** ", half of its batches' rows latents the teacher's own sampler visited (...)" when the job used them. */
+function visitedClause(v: unknown): string {
+  if (!v) return '';
+  const { share, trajectories, steps } = v as { share: number; trajectories: number; steps: number };
+  return `;\n  ${Math.round(share * 100)}% of its training rows were latents the teacher's own ${steps}-step sampler visited (${trajectories} trajectories; docs/DISTILLATION.md, "On the teacher's path")`;
 }
 
 /**

@@ -245,7 +245,13 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
 async function sampleVisited(r: ResolvedRequest, teacher: Teacher, data: DistillData, levels: NoiseLevels, log: (m: string) => void): Promise<VisitedPool> {
   const t0 = performance.now();
   const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
-  const pool = await visitedPool(teacher, data, levels, { trajectories: r.visitedTrajectories, steps: r.fromSteps, scaleRange, trajectory: r.trajectory, seed: r.seed });
+  let shown = 0;
+  const onProgress = (done: number, total: number) => {
+    if (done < total && (done - shown) * 10 < total) return; // about every 10%
+    shown = done;
+    log(`visited: sampling the teacher, ${done}/${total} trajectories (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  };
+  const pool = await visitedPool(teacher, data, levels, { trajectories: r.visitedTrajectories, steps: r.fromSteps, scaleRange, trajectory: r.trajectory, seed: r.seed, onProgress });
   log(`visited: ${pool.t.length} latents of ${r.visitedTrajectories} teacher trajectories at ${r.fromSteps} steps (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   return pool;
 }

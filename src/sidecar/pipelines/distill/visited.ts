@@ -42,6 +42,8 @@ export interface VisitedOptions {
   seed: number;
   /** Rows per sampling batch (one guidance scale each). */
   batch?: number;
+  /** Called after each sampling batch with the trajectories done (the pool takes minutes at 64 steps). */
+  onProgress?(done: number, total: number): void;
 }
 
 /**
@@ -97,6 +99,7 @@ export async function visitedPool(teacher: Teacher, data: DistillData, levels: N
         (pool.stepAt as Map<number, number>).set(st.timestep, st.index);
       },
     });
+    o.onProgress?.(first + rows, K);
   }
   return pool;
 }
