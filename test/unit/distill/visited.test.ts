@@ -5,7 +5,7 @@
  * prompt and guidance scale into the student's feeds, while a share of 0 draws the batch as before.
  */
 import { test } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -135,6 +135,21 @@ test('a job with visited latents samples its pool once and records it in every s
     );
     assert.equal(logs.filter((m) => m.startsWith('visited: 6 latents of 3 teacher trajectories at 2 steps')).length, 1, logs.join('\n'));
     for (const s of r.students) assert.deepEqual(loadModelFolder(s.dir).distill?.visited, { share: 0.5, trajectories: 3, steps: 2 });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a pool that would not fit in memory is refused before anything is sampled or written, with the figure', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'visited-big-'));
+  try {
+    const logs: string[] = [];
+    await assert.rejects(
+      runDistillation({ mode: 'guided', teacher: 'test/fixtures/tiny-sd', out: join(tmp, 'job'), fromSteps: 2, toSteps: 1, iterations: 1, batchSize: 2, visitedShare: 0.5, visitedTrajectories: 100_000_000 }, { onLog: (m) => logs.push(m) }),
+      /the visited latents \(100000000 trajectories x 2 steps\) would take 204\.8 GB, more than half of the [\d.]+ GB available: use fewer --visited-trajectories/,
+    );
+    assert.deepEqual(logs, [], 'nothing was loaded or sampled');
+    assert.ok(!existsSync(join(tmp, 'job')), 'no job folder to trip a later run with fewer trajectories');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -13,6 +13,7 @@
  * continues the running one from its last checkpoint with the same random streams.
  */
 import { createHash } from 'node:crypto';
+import { freemem } from 'node:os';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { makeFoldersSync } from '../../io/folders';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -33,7 +34,7 @@ import { exportStudent, studentGraph, studentTrainStep, type StudentSpec } from 
 import type { LoraSite } from '../../train';
 import { NoiseLevels } from './targets';
 import { openTeacher, Teacher } from './teacher';
-import { visitedPool, type VisitedPool } from './visited';
+import { visitedPool, visitedPoolBytes, type VisitedPool } from './visited';
 import { distillLoraRank } from '../core/model-size';
 
 export interface DistillProgress {
@@ -129,6 +130,7 @@ export async function runDistillation(request: DistillRequest, options: DistillO
   const narrow = r.studentChannels > 0 ? planNarrow(teacher, r.studentChannels) : undefined;
   // Refused before the job folder exists when it does not fit: building the student checks every weight.
   if (start) studentGraph({ unetPath: teacher.files.unet, addGuidance: true, loraRank: 0, startWeights: start, ...(narrow ? { narrow: narrow.spec } : {}) });
+  checkVisitedFits(r, teacher);
   const state = openState(out, r, teacher);
   const levels = new NoiseLevels(teacher.schedulerConfig);
   const kind = teacher.schedulerConfig.prediction_type;
@@ -239,6 +241,20 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
     await teacher.release();
     await trainer.dispose();
   }
+}
+
+/**
+ * The visited latents live beside the training step for the whole job: refused before the job folder
+ * exists when they would take more than half of the memory available now (a Stable Diffusion latent
+ * is 64 KB: 1,024 trajectories x 64 steps of them 4.3 GB).
+ */
+function checkVisitedFits(r: ResolvedRequest, teacher: ModelFolder): void {
+  if (r.visitedShare === 0) return;
+  const side = teacher.sampleSize ?? 64;
+  const bytes = visitedPoolBytes(r.visitedTrajectories, r.fromSteps, [4, side, side]), available = freemem();
+  if (bytes <= available / 2) return;
+  const gb = (b: number) => (b / 1e9).toFixed(1);
+  throw new DistillRequestError(`the visited latents (${r.visitedTrajectories} trajectories x ${r.fromSteps} steps) would take ${gb(bytes)} GB, more than half of the ${gb(available)} GB available: use fewer --visited-trajectories, or --visited-share 0`);
 }
 
 /** The pool of latents the first teacher's sampler visits (visited.ts), drawn from the job's seed. */

@@ -63,6 +63,11 @@ function drawPrompt(data: DistillData, rng: Rng, per: number): number {
   return caps[rng.int(caps.length)];
 }
 
+/** Bytes the pool's latents take: trajectories x steps latents of float32. */
+export function visitedPoolBytes(trajectories: number, steps: number, latentShape: readonly number[]): number {
+  return trajectories * steps * latentShape.reduce((a, b) => a * b, 4);
+}
+
 /** Samples `o.trajectories` teacher trajectories and keeps every latent its UNet was called on. */
 export async function visitedPool(teacher: Teacher, data: DistillData, levels: NoiseLevels, o: VisitedOptions): Promise<VisitedPool> {
   const per = data.latentShape.reduce((a, b) => a * b, 1);
