@@ -20,6 +20,7 @@ import { rngFor } from '../../graph/init';
 import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
 import { loadStyledEmoji, sampleToCHW, type EmojiStyle } from '../../train/data/emoji-styles';
 import { withStyle } from '../../train/data/style-captions';
+import { digitCaptions, loadMnist } from '../../train/data/mnist';
 import { encodePrompts, type TextEncoder } from '../core/prompt';
 import { denoise } from '../core/denoise';
 import { gridSampler, type NoiseLevels } from './targets';
@@ -91,13 +92,24 @@ export interface StylesDataOptions {
   cacheDir?: string;
   /** At most this many drawings, spread over the set (tests). */
   limit?: number;
+  /**
+   * Training-split MNIST digits beside the drawings, as the teacher's training has them (one row in
+   * eight); default: a seventh of the drawings' count, spread over the split (so over every digit).
+   */
+  digits?: number;
 }
+
+/** Share of the teacher's training rows that were digits (scripts/train/styles-data.ts). */
+const DIGIT_SHARE = 1 / 8;
 
 /**
  * The 64x64 multi-style family's own training set (issue 13): every drawing of the seven emoji sets,
  * described by its emoji's plain captions (which sample across styles) and by the canonical caption in
  * each of its style's words ("a cat face, flat style"), as the UNet was trained; so a student learns the
- * style words too, about half its batches carrying one, like the teacher's training.
+ * style words too, about half its batches carrying one, like the teacher's training. Plus MNIST training
+ * digits under their captions, one row in eight as in the teacher's training: students distilled
+ * without them (every set up to 2026-12-06's fourth) drew "a handwritten number 7" right a third of
+ * the time, where the teacher does 99.5% (docs/DISTILLATION.md).
  */
 export async function stylesData(folder: ModelFolder, o: StylesDataOptions = {}): Promise<DistillData> {
   const ds = await loadStyledEmoji({ size: o.size ?? 64, cacheDir: o.cacheDir ?? join(packageRoot(), '.cache', 'data'), ...(o.styles ? { styles: o.styles } : {}) });
@@ -110,7 +122,17 @@ export async function stylesData(folder: ModelFolder, o: StylesDataOptions = {})
     const x = ds.samples[k], style = ds.styles[x.style], plain = ds.emoji[x.emoji].captions;
     return [...plain.map(id), ...style.words.map((_, w) => id(withStyle(plain[0], style, w, 0)))];
   });
-  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => sampleToCHW(ds, picked[i], out, offset));
+  // The digits the teacher learnt to draw ("a handwritten number 7"): never the held-out split, which eval reads.
+  const mnist = await loadMnist({ size: ds.size, cacheDir: o.cacheDir ?? join(packageRoot(), '.cache', 'data') });
+  const nd = Math.min(mnist.train.length, o.digits ?? Math.round((n * DIGIT_SHARE) / (1 - DIGIT_SHARE)));
+  const digits = Array.from({ length: nd }, (_, k) => mnist.train[Math.floor((k * mnist.train.length) / nd)]);
+  for (const i of digits) captions.push(digitCaptions(mnist.labels[i]).map(id));
+  const hw = ds.size * ds.size;
+  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => {
+    if (i < n) return sampleToCHW(ds, picked[i], out, offset);
+    const base = digits[i - n] * hw * 3;
+    for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) out[offset + c * hw + p] = mnist.pixels[base + p * 3 + c] / 127.5 - 1;
+  });
 }
 
 /** `prompts` through the text encoder and `captions.length` images (drawn by `image`) through the VAE encoder, scaled. */
