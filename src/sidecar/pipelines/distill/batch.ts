@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../graph/init';
 import type { PredictionType } from '../../schedulers/config';
 import { unetFeeds, type FeedSignature } from '../core/unet-feeds';
-import type { DistillData } from './data';
+import { drawRow, type DistillData } from './data';
 import type { Phase } from './plan';
 import { noised, roundSteps, truncatedSnrWeight, twoStepTarget, type NoiseLevels, type RoundStep, type Trajectory } from './targets';
 import type { Teacher, TeacherBatch } from './teacher';
@@ -44,11 +44,8 @@ export async function makeBatch(c: BatchContext, rng: Rng): Promise<Record<strin
   const row = c.data.contextShape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(B * per);
   const cond = new Float32Array(B * row);
-  const M = c.data.latents.length / per;
   for (let r = 0; r < B; r++) {
-    const m = rng.int(M);
-    const caps = c.data.captions[m];
-    const p = caps[rng.int(caps.length)];
+    const { m, p } = drawRow(c.data, rng);
     x.set(c.data.latents.subarray(m * per, (m + 1) * per), r * per);
     cond.set(c.data.embeddings.subarray(p * row, (p + 1) * row), r * row);
   }

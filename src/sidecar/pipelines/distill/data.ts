@@ -16,7 +16,7 @@ import { packageRoot } from '../../io/model-discovery';
 import type { ModelFolder } from '../../io/model-folder';
 import { cachedTokenizer } from '../../io/tokenizer';
 import { getSession } from '../../runtime/sessions';
-import { rngFor } from '../../graph/init';
+import { rngFor, type Rng } from '../../graph/init';
 import { imageToCHW, loadEmojiDataset } from '../../train/data/emoji';
 import { loadStyledEmoji, sampleToCHW, type EmojiStyle } from '../../train/data/emoji-styles';
 import { withStyle } from '../../train/data/style-captions';
@@ -44,6 +44,16 @@ export const DEFAULT_PROMPTS = [
   'a cat', 'a dog', 'a red apple', 'a house', 'a tree', 'a smiling face', 'a cup of coffee', 'a flower',
   'a car', 'a bird', 'a boat', 'a star', 'a heart', 'a pizza', 'a rocket', 'a fish',
 ];
+
+/**
+ * One training row as every batch draws it: a clean latent m uniformly, then one of its captions p.
+ * batch.ts and the visited-latent pool (visited.ts) both draw prompts this way, from their own streams.
+ */
+export function drawRow(data: DistillData, rng: Rng): { m: number; p: number } {
+  const m = rng.int(data.captions.length);
+  const caps = data.captions[m];
+  return { m, p: caps[rng.int(caps.length)] };
+}
 
 /** Embeddings of `prompts` through the folder's tokenizer and text encoder, in batches. */
 export async function encodeTexts(folder: ModelFolder, prompts: string[]): Promise<{ data: Float32Array; dims: number[] }> {
@@ -112,7 +122,8 @@ const DIGIT_SHARE = 1 / 8;
  * the time, where the teacher does 99.5% (docs/DISTILLATION.md).
  */
 export async function stylesData(folder: ModelFolder, o: StylesDataOptions = {}): Promise<DistillData> {
-  const ds = await loadStyledEmoji({ size: o.size ?? 64, cacheDir: o.cacheDir ?? join(packageRoot(), '.cache', 'data'), ...(o.styles ? { styles: o.styles } : {}) });
+  const cacheDir = o.cacheDir ?? join(packageRoot(), '.cache', 'data');
+  const ds = await loadStyledEmoji({ size: o.size ?? 64, cacheDir, ...(o.styles ? { styles: o.styles } : {}) });
   const n = Math.min(ds.samples.length, o.limit ?? Infinity);
   const picked = Array.from({ length: n }, (_, k) => Math.floor((k * ds.samples.length) / n));
   const prompts: string[] = [];
@@ -123,16 +134,11 @@ export async function stylesData(folder: ModelFolder, o: StylesDataOptions = {})
     return [...plain.map(id), ...style.words.map((_, w) => id(withStyle(plain[0], style, w, 0)))];
   });
   // The digits the teacher learnt to draw ("a handwritten number 7"): never the held-out split, which eval reads.
-  const mnist = await loadMnist({ size: ds.size, cacheDir: o.cacheDir ?? join(packageRoot(), '.cache', 'data') });
+  const mnist = await loadMnist({ size: ds.size, cacheDir });
   const nd = Math.min(mnist.train.length, o.digits ?? Math.round((n * DIGIT_SHARE) / (1 - DIGIT_SHARE)));
   const digits = Array.from({ length: nd }, (_, k) => mnist.train[Math.floor((k * mnist.train.length) / nd)]);
   for (const i of digits) captions.push(digitCaptions(mnist.labels[i]).map(id));
-  const hw = ds.size * ds.size;
-  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => {
-    if (i < n) return sampleToCHW(ds, picked[i], out, offset);
-    const base = digits[i - n] * hw * 3;
-    for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) out[offset + c * hw + p] = mnist.pixels[base + p * 3 + c] / 127.5 - 1;
-  });
+  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => (i < n ? sampleToCHW(ds, picked[i], out, offset) : imageToCHW(mnist, digits[i - n], out, offset)));
 }
 
 /** `prompts` through the text encoder and `captions.length` images (drawn by `image`) through the VAE encoder, scaled. */

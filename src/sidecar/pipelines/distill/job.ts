@@ -213,7 +213,7 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   if (existsSync(ckpt)) trainer.loadCheckpoint(ckpt);
   const teacher = await openTeacher(a.spec.unetPath, student.teacher, trainer.frozenFeeds, a.options.threads);
   if (teacher.sharesWeights) a.options.onLog?.('the teacher runs on the weights the LoRA student is fed (one copy of the UNet)');
-  const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
+  const scaleRange = scaleRangeOf(r);
   const ctx = { phase, data: a.data, teacher, levels: a.levels, kind: a.kind, batchSize: r.batchSize, scaleRange, studentGuided: student.guided, trajectory: r.trajectory, visited: a.visited, visitedShare: r.visitedShare };
   const losses: number[] = [];
   const started = performance.now();
@@ -243,6 +243,11 @@ async function trainPhase(a: PhaseArgs): Promise<PhaseLosses> {
   }
 }
 
+/** The guidance scales a job's batches are drawn at: a guided student's range, a progressive teacher's one scale. */
+function scaleRangeOf(r: ResolvedRequest): [number, number] {
+  return r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
+}
+
 /**
  * The visited latents live beside the training step for the whole job: refused before the job folder
  * exists when they would take more than half of the memory available now (a Stable Diffusion latent
@@ -260,14 +265,13 @@ function checkVisitedFits(r: ResolvedRequest, teacher: ModelFolder): void {
 /** The pool of latents the first teacher's sampler visits (visited.ts), drawn from the job's seed. */
 async function sampleVisited(r: ResolvedRequest, teacher: Teacher, data: DistillData, levels: NoiseLevels, log: (m: string) => void): Promise<VisitedPool> {
   const t0 = performance.now();
-  const scaleRange: [number, number] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
   let shown = 0;
   const onProgress = (done: number, total: number) => {
     if (done < total && (done - shown) * 10 < total) return; // about every 10%
     shown = done;
     log(`visited: sampling the teacher, ${done}/${total} trajectories (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   };
-  const pool = await visitedPool(teacher, data, levels, { trajectories: r.visitedTrajectories, steps: r.fromSteps, scaleRange, trajectory: r.trajectory, seed: r.seed, onProgress });
+  const pool = await visitedPool(teacher, data, levels, { trajectories: r.visitedTrajectories, steps: r.fromSteps, scaleRange: scaleRangeOf(r), trajectory: r.trajectory, seed: r.seed, onProgress });
   log(`visited: ${pool.t.length} latents of ${r.visitedTrajectories} teacher trajectories at ${r.fromSteps} steps (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   return pool;
 }
@@ -277,7 +281,7 @@ async function loadData(r: ResolvedRequest, teacher: ModelFolder, base: ModelFol
   if (source === 'emoji') return emojiData(base);
   if (source === 'styles') return stylesData(base);
   const side = teacher.sampleSize ?? 64;
-  const [lo, hi] = r.mode === 'guided' ? r.guidanceRange : [r.guidanceScale, r.guidanceScale];
+  const [lo, hi] = scaleRangeOf(r);
   return teacherData(base, t, levels, teacher.schedulerConfig.prediction_type, {
     prompts: r.prompts ?? DEFAULT_PROMPTS, count: 64, latentShape: [4, side, side], scale: (lo + hi) / 2, seed: r.seed,
   });

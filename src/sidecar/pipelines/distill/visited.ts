@@ -12,12 +12,10 @@
  *
  * The pool is drawn from the job's seed, so a resumed job rebuilds the same one instead of storing it.
  */
-import type { Rng } from '../../graph/init';
 import { rngFor } from '../../graph/init';
 import { createScheduler } from '../../schedulers/index';
-import type { PredictionType, SchedulerConfig } from '../../schedulers/config';
 import { denoise, type Sampler } from '../core/denoise';
-import type { DistillData } from './data';
+import { drawRow, type DistillData } from './data';
 import { gridSampler, type NoiseLevels, type Trajectory } from './targets';
 import type { Teacher } from './teacher';
 
@@ -49,18 +47,13 @@ export interface VisitedOptions {
 /**
  * The n-step sampler of a trajectory: the DDIM scheduler as the students are written to sample (trailing
  * spacing, no offset: export.ts), or the distillation's exact grid; both call the UNet on levels.grid(n).
+ * Both step by index alone, so one serves every sampling batch.
  */
-function samplerFor(trajectory: Trajectory, config: SchedulerConfig, kind: PredictionType, levels: NoiseLevels, n: number): Sampler {
-  if (trajectory === 'grid') return gridSampler(kind, levels, n);
-  const s = createScheduler('ddim', { ...config, timestep_spacing: 'trailing', steps_offset: 0 });
+function samplerFor(trajectory: Trajectory, levels: NoiseLevels, n: number): Sampler {
+  if (trajectory === 'grid') return gridSampler(levels.config.prediction_type, levels, n);
+  const s = createScheduler('ddim', { ...levels.config, timestep_spacing: 'trailing', steps_offset: 0 });
   s.setTimesteps(n);
   return s;
-}
-
-/** A prompt as batch.ts draws one: a training latent, then one of its captions. */
-function drawPrompt(data: DistillData, rng: Rng, per: number): number {
-  const caps = data.captions[rng.int(data.latents.length / per)];
-  return caps[rng.int(caps.length)];
 }
 
 /** Bytes the pool's latents take: trajectories x steps latents of float32. */
@@ -73,8 +66,10 @@ export async function visitedPool(teacher: Teacher, data: DistillData, levels: N
   const per = data.latentShape.reduce((a, b) => a * b, 1);
   const row = data.contextShape.reduce((a, b) => a * b, 1);
   const K = o.trajectories, n = o.steps, B = o.batch ?? 16;
+  const scheduler = samplerFor(o.trajectory, levels, n);
   const pool: VisitedPool = {
-    steps: n, z: new Float32Array(K * n * per), t: new Int32Array(K * n), prompt: new Int32Array(K), scale: new Float32Array(K), stepAt: new Map(),
+    steps: n, z: new Float32Array(K * n * per), t: new Int32Array(K * n), prompt: new Int32Array(K), scale: new Float32Array(K),
+    stepAt: new Map(scheduler.timesteps.map((t, i) => [t, i])),
   };
   const rng = rngFor(o.seed, 'visited');
   const [lo, hi] = o.scaleRange;
@@ -83,12 +78,11 @@ export async function visitedPool(teacher: Teacher, data: DistillData, levels: N
     const s = lo + (hi - lo) * rng.next();
     const cond = new Float32Array(rows * row);
     for (let r = 0; r < rows; r++) {
-      const p = drawPrompt(data, rng, per);
+      const { p } = drawRow(data, rng);
       pool.prompt[first + r] = p;
       pool.scale[first + r] = s;
       cond.set(data.embeddings.subarray(p * row, (p + 1) * row), r * row);
     }
-    const scheduler = samplerFor(o.trajectory, levels.config, levels.config.prediction_type, levels, n);
     await denoise({
       unet: { session: teacher.session, sig: teacher.sig }, scheduler, shape: data.latentShape,
       latents: rng.fillNormal(new Float32Array(rows * per)),
@@ -101,7 +95,6 @@ export async function visitedPool(teacher: Teacher, data: DistillData, levels: N
           pool.z.set(st.modelInput.subarray(r * per, (r + 1) * per), k * per);
           pool.t[k] = st.timestep;
         }
-        (pool.stepAt as Map<number, number>).set(st.timestep, st.index);
       },
     });
     o.onProgress?.(first + rows, K);
