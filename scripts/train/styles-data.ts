@@ -12,6 +12,7 @@
  */
 import { loadStyledEmoji, sampleToCHW, type StyledEmojiDataset } from '../../src/sidecar/train/data/emoji-styles';
 import { loadMnist, digitCaptions, type MnistDataset } from '../../src/sidecar/train/data/mnist';
+import { imageToCHW } from '../../src/sidecar/train/data/emoji';
 import { styleWords, trainingCaption } from '../../src/sidecar/train/data/style-captions';
 import { normaliseWords } from '../../src/sidecar/train/data/captions';
 import { buildTokenizer, loadTokenizer, encodePrompts, type TokenizerFiles } from '../../src/sidecar/train/data/tokenizer';
@@ -39,14 +40,11 @@ export interface StylesData {
 export async function loadStylesData(size: number, length: number): Promise<StylesData> {
   const styles = await loadStyledEmoji({ size });
   const mnist = await loadMnist({ size });
-  const per = 3 * size * size, hw = size * size;
+  const per = 3 * size * size;
   const emojiRows = styles.samples.length, digitRows = mnist.train.length;
   const pixels = new Float32Array((emojiRows + digitRows) * per);
   for (let k = 0; k < emojiRows; k++) sampleToCHW(styles, k, pixels, k * per);
-  mnist.train.forEach((i, j) => {
-    const base = i * per, off = (emojiRows + j) * per;
-    for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) pixels[off + c * hw + p] = mnist.pixels[base + p * 3 + c] / 127.5 - 1;
-  });
+  mnist.train.forEach((i, j) => imageToCHW(mnist, i, pixels, (emojiRows + j) * per));
   const all: string[] = [];
   for (const e of styles.emoji) all.push(...e.captions);
   for (let d = 0; d < 10; d++) all.push(...digitCaptions(d));

@@ -11,6 +11,7 @@ import { stylesData } from '../../../src/sidecar/pipelines/distill/data';
 import { EMOJI_STYLES } from '../../../src/sidecar/train/data/emoji-styles';
 import { styleOfCaption } from '../../../src/sidecar/train/data/style-captions';
 import { loadMnist } from '../../../src/sidecar/train/data/mnist';
+import { imageToCHW } from '../../../src/sidecar/train/data/emoji';
 import * as ort from 'onnxruntime-node';
 import { getSession } from '../../../src/sidecar/runtime/sessions';
 
@@ -42,9 +43,9 @@ test('styles data: plain and styled captions per drawing, the style its own, lat
       const candidates = mnist.train.filter((i) => mnist.labels[i] === shown[k]).slice(0, 2000);
       let found = -1;
       for (let j = 0; j < candidates.length && found < 0; j += 64) {
-        const batch = candidates.slice(j, j + 64), hw = 256;
-        const px = new Float32Array(batch.length * 3 * hw);
-        batch.forEach((i, b) => { for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) px[b * 3 * hw + c * hw + p] = mnist.pixels[i * 3 * hw + p * 3 + c] / 127.5 - 1; });
+        const batch = candidates.slice(j, j + 64);
+        const px = new Float32Array(batch.length * 3 * 256);
+        batch.forEach((i, b) => imageToCHW(mnist, i, px, b * 3 * 256));
         const lat = (await enc.run({ sample: new ort.Tensor('float32', px, [batch.length, 3, 16, 16]) })).latent_sample.data as Float32Array;
         for (let b = 0; b < batch.length && found < 0; b++) {
           if (row.every((v, q) => Math.abs(v - lat[b * per + q] * folder.scalingFactor) < 1e-5)) found = batch[b];

@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from '../../io/atomic';
-import { emojiItems, selectEntries, type EmojiItem } from './emoji';
+import { emojiItems, imageToCHW, selectEntries, type EmojiItem } from './emoji';
 import { codeKey, hasIcon, loadIconSet, renderIcon, type IconSet } from './iconify';
 import type { EmojiEntry } from './captions';
 
@@ -210,11 +210,7 @@ export function styleCounts(ds: Pick<StyledEmojiDataset, 'styles' | 'emoji' | 's
 
 /** Sample `k` as float32 CHW in [-1, 1], written into `out` at `offset`. */
 export function sampleToCHW(ds: StyledEmojiDataset, k: number, out: Float32Array, offset = 0): void {
-  const hw = ds.size * ds.size;
-  const base = k * hw * 3;
-  for (let p = 0; p < hw; p++) {
-    for (let c = 0; c < 3; c++) out[offset + c * hw + p] = ds.pixels[base + p * 3 + c] / 127.5 - 1;
-  }
+  imageToCHW(ds, k, out, offset);
 }
 
 /** The sample indices of each emoji's drawings, by emoji. */

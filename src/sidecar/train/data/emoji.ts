@@ -101,10 +101,10 @@ export async function loadEmojiDataset(cacheDir = '.cache/data', size = 32): Pro
 }
 
 /**
- * Image `i` as float32 CHW in [-1, 1] (the VAE's and image encoder's input range), written into `out`
- * at `offset`.
+ * Image `i` of any set stored as uint8 HWC RGB (the emoji sets, the MNIST digits) as float32 CHW in
+ * [-1, 1] (the VAE's and image encoder's input range), written into `out` at `offset`.
  */
-export function imageToCHW(ds: EmojiDataset, i: number, out: Float32Array, offset = 0): void {
+export function imageToCHW(ds: { size: number; pixels: Uint8Array }, i: number, out: Float32Array, offset = 0): void {
   const hw = ds.size * ds.size;
   const base = i * hw * 3;
   for (let p = 0; p < hw; p++) {
