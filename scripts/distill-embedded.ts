@@ -19,7 +19,7 @@
  * An existing models/emoji-guided-N is replaced only by --install.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, saveModel } from '../src/sidecar/graph';
 import { runDistillation } from '../src/sidecar/pipelines/distill/job';
@@ -112,7 +112,7 @@ diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the
 - Weights: ${String(d.weights_storage)} (${mb.toFixed(1)} MB).
 - Training of this round: ${t.iterations} iterations, batch ${t.batch_size}, ${t.optimizer} lr ${t.learning_rate} (${t.lr_schedule}),
   clip norm ${t.clip_norm}, loss ${t.loss_weighting}, seed ${t.seed}; final loss ${Number(t.final_loss).toPrecision(3)}.
-- Data: ${d.training && (d.training as Record<string, unknown>).data === 'styles' ? "the seven emoji sets of the teacher's training (licences in the teacher's README and NOTICE), plain and styled captions" : 'the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT)'}, as for ${TEACHER}.
+- Data: ${dataClause(t)}, as for ${TEACHER}.
 - Reproduce: \`npm run distill:embedded -- ${process.argv.slice(2).join(' ')}\` (the four students; the other settings are scripts/distill-embedded.ts's defaults).
 - Metrics (\`npm run report:distill${TEACHER === 'emoji-base' ? '' : ` -- --teacher models/${TEACHER} --student-prefix ${PREFIX}`}\`): docs/DISTILLATION.md and docs/BENCHMARKS.md.
 - Use: \`npx diffusion-studio generate "a red apple" --model ${PREFIX}${steps} --guidance 3\`.
@@ -129,16 +129,36 @@ function visitedClause(v: unknown): string {
 }
 
 /**
- * "from the teacher's leading channels (24000 iterations at batch 32, lr 0.001, EMA exported)", or
- * where stage 1 started from an earlier student (--stage1-init), that student, from the run's
- * stage-1 folder.
+ * How stage 1 trained the narrow student, run by run. A stage-1 job may start from an earlier student
+ * (--stage1-init), itself perhaps started from another: each run's distill.json names its start
+ * (training.start_weights), so the card follows them back to the teacher's channels or to a round
+ * student of an earlier chain, and the card cannot drift from what ran.
  */
 function readStage1(): string {
-  const file = join(resolve(a.work!), `guided-${a['from-steps']}`, 'distill.json');
-  const start = a['stage1-init'] ? `from the weights of an earlier student of the same width (\`--stage1-init ${a['stage1-init']}\`; docs/DISTILLATION.md says which)` : "from the teacher's leading channels";
-  if (!existsSync(file)) return start;
-  const t = (JSON.parse(readFileSync(file, 'utf8')) as { training: Record<string, unknown> }).training;
-  return `${start} (${t.iterations} iterations at batch ${t.batch_size}, lr ${t.learning_rate}, EMA exported)`;
+  const runs: string[] = [];
+  let dir = join(resolve(a.work!), `guided-${a['from-steps']}`);
+  let origin = "the teacher's leading channels";
+  for (let depth = 0; depth < 10; depth++) {
+    const file = join(dir, 'distill.json');
+    if (!existsSync(file)) { origin = `the weights in ${relative(process.cwd(), dir)}`; break; }
+    const d = JSON.parse(readFileSync(file, 'utf8')) as { phase: string; steps: number; visited?: { share: number }; training: Record<string, unknown> };
+    const t = d.training;
+    if (d.phase !== 'stage1') { origin = `a round student for ${d.steps} steps from an earlier chain (${relative(process.cwd(), dir)})`; break; }
+    const rows = t.data_rows as { digits?: number } | undefined;
+    const extras = [d.visited ? `${Math.round(d.visited.share * 100)}% of rows visited latents` : '', rows ? (rows.digits ? 'with digits' : 'no digits') : ''].filter(Boolean);
+    runs.unshift(`${Number(t.iterations).toLocaleString('en')} iterations at batch ${String(t.batch_size)}, lr ${String(t.learning_rate)}${extras.length ? ` (${extras.join(', ')})` : ''}`);
+    if (typeof t.start_weights !== 'string') break;
+    dir = resolve(dir, t.start_weights);
+  }
+  return `from ${origin}, then ${runs.join(', then ')}; EMA exported (docs/DISTILLATION.md, "Try it")`;
+}
+
+/** What the round trained on, from its distill.json: the emoji sets, and the digits where it counted them. */
+function dataClause(t: Record<string, unknown>): string {
+  if (t.data !== 'styles') return 'the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT)';
+  const digits = (t.data_rows as { digits?: number } | undefined)?.digits;
+  const withDigits = digits ? `, and ${digits.toLocaleString('en')} MNIST training-split digits as "a handwritten number N" (one row in eight, as the teacher trained; never the held-out split eval reads)` : '';
+  return `the seven emoji sets of the teacher's training (licences in the teacher's README and NOTICE), plain and styled captions${withDigits}`;
 }
 
 /** A shipped student: the round's folder without the training weights, based on ../<teacher>. */

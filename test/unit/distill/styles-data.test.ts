@@ -23,6 +23,7 @@ test('styles data: plain and styled captions per drawing, the style its own, lat
     const d = await stylesData(folder, { size: 16, styles, cacheDir, limit: 40 });
     // 40 drawings and round(40 / 7) = 6 digits: one row in eight
     assert.equal(d.captions.length, 46);
+    assert.deepEqual(d.rows, { drawings: 40, digits: 6 }, 'the sources counted, for distill.json');
     assert.equal(d.latents.length, 46 * d.latentShape.reduce((a, b) => a * b, 1));
     assert.deepEqual(d.latentShape.slice(1), [16 / folder.vaeScaleFactor!, 16 / folder.vaeScaleFactor!], 'latents of the 16x16 drawings');
     assert.ok(d.latents.some((v) => v !== 0) && d.latents.every(Number.isFinite));

@@ -38,6 +38,8 @@ export interface DistillData {
   /** Clean latents [M * C * H * W] and, for each, the indices of prompts that describe it. */
   latents: Float32Array;
   captions: number[][];
+  /** How many rows each source gave (e.g. { drawings: 7992, digits: 1142 }), where the set mixes sources; distill.json records it. */
+  rows?: Record<string, number>;
 }
 
 export const DEFAULT_PROMPTS = [
@@ -138,7 +140,8 @@ export async function stylesData(folder: ModelFolder, o: StylesDataOptions = {})
   const nd = Math.min(mnist.train.length, o.digits ?? Math.round((n * DIGIT_SHARE) / (1 - DIGIT_SHARE)));
   const digits = Array.from({ length: nd }, (_, k) => mnist.train[Math.floor((k * mnist.train.length) / nd)]);
   for (const i of digits) captions.push(digitCaptions(mnist.labels[i]).map(id));
-  return withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => (i < n ? sampleToCHW(ds, picked[i], out, offset) : imageToCHW(mnist, digits[i - n], out, offset)));
+  const data = await withEncoded(folder, prompts, captions, ds.size, (i, out, offset) => (i < n ? sampleToCHW(ds, picked[i], out, offset) : imageToCHW(mnist, digits[i - n], out, offset)));
+  return { ...data, rows: { drawings: n, digits: nd } };
 }
 
 /** `prompts` through the text encoder and `captions.length` images (drawn by `image`) through the VAE encoder, scaled. */

@@ -163,7 +163,7 @@ export async function runDistillation(request: DistillRequest, options: DistillO
     // Diffusion size each holds a copy of the UNet's 3.4 GB.
     writeStudentFolder({
       dir, graph: exportStudent(spec, losses.weights, losses.lora), weights: losses.weights, base, teacher, guided: r.mode === 'guided', unetConfig: narrow?.unetConfig,
-      distill: distillInfo(r, phase, teacher, base, hash, dir, tailMean(losses)),
+      distill: distillInfo(r, phase, teacher, base, hash, dir, tailMean(losses), data.rows),
     });
     state.phasesDone = k + 1;
     saveState(out, state);
@@ -380,7 +380,7 @@ function tailMean(xs: number[]): number {
   return tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN;
 }
 
-function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, base: ModelFolder, hash: string, dir: string, loss: number): Record<string, unknown> {
+function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, base: ModelFolder, hash: string, dir: string, loss: number, rows?: DistillData['rows']): Record<string, unknown> {
   return {
     kind: r.mode,
     steps: phase.steps,
@@ -396,7 +396,7 @@ function distillInfo(r: ResolvedRequest, phase: Phase, teacher: ModelFolder, bas
       iterations: phase.iterations, batch_size: r.batchSize, learning_rate: phase.kind === 'stage1' ? r.stage1LearningRate : r.learningRate, lr_schedule: 'warm-up, cosine to lr/10', optimizer: 'adamw',
       clip_norm: 1, lora_rank: r.loraRank, ...(r.studentChannels ? { student_channels: r.studentChannels } : {}),
       ...(phase.kind === 'stage1' && r.stage1Init ? { start_weights: relative(dir, resolve(r.stage1Init)) } : {}), seed: r.seed, loss_weighting: 'truncated SNR, max(SNR, 1) in x-space',
-      data: r.data ?? defaultSource(r, teacher, base), final_loss: Number.isFinite(loss) ? loss : null,
+      data: r.data ?? defaultSource(r, teacher, base), ...(rows ? { data_rows: rows } : {}), final_loss: Number.isFinite(loss) ? loss : null,
     },
     created: new Date().toISOString(),
   };
