@@ -9,7 +9,8 @@
  *   - one prompt grid for all (docs/distillation/grid.png) and a plot (docs/distillation/quality.svg).
  *
  *   - on a 64x64 multi-style model (issue 13), variety too: styles per 8 seeds and the pairwise pixel
- *     distance between seeds (eval's variety measures), and the object evaluator's accuracy;
+ *     distance between seeds (eval's variety measures), the object evaluator's accuracy, and prompt
+ *     adherence: digits read as asked, style words obeyed;
  *
  *   npm run report:distill [-- --count 512 --timing-runs 6 --guidance 3 --teacher <dir> --student-prefix styles-guided-
  *     --out docs/distillation/styles --section results-styles --extra "<label>=<student dir>" ...]
@@ -73,7 +74,11 @@ interface Row {
 }
 
 /** eval's variety measures that the report shows (64x64 multi-style models only). */
-interface Variety { meanStyles: number; meanPairDistance: number; distanceRatio: number; objects?: number; objectsCeiling?: number }
+interface Variety {
+  meanStyles: number; meanPairDistance: number; distanceRatio: number; objects?: number; objectsCeiling?: number;
+  /** "a handwritten number N" read as N, and "<object>, <word> style" read in that style (eval's measures). */
+  digits: number; styleWords: number;
+}
 type Metrics = { fid: number; clipScore: number; objectAccuracy: number; variety?: Variety };
 
 const GRID_PROMPTS = ['a cat face', 'a red apple', 'a rocket', 'a sunflower', 'a pizza', 'a ghost', 'a house', 'a fish'];
@@ -170,13 +175,16 @@ async function metrics(model: string, steps: number, guidance: number, count: nu
   const file = resolve('.cache', 'distill-report', `${sha(JSON.stringify(key)).slice(0, 20)}.json`);
   if (existsSync(file)) {
     const hit = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; metrics?: Metrics };
-    if (hit.metrics && JSON.stringify(hit.key) === JSON.stringify(key)) return hit.metrics;
+    // An entry written before the report showed digits and style words lacks them: measured again.
+    const complete = !hit.metrics?.variety || hit.metrics.variety.digits !== undefined;
+    if (hit.metrics && complete && JSON.stringify(hit.key) === JSON.stringify(key)) return hit.metrics;
   }
   const e = await evaluate({ model, steps, guidance, scheduler: EVAL.scheduler, seed: EVAL.seed, count, batch: EVAL.batch });
   const v = e.variety;
   const m: Metrics = {
     fid: e.fid, clipScore: e.clipScore, objectAccuracy: e.objectAccuracy,
-    ...(v ? { variety: { meanStyles: v.variety.meanStyles, meanPairDistance: v.variety.meanPairDistance, distanceRatio: v.variety.distanceRatio, objects: v.objects?.accuracy, objectsCeiling: v.objects?.evaluatorOnLearned } } : {}),
+    ...(v ? { variety: { meanStyles: v.variety.meanStyles, meanPairDistance: v.variety.meanPairDistance, distanceRatio: v.variety.distanceRatio, objects: v.objects?.accuracy, objectsCeiling: v.objects?.evaluatorOnLearned,
+      digits: v.digits.accuracy, styleWords: v.styleWords.accuracy } } : {}),
   };
   mkdirSync(resolve('.cache', 'distill-report'), { recursive: true });
   writeFileSync(file, JSON.stringify({ key, metrics: m }, null, 1));
@@ -285,25 +293,29 @@ function machine(loadAtStart: number): Machine {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 function table(rows: Row[], guidance: number, count: number, runs: number, batch8: { teacherCpuMs: number; studentCpuMs: number }, m: Machine): string {
   const t64 = rows[0];
   const v64 = t64.variety;
   // Variety columns on a multi-style model: styles per 8 seeds and seed distance, each also as a share of the teacher's.
-  const varietyHead = v64 ? ' styles / 8 seeds (vs teacher) | seed distance /255 (vs teacher) | object evaluator |' : '';
+  const varietyHead = v64 ? ' styles / 8 seeds (vs teacher) | seed distance /255 (vs teacher) | object evaluator | digits read as asked | style word obeyed |' : '';
   const varietyCells = (r: Row) => {
     const v = r.variety;
     if (!v64) return '';
-    if (!v) return ' – | – | – |';
-    return ` ${v.meanStyles.toFixed(2)} (${pct(v.meanStyles / v64.meanStyles)}) | ${v.meanPairDistance.toFixed(1)} (${pct(v.meanPairDistance / v64.meanPairDistance)}) | ${v.objects === undefined ? '–' : pct(v.objects)} |`;
+    if (!v) return ' – | – | – | – | – |';
+    return ` ${v.meanStyles.toFixed(2)} (${pct(v.meanStyles / v64.meanStyles)}) | ${v.meanPairDistance.toFixed(1)} (${pct(v.meanPairDistance / v64.meanPairDistance)}) | ${v.objects === undefined ? '–' : pct(v.objects)} | ${pct1(v.digits)} | ${pct1(v.styleWords)} |`;
   };
-  const head = `| model | steps | UNet evals / image | FID-analogue (vs 64-step teacher) | CLIP-score analogue | object accuracy |${varietyHead} CPU time / image (ms) | wall time / image (ms) | speed-up vs 64-step teacher (CPU time) |\n|---|---:|---:|---:|---:|---:|${v64 ? '---:|---:|---:|' : ''}---:|---:|---:|`;
+  const head = `| model | steps | UNet evals / image | FID-analogue (vs 64-step teacher) | CLIP-score analogue | object accuracy |${varietyHead} CPU time / image (ms) | wall time / image (ms) | speed-up vs 64-step teacher (CPU time) |\n|---|---:|---:|---:|---:|---:|${v64 ? '---:|---:|---:|---:|---:|' : ''}---:|---:|---:|`;
   const body = rows.map((r) => `| ${r.label} | ${r.steps} | ${r.unetEvals} | ${r.fid.toPrecision(3)} (${(r.fid / t64.fid).toFixed(2)}x) | ${r.clipScore.toFixed(3)} | ${(100 * r.objectAccuracy).toFixed(1)}% |${varietyCells(r)} ${r.cpuMsPerImage.toFixed(1)} | ${r.msPerImage.toFixed(1)} | ${(t64.cpuMsPerImage / r.cpuMsPerImage).toFixed(1)}x |`).join('\n');
   const s4 = rows.find((r) => r.guided && r.steps === 4), t4 = rows.find((r) => !r.guided && r.steps === 4);
   const varietyGoal = (s: Row) => {
     if (!v64 || !s.variety) return [];
     const styles = s.variety.meanStyles / v64.meanStyles, dist = s.variety.meanPairDistance / v64.meanPairDistance;
-    return [`- 4-step guided student variety / 64-step guided teacher: styles per 8 seeds **${pct(styles)}**, seed distance **${pct(dist)}** (goal >= 90% each: ${styles >= 0.9 && dist >= 0.9 ? 'met' : 'NOT met'}).`];
+    return [
+      `- 4-step guided student variety / 64-step guided teacher: styles per 8 seeds **${pct(styles)}**, seed distance **${pct(dist)}** (goal >= 90% each: ${styles >= 0.9 && dist >= 0.9 ? 'met' : 'NOT met'}).`,
+      `- Prompt adherence, 4-step student against the 64-step teacher: digits read as asked ${pct1(s.variety.digits)} against ${pct1(v64.digits)}, style word obeyed ${pct1(s.variety.styleWords)} against ${pct1(v64.styleWords)}.`,
+    ];
   };
   const goals = s4 && t4 ? [
     `- 4-step guided student FID-analogue / 64-step guided teacher: **${(s4.fid / t64.fid).toFixed(2)}x** (goal <= 1.15x: ${s4.fid / t64.fid <= 1.15 ? 'met' : 'NOT met'}).`,
