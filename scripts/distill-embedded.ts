@@ -19,11 +19,12 @@
  * An existing models/emoji-guided-N is replaced only by --install.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, saveModel } from '../src/sidecar/graph';
 import { runDistillation } from '../src/sidecar/pipelines/distill/job';
 import { storeWeightsAsHalf } from '../src/sidecar/pipelines/distill/half-weights';
+import { studentCard } from './distill/student-card';
 
 const { values: a } = parseArgs({
   options: {
@@ -90,77 +91,6 @@ async function main(): Promise<void> {
   for (const s of r.students.filter((x) => x.kind === 'round' && x.steps <= 8)) install(s.dir, join(resolve(a.models!), `${PREFIX}${s.steps}`));
 }
 
-/** The model card, from what the student's own metadata says (so it cannot drift from the weights). */
-function modelCard(d: Record<string, unknown>, unet: Record<string, unknown>, mb: number): string {
-  const steps = Number(d.steps), range = d.guidance_range as [number, number];
-  const t = d.training as Record<string, unknown>, teacher = d.teacher as Record<string, unknown>;
-  const width = (unet.block_out_channels as number[]).at(-1)!, from = unet.distilled_from_channels as number | undefined;
-  const stage1 = readStage1();
-  return `# ${PREFIX}${steps} — guided student of ${TEACHER} for ${steps} step${steps > 1 ? 's' : ''}
-
-A distilled UNet that samples ${TEACHER}'s text-to-image task in **${steps} DDIM step${steps > 1 ? 's' : ''} with one UNet
-evaluation per step**, guidance included: the guidance scale is a model input (\`guidance_scale\`,
-diffusers' convention s = 1 + w, trained for s in [${range.join(', ')}]), so the unconditional batch is gone.
-
-- Method: guided distillation (Meng et al., 2023): stage 1 matches the teacher's guided output for s
-  drawn from the range; stage 2 halves the steps round by round (progressive distillation, Salimans &
-  Ho, 2022) down to ${steps}. This round was distilled from the ${d.teacher_steps}-step student${d.trajectory === 'scheduler' ? ',\n  its targets following the steps the DDIM scheduler takes (docs/DISTILLATION.md, "Trajectory")' : ''}${visitedClause(d.visited)}.
-- Architecture: ${TEACHER}'s UNet ${from ? `narrowed from ${from} to **${width} channels** where the teacher has ${from} (docs/DISTILLATION.md, "A narrower student"): about half the cost of one evaluation; stage 1 trained it ${stage1}` : `at the teacher's width (${width} channels)`}.
-- Teacher: ${TEACHER}, UNet hash ${String(teacher.hash)}.
-- Components: only \`unet/\` is stored here; the text encoder, VAE, tokenizer (and image encoder, for eval) come from
-  the base folder (\`model_index.json\` "base": "../${TEACHER}").
-- Weights: ${String(d.weights_storage)} (${mb.toFixed(1)} MB).
-- Training of this round: ${t.iterations} iterations, batch ${t.batch_size}, ${t.optimizer} lr ${t.learning_rate} (${t.lr_schedule}),
-  clip norm ${t.clip_norm}, loss ${t.loss_weighting}, seed ${t.seed}; final loss ${Number(t.final_loss).toPrecision(3)}.
-- Data: ${dataClause(t)}, as for ${TEACHER}.
-- Reproduce: \`npm run distill:embedded -- ${process.argv.slice(2).join(' ')}\` (the four students; the other settings are scripts/distill-embedded.ts's defaults).
-- Metrics (\`npm run report:distill${TEACHER === 'emoji-base' ? '' : ` -- --teacher models/${TEACHER} --student-prefix ${PREFIX}`}\`): docs/DISTILLATION.md and docs/BENCHMARKS.md.
-- Use: \`npx diffusion-studio generate "a red apple" --model ${PREFIX}${steps} --guidance 3\`.
-
-Full metadata: distill.json.
-`;
-}
-
-/** ", half of its batches' rows latents the teacher's own sampler visited (...)" when the job used them. */
-function visitedClause(v: unknown): string {
-  if (!v) return '';
-  const { share, trajectories, steps } = v as { share: number; trajectories: number; steps: number };
-  return `;\n  ${Math.round(share * 100)}% of its training rows were latents the teacher's own ${steps}-step sampler visited (${trajectories} trajectories; docs/DISTILLATION.md, "On the teacher's path")`;
-}
-
-/**
- * How stage 1 trained the narrow student, run by run. A stage-1 job may start from an earlier student
- * (--stage1-init), itself perhaps started from another: each run's distill.json names its start
- * (training.start_weights), so the card follows them back to the teacher's channels or to a round
- * student of an earlier chain, and the card cannot drift from what ran.
- */
-function readStage1(): string {
-  const runs: string[] = [];
-  let dir = join(resolve(a.work!), `guided-${a['from-steps']}`);
-  let origin = "the teacher's leading channels";
-  for (let depth = 0; depth < 10; depth++) {
-    const file = join(dir, 'distill.json');
-    if (!existsSync(file)) { origin = `the weights in ${relative(process.cwd(), dir)}`; break; }
-    const d = JSON.parse(readFileSync(file, 'utf8')) as { phase: string; steps: number; visited?: { share: number }; training: Record<string, unknown> };
-    const t = d.training;
-    if (d.phase !== 'stage1') { origin = `a round student for ${d.steps} steps from an earlier chain (${relative(process.cwd(), dir)})`; break; }
-    const rows = t.data_rows as { digits?: number } | undefined;
-    const extras = [d.visited ? `${Math.round(d.visited.share * 100)}% of rows visited latents` : '', rows ? (rows.digits ? 'with digits' : 'no digits') : ''].filter(Boolean);
-    runs.unshift(`${Number(t.iterations).toLocaleString('en')} iterations at batch ${String(t.batch_size)}, lr ${String(t.learning_rate)}${extras.length ? ` (${extras.join(', ')})` : ''}`);
-    if (typeof t.start_weights !== 'string') break;
-    dir = resolve(dir, t.start_weights);
-  }
-  return `from ${origin}, then ${runs.join(', then ')}; EMA exported (docs/DISTILLATION.md, "Try it")`;
-}
-
-/** What the round trained on, from its distill.json: the emoji sets, and the digits where it counted them. */
-function dataClause(t: Record<string, unknown>): string {
-  if (t.data !== 'styles') return 'the Noto emoji of emoji-datasource-google (images Apache-2.0, data MIT)';
-  const digits = (t.data_rows as { digits?: number } | undefined)?.digits;
-  const withDigits = digits ? `, and ${digits.toLocaleString('en')} MNIST training-split digits as "a handwritten number N" (one row in eight, as the teacher trained; never the held-out split eval reads)` : '';
-  return `the seven emoji sets of the teacher's training (licences in the teacher's README and NOTICE), plain and styled captions${withDigits}`;
-}
-
 /** A shipped student: the round's folder without the training weights, based on ../<teacher>. */
 function install(from: string, to: string): void {
   const tmp = `${to}.partial`;
@@ -181,7 +111,8 @@ function install(from: string, to: string): void {
   writeFileSync(join(tmp, 'distill.json'), `${JSON.stringify(shipped, null, 2)}\n`);
   const unetConfig = JSON.parse(readFileSync(join(from, 'unet', 'config.json'), 'utf8')) as Record<string, unknown>;
   const mb = statSync(join(tmp, 'unet', 'model.onnx')).size / 1e6;
-  writeFileSync(join(tmp, 'README.md'), modelCard(shipped, unetConfig, mb));
+  const card = { teacher: TEACHER, prefix: PREFIX, stage1Dir: join(resolve(a.work!), `guided-${a['from-steps']}`), command: process.argv.slice(2).join(' ') };
+  writeFileSync(join(tmp, 'README.md'), studentCard(shipped, unetConfig, mb, card));
   rmSync(to, { recursive: true, force: true });
   renameSync(tmp, to);
   console.log(`installed ${to}`);
