@@ -26,9 +26,9 @@ import { concatFloats, readFloats } from '../tensors';
 import type { OpenModel } from '../model-sessions';
 import { sampleImages, sampleInBatches, type SampleOptions } from './sample';
 import { drawingsByEmoji, loadStyledEmoji, objectHeldOut, sampleToCHW, type StyledEmojiDataset } from '../../train/data/emoji-styles';
-import { loadMnist } from '../../train/data/mnist';
+import { imageToCHW } from '../../train/data/emoji';
+import { digitCaptions, loadMnist } from '../../train/data/mnist';
 import { withStyle } from '../../train/data/style-captions';
-import { digitCaptions } from '../../train/data/mnist';
 
 export interface VarietyReport {
   digits: { samples: number; accuracy: number; perDigit: number[]; evaluatorHeldOut: number };
@@ -89,8 +89,8 @@ async function digitMeasure(model: OpenModel, o: VarietyOptions): Promise<Variet
   const read = await classify(path, images, size, o.batch);
   const perDigit = Array.from({ length: 10 }, (_, d) => read.slice(d * per, (d + 1) * per).filter((x) => x === d).length / per);
   const m = await loadMnist({ size, cacheDir: o.dataDir });
-  const px = new Float32Array(m.heldOut.length * 3 * size * size), hw = size * size;
-  m.heldOut.forEach((idx, k) => { for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) px[k * 3 * hw + c * hw + p] = m.pixels[(idx * hw + p) * 3 + c] / 127.5 - 1; });
+  const per3 = 3 * size * size, px = new Float32Array(m.heldOut.length * per3);
+  m.heldOut.forEach((idx, k) => imageToCHW(m, idx, px, k * per3));
   const real = await classify(path, px, size, o.batch);
   return {
     samples: prompts.length, accuracy: perDigit.reduce((a, b) => a + b, 0) / 10, perDigit,
