@@ -65,7 +65,8 @@ function visitedClause(v: unknown): string {
 export function stage1Lineage(stage1Dir: string): string {
   const runs: string[] = [];
   let dir = stage1Dir;
-  let origin = "the teacher's leading channels";
+  // Only a run that names no start began at the teacher's channels; a walk cut short says so.
+  let origin = 'earlier runs (more than 10; not listed)';
   for (let depth = 0; depth < 10; depth++) {
     const file = join(dir, 'distill.json');
     if (!existsSync(file)) { origin = `the weights in ${relative(process.cwd(), dir)}`; break; }
@@ -75,7 +76,7 @@ export function stage1Lineage(stage1Dir: string): string {
     const rows = t.data_rows as { digits?: number } | undefined;
     const extras = [d.visited ? `${Math.round(d.visited.share * 100)}% of rows visited latents` : '', rows ? (rows.digits ? 'with digits' : 'no digits') : ''].filter(Boolean);
     runs.unshift(`${Number(t.iterations).toLocaleString('en')} iterations at batch ${String(t.batch_size)}, lr ${String(t.learning_rate)}${extras.length ? ` (${extras.join(', ')})` : ''}`);
-    if (typeof t.start_weights !== 'string') break;
+    if (typeof t.start_weights !== 'string') { origin = "the teacher's leading channels"; break; }
     dir = resolve(dir, t.start_weights);
   }
   return runs.length ? `from ${origin}, then ${runs.join(', then ')}; EMA exported (docs/DISTILLATION.md, "Try it")` : `from ${origin}`;

@@ -38,6 +38,16 @@ test('student card: stage 1 read back run by run, from the first start to the la
     // a run without a start began at the teacher's channels
     const fresh = run(root, 'fresh', stage1({ iterations: 12000, learning_rate: 1e-3 }));
     assert.equal(stage1Lineage(fresh), 'from the teacher\'s leading channels, then 12,000 iterations at batch 32, lr 0.001; EMA exported (docs/DISTILLATION.md, "Try it")');
+    // a walk longer than ten runs does not pretend its first listed run began at the teacher's channels
+    let last = fresh;
+    for (let k = 0; k < 10; k++) {
+      last = run(root, `long-${k}`, stage1({ iterations: 100, learning_rate: 1e-4 }));
+      const file = join(last, 'distill.json');
+      const d = JSON.parse(readFileSync(file, 'utf8')) as { training: Record<string, unknown> };
+      d.training.start_weights = relative(last, k === 0 ? fresh : join(root, `long-${k - 1}`, 'guided-64'));
+      writeFileSync(file, JSON.stringify(d));
+    }
+    assert.match(stage1Lineage(last), /^from earlier runs \(more than 10; not listed\), then 100 iterations/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
