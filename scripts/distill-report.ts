@@ -26,7 +26,7 @@ import { sampleImages } from '../src/sidecar/pipelines/eval/sample';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { textToImage } from '../src/sidecar/pipelines/text-to-image';
 import { loadModelFolder, type ModelFolder } from '../src/sidecar/io/model-folder';
-import { sharpToPng } from '../src/sidecar/io/images';
+import { sharpToPng, tensorToRgb } from '../src/sidecar/io/images';
 
 // One intra-op thread: CPU time then measures the work, not idle spinning threads (a second thread on
 // the 2-core VM doubled CPU time for the same wall time: `npm run bench:train -- --threads 1,2`).
@@ -228,14 +228,12 @@ async function gridRow(model: string, steps: number, guidance: number): Promise<
   const { images, size } = await sampleImages(m, GRID_PROMPTS, { steps, guidance, scheduler: 'ddim', seed: 7 });
   const n = GRID_PROMPTS.length, s2 = size * 2;
   const rgb = new Uint8Array(n * s2 * s2 * 3);
-  const hw = size * size;
   for (let k = 0; k < n; k++) {
+    // tensorToRgb clamps: a value past [-1, 1] written straight into a Uint8Array would wrap around.
+    const img = tensorToRgb(images, k, size, size);
     for (let y = 0; y < s2; y++) {
       for (let x = 0; x < s2; x++) {
-        for (let c = 0; c < 3; c++) {
-          const v = images[k * 3 * hw + c * hw + (y >> 1) * size + (x >> 1)];
-          rgb[(y * n * s2 + k * s2 + x) * 3 + c] = Math.round((v + 1) * 127.5);
-        }
+        for (let c = 0; c < 3; c++) rgb[(y * n * s2 + k * s2 + x) * 3 + c] = img[((y >> 1) * size + (x >> 1)) * 3 + c];
       }
     }
   }

@@ -25,7 +25,7 @@ import { DEFAULT_MODEL, resolveModel, modelRoots } from '../src/sidecar/io/model
 import { loadModelFolder } from '../src/sidecar/io/model-folder';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { readFloats } from '../src/sidecar/pipelines/tensors';
-import { sharpToPng, tensorToRgb } from '../src/sidecar/io/images';
+import { rgbToCHW, sharpToPng, tensorToRgb } from '../src/sidecar/io/images';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt?: string): string | undefined => {
@@ -102,12 +102,7 @@ async function encoders(modelDir: string) {
   const unit = (x: Float32Array) => { const n = Math.hypot(...x) || 1; return x.map((v) => v / n); };
   const vaeEnc = await ort.InferenceSession.create(join(modelDir, 'vae_encoder', 'model.onnx'));
   const vaeDec = await ort.InferenceSession.create(join(modelDir, 'vae_decoder', 'model.onnx'));
-  const toTensor = (rgb: Uint8Array, size: number) => {
-    const plane = size * size;
-    const px = new Float32Array(3 * plane);
-    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) px[c * plane + p] = rgb[p * 3 + c] / 127.5 - 1;
-    return new ort.Tensor('float32', px, [1, 3, size, size]);
-  };
+  const toTensor = (rgb: Uint8Array, size: number) => new ort.Tensor('float32', rgbToCHW(rgb, size * size), [1, 3, size, size]);
   return {
     /** The VAE's own round trip (encode, decode): the best an eta = 0 reconstruction can reach. */
     async vaeRoundTrip(rgb: Uint8Array, size: number): Promise<Uint8Array> {
@@ -116,10 +111,7 @@ async function encoders(modelDir: string) {
       return tensorToRgb(px, 0, size, size);
     },
     async image(rgb: Uint8Array, size: number): Promise<Float32Array> {
-      const plane = size * size;
-      const px = new Float32Array(3 * plane);
-      for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) px[c * plane + p] = rgb[p * 3 + c] / 127.5 - 1;
-      return unit(readFloats((await image.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, size, size]) })).image_embeds));
+      return unit(readFloats((await image.run({ pixel_values: toTensor(rgb, size) })).image_embeds));
     },
     async text(prompt: string): Promise<Float32Array> {
       const out = await text.run({ input_ids: new ort.Tensor('int64', tok.encode([prompt]), [1, tok.maxLength]) });

@@ -4,19 +4,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { sharpToPng } from '../../src/sidecar/io/images';
+import { sharpToPng, tensorToRgb } from '../../src/sidecar/io/images';
 
 /** `labelAlign: 'start'` writes labels from a cell's left edge (a row label running over empty neighbours). */
 export async function writeSampleGrid(images: Float32Array, size: number, prompts: string[], cols: number, path: string, zoom = 4, labelAlign: 'middle' | 'start' = 'middle'): Promise<void> {
   const cell = size * zoom, labelH = 18, n = prompts.length;
   const rows = Math.ceil(n / cols);
-  const per = 3 * size * size;
   const tiles: sharp.OverlayOptions[] = [];
   for (let k = 0; k < n; k++) {
-    const rgb = new Uint8Array(size * size * 3);
-    for (let p = 0; p < size * size; p++) {
-      for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round((Math.max(-1, Math.min(1, images[k * per + c * size * size + p])) + 1) * 127.5);
-    }
+    const rgb = tensorToRgb(images, k, size, size);
     const tile = await sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).resize(cell, cell, { kernel: 'nearest' }).raw().toBuffer();
     tiles.push({ input: tile, raw: { width: cell, height: cell, channels: 3 }, left: (k % cols) * cell, top: Math.floor(k / cols) * (cell + labelH) });
   }

@@ -23,6 +23,17 @@ export function tensorToRgb(data: Float32Array, b: number, height: number, width
   return rgb;
 }
 
+/**
+ * Interleaved 8-bit pixels (`channels` per pixel, the first three R, G, B; sharp's raw output) as the
+ * VAE's planar float32 in [-1, 1], written into `out` from `offset`: the one such conversion.
+ */
+export function rgbToCHW(src: Uint8Array, plane: number, channels = 3, out: Float32Array = new Float32Array(3 * plane), offset = 0): Float32Array {
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[offset + c * plane + p] = src[p * channels + c] / 127.5 - 1;
+  }
+  return out;
+}
+
 /** Reads an image file into [1, 3, height, width] float32 in [-1, 1], resized to cover and centre-cropped. */
 export async function readImageTensor(file: string, width: number, height: number): Promise<Float32Array> {
   let raw: { data: Buffer; info: sharp.OutputInfo };
@@ -36,12 +47,7 @@ export async function readImageTensor(file: string, width: number, height: numbe
   } catch (err) {
     throw new ModelFolderError(file, `cannot be read as an image (${(err as Error).message})`);
   }
-  const plane = width * height;
-  const out = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) out[c * plane + p] = raw.data[p * raw.info.channels + c] / 127.5 - 1;
-  }
-  return out;
+  return rgbToCHW(raw.data, width * height, raw.info.channels);
 }
 
 /**

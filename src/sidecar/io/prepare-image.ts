@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
+import { rgbToCHW } from './images';
 
 /** Largest input accepted, in pixels (100 megapixels) and in bytes (256 MiB). */
 export const MAX_INPUT_PIXELS = 100_000_000;
@@ -67,10 +68,7 @@ export async function prepareImage(path: string, width: number, height: number):
 
 /** Prepared RGB as the VAE's [1, 3, H, W] float32 in [-1, 1]. */
 export function rgbToTensor(img: { rgb: Uint8Array; width: number; height: number }): Float32Array {
-  const plane = img.width * img.height;
-  const out = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[c * plane + p] = img.rgb[p * 3 + c] / 127.5 - 1;
-  return out;
+  return rgbToCHW(img.rgb, img.width * img.height);
 }
 
 async function readInput(path: string): Promise<Buffer> {

@@ -10,6 +10,7 @@
 import { readFileSync, mkdirSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import sharp from 'sharp';
+import { rgbToCHW } from '../../io/images';
 import { captionsFor, broadCaption, objectName, type EmojiEntry } from './captions';
 
 export const EMOJI_CATEGORIES = [
@@ -106,8 +107,5 @@ export async function loadEmojiDataset(cacheDir = '.cache/data', size = 32): Pro
  */
 export function imageToCHW(ds: { size: number; pixels: Uint8Array }, i: number, out: Float32Array, offset = 0): void {
   const hw = ds.size * ds.size;
-  const base = i * hw * 3;
-  for (let p = 0; p < hw; p++) {
-    for (let c = 0; c < 3; c++) out[offset + c * hw + p] = ds.pixels[base + p * 3 + c] / 127.5 - 1;
-  }
+  rgbToCHW(ds.pixels.subarray(i * hw * 3, (i + 1) * hw * 3), hw, 3, out, offset);
 }
