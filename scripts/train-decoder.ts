@@ -20,11 +20,10 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { loadModel, Rng, saveModel } from '../src/sidecar/graph';
-import type { TensorValue } from '../src/sidecar/graph/types';
+import { Rng, saveModel } from '../src/sidecar/graph';
 import { EMOJI_STYLES_64, latentSide } from '../src/sidecar/nn';
 import { componentGraph } from '../src/sidecar/nn/family';
-import { applyWeights } from '../src/sidecar/nn/weights';
+import { applyWeights, readOnnxWeights } from '../src/sidecar/nn/weights';
 import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { openModel, type OpenModel } from '../src/sidecar/pipelines/model-sessions';
 import { encodePrompts } from '../src/sidecar/pipelines/core/prompt';
@@ -54,13 +53,6 @@ const { values: a } = parseArgs({
 const cfg = { ...EMOJI_STYLES_64, vocab: 0 };
 const LAT = cfg.latentChannels * latentSide(cfg) ** 2;
 const PX = 3 * cfg.imageSize ** 2;
-
-/** Weights of an ONNX file by parameter name (the family writes them under the graph's own names). */
-function onnxWeights(path: string): Map<string, TensorValue> {
-  const out = new Map<string, TensorValue>();
-  for (const [k, v] of loadModel(path).initializers) if (v.dtype === 'float32') out.set(k, v);
-  return out;
-}
 
 /** The encoder's latent (posterior mean, unscaled) of every training image. */
 async function encodeAll(model: OpenModel, d: StylesData): Promise<Float32Array> {
@@ -131,7 +123,7 @@ async function main(): Promise<void> {
   const clean = await cached(join(run, 'latents.f32'), () => encodeAll(model, d));
   const pool = pDenoised > 0 ? await cached(join(run, `denoised-t${tMax}-g${a.guidance}.f32`), () => denoisedPool(model, d, clean, tMax, Number(a.guidance))) : clean;
   const s = { steps: Number(a.steps), batch: Number(a.batch), lr: Number(a.lr) };
-  const from = onnxWeights(folder.files.vaeDecoder);
+  const from = readOnnxWeights(folder.files.vaeDecoder);
   const params = await runStage(run, 'decoder', decoderStep(cfg, s, from, { edgeWeight: Number(a['edge-weight']) }), s, (_step, rng) => {
     const rows = Array.from({ length: s.batch }, () => randomRow(d, rng));
     const z = new Float32Array(s.batch * LAT);

@@ -3,7 +3,7 @@
  * graphs' own layout (linear weights [in, out]); names are the dotted paths the builder gives
  * (`blocks.0.attn.q.weight`).
  */
-import type { Graph } from '../graph';
+import { loadModel, type Graph } from '../graph';
 import type { TensorValue } from '../graph/types';
 
 /** Replace every trainable parameter of `g` by the tensor of the same name; names and shapes must match. */
@@ -36,4 +36,15 @@ export function parameterCount(g: Graph): number {
   let n = 0;
   for (const v of graphWeights(g).values()) n += v.data.length;
   return n;
+}
+
+/**
+ * The float32 initializers of an ONNX file by name: a family's component as written by
+ * writeFamilyFolder carries its parameters under the builder's own names, so these apply to a freshly
+ * built graph of the same component (applyWeights) to fine-tune it.
+ */
+export function readOnnxWeights(path: string): Map<string, TensorValue> {
+  const out = new Map<string, TensorValue>();
+  for (const [k, v] of loadModel(path).initializers) if (v.dtype === 'float32') out.set(k, v);
+  return out;
 }

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { createSession } from '../../../src/sidecar/graph';
 import { EMOJI_BASE, EMOJI_STYLES_64, type FamilyConfig } from '../../../src/sidecar/nn';
 import { componentGraph, writeFamilyFolder, COMPONENTS, type FamilyWeights } from '../../../src/sidecar/nn/family';
-import { graphWeights, parameterCount } from '../../../src/sidecar/nn/weights';
+import { applyWeights, graphWeights, parameterCount, readOnnxWeights } from '../../../src/sidecar/nn/weights';
 import { buildTokenizer } from '../../../src/sidecar/train/data/tokenizer';
 import { loadModelFolder } from '../../../src/sidecar/io/model-folder';
 import { openModel } from '../../../src/sidecar/pipelines/model-sessions';
@@ -65,6 +65,11 @@ test('a written folder opens in the generation pipeline and samples seeded image
     assert.equal(a.images.length, 2 * 3 * 32 * 32);
     // Image k depends on its own seed only: the first image is the same alone or in a batch.
     assert.deepEqual(b.images, a.images.subarray(0, 3 * 32 * 32));
+    // The weights read back from the written ONNX file fit a fresh graph of the component (to fine-tune it).
+    const back = readOnnxWeights(join(dir, 'unet', 'model.onnx'));
+    const fresh = componentGraph('unet', cfg, 9);
+    applyWeights(fresh, back, 'unet');
+    for (const [name, w] of weights.unet) assert.deepEqual(graphWeights(fresh).get(name)?.data, w.data, name);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
