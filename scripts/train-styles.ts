@@ -20,6 +20,9 @@
  *                   MSE + KL alone; docs/MODELS.md has what 1 did)
  *   --latent-channels <n>  the VAE's latent channels (default EMOJI_STYLES_64's; for comparing designs)
  *   --styled-share <p>  share of the UNet's emoji captions that name their style (default 0.5)
+ *   --x0 sample|mean  the UNet's clean latents: a sample of the VAE's posterior (default; how the shipped
+ *                   UNet trained) or its mean (docs/MODELS.md, "The posterior noise": the choice for the
+ *                   next run from scratch)
  *   --until vae|clip  stop after that stage (to compare VAE designs with check-vae before the rest)
  *   --export-checkpoint  write the folder now from the UNet's latest checkpoint (EMA weights) while
  *                   another invocation is still training it (the earlier stages must be finished)
@@ -76,6 +79,7 @@ const P_UNCOND = 0.1;
 const VAE_EDGE_WEIGHT = Number(arg('--vae-edge-weight', '0'));
 const UNTIL = arg('--until', 'unet');
 const STYLED_SHARE = Number(arg('--styled-share', '0.5'));
+const X0 = arg('--x0', 'sample');
 
 async function trainVae(cfg: FamilyConfig, d: StylesData, s: StageSpec) {
   const lat = latentSide(cfg);
@@ -133,6 +137,8 @@ async function trainUnet(cfg: FamilyConfig, d: StylesData, s: StageSpec, lat: { 
   const ac = alphasCumprod();
   const encode = await textSession(cfg, te);
   const empty = await encode(d.encode(['']));
+  // --x0 mean: no posterior noise in the targets (a zero std makes vRow's x0 the mean).
+  if (X0 === 'mean') lat = { mean: lat.mean, std: new Float32Array(lat.std.length) };
   return runStage(RUN, 'unet', unetStep(cfg, s), s, async (_step, rng) => {
     const rows = Array.from({ length: s.batch }, () => randomRow(d, rng));
     const ctx = await encode(d.encode(rows.map((r) => rowCaption(d, r, rng, STYLED_SHARE))));
@@ -174,6 +180,7 @@ const GRID = ['a graceful swan', 'a red apple', 'a cat face', 'a rocket', 'a gra
 async function main(): Promise<void> {
   mkdirSync(RUN, { recursive: true });
   if (!['vae', 'clip', 'unet'].includes(UNTIL)) throw new Error(`--until ${UNTIL}: expected vae, clip or unet`);
+  if (X0 !== 'sample' && X0 !== 'mean') throw new Error(`--x0 ${X0}: expected sample or mean`);
   if (DEVICE !== 'cpu') {
     if (DEVICE !== 'auto' && DEVICE !== 'cuda') throw new Error(`--device ${DEVICE}: expected auto, cpu or cuda`);
     const choice = await chooseProvider(DEVICE);

@@ -41,6 +41,8 @@ export interface StageOptions {
   providers?: readonly string[];
   /** Resume a checkpoint that lacks layers added to the model since (Trainer.warmStart). */
   warmStart?: boolean;
+  /** Intra-op threads (two runs side by side on two cores take one each). */
+  threads?: number;
 }
 
 /** Runs (or resumes, or skips) one stage; returns its trained parameters. */
@@ -52,7 +54,7 @@ export async function runStage(run: string, name: string, spec: TrainStep, s: St
     log(`${name}: done before, skipped`);
     return readSafetensors(done).tensors;
   }
-  const trainer = await Trainer.create(spec, { seed: 7, ...(providers ? { providers } : {}) });
+  const trainer = await Trainer.create(spec, { seed: 7, ...(providers ? { providers } : {}), ...(o.threads ? { threads: o.threads } : {}) });
   const ckpt = join(run, `${name}.ckpt.safetensors`);
   const lossFile = join(run, `${name}.losses.json`);
   let losses: number[] = [];

@@ -90,8 +90,11 @@ export function clipStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, Ten
   return buildTrainStep(g, { loss, optimizer: cosine(s, 50), clipNorm: 1, params });
 }
 
-/** UNet: v-prediction MSE (Salimans & Ho 2022); the noised sample and target are made in the batch. */
-export function unetStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
+/**
+ * UNet: v-prediction MSE (Salimans & Ho 2022); the noised sample and target are made in the batch.
+ * `from`: weights to start from (a trained UNet to fine-tune) instead of the initialisation.
+ */
+export function unetStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, TensorValue>): TrainStep {
   const g = new Graph({ seed: 3 });
   const lat = latentSide(cfg);
   const x = g.input('sample', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
@@ -99,6 +102,7 @@ export function unetStep(cfg: FamilyConfig, s: StageSpec): TrainStep {
   const ctx = g.input('encoder_hidden_states', 'float32', [s.batch, cfg.length, cfg.textDim]);
   const target = g.input('target', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
   const loss = mseLoss(g, unet(g, cfg, x, t, ctx), target);
+  if (from) applyWeights(g, from, 'unet');
   return buildTrainStep(g, { loss, optimizer: cosine(s, 200), clipNorm: 1, emaDecay: 0.999 });
 }
 

@@ -10,6 +10,7 @@ import { EMOJI_BASE, type FamilyConfig } from '../../../src/sidecar/nn';
 import { clipStep, unetStep, decoderStep, alphasCumprod, stripPrefix } from '../../../scripts/train/stages';
 import { vaeDecoderGraph } from '../../../src/sidecar/nn/vae';
 import { graphWeights } from '../../../src/sidecar/nn/weights';
+import { componentGraph } from '../../../src/sidecar/nn/family';
 
 const cfg: FamilyConfig = { ...EMOJI_BASE, vocab: 50 };
 
@@ -41,6 +42,18 @@ test('UNet stage: a v-prediction step runs and keeps an EMA', async () => {
   });
   assert.ok(Number.isFinite(r.loss));
   assert.ok(trainer.emaParams().has('conv_in.weight'));
+  await trainer.dispose();
+});
+
+test('UNet stage from trained weights: every parameter and its EMA start at them (a fine-tune)', async () => {
+  const from = graphWeights(componentGraph('unet', cfg, 5)); // a UNet's weights, by the names its ONNX file uses
+  const trainer = await Trainer.create(unetStep(cfg, { steps: 2, batch: 2, lr: 1e-3 }, from));
+  const start = trainer.params(), ema = trainer.emaParams();
+  assert.deepEqual([...start.keys()].sort(), [...from.keys()].sort());
+  for (const [name, v] of from) {
+    assert.deepEqual(start.get(name)!.data, v.data, `${name} starts at the given weights`);
+    assert.deepEqual(ema.get(name)!.data, v.data, `${name}'s EMA starts there too`);
+  }
   await trainer.dispose();
 });
 
