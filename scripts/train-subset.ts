@@ -41,13 +41,15 @@ const { values: a } = parseArgs({
     lr: { type: 'string', default: '3e-4' },
     'styled-share': { type: 'string', default: '0.5' },
     latents: { type: 'string', default: 'sample' },
+    'outer-blocks': { type: 'string', default: '1' },
     threads: { type: 'string' },
   },
 });
-const cfg = { ...EMOJI_STYLES_64, vocab: 0 };
 const P_UNCOND = 0.1; // as the family's training (scripts/train-styles.ts)
 
 async function main(): Promise<void> {
+  // --outer-blocks N deepens the UNet's 16x16 level: blocks past the first start as the identity.
+  const cfg = { ...EMOJI_STYLES_64, vocab: 0, unetOuterBlocks: Number(a['outer-blocks']) };
   if (a.subset !== 'heldout' && a.subset !== 'all') throw new Error(`--subset ${a.subset}: expected heldout or all`);
   if (a.latents !== 'sample' && a.latents !== 'mean') throw new Error(`--latents ${a.latents}: expected sample or mean`);
   const run = a.run!, styled = Number(a['styled-share']);

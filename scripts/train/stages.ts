@@ -92,7 +92,8 @@ export function clipStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, Ten
 
 /**
  * UNet: v-prediction MSE (Salimans & Ho 2022); the noised sample and target are made in the batch.
- * `from`: weights to start from (a trained UNet to fine-tune) instead of the initialisation.
+ * `from`: weights to start from (a trained UNet to fine-tune) instead of the initialisation; layers
+ * it lacks (cfg.unetOuterBlocks deepening it) start at their initial values.
  */
 export function unetStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, TensorValue>): TrainStep {
   const g = new Graph({ seed: 3 });
@@ -102,7 +103,7 @@ export function unetStep(cfg: FamilyConfig, s: StageSpec, from?: Map<string, Ten
   const ctx = g.input('encoder_hidden_states', 'float32', [s.batch, cfg.length, cfg.textDim]);
   const target = g.input('target', 'float32', [s.batch, cfg.latentChannels, lat, lat]);
   const loss = mseLoss(g, unet(g, cfg, x, t, ctx), target);
-  if (from) applyWeights(g, from, 'unet');
+  if (from) applyWeights(g, from, 'unet', { allowMissing: true });
   return buildTrainStep(g, { loss, optimizer: cosine(s, 200), clipNorm: 1, emaDecay: 0.999 });
 }
 

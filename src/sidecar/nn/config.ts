@@ -25,6 +25,11 @@ export interface FamilyConfig {
    */
   unetOuterChannels?: number;
   /**
+   * ResBlocks on each side of the outer level (default 1). Those past the first start as the identity,
+   * so a trained UNet can be deepened there and fine-tuned (scripts/train-subset.ts --outer-blocks).
+   */
+  unetOuterBlocks?: number;
+  /**
    * Adds the mean of the text states to the time embedding, so every ResBlock (the outer 16x16 level
    * included, which has no cross-attention) sees the prompt as a global signal: class conditioning as in
    * ADM (Dhariwal & Nichol 2021), pooled text as in Imagen and SDXL. Its last layer starts at zero.

@@ -19,14 +19,17 @@ export function zeroLinear(g: Graph, name: string, x: Tensor, cin: number, cout:
   return g.scope(name, () => g.linear(x, g.param('weight', [cin, cout], init.zeros()), g.param('bias', [cout], init.zeros())));
 }
 
-/** 2-D convolution with "same" padding for odd kernels (k // 2), optional stride. */
-export function conv2d(g: Graph, name: string, x: Tensor, cin: number, cout: number, k: number, stride = 1): Tensor {
+/**
+ * 2-D convolution with "same" padding for odd kernels (k // 2), optional stride; `zero` starts its
+ * weights and bias at zero (the last layer of a branch added to a trained model).
+ */
+export function conv2d(g: Graph, name: string, x: Tensor, cin: number, cout: number, k: number, stride = 1, zero = false): Tensor {
   const fanIn = cin * k * k;
   const p = Math.floor(k / 2);
   return g.scope(name, () => g.conv(
     x,
-    g.param('weight', [cout, cin, k, k], init.torchDefault(fanIn)),
-    g.param('bias', [cout], init.torchDefault(fanIn)),
+    g.param('weight', [cout, cin, k, k], zero ? init.zeros() : init.torchDefault(fanIn)),
+    g.param('bias', [cout], zero ? init.zeros() : init.torchDefault(fanIn)),
     { strides: [stride, stride], pads: [p, p, p, p] },
   ));
 }

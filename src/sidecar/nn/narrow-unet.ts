@@ -34,6 +34,8 @@ export function unetFamilyConfig(teacher: Graph, headDim: number, where: string)
   const notFamily = (why: string) => new NarrowUnetError(`${where} is not an embedded-family UNet (${why}); a narrower student can only be built from one`);
   if (!convIn || !t2 || !sample || !ctx) throw notFamily('conv_in, t2, sample or encoder_hidden_states missing');
   const [first, latent] = convIn.map(Number), side = Number(sample[2]);
+  let outerBlocks = 1; // blocks past the first of a deepened outer level are d0_1, d0_2, ...
+  while (teacher.initializers.has(`d0_${outerBlocks}.c1.weight`)) outerBlocks++;
   const c = down0 ? Number(down0[0]) : first;
   const [length, textDim] = [Number(ctx[1]), Number(ctx[2])];
   if (![c, latent, side, length, textDim, headDim].every((n) => Number.isInteger(n) && n > 0) || c % headDim !== 0) {
@@ -43,6 +45,7 @@ export function unetFamilyConfig(teacher: Graph, headDim: number, where: string)
     ...EMOJI_BASE, vocab: 0, length, textDim, imageSize: side * 4, latentChannels: latent,
     unetChannels: c, unetTimeDim: Number(t2[0]), unetHeads: c / headDim,
     ...(down0 ? { unetOuterChannels: first } : {}),
+    ...(outerBlocks > 1 ? { unetOuterBlocks: outerBlocks } : {}),
     ...(teacher.initializers.has('pooled_text.l1.weight') ? { unetPooledText: true } : {}),
   };
   const rebuilt = unetGraph(cfg);

@@ -33,11 +33,11 @@ function conditioning(g: Graph, cfg: FamilyConfig, t: Tensor, ctx: Tensor): Tens
 }
 
 /** ResBlock: GN, SiLU, conv, + time projection; GN, SiLU, conv; residual (1x1 conv if widths differ). */
-function resBlock(g: Graph, name: string, x: Tensor, temb: Tensor, cin: number, cout: number, tdim: number): Tensor {
+function resBlock(g: Graph, name: string, x: Tensor, temb: Tensor, cin: number, cout: number, tdim: number, zeroOut = false): Tensor {
   return g.scope(name, () => {
     let h = conv2d(g, 'c1', g.silu(groupNorm(g, 'n1', x, cin)), cin, cout, 3);
     h = g.add(h, g.unsqueeze(linear(g, 't', temb, tdim, cout), [2, 3]));
-    h = conv2d(g, 'c2', g.silu(groupNorm(g, 'n2', h, cout)), cout, cout, 3);
+    h = conv2d(g, 'c2', g.silu(groupNorm(g, 'n2', h, cout)), cout, cout, 3, 1, zeroOut);
     const skip = cin === cout ? x : conv2d(g, 'skip', x, cin, cout, 1);
     return g.add(skip, h);
   });
@@ -68,10 +68,16 @@ export function unet(g: Graph, cfg: FamilyConfig, x: Tensor, t: Tensor, ctx: Ten
     return conv2d(g, 'conv_out', g.silu(groupNorm(g, 'n_out', h, cfg.unetChannels)), cfg.unetChannels, cfg.latentChannels, 3);
   }
   const c = cfg.unetChannels, td = cfg.unetTimeDim;
-  const h0 = resBlock(g, 'd0', conv2d(g, 'conv_in', x, cfg.latentChannels, co, 3), te, co, co, td);
+  // Blocks past the first on each side start as the identity (zeroed last convolution), so a trained
+  // UNet warm-starts into the deeper level computing what it did.
+  const extra = (name: string, h: Tensor) => {
+    for (let i = 1; i < (cfg.unetOuterBlocks ?? 1); i++) h = resBlock(g, `${name}_${i}`, h, te, co, co, td, true);
+    return h;
+  };
+  const h0 = extra('d0', resBlock(g, 'd0', conv2d(g, 'conv_in', x, cfg.latentChannels, co, 3), te, co, co, td));
   let h = attentionLevels(g, cfg, conv2d(g, 'down0', h0, co, c, 3, 2), te, ctx);
   h = conv2d(g, 'up0', g.upsample2x(h), c, co, 3);
-  h = resBlock(g, 'u0', g.concat([h, h0], 1), te, 2 * co, co, td);
+  h = extra('u0', resBlock(g, 'u0', g.concat([h, h0], 1), te, 2 * co, co, td));
   return conv2d(g, 'conv_out', g.silu(groupNorm(g, 'n_out', h, co)), co, cfg.latentChannels, 3);
 }
 

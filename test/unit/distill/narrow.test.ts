@@ -91,6 +91,9 @@ test('a UNet of the 64x64 family (outer 16x16 level, pooled text) narrows its at
     encoder_hidden_states: new ort.Tensor('float32', new Float32Array(2 * 16 * 16).fill(0.2), [2, 16, 16]),
   });
   assert.deepEqual(r.out_sample.dims, [2, 4, 16, 16]);
+  const deeper = unetFamilyConfig(unetGraph({ ...cfg, unetOuterBlocks: 3 }, 5), 8, 'deeper teacher');
+  assert.equal(deeper.unetOuterBlocks, 3, 'a deepened outer level is read from its blocks');
+  assert.equal(narrowUnetGraph(unetGraph({ ...cfg, unetOuterBlocks: 3 }, 5), deeper, 16).initializers.get('u0_2.c2.weight')?.dims.join('x'), '16x16x3x3');
 });
 
 test('a narrower student of a 64x64-family teacher keeps its outer level in unet/config.json and generates', async () => {

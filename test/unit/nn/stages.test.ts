@@ -106,6 +106,30 @@ test('UNet stage: the pooled-text path warm-starts from a checkpoint without it,
   await plain.dispose();
 });
 
+test('UNet stage: a deeper outer level (unetOuterBlocks) starts from a trained UNet computing what it did, then trains its new blocks', async () => {
+  const small: FamilyConfig = { ...EMOJI_BASE, vocab: 50, unetChannels: 16, unetTimeDim: 32, unetOuterChannels: 8, unetHeads: 2, textDim: 8, length: 4 };
+  const B = 2, spec = { steps: 20, batch: B, lr: 1e-2 };
+  const wave = (n: number, f: number) => new Float32Array(n).map((_, i) => Math.sin(i * f));
+  const batch = () => ({
+    sample: new ort.Tensor('float32', wave(B * 256, 0.7), [B, 4, 8, 8]),
+    timestep: new ort.Tensor('int64', BigInt64Array.of(10n, 900n), [B]),
+    encoder_hidden_states: new ort.Tensor('float32', wave(B * 4 * 8, 1.3), [B, 4, 8]),
+    target: new ort.Tensor('float32', wave(B * 256, 0.3), [B, 4, 8, 8]),
+  });
+  const trained = graphWeights(componentGraph('unet', small, 5));
+  const shallow = await Trainer.create(unetStep(small, spec, trained));
+  const was = (await shallow.trainStep(batch())).loss;
+  await shallow.dispose();
+  const deep = await Trainer.create(unetStep({ ...small, unetOuterBlocks: 2 }, spec, trained));
+  assert.deepEqual([...deep.params().keys()].filter((n) => !trained.has(n)).map((n) => n.split('.')[0]).filter((v, i, all) => all.indexOf(v) === i).sort(), ['d0_1', 'u0_1']);
+  const now = (await deep.trainStep(batch())).loss;
+  assert.ok(Math.abs(now - was) <= 1e-5 * Math.abs(was), `first loss of the deeper UNet ${now}, of the trained one ${was}`);
+  await deep.fit({ steps: 5, batch });
+  const c2 = deep.params().get('u0_1.c2.weight')!.data as Float32Array;
+  assert.ok(c2.some((v) => v !== 0), 'the new blocks train');
+  await deep.dispose();
+});
+
 test('decoder stage: starts from the given decoder, trains only the decoder, and learns a fixed batch', async () => {
   const B = 2, spec = { steps: 100, batch: B, lr: 3e-3 }; // past the 50-step warm-up
   const from = graphWeights(vaeDecoderGraph(cfg, 5)); // a decoder's weights, by the names its ONNX file uses
