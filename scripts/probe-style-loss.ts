@@ -2,8 +2,8 @@
  * `npx tsx scripts/probe-style-loss.ts [--model models/emoji-styles] [--per-style 20] [--draws 4]`
  *
  * Does a 64x64 family's UNet use the style word of a prompt (issue 13; docs/MODELS.md)? For drawings of
- * the style evaluator's held-out emoji, the v-prediction loss of the same noised latent (same noise,
- * same timestep) under the emoji's caption in each of the seven styles, under the plain caption and
+ * the style evaluator's held-out emoji (eval's style-word rows, styleWordRows), the v-prediction loss
+ * of the same noised latent (same noise, same timestep) under the emoji's caption in each of the seven styles, under the plain caption and
  * under the empty prompt. A UNet that uses the word predicts a drawing best under its own style's
  * caption: the share of drawings whose lowest loss is their own style ("the UNet as a style
  * classifier", as Li et al. 2023 read a diffusion model as a classifier) is printed per timestep,
@@ -19,6 +19,7 @@ import { encodePrompts } from '../src/sidecar/pipelines/core/prompt';
 import { readFloats } from '../src/sidecar/pipelines/tensors';
 import { alphaBarFor } from '../src/sidecar/schedulers/noise-schedule';
 import { withStyle } from '../src/sidecar/train/data/style-captions';
+import { styleWordRows } from '../src/sidecar/pipelines/eval/variety';
 import { loadStylesData, gatherPixels } from './train/styles-data';
 
 const { values: a } = parseArgs({
@@ -37,11 +38,7 @@ async function main(): Promise<void> {
   const model = await openModel(folder, {}, true);
   const d = await loadStylesData(cfg.imageSize, cfg.length);
   const S = d.styles.styles.length, per = Number(a['per-style']);
-  const rows: number[] = [];
-  for (let s = 0; s < S; s++) {
-    const pool = d.styles.samples.map((x, k) => [x, k] as const).filter(([x]) => x.style === s && x.emoji % 10 === 9);
-    for (let j = 0; j < Math.min(per, pool.length); j++) rows.push(pool[Math.floor((j * pool.length) / Math.min(per, pool.length))][1]);
-  }
+  const rows = styleWordRows(d.styles, per).map((r) => r.sample);
   const px = gatherPixels(d, rows);
   const x0 = readFloats((await model.vaeEncoder!.run({ sample: new ort.Tensor('float32', px, [rows.length, 3, cfg.imageSize, cfg.imageSize]) })).latent_sample).map((v) => v * folder.scalingFactor);
   const ac = alphaBarFor(folder.schedulerConfig);

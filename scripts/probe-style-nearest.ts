@@ -11,11 +11,10 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
 import { resolveModel, modelRoots } from '../src/sidecar/io/model-discovery';
 import { openModel } from '../src/sidecar/pipelines/model-sessions';
 import { sampleInBatches } from '../src/sidecar/pipelines/eval/sample';
-import { readFloats } from '../src/sidecar/pipelines/tensors';
+import { classify, styleWordRows } from '../src/sidecar/pipelines/eval/variety';
 import { drawingsByEmoji, loadStyledEmoji, sampleToCHW } from '../src/sidecar/train/data/emoji-styles';
 import { withStyle } from '../src/sidecar/train/data/style-captions';
 
@@ -43,35 +42,30 @@ async function main(): Promise<void> {
   const model = await openModel(folder, {});
   const ds = await loadStyledEmoji({ size: S });
   const by = drawingsByEmoji(ds), per = Number(a['per-style']);
-  const styled: string[] = [], plain: string[] = [], asked: number[] = [], emoji: number[] = [];
-  ds.styles.forEach((style, s) => {
-    const rows = ds.samples.filter((x) => x.style === s && x.emoji % 10 === 9);
-    for (let j = 0; j < Math.min(per, rows.length); j++) {
-      const x = rows[Math.floor((j * rows.length) / Math.min(per, rows.length))];
-      styled.push(withStyle(ds.emoji[x.emoji].captions[0], style, 0, 0));
-      plain.push(ds.emoji[x.emoji].captions[0]);
-      asked.push(s);
-      emoji.push(x.emoji);
-    }
-  });
+  const rows = styleWordRows(ds, per);
+  const emoji = rows.map((r) => ds.samples[r.sample].emoji), asked = rows.map((r) => r.style);
+  const plain = emoji.map((e) => ds.emoji[e].captions[0]);
+  const styled = rows.map((r, i) => withStyle(plain[i], ds.styles[r.style], 0, 0));
+  // Each prompted emoji's drawings, pooled once (the styled and plain samples are both read against them).
+  const pooled = new Map(emoji.map((e) => [e, by[e].map((k) => {
+    const img = new Float32Array(PX);
+    sampleToCHW(ds, k, img);
+    return { style: ds.samples[k].style, p: pool(img) };
+  })] as const));
   const o = { steps: Number(a.steps), guidance: Number(a.guidance), scheduler: 'ddim' as const, seed: 0 };
   const nearestStyle = (images: Float32Array) => emoji.map((e, i) => {
     const p = pool(images.subarray(i * PX, (i + 1) * PX));
     let best = -1, bestD = Infinity;
-    for (const k of by[e]) {
-      const img = new Float32Array(PX);
-      sampleToCHW(ds, k, img);
-      const dd = dist(p, pool(img));
-      if (dd < bestD) { bestD = dd; best = ds.samples[k].style; }
+    for (const d of pooled.get(e)!) {
+      const dd = dist(p, d.p);
+      if (dd < bestD) { bestD = dd; best = d.style; }
     }
     return best;
   });
   const share = (read: number[]) => read.filter((g, i) => g === asked[i]).length / read.length;
   const withWord = (await sampleInBatches(model, styled, o, 16)).images;
   const without = (await sampleInBatches(model, plain, o, 16)).images;
-  const evaluator = await ort.InferenceSession.create(join('models', 'evaluators', 'styles', 'model.onnx'));
-  const logits = readFloats((await evaluator.run({ pixel_values: new ort.Tensor('float32', withWord, [styled.length, 3, S, S]) })).logits);
-  const read = asked.map((_, i) => { let b = 0; for (let c = 1; c < 7; c++) if (logits[i * 7 + c] > logits[i * 7 + b]) b = c; return b; });
+  const read = await classify(join('models', 'evaluators', 'styles', 'model.onnx'), withWord, S, 16);
   const chance = emoji.reduce((s, e) => s + 1 / new Set(by[e].map((k) => ds.samples[k].style)).size, 0) / emoji.length;
   console.log(`${folder.dir}: ${styled.length} prompts, guidance ${o.guidance}, ${o.steps} DDIM steps`);
   console.log(`nearest real drawing (16x16) in the asked style: with the word ${(100 * share(nearestStyle(withWord))).toFixed(1)}%, plain caption ${(100 * share(nearestStyle(without))).toFixed(1)}% (chance ${(100 * chance).toFixed(1)}%)`);

@@ -52,7 +52,8 @@ export interface VarietyOptions extends SampleOptions {
 const SEEDS = 8;
 const heldOut = (emoji: number) => emoji % 10 === 9;
 
-async function classify(path: string, images: Float32Array, size: number, batch: number): Promise<number[]> {
+/** The class an evaluator (models/evaluators/<name>/model.onnx) gives each of `images` [n, 3, size, size]. */
+export async function classify(path: string, images: Float32Array, size: number, batch: number): Promise<number[]> {
   const session = await getSession(path, {});
   const per = 3 * size * size, n = images.length / per, out: number[] = [];
   for (let i = 0; i < n; i += batch) {
@@ -123,18 +124,25 @@ async function varietyMeasure(model: OpenModel, ds: StyledEmojiDataset, o: Varie
   return { prompts: n, seeds: SEEDS, meanStyles: styles / n, meanPairDistance: dist / n, realPairDistance: realDist / n, distanceRatio: dist / realDist };
 }
 
-async function styleWordMeasure(model: OpenModel, ds: StyledEmojiDataset, o: VarietyOptions): Promise<VarietyReport['styleWords']> {
-  const per = o.perStyle ?? 16, px = 3 * ds.size * ds.size;
-  const prompts: string[] = [], asked: number[] = [], real: number[] = [];
-  ds.styles.forEach((style, s) => {
+/**
+ * The drawings behind the style-word prompts: up to `per` per style, spread evenly over that style's
+ * drawings of held-out emoji, style by style; `sample` indexes ds.samples.
+ */
+export function styleWordRows(ds: Pick<StyledEmojiDataset, 'styles' | 'samples'>, per: number): Array<{ style: number; sample: number }> {
+  const out: Array<{ style: number; sample: number }> = [];
+  ds.styles.forEach((_, s) => {
     const rows = ds.samples.map((x, k) => [x, k] as const).filter(([x]) => x.style === s && heldOut(x.emoji));
-    for (let j = 0; j < Math.min(per, rows.length); j++) {
-      const [x, k] = rows[Math.floor(j * rows.length / Math.min(per, rows.length))];
-      prompts.push(withStyle(ds.emoji[x.emoji].captions[0], style, 0, 0));
-      asked.push(s);
-      real.push(k);
-    }
+    const n = Math.min(per, rows.length);
+    for (let j = 0; j < n; j++) out.push({ style: s, sample: rows[Math.floor((j * rows.length) / n)][1] });
   });
+  return out;
+}
+
+async function styleWordMeasure(model: OpenModel, ds: StyledEmojiDataset, o: VarietyOptions): Promise<VarietyReport['styleWords']> {
+  const px = 3 * ds.size * ds.size;
+  const rows = styleWordRows(ds, o.perStyle ?? 16);
+  const prompts = rows.map((r) => withStyle(ds.emoji[ds.samples[r.sample].emoji].captions[0], ds.styles[r.style], 0, 0));
+  const asked = rows.map((r) => r.style), real = rows.map((r) => r.sample);
   const { images, size } = await sampleInBatches(model, prompts, o, o.batch);
   const path = join(o.evaluatorsDir, 'styles', 'model.onnx');
   const got = await classify(path, images, size, o.batch);
