@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     ? Array.from({ length: d.emojiRows + d.digitRows }, (_, k) => k)
     : d.styles.samples.map((x, k) => [x.emoji, k] as const).filter(([e]) => e % 10 === 9).map(([, k]) => k);
   log(`${rows.length} rows (--subset ${a.subset}), x0 = posterior ${a.latents}`);
-  const lat = await encodeLatents(cfg, readOnnxWeights(folder.files.vaeEncoder!), gatherPixels(d, rows));
+  const lat = await encodeLatents(cfg, readOnnxWeights(folder.files.vaeEncoder!), a.subset === 'all' ? d.pixels : gatherPixels(d, rows));
   // --latents mean trains on the encoder's posterior means: a posterior sample adds noise of 0.78x the
   // means' spread, which no UNet can predict (docs/MODELS.md, "The posterior noise").
   if (a.latents === 'mean') lat.std.fill(0);

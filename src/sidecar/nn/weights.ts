@@ -9,14 +9,13 @@ import type { TensorValue } from '../graph/types';
 /**
  * Replace every trainable parameter of `g` by the tensor of the same name; names and shapes must match.
  * With `allowMissing`, parameters the weights lack keep their initial values (layers added to a trained
- * model); their names are returned.
+ * model).
  */
-export function applyWeights(g: Graph, weights: Map<string, TensorValue>, what = 'model', o: { allowMissing?: boolean } = {}): string[] {
-  const missing: string[] = [];
+export function applyWeights(g: Graph, weights: Map<string, TensorValue>, what = 'model', o: { allowMissing?: boolean } = {}): void {
   for (const name of g.trainable) {
     const w = weights.get(name);
     const cur = g.initializers.get(name);
-    if (!w && o.allowMissing) { missing.push(name); continue; }
+    if (!w && o.allowMissing) continue;
     if (!w) throw new Error(`${what}: no weight named ${name} (have ${weights.size} tensors)`);
     if (!cur || cur.dims.join() !== w.dims.join()) {
       throw new Error(`${what}: ${name} has shape [${w.dims}], the graph wants [${cur?.dims}]`);
@@ -24,7 +23,6 @@ export function applyWeights(g: Graph, weights: Map<string, TensorValue>, what =
     if (w.dtype !== 'float32') throw new Error(`${what}: ${name} is ${w.dtype}, expected float32`);
     g.initializers.set(name, { dtype: 'float32', dims: [...w.dims], data: w.data });
   }
-  return missing;
 }
 
 /** The trainable parameters of `g`, by name (views, not copies). */

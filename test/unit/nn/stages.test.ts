@@ -14,6 +14,17 @@ import { componentGraph } from '../../../src/sidecar/nn/family';
 
 const cfg: FamilyConfig = { ...EMOJI_BASE, vocab: 50 };
 
+/** A UNet with an outer level small enough to train a few steps in a test, and one fixed batch for it. */
+const small: FamilyConfig = { ...EMOJI_BASE, vocab: 50, unetChannels: 16, unetTimeDim: 32, unetOuterChannels: 8, unetHeads: 2, textDim: 8, length: 4 };
+const B = 2, spec = { steps: 20, batch: B, lr: 1e-2 };
+const wave = (n: number, f: number) => new Float32Array(n).map((_, i) => Math.sin(i * f));
+const batch = () => ({
+  sample: new ort.Tensor('float32', wave(B * 256, 0.7), [B, 4, 8, 8]),
+  timestep: new ort.Tensor('int64', BigInt64Array.of(10n, 900n), [B]),
+  encoder_hidden_states: new ort.Tensor('float32', wave(B * 4 * 8, 1.3), [B, 4, 8]),
+  target: new ort.Tensor('float32', wave(B * 256, 0.3), [B, 4, 8, 8]),
+});
+
 test('CLIP stage: InfoNCE falls as the encoders learn to pair 4 images with 4 captions', async () => {
   const B = 4;
   const trainer = await Trainer.create(clipStep(cfg, { steps: 40, batch: B, lr: 3e-3 }));
@@ -64,15 +75,6 @@ test('scaled_linear alpha-bar matches Stable Diffusion\'s endpoints', () => {
 });
 
 test('UNet stage: the pooled-text path warm-starts from a checkpoint without it, computing what it did, then learns', async () => {
-  const small: FamilyConfig = { ...EMOJI_BASE, vocab: 50, unetChannels: 16, unetTimeDim: 32, unetOuterChannels: 8, unetHeads: 2, textDim: 8, length: 4 };
-  const B = 2, spec = { steps: 20, batch: B, lr: 1e-2 };
-  const wave = (n: number, f: number) => new Float32Array(n).map((_, i) => Math.sin(i * f));
-  const batch = () => ({
-    sample: new ort.Tensor('float32', wave(B * 256, 0.7), [B, 4, 8, 8]),
-    timestep: new ort.Tensor('int64', BigInt64Array.of(10n, 900n), [B]),
-    encoder_hidden_states: new ort.Tensor('float32', wave(B * 4 * 8, 1.3), [B, 4, 8]),
-    target: new ort.Tensor('float32', wave(B * 256, 0.3), [B, 4, 8, 8]),
-  });
   const ckpt = join(mkdtempSync(join(tmpdir(), 'warm-')), 'unet.ckpt.safetensors');
   const before = await Trainer.create(unetStep(small, spec));
   await before.fit({ steps: 3, batch, checkpoint: ckpt });
@@ -107,15 +109,6 @@ test('UNet stage: the pooled-text path warm-starts from a checkpoint without it,
 });
 
 test('UNet stage: a deeper outer level (unetOuterBlocks) starts from a trained UNet computing what it did, then trains its new blocks', async () => {
-  const small: FamilyConfig = { ...EMOJI_BASE, vocab: 50, unetChannels: 16, unetTimeDim: 32, unetOuterChannels: 8, unetHeads: 2, textDim: 8, length: 4 };
-  const B = 2, spec = { steps: 20, batch: B, lr: 1e-2 };
-  const wave = (n: number, f: number) => new Float32Array(n).map((_, i) => Math.sin(i * f));
-  const batch = () => ({
-    sample: new ort.Tensor('float32', wave(B * 256, 0.7), [B, 4, 8, 8]),
-    timestep: new ort.Tensor('int64', BigInt64Array.of(10n, 900n), [B]),
-    encoder_hidden_states: new ort.Tensor('float32', wave(B * 4 * 8, 1.3), [B, 4, 8]),
-    target: new ort.Tensor('float32', wave(B * 256, 0.3), [B, 4, 8, 8]),
-  });
   const trained = graphWeights(componentGraph('unet', small, 5));
   const shallow = await Trainer.create(unetStep(small, spec, trained));
   const was = (await shallow.trainStep(batch())).loss;
